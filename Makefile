@@ -1,0 +1,35 @@
+# Two commands set up everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BOFAN := $(VENV)/bin/bofan
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean samples
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,notebooks,dask]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BOFAN) summary data/samples
+	$(BOFAN) convert data/samples -o build/demo_dataset
+	$(BOFAN) report build/demo_dataset -o reports/demo.html --geofences data/samples/geofences.geojson --speed-limit 90
+	@echo "report written to reports/demo.html"
+
+test: $(STAMP)
+	$(PY) -m ruff check bofan_analytics tests benchmarks scripts
+	$(PY) -m pytest -q
+
+samples: $(STAMP)
+	$(PY) scripts/make_samples.py data/samples
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_decode.py
+	$(PY) benchmarks/bench_analytics.py
+
+clean:
+	rm -rf build reports .pytest_cache

@@ -1,0 +1,206 @@
+"""Arrow schemas and column names: the one place both the code and the tests take them from.
+
+Units are part of the names (``speed_kmh``, ``distance_m``, ``duration_s``); timestamps are
+``timestamp[ms, tz=UTC]``. Missing values are null, never 0 or 0°/0°.
+
+Schema versions
+---------------
+:data:`SCHEMA_VERSION` is written into the key-value metadata of every Parquet file the
+package writes (key ``bofan_analytics.schema_version``) and checked when a dataset is read.
+Version 1: the ``MESSAGES`` and ``REJECTS`` schemas below.
+"""
+
+import pyarrow as pa
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SCHEMA_VERSION_KEY",
+    "MESSAGES",
+    "REJECTS",
+    "CELL_TOWER",
+    "POSITION_COLUMNS",
+    "REJECT_REASONS",
+    "ALARMS",
+    "PROTOCOLS",
+    # column names
+    "DEVICE_ID",
+    "PROTOCOL",
+    "MSG_TYPE",
+    "TIME",
+    "RECEIVED_AT",
+    "VALID",
+    "LAT",
+    "LON",
+    "SPEED_KMH",
+    "COURSE",
+    "ALARM",
+    "BATTERY_PCT",
+    "SATELLITES",
+    "RSSI",
+    "ODOMETER_M",
+    "INPUTS",
+    "OUTPUTS",
+    "ADC",
+    "DRIVER_ID",
+    "FIRMWARE",
+    "STEPS",
+    "HEART_RATE",
+    "PHOTO_SIZE",
+    "PHOTO_OFFSET",
+    "CELL_TOWERS",
+    "PAYLOAD",
+    "SOURCE",
+    "OFFSET",
+    "LENGTH",
+    "REASON",
+    "RAW",
+]
+
+SCHEMA_VERSION = 1
+SCHEMA_VERSION_KEY = b"bofan_analytics.schema_version"
+
+DEVICE_ID = "device_id"
+PROTOCOL = "protocol"
+MSG_TYPE = "msg_type"
+TIME = "time"
+RECEIVED_AT = "received_at"
+VALID = "valid"
+LAT = "lat"
+LON = "lon"
+SPEED_KMH = "speed_kmh"
+COURSE = "course"
+ALARM = "alarm"
+BATTERY_PCT = "battery_pct"
+SATELLITES = "satellites"
+RSSI = "rssi"
+ODOMETER_M = "odometer_m"
+INPUTS = "inputs"
+OUTPUTS = "outputs"
+ADC = "adc"
+DRIVER_ID = "driver_id"
+FIRMWARE = "firmware"
+STEPS = "steps"
+HEART_RATE = "heart_rate"
+PHOTO_SIZE = "photo_size"
+PHOTO_OFFSET = "photo_offset"
+CELL_TOWERS = "cell_towers"
+PAYLOAD = "payload"
+SOURCE = "source"
+OFFSET = "offset"
+LENGTH = "length"
+REASON = "reason"
+RAW = "raw"
+
+PROTOCOLS = ("pt502", "pt60")
+
+#: Alarm names, as the ``alarm`` column spells them.
+ALARMS = (
+    "sos",
+    "geofence",
+    "tow",
+    "hard_acceleration",
+    "hard_braking",
+    "fatigue_driving",
+    "vibration",
+    "movement",
+    "power_cut",
+    "low_battery",
+)
+
+#: Why a stretch of input is not a message (``rejects.reason``).
+REJECT_REASONS = {
+    "truncated": "the frame ends before its last mandatory field (or the input ends inside it)",
+    "garbage": "bytes between frames that start no known frame",
+    "unknown_protocol": "a line or frame that is neither PT-502 nor PT-60",
+    "too_long": "no frame end within the longest frame a device sends",
+    "bad_header": "a 0xBF binary header not followed by a sentence",
+    "bad_device_id": "the device id is empty or not digits",
+    "bad_time": "the time of day is not a valid hhmmss",
+    "bad_date": "the date is not a valid calendar date",
+    "bad_latitude": "latitude missing, malformed or beyond ±90°",
+    "bad_longitude": "longitude missing, malformed or beyond ±180°",
+    "bad_validity": "the fix flag is neither A nor V",
+    "bad_field": "a numeric field (speed, course, state, battery, type) is malformed",
+    "bad_photo": "a $PHD chunk whose length field does not match its data",
+    "bad_hex": "a hex-encoded payload with an odd length or a non-hex digit",
+    "bad_line": "a log line that does not have the layout of its format",
+}
+
+CELL_TOWER = pa.struct(
+    [
+        pa.field("mcc", pa.int32()),
+        pa.field("mnc", pa.int32()),
+        pa.field("lac", pa.int32()),
+        pa.field("cid", pa.int64()),
+        pa.field("rssi", pa.int32()),
+    ]
+)
+
+_TS = pa.timestamp("ms", tz="UTC")
+
+MESSAGES = pa.schema(
+    [
+        pa.field(DEVICE_ID, pa.string()),
+        pa.field(PROTOCOL, pa.string()),
+        pa.field(MSG_TYPE, pa.string()),
+        pa.field(TIME, _TS),
+        pa.field(RECEIVED_AT, _TS),
+        pa.field(VALID, pa.bool_()),
+        pa.field(LAT, pa.float64()),
+        pa.field(LON, pa.float64()),
+        pa.field(SPEED_KMH, pa.float64()),
+        pa.field(COURSE, pa.float64()),
+        pa.field(ALARM, pa.string()),
+        pa.field(BATTERY_PCT, pa.float64()),
+        pa.field(SATELLITES, pa.int32()),
+        pa.field(RSSI, pa.int32()),
+        pa.field(ODOMETER_M, pa.float64()),
+        pa.field(INPUTS, pa.string()),
+        pa.field(OUTPUTS, pa.string()),
+        pa.field(ADC, pa.string()),
+        pa.field(DRIVER_ID, pa.string()),
+        pa.field(FIRMWARE, pa.string()),
+        pa.field(STEPS, pa.int32()),
+        pa.field(HEART_RATE, pa.int32()),
+        pa.field(PHOTO_SIZE, pa.int32()),
+        pa.field(PHOTO_OFFSET, pa.int32()),
+        pa.field(CELL_TOWERS, pa.list_(CELL_TOWER)),
+        pa.field(PAYLOAD, pa.binary()),
+        pa.field(SOURCE, pa.string()),
+        pa.field(OFFSET, pa.int64()),
+        pa.field(LENGTH, pa.int32()),
+    ],
+    metadata={SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode()},
+)
+
+REJECTS = pa.schema(
+    [
+        pa.field(SOURCE, pa.string()),
+        pa.field(OFFSET, pa.int64()),
+        pa.field(LENGTH, pa.int32()),
+        pa.field(REASON, pa.string()),
+        pa.field(PROTOCOL, pa.string()),
+        pa.field(RECEIVED_AT, _TS),
+        pa.field(RAW, pa.binary()),
+    ],
+    metadata={SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode()},
+)
+
+#: Columns of ``DecodedLog.positions()``, in order.
+POSITION_COLUMNS = (
+    DEVICE_ID,
+    TIME,
+    LAT,
+    LON,
+    SPEED_KMH,
+    COURSE,
+    VALID,
+    ALARM,
+    BATTERY_PCT,
+    SATELLITES,
+    RSSI,
+    ODOMETER_M,
+    PROTOCOL,
+    MSG_TYPE,
+    RECEIVED_AT,
+)
