@@ -1,0 +1,350 @@
+"""``convert``: captures in, a partitioned Parquet dataset out."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import os
+import sys
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import schema
+from ..errors import BofanError, FormatError, SchemaError
+from . import _layout as layout
+from ._inputs import check_format, decode_file, find_captures
+
+__all__ = ["convert", "ConvertResult", "FileResult"]
+
+#: Decoded rows held in memory before they are written out as one chunk of part files.
+CHUNK_ROWS = 250_000
+
+_MESSAGE_ORDER = [
+    (schema.DEVICE_ID, "ascending"),
+    (schema.TIME, "ascending"),
+    (schema.SOURCE, "ascending"),
+    (schema.OFFSET, "ascending"),
+]
+_REJECT_ORDER = [(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")]
+
+# Errors that mean "this input cannot be read", as opposed to a bug in the package.
+_INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What converting one input gave: its format and row counts, or why it failed."""
+
+    path: str
+    format: str | None = None
+    messages: int = 0
+    rejects: int = 0
+    parts: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ConvertResult:
+    """The outcome of :func:`convert`: one :class:`FileResult` per input, in input order.
+
+    ``ok`` is False when any input could not be read; ``errors`` lists those as
+    ``(path, reason)``.
+    """
+
+    output: str
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return sum(f.messages for f in self.files)
+
+    @property
+    def rejects(self) -> int:
+        return sum(f.rejects for f in self.files)
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        return [(f.path, f.error) for f in self.files if f.error is not None]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_pandas(self):
+        """One row per input: path, format, messages, rejects, parts, error."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [vars(f) for f in self.files],
+            columns=["path", "format", "messages", "rejects", "parts", "error"],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ConvertResult(output={self.output!r}, files={len(self.files)}, "
+            f"messages={self.messages}, rejects={self.rejects}, errors={len(self.errors)})"
+        )
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p><b>{html.escape(self.output)}</b>: {len(self.files)} inputs, "
+            f"{self.messages} messages, {self.rejects} rejects, {len(self.errors)} errors</p>"
+        )
+        return head + self.to_pandas().to_html(index=False, na_rep="")
+
+
+def convert(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    format: str = "auto",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+) -> ConvertResult:
+    """Decode capture files into a Parquet dataset partitioned by day.
+
+    Parameters
+    ----------
+    inputs : path or list of paths
+        Capture files, or directories walked for them (metadata such as ``.json``,
+        ``.geojson``, ``.md`` and ``.parquet`` files is skipped).
+    output : path
+        The dataset directory; ``messages/`` and ``rejects/`` are created in it. Inputs
+        converted before are replaced, not added again.
+    format : {"auto", "stream", "lines", "traccar", "pcap"}
+        Input format; ``"auto"`` detects it per file.
+    workers : int, optional
+        With more than one, files are converted in parallel on a local Dask cluster of that
+        many processes.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``) to convert the files on;
+        its workers must see the same paths.
+    progress : bool, optional
+        Show a progress bar on stderr; by default only when stderr is a terminal.
+
+    Returns
+    -------
+    ConvertResult
+        Row counts per file; inputs that could not be read are listed in ``errors``
+        instead of stopping the others.
+
+    Examples
+    --------
+    >>> result = convert("data/samples", "build/dataset")      # doctest: +SKIP
+    >>> result.ok, result.messages                              # doctest: +SKIP
+    (True, 1234)
+    """
+    check_format(format)
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise FormatError(f"workers must be a positive integer, not {workers!r}")
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise FormatError(f"output {os.fspath(out)!r} exists and is not a directory")
+    found = find_captures(inputs, exclude=[out])
+    for sub in (layout.MESSAGES_DIR, layout.REJECTS_DIR):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+
+    todo = [f.path for f in found if f.error is None]
+    if progress is None:
+        progress = _stderr_is_terminal()
+    if scheduler is not None or (workers or 1) > 1:
+        done = _convert_on_dask(todo, os.fspath(out), format, workers, scheduler, progress)
+    else:
+        done = _convert_here(todo, os.fspath(out), format, progress)
+    results = [
+        FileResult(f.path, error=f.error) if f.error is not None else done[f.path] for f in found
+    ]
+    return ConvertResult(os.fspath(out), results)
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="file", desc="convert", file=sys.stderr)
+
+
+def _convert_here(paths: list[str], output: str, format: str, progress: bool) -> dict:
+    bar = _progress_bar(len(paths), progress)
+    done = {}
+    try:
+        for path in paths:
+            done[path] = convert_file(path, output, format=format)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return done
+
+
+def _convert_on_dask(
+    paths: list[str],
+    output: str,
+    format: str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool,
+) -> dict:
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise BofanError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    bar = _progress_bar(len(paths), progress)
+    done = {}
+    try:
+        # workers may run on other machines: hand them absolute paths, keep the user's
+        # spelling for the ``source`` column
+        futures = {
+            client.submit(
+                convert_file,
+                os.path.abspath(path),
+                os.path.abspath(output),
+                format=format,
+                source=path,
+                pure=False,
+            ): path
+            for path in paths
+        }
+        for future in as_completed(futures):
+            result = future.result()
+            path = futures[future]
+            done[path] = dataclasses.replace(result, path=path)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return done
+
+
+def convert_file(
+    path: str, output: str, *, format: str = "auto", source: str | None = None
+) -> FileResult:
+    """Convert one capture into ``output``, replacing what an earlier run wrote for it.
+
+    Runs in-process or on a Dask worker. Part files are written under a temporary hidden
+    name and renamed into place, so a reader (or a conversion killed half-way) never sees a
+    half-written file; parts left from an earlier run of the same input that this run did
+    not write again are removed at the end.
+    """
+    root_m = Path(output, layout.MESSAGES_DIR)
+    root_r = Path(output, layout.REJECTS_DIR)
+    key = layout.input_key(path)
+    for stale in layout.tmp_glob(root_m, key) + layout.tmp_glob(root_r, key):
+        stale.unlink(missing_ok=True)
+    written: set[Path] = set()
+    n_messages = n_rejects = 0
+    fmt = None
+    try:
+        fmt, pieces = decode_file(path, format=format, source=source)
+        messages: list[pa.Table] = []
+        rejects: list[pa.Table] = []
+        held = chunk = 0
+        for piece in pieces:
+            messages.append(piece.messages)
+            rejects.append(piece.rejects)
+            held += piece.messages.num_rows + piece.rejects.num_rows
+            if held >= CHUNK_ROWS:
+                n_messages, n_rejects = _flush(
+                    messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects
+                )
+                messages, rejects, held, chunk = [], [], 0, chunk + 1
+        n_messages, n_rejects = _flush(
+            messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects
+        )
+    except _INPUT_ERRORS as exc:
+        return FileResult(path, fmt, error=_reason(exc))
+    for old in layout.part_glob(root_m, key) + layout.part_glob(root_r, key):
+        if old not in written:
+            old.unlink(missing_ok=True)
+    return FileResult(path, fmt, n_messages, n_rejects, len(written))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() if exc.filename is None else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _flush(messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects):
+    if messages:
+        table = _conform(pa.concat_tables(messages), schema.MESSAGES)
+        written.update(_write_partitions(table, root_m, key, chunk, _MESSAGE_ORDER))
+        n_messages += table.num_rows
+    if rejects:
+        table = _conform(pa.concat_tables(rejects), schema.REJECTS)
+        written.update(_write_partitions(table, root_r, key, chunk, _REJECT_ORDER))
+        n_rejects += table.num_rows
+    return n_messages, n_rejects
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns, order, types and metadata of ``target``."""
+    missing = [name for name in target.names if name not in table.column_names]
+    if missing:
+        raise SchemaError(f"decoded table lacks columns {', '.join(missing)}")
+    return table.select(target.names).cast(target).replace_schema_metadata(target.metadata)
+
+
+def _write_partitions(
+    table: pa.Table, root: Path, key: str, chunk: int, order: list[tuple[str, str]]
+) -> list[Path]:
+    if table.num_rows == 0:
+        return []
+    day = "__day"
+    table = table.append_column(day, layout.partition_dates(table))
+    table = table.sort_by([(day, "ascending"), *order])
+    days = table.column(day).cast(pa.int32()).to_numpy()
+    starts = np.flatnonzero(np.diff(days)) + 1
+    bounds = np.concatenate([[0], starts, [len(days)]])
+    table = table.drop_columns([day])
+    written = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        part = table.slice(int(lo), int(hi - lo))
+        folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / layout.part_name(key, chunk)
+        tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+        pq.write_table(part, tmp, compression="zstd")
+        os.replace(tmp, target)
+        written.append(target)
+    return written
+
+
+def _epoch_day(days: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=days)

@@ -1,0 +1,95 @@
+"""Where rows go in a dataset directory, and how a part file is named.
+
+Kept apart from the writer and the reader so that both, and the tests, take the layout
+from one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema
+
+__all__ = [
+    "MESSAGES_DIR",
+    "REJECTS_DIR",
+    "PARTITION",
+    "UNDATED",
+    "partition_dates",
+    "input_key",
+    "part_name",
+    "part_glob",
+    "tmp_glob",
+    "partition_dir",
+]
+
+MESSAGES_DIR = "messages"
+REJECTS_DIR = "rejects"
+
+#: The hive partition key: ``date=YYYY-MM-DD`` directories.
+PARTITION = "date"
+
+#: Partition of rows that carry no time at all (neither ``time`` nor ``received_at``).
+#: A real date keeps the directory name parseable as a date by every reader
+#: (``__HIVE_DEFAULT_PARTITION__`` breaks ``pandas.read_parquet``); the rows themselves
+#: keep their null times, so a time filter never selects them.
+UNDATED = dt.date(1970, 1, 1)
+
+_EPOCH_DAYS_UNDATED = (UNDATED - dt.date(1970, 1, 1)).days
+
+
+def partition_dates(table: pa.Table) -> pa.Array:
+    """The UTC day each row belongs to, as ``date32``.
+
+    Messages go by device ``time``, then ``received_at``; rejects (which have no device
+    time) by ``received_at``; rows with neither go to :data:`UNDATED`.
+    """
+    candidates = [
+        table.column(name)
+        for name in (schema.TIME, schema.RECEIVED_AT)
+        if name in table.column_names
+    ]
+    if not candidates:
+        return pa.array([UNDATED] * table.num_rows, pa.date32())
+    when = pc.coalesce(*candidates) if len(candidates) > 1 else candidates[0]
+    # the columns are UTC already; drop the zone so the cast cuts the UTC day
+    when = when.cast(pa.timestamp("ms"))
+    days = when.cast(pa.date32())
+    return pc.fill_null(days, pa.scalar(_EPOCH_DAYS_UNDATED, pa.date32()))
+
+
+def input_key(path: str | os.PathLike) -> str:
+    """A short, stable name for one input file: a hash of its absolute path.
+
+    Converting the same file again writes part files with the same names, which replace the
+    earlier ones instead of adding duplicates; a file that grew in the meantime (a capture
+    still being recorded) replaces its earlier rows as well.
+    """
+    absolute = os.path.abspath(os.fspath(path))
+    return hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def part_name(key: str, chunk: int) -> str:
+    """File name of the part written for chunk number ``chunk`` of input ``key``."""
+    return f"part-{key}-{chunk:05d}.parquet"
+
+
+def part_glob(root: Path, key: str) -> list[Path]:
+    """Every part file of input ``key`` under a table directory, in any partition."""
+    return sorted(root.glob(f"{PARTITION}=*/part-{key}-*.parquet"))
+
+
+def tmp_glob(root: Path, key: str) -> list[Path]:
+    """Temporary files a killed conversion of input ``key`` may have left behind."""
+    return sorted(root.glob(f"{PARTITION}=*/.part-{key}-*.tmp"))
+
+
+def partition_dir(root: Path, day: dt.date) -> Path:
+    """The ``date=YYYY-MM-DD`` directory of ``day`` under a table directory."""
+    return root / f"{PARTITION}={day.isoformat()}"

@@ -1,0 +1,250 @@
+"""Reading a dataset written by ``convert``: filters pushed down to the Parquet files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from .. import schema
+from ..errors import FormatError, InputError, SchemaError
+from . import _layout as layout
+
+__all__ = ["read_dataset", "read_messages", "read_positions", "read_rejects"]
+
+_UTC_MS = pa.timestamp("ms", tz="UTC")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TABLES = {layout.MESSAGES_DIR: schema.MESSAGES, layout.REJECTS_DIR: schema.REJECTS}
+_PARTITIONING = ds.partitioning(pa.schema([(layout.PARTITION, pa.date32())]), flavor="hive")
+
+
+def read_dataset(
+    path: str | os.PathLike,
+    *,
+    devices: str | Iterable[str] | None = None,
+    start=None,
+    end=None,
+    columns: Sequence[str] | None = None,
+    table: str = "messages",
+) -> pa.Table:
+    """Read the messages of a dataset written by :func:`convert` as an Arrow table.
+
+    Parameters
+    ----------
+    path : path
+        The dataset directory (or its ``messages/`` directory).
+    devices : str or list of str, optional
+        Keep only these device ids.
+    start, end : str, date, datetime or pandas.Timestamp, optional
+        Keep rows whose device ``time`` lies in ``[start, end]`` (UTC when no zone is
+        given). A bare date as ``end`` includes that whole day. Rows without a time are
+        left out as soon as either bound is given.
+    columns : list of str, optional
+        Columns to read (default: all of :data:`bofan_analytics.schema.MESSAGES`); the
+        partition column ``date`` may be asked for too.
+    table : {"messages", "rejects"}
+        Which table to read; rejects are filtered on ``received_at`` and have no devices.
+
+    Returns
+    -------
+    pyarrow.Table
+        Rows sorted by device and time, with the types of the schema the files were
+        written with.
+
+    Raises
+    ------
+    InputError
+        ``path`` is not a dataset.
+    SchemaError
+        A file was written with another schema version, or ``columns`` names an unknown
+        column.
+
+    Examples
+    --------
+    >>> t = read_dataset("build/dataset", devices=["864891030184954"],
+    ...                  start="2026-11-02", end="2026-11-03")       # doctest: +SKIP
+    """
+    if table not in _TABLES:
+        raise FormatError(f"unknown table {table!r}; choose one of {', '.join(_TABLES)}")
+    target = _TABLES[table]
+    root = _table_dir(path, table)
+    names = list(target.names) if columns is None else list(columns)
+    known = [*target.names, layout.PARTITION]
+    unknown = [c for c in names if c not in known]
+    if unknown:
+        raise SchemaError(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; {table} has {', '.join(known)}"
+        )
+
+    dataset = ds.dataset(
+        root,
+        schema=pa.schema([*target, pa.field(layout.PARTITION, pa.date32())]),
+        format="parquet",
+        partitioning=_PARTITIONING,
+    )
+    time_column = schema.TIME if table == layout.MESSAGES_DIR else schema.RECEIVED_AT
+    if devices is not None and table != layout.MESSAGES_DIR:
+        raise FormatError("rejects have no device id; leave devices out")
+    where = _filter(devices, start, end, time_column)
+    _check_versions(dataset, where, root)
+
+    order = (
+        [schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET]
+        if table == layout.MESSAGES_DIR
+        else [schema.SOURCE, schema.OFFSET]
+    )
+    wanted = names + [c for c in order if c not in names]
+    result = dataset.to_table(columns=wanted, filter=where)
+    result = result.sort_by([(c, "ascending") for c in order]).select(names)
+    return result.replace_schema_metadata(target.metadata)
+
+
+def read_messages(
+    path: str | os.PathLike,
+    *,
+    devices: str | Iterable[str] | None = None,
+    start=None,
+    end=None,
+    columns: Sequence[str] | None = None,
+):
+    """:func:`read_dataset` as a pandas DataFrame.
+
+    Examples
+    --------
+    >>> df = read_messages("build/dataset", columns=["device_id", "time", "alarm"])  # doctest: +SKIP
+    """
+    return read_dataset(path, devices=devices, start=start, end=end, columns=columns).to_pandas()
+
+
+def read_rejects(path: str | os.PathLike, *, start=None, end=None, columns=None):
+    """The rejects of a dataset as a pandas DataFrame, filtered on ``received_at``.
+
+    Examples
+    --------
+    >>> read_rejects("build/dataset")["reason"].value_counts()     # doctest: +SKIP
+    """
+    return read_dataset(path, start=start, end=end, columns=columns, table="rejects").to_pandas()
+
+
+def read_positions(
+    path: str | os.PathLike,
+    *,
+    devices: str | Iterable[str] | None = None,
+    start=None,
+    end=None,
+):
+    """Valid fixes of a dataset, as :meth:`DecodedLog.positions` gives them for a log.
+
+    Only rows with a valid fix, a time and both coordinates are read (the filter runs on
+    the Parquet files); duplicates (the same fix received twice) are dropped, and rows are
+    sorted by device and time. Columns are :data:`bofan_analytics.schema.POSITION_COLUMNS`.
+
+    Examples
+    --------
+    >>> pos = read_positions("build/dataset", devices="864891030184954")   # doctest: +SKIP
+    >>> pos.columns[0]                                                      # doctest: +SKIP
+    'device_id'
+    """
+    where_fix = (
+        (ds.field(schema.VALID) == pa.scalar(True))
+        & ds.field(schema.TIME).is_valid()
+        & ds.field(schema.LAT).is_valid()
+        & ds.field(schema.LON).is_valid()
+    )
+    root = _table_dir(path, layout.MESSAGES_DIR)
+    dataset = ds.dataset(
+        root,
+        schema=pa.schema([*schema.MESSAGES, pa.field(layout.PARTITION, pa.date32())]),
+        format="parquet",
+        partitioning=_PARTITIONING,
+    )
+    where = _filter(devices, start, end, schema.TIME)
+    where = where_fix if where is None else where & where_fix
+    _check_versions(dataset, where, root)
+    fixes = dataset.to_table(columns=list(schema.POSITION_COLUMNS), filter=where)
+    return positions_frame(fixes)
+
+
+def positions_frame(fixes: pa.Table):
+    """Deduplicate and sort valid fixes into the positions DataFrame."""
+    frame = fixes.select(list(schema.POSITION_COLUMNS)).to_pandas()
+    frame = frame.drop_duplicates(subset=[schema.DEVICE_ID, schema.TIME, schema.LAT, schema.LON])
+    frame = frame.sort_values([schema.DEVICE_ID, schema.TIME], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def _table_dir(path: str | os.PathLike, table: str) -> str:
+    root = os.fspath(path)
+    if os.path.isdir(os.path.join(root, table)):
+        return os.path.join(root, table)
+    if os.path.basename(os.path.normpath(root)) == table and os.path.isdir(root):
+        return root
+    if not os.path.exists(root):
+        raise InputError(f"{root}: no such dataset")
+    raise InputError(f"{root}: not a dataset written by bofan convert (no {table}/ directory)")
+
+
+def _check_versions(dataset: ds.Dataset, where, root: str) -> None:
+    expected = str(schema.SCHEMA_VERSION).encode()
+    key = schema.SCHEMA_VERSION_KEY
+    for fragment in dataset.get_fragments(filter=where):
+        found = (fragment.physical_schema.metadata or {}).get(key)
+        if found == expected:
+            continue
+        name = os.path.relpath(fragment.path, root)
+        if found is None:
+            raise SchemaError(
+                f"{os.path.join(root, name)}: no {key.decode()} in its metadata; "
+                "not written by bofan convert"
+            )
+        raise SchemaError(
+            f"{os.path.join(root, name)} has schema version {found.decode(errors='replace')}, "
+            f"this bofan_analytics reads version {schema.SCHEMA_VERSION}; "
+            "convert the captures again"
+        )
+
+
+def _filter(devices, start, end, time_column: str):
+    parts = []
+    if devices is not None:
+        ids = [devices] if isinstance(devices, str) else [str(d) for d in devices]
+        parts.append(ds.field(schema.DEVICE_ID).isin(ids))
+    if start is not None:
+        lo, _ = _bound(start, "start")
+        parts.append(ds.field(time_column) >= pa.scalar(lo, _UTC_MS))
+        parts.append(ds.field(layout.PARTITION) >= pa.scalar(lo.date(), pa.date32()))
+    if end is not None:
+        hi, whole_day = _bound(end, "end")
+        if whole_day:
+            nxt = hi + dt.timedelta(days=1)
+            parts.append(ds.field(time_column) < pa.scalar(nxt, _UTC_MS))
+        else:
+            parts.append(ds.field(time_column) <= pa.scalar(hi, _UTC_MS))
+        parts.append(ds.field(layout.PARTITION) <= pa.scalar(hi.date(), pa.date32()))
+    if not parts:
+        return None
+    where = parts[0]
+    for part in parts[1:]:
+        where = where & part
+    return where
+
+
+def _bound(value, name: str) -> tuple[dt.datetime, bool]:
+    """``value`` as an aware UTC datetime, and whether it was a bare date."""
+    import pandas as pd
+
+    whole_day = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+        isinstance(value, str) and bool(_DATE_ONLY.match(value.strip()))
+    )
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise FormatError(f"{name}: cannot read {value!r} as a date or time") from None
+    if pd.isna(stamp):
+        raise FormatError(f"{name}: cannot read {value!r} as a date or time")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime(), whole_day

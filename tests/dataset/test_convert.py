@@ -1,0 +1,259 @@
+"""convert() and the readers on hand-made tables (see conftest.FakeDecoder)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from _dataset_helpers import make_messages, make_rejects, ts
+
+from bofan_analytics import schema
+from bofan_analytics.dataset import (
+    _convert,
+    convert,
+    read_dataset,
+    read_messages,
+    read_positions,
+    read_rejects,
+)
+from bofan_analytics.errors import FormatError, InputError, SchemaError
+
+ROWS_A = [
+    {"device_id": "002", "time": "2026-11-02 10:00:00", "lat": 1.0, "lon": 2.0, "speed_kmh": 5.0},
+    {"device_id": "001", "time": "2026-11-02 09:00:00", "lat": 1.5, "lon": 2.5},
+    {"device_id": "001", "time": "2026-11-03 00:00:01", "lat": 1.6, "lon": 2.6},
+    # no device time: goes by received_at
+    {"device_id": "001", "msg_type": "FUS", "received_at": "2026-11-04 12:00:00", "valid": None},
+    # no time at all
+    {"device_id": "003", "msg_type": "PHD", "valid": None, "payload": b"\xff\xd8"},
+]
+ROWS_B = [
+    {"device_id": "001", "time": "2026-11-02 08:00:00", "lat": 1.4, "lon": 2.4, "valid": False},
+    {"device_id": "004", "protocol": "pt60", "msg_type": "B1", "time": "2026-11-02 08:30:00",
+     "lat": -32.96956, "lon": 27.92392, "battery_pct": 84.0,
+     "cell_towers": [{"mcc": 404, "mnc": 12, "lac": 10461, "cid": 425, "rssi": 10}]},
+]
+
+
+@pytest.fixture
+def two_inputs(tmp_path, fake_decoder):
+    src = tmp_path / "in"
+    src.mkdir()
+    a = fake_decoder.add(
+        src / "a.log",
+        make_messages(ROWS_A, source="a.log"),
+        make_rejects([{"received_at": "2026-11-02 10:00:00"}, {}], source="a.log"),
+    )
+    b = fake_decoder.add(src / "b.log", make_messages(ROWS_B, source="b.log"))
+    (src / "geofences.geojson").write_text("{}")
+    (src / "README.md").write_text("notes")
+    return src, a, b
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([("source", "ascending"), ("offset", "ascending")])
+
+
+def test_round_trip_keeps_rows_and_types(tmp_path, two_inputs):
+    src, a, b = two_inputs
+    result = convert([src], tmp_path / "ds")
+    assert result.ok, result.errors
+    assert [os.path.basename(f.path) for f in result.files] == ["a.log", "b.log"]
+    assert (result.messages, result.rejects) == (7, 2)
+
+    back = read_dataset(tmp_path / "ds")
+    assert back.schema.equals(schema.MESSAGES, check_metadata=False)
+    expected = pa.concat_tables(
+        [make_messages(ROWS_A, source="a.log"), make_messages(ROWS_B, source="b.log")]
+    )
+    assert _sorted(back).equals(_sorted(expected))
+    rejects = read_dataset(tmp_path / "ds", table="rejects")
+    assert rejects.num_rows == 2 and rejects.schema.equals(schema.REJECTS, check_metadata=False)
+
+
+def test_layout_partitions_sorting_and_metadata(tmp_path, two_inputs):
+    src, _, _ = two_inputs
+    convert(src, tmp_path / "ds")
+    root = tmp_path / "ds" / "messages"
+    days = sorted(p.name for p in root.iterdir())
+    # 1970-01-01 holds the row without any time
+    assert days == ["date=1970-01-01", "date=2026-11-02", "date=2026-11-03", "date=2026-11-04"]
+    rejects_days = sorted(p.name for p in (tmp_path / "ds" / "rejects").iterdir())
+    assert rejects_days == ["date=1970-01-01", "date=2026-11-02"]
+
+    files = sorted(root.glob("date=2026-11-02/*.parquet"))
+    assert len(files) == 2  # one per input
+    for f in files:
+        meta = pq.ParquetFile(f)
+        assert meta.schema_arrow.metadata[schema.SCHEMA_VERSION_KEY] == b"1"
+        assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
+        rows = pq.read_table(f).select(["device_id", "time"]).to_pylist()
+        assert rows == sorted(rows, key=lambda r: (r["device_id"], r["time"]))
+    a_rows = pq.read_table(
+        next(f for f in files if pq.read_table(f)["source"][0].as_py() == "a.log")
+    )
+    assert a_rows["device_id"].to_pylist() == ["001", "002"]
+
+
+def test_rerun_gives_no_duplicates_and_drops_stale_parts(tmp_path, two_inputs, fake_decoder):
+    src, a, b = two_inputs
+    convert(src, tmp_path / "ds")
+    first = read_dataset(tmp_path / "ds")
+    convert(src, tmp_path / "ds")
+    convert([a, b, a], tmp_path / "ds")  # named twice: converted once
+    assert _sorted(read_dataset(tmp_path / "ds")).equals(_sorted(first))
+
+    # a capture rewritten since: only its new rows remain, its old days are gone
+    fake_decoder.add(a, make_messages(ROWS_A[:1], source="a.log"))
+    convert(src, tmp_path / "ds")
+    again = read_dataset(tmp_path / "ds")
+    assert again.num_rows == 1 + len(ROWS_B)
+    assert not list((tmp_path / "ds" / "messages" / "date=2026-11-04").glob("*.parquet"))
+
+
+def test_large_input_is_written_chunk_by_chunk(tmp_path, fake_decoder, monkeypatch):
+    monkeypatch.setattr(_convert, "CHUNK_ROWS", 3)
+    rows = [
+        {"device_id": f"{i % 3}", "time": f"2026-11-02 10:{i:02d}:00", "lat": 1.0, "lon": 1.0}
+        for i in range(10)
+    ]
+    path = fake_decoder.add(tmp_path / "big.log", make_messages(rows), pieces=5)
+    result = convert(path, tmp_path / "ds")
+    # pieces of 2 rows, flushed once 3 are held: chunks of 4, 4 and 2 rows
+    assert result.files[0].parts == 3 and result.messages == 10
+    assert read_dataset(tmp_path / "ds").num_rows == 10
+    convert(path, tmp_path / "ds")
+    assert read_dataset(tmp_path / "ds").num_rows == 10
+
+
+def test_killed_conversion_leaves_no_half_written_file(tmp_path, two_inputs, monkeypatch):
+    src, a, b = two_inputs
+    real_replace = os.replace
+    calls = []
+
+    def dies_on_second(tmp, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process is killed between write and rename
+        real_replace(tmp, target)
+
+    monkeypatch.setattr(_convert.os, "replace", dies_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, tmp_path / "ds")
+    monkeypatch.setattr(_convert.os, "replace", real_replace)
+
+    root = tmp_path / "ds" / "messages"
+    leftovers = list(root.glob("date=*/.part-*.tmp"))
+    assert len(leftovers) == 1
+    # every visible file is complete, and readers ignore the leftover
+    for f in root.glob("date=*/*.parquet"):
+        pq.read_table(f)
+    assert read_dataset(tmp_path / "ds").num_rows == 1
+    assert ds.dataset(root, partitioning="hive").count_rows() == 1
+
+    convert(src, tmp_path / "ds")
+    assert not list(root.glob("date=*/.part-*.tmp"))
+    assert read_dataset(tmp_path / "ds").num_rows == 7
+
+
+def test_missing_and_empty_inputs_are_reported_not_raised(tmp_path, two_inputs):
+    src, a, _ = two_inputs
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = convert([a, tmp_path / "nope.log", empty], tmp_path / "ds")
+    assert not result.ok
+    assert result.errors == [
+        (os.fspath(tmp_path / "nope.log"), "no such file or directory"),
+        (os.fspath(empty), "no capture files in this directory"),
+    ]
+    assert result.messages == len(ROWS_A)
+    assert "errors=2" in repr(result) and "<table" in result._repr_html_()
+
+
+def test_bad_options_raise(tmp_path, two_inputs):
+    src, _, _ = two_inputs
+    with pytest.raises(FormatError, match="choose one of auto, stream"):
+        convert(src, tmp_path / "ds", format="csv")
+    with pytest.raises(FormatError, match="workers"):
+        convert(src, tmp_path / "ds", workers=0)
+
+
+def test_filters(tmp_path, two_inputs):
+    src, _, _ = two_inputs
+    convert(src, tmp_path / "ds")
+    path = tmp_path / "ds"
+    assert set(read_dataset(path, devices="001")["device_id"].to_pylist()) == {"001"}
+    assert read_dataset(path, devices=["002", "004"]).num_rows == 2
+    # a bare end date includes the whole day; rows without a time drop out
+    day = read_dataset(path, start="2026-11-02", end="2026-11-02")
+    assert day.num_rows == 4
+    assert read_dataset(path, start=dt.date(2026, 11, 3)).num_rows == 1
+    assert read_dataset(path, end="2026-11-02T08:30:00Z").num_rows == 2
+    assert read_dataset(path, end=ts("2026-11-02 08:30:00")).num_rows == 2
+    cols = read_dataset(path, columns=["time", "device_id", "date"])
+    assert cols.column_names == ["time", "device_id", "date"]
+    assert cols["date"].type == pa.date32()
+    assert read_rejects(path, start="2026-11-02").shape[0] == 1
+    df = read_messages(path, devices="004")
+    assert df["cell_towers"][0][0]["cid"] == 425 and df["battery_pct"][0] == 84.0
+
+
+def test_read_errors_are_clear(tmp_path, two_inputs):
+    src, _, _ = two_inputs
+    convert(src, tmp_path / "ds")
+    with pytest.raises(InputError, match="no such dataset"):
+        read_dataset(tmp_path / "missing")
+    with pytest.raises(InputError, match="not a dataset"):
+        read_dataset(src)
+    with pytest.raises(SchemaError, match="unknown column.*'speed'"):
+        read_dataset(tmp_path / "ds", columns=["speed"])
+    with pytest.raises(FormatError, match="cannot read 'yesterday'"):
+        read_dataset(tmp_path / "ds", start="yesterday")
+    with pytest.raises(FormatError, match="no device id"):
+        read_dataset(tmp_path / "ds", devices="1", table="rejects")
+
+
+def _rewrite_metadata(path, metadata):
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def test_other_schema_version_is_refused(tmp_path, two_inputs):
+    src, _, _ = two_inputs
+    convert(src, tmp_path / "ds")
+    victim = sorted((tmp_path / "ds" / "messages").glob("date=2026-11-03/*.parquet"))[0]
+    _rewrite_metadata(victim, {schema.SCHEMA_VERSION_KEY: b"99"})
+    with pytest.raises(SchemaError, match="schema version 99, .* reads version 1"):
+        read_dataset(tmp_path / "ds")
+    # a filter that skips that day never opens the file
+    assert read_dataset(tmp_path / "ds", end="2026-11-02").num_rows == 4
+    _rewrite_metadata(victim, None)
+    with pytest.raises(SchemaError, match="not written by bofan convert"):
+        read_positions(tmp_path / "ds")
+
+
+def test_read_positions_valid_fixes_deduplicated_sorted(tmp_path, fake_decoder):
+    fix = {"device_id": "7", "time": "2026-11-02 10:00:00", "lat": 1.0, "lon": 2.0}
+    a = fake_decoder.add(
+        tmp_path / "a.log",
+        make_messages(
+            [
+                {**fix, "time": "2026-11-02 11:00:00"},
+                fix,
+                {**fix, "valid": False},
+                {"device_id": "7", "time": "2026-11-02 12:00:00"},  # no coordinates
+                {"device_id": "6", "time": "2026-11-02 12:00:00", "lat": 3.0, "lon": 4.0},
+            ]
+        ),
+    )
+    # the same fix, also in a second capture
+    b = fake_decoder.add(tmp_path / "b.log", make_messages([fix], source="b.log"))
+    convert([a, b], tmp_path / "ds")
+    pos = read_positions(tmp_path / "ds")
+    assert tuple(pos.columns) == schema.POSITION_COLUMNS
+    assert list(zip(pos.device_id, pos.time.dt.hour, strict=True)) == [("6", 12), ("7", 10), ("7", 11)]
+    assert len(read_positions(tmp_path / "ds", devices=["7"], start="2026-11-02T10:30")) == 1
