@@ -1,0 +1,16 @@
+"""Fleet analytics over decoded positions and messages.
+
+Trips and stops (:func:`detect_trips`, :func:`detect_stops`), speeding
+(:func:`find_overspeed`), geofences (:func:`load_geofences`, :func:`geofence_events`,
+:func:`geofence_visits`), batteries (:func:`battery_trends`), device alarms
+(:func:`alarms`) and position filters (:func:`clean`). Each function takes positions as a
+DataFrame, a pyarrow Table, a ``DecodedLog`` or a dataset path, handles many devices at
+once and returns one row per item with ``device_id`` first.
+"""
+
+from .trips import detect_stops, detect_trips
+
+__all__ = [
+    "detect_trips",
+    "detect_stops",
+]

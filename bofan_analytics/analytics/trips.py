@@ -1,0 +1,420 @@
+"""Trips and stops: one linear pass per device over its time-sorted fixes.
+
+The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
+------------------------------------------------------------------------
+1. **Stationary clusters.** Walking a device's fixes in time order, a cluster grows while
+   each new fix lies within ``stop_radius_m`` of the running centroid of the cluster; the
+   first fix outside starts the next cluster. Parked GPS jitter therefore stays inside one
+   cluster, and a silent gap while parked (a sleeping tracker) does too, because only
+   positions are compared, never the time between them. Each fix is looked at once, so the
+   cost is linear however long a stop lasts.
+2. **Stop candidates.** A cluster lasting at least ``min_duration_s`` (first to last fix)
+   is a stop candidate. A shorter cluster of two or more fixes is a standstill inside a
+   trip (traffic light, queue): it does not split the trip and its duration is added to
+   the trip's ``idle_s``.
+3. **Movement between stops.** The fixes from the last fix of one candidate to the first
+   fix of the next are cut wherever two consecutive fixes are more than ``stop_gap_s``
+   apart (a data gap ends a trip). Each piece that covers at least ``min_distance_m`` of
+   path is a trip. When the whole movement covers less than ``min_distance_m`` and has no
+   such gap, it was not a real departure (jitter, re-parking): the two candidates merge
+   into one stop.
+4. **Ends of the data.** Movement before the first or after the last stop is a trip like
+   any other. A stop that is still going on at the last fix is reported with ``open``
+   true and ends at that fix.
+
+A trip starts at the last fix of the stop it leaves (or, with ``trip_start="move"``, at the
+first fix after it) and ends at the first fix of the next stop, so stops and trips tile
+the timeline. Fixes are ordered by their own time, never by arrival, so positions a device
+uploads late after a coverage gap land where they belong. Speed comes from the device
+where it sends one and from positions otherwise (PT-60). All computing is in UTC; ``tz=``
+only converts the output times, so a daylight-saving change never splits anything.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pandas as pd
+
+from .._numba import jit
+from ..errors import FormatError
+from ..schema import DEVICE_ID, LAT, LON
+from ._geo import EARTH_RADIUS_M, pjit
+from ._input import as_positions
+from ._track import Track, device_array, prepare, to_times
+
+__all__ = ["detect_trips", "detect_stops", "TRIP_COLUMNS", "STOP_COLUMNS"]
+
+#: Columns of :func:`detect_trips`, in order (API.md, then additions).
+TRIP_COLUMNS = (
+    DEVICE_ID,
+    "start_time",
+    "end_time",
+    "duration_s",
+    "distance_m",
+    "max_speed_kmh",
+    "avg_speed_kmh",
+    "start_lat",
+    "start_lon",
+    "end_lat",
+    "end_lon",
+    "idle_s",
+    "start_odometer_m",
+    "end_odometer_m",
+)
+
+#: Columns of :func:`detect_stops`, in order (API.md, then additions).
+STOP_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", LAT, LON, "open")
+
+_M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
+_TRIP_STARTS = ("stop", "move")
+
+
+@jit
+def _segment_device(t_ms, lat, lon, cum_m, s0, e0, radius_m, min_dur_ms, gap_ms, min_dist_m,
+                    stop_s, stop_e, trip_s, trip_e, trip_idle_ms, trip_after_stop,
+                    idle_s, idle_e):
+    """Stops and trips of one device, rows ``s0:e0``; writes at offset ``s0``.
+
+    Returns ``(n_stops, n_trips)``. ``idle_s``/``idle_e`` are scratch rows ``s0:e0``.
+    """
+    # pass 1: stationary clusters -> stop candidates (written into stop_s/stop_e) and
+    # short standstills (idle_s/idle_e)
+    n_cand = 0
+    n_idle = 0
+    cs = s0
+    sum_lat = lat[s0]
+    sum_lon = lon[s0]
+    cnt = 1
+    for i in range(s0 + 1, e0 + 1):
+        inside = False
+        if i < e0:
+            clat = sum_lat / cnt
+            clon = sum_lon / cnt
+            dy = (lat[i] - clat) * _M_PER_DEG
+            dx = (lon[i] - clon) * _M_PER_DEG * math.cos(clat * math.pi / 180.0)
+            inside = dx * dx + dy * dy <= radius_m * radius_m
+        if inside:
+            sum_lat += lat[i]
+            sum_lon += lon[i]
+            cnt += 1
+            continue
+        ce = i - 1
+        if t_ms[ce] - t_ms[cs] >= min_dur_ms:
+            stop_s[s0 + n_cand] = cs
+            stop_e[s0 + n_cand] = ce
+            n_cand += 1
+        elif ce > cs:
+            idle_s[s0 + n_idle] = cs
+            idle_e[s0 + n_idle] = ce
+            n_idle += 1
+        if i < e0:
+            cs = i
+            sum_lat = lat[i]
+            sum_lon = lon[i]
+            cnt = 1
+
+    # pass 2: merge candidates joined by less than min_dist_m of gap-free movement, and
+    # cut the movement between kept stops into trips. Stops are rewritten in place
+    # (n_stops <= k always), trips go to their own arrays.
+    n_stops = 0
+    n_trips = 0
+    p_idle = 0
+    move_from = s0  # first row of movement not yet assigned
+    k = 0
+    while k < n_cand:
+        a = stop_s[s0 + k]
+        b = stop_e[s0 + k]
+        k += 1
+        while k < n_cand:
+            na = stop_s[s0 + k]
+            gap = False
+            for j in range(b + 1, na + 1):
+                if t_ms[j] - t_ms[j - 1] > gap_ms:
+                    gap = True
+                    break
+            if gap or cum_m[na] - cum_m[b] >= min_dist_m:
+                break
+            b = stop_e[s0 + k]
+            k += 1
+        # movement before this stop: rows move_from .. a
+        if a > move_from:
+            n_trips, p_idle = _emit_trips(t_ms, cum_m, move_from, a, n_stops > 0, gap_ms,
+                                          min_dist_m, s0, n_trips, trip_s, trip_e,
+                                          trip_idle_ms, trip_after_stop, idle_s, idle_e,
+                                          n_idle, p_idle)
+        stop_s[s0 + n_stops] = a
+        stop_e[s0 + n_stops] = b
+        n_stops += 1
+        move_from = b
+    if e0 - 1 > move_from:
+        n_trips, p_idle = _emit_trips(t_ms, cum_m, move_from, e0 - 1, n_stops > 0, gap_ms,
+                                      min_dist_m, s0, n_trips, trip_s, trip_e, trip_idle_ms,
+                                      trip_after_stop, idle_s, idle_e, n_idle, p_idle)
+    return n_stops, n_trips
+
+
+@jit
+def _emit_trips(t_ms, cum_m, a, b, a_ends_stop, gap_ms, min_dist_m, s0, n_trips, trip_s,
+                trip_e, trip_idle_ms, trip_after_stop, idle_s, idle_e, n_idle, p_idle):
+    """Cut rows ``a..b`` at data gaps; each piece of at least ``min_dist_m`` is a trip.
+
+    ``a_ends_stop`` tells that row ``a`` is the last fix of a stop.
+    """
+    ps = a
+    for j in range(a + 1, b + 2):
+        if j <= b and t_ms[j] - t_ms[j - 1] <= gap_ms:
+            continue
+        pe = j - 1
+        if pe > ps and cum_m[pe] - cum_m[ps] >= min_dist_m:
+            # standstills wholly inside the piece are idle time
+            while p_idle < n_idle and idle_s[s0 + p_idle] < ps:
+                p_idle += 1
+            idle = 0
+            while p_idle < n_idle and idle_e[s0 + p_idle] <= pe:
+                idle += t_ms[idle_e[s0 + p_idle]] - t_ms[idle_s[s0 + p_idle]]
+                p_idle += 1
+            trip_s[s0 + n_trips] = ps
+            trip_e[s0 + n_trips] = pe
+            trip_idle_ms[s0 + n_trips] = idle
+            trip_after_stop[s0 + n_trips] = a_ends_stop and ps == a
+            n_trips += 1
+        ps = j
+    return n_trips, p_idle
+
+
+@pjit
+def _segment_all(t_ms, lat, lon, cum_m, bounds, radius_m, min_dur_ms, gap_ms, min_dist_m):
+    n = t_ms.shape[0]
+    g_count = bounds.shape[0] - 1
+    stop_s = np.empty(n, np.int64)
+    stop_e = np.empty(n, np.int64)
+    trip_s = np.empty(n, np.int64)
+    trip_e = np.empty(n, np.int64)
+    trip_idle = np.empty(n, np.int64)
+    after_stop = np.empty(n, np.bool_)
+    idle_s = np.empty(n, np.int64)
+    idle_e = np.empty(n, np.int64)
+    n_stops = np.zeros(g_count, np.int64)
+    n_trips = np.zeros(g_count, np.int64)
+    for g in numba.prange(g_count):
+        s0 = bounds[g]
+        e0 = bounds[g + 1]
+        if e0 > s0:
+            n_stops[g], n_trips[g] = _segment_device(
+                t_ms, lat, lon, cum_m, s0, e0, radius_m, min_dur_ms, gap_ms, min_dist_m,
+                stop_s, stop_e, trip_s, trip_e, trip_idle, after_stop, idle_s, idle_e)
+    return stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips
+
+
+@jit
+def _compact(bounds, counts):
+    """Gather the first ``counts[g]`` entries after offset ``bounds[g]`` of each column."""
+    total = 0
+    for g in range(counts.shape[0]):
+        total += counts[g]
+    idx = np.empty(total, np.int64)
+    k = 0
+    for g in range(counts.shape[0]):
+        for j in range(counts[g]):
+            idx[k] = bounds[g] + j
+            k += 1
+    return idx
+
+
+@pjit
+def _range_stats(values, s, e):
+    """Max (NaN-skipping) and mean of ``values`` over each inclusive row range."""
+    m = s.shape[0]
+    vmax = np.full(m, np.nan)
+    vmean = np.full(m, np.nan)
+    for k in numba.prange(m):
+        acc = 0.0
+        cnt = 0
+        for i in range(s[k], e[k] + 1):
+            v = values[i]
+            if not math.isnan(v):
+                acc += v
+                cnt += 1
+                if math.isnan(vmax[k]) or v > vmax[k]:
+                    vmax[k] = v
+        if cnt:
+            vmean[k] = acc / cnt
+    return vmax, vmean
+
+
+@pjit
+def _first_last(values, s, e):
+    """First and last non-NaN value of ``values`` over each inclusive row range."""
+    m = s.shape[0]
+    first = np.full(m, np.nan)
+    last = np.full(m, np.nan)
+    for k in numba.prange(m):
+        for i in range(s[k], e[k] + 1):
+            if not math.isnan(values[i]):
+                first[k] = values[i]
+                break
+        for i in range(e[k], s[k] - 1, -1):
+            if not math.isnan(values[i]):
+                last[k] = values[i]
+                break
+    return first, last
+
+
+def _check_positive(**values):
+    for name, value in values.items():
+        if not value >= 0:
+            raise FormatError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def _segment(track: Track, *, radius_m, min_duration_s, stop_gap_s, min_distance_m):
+    _check_positive(stop_radius_m=radius_m, min_duration_s=min_duration_s,
+                    stop_gap_s=stop_gap_s, min_distance_m=min_distance_m)
+    cum = np.cumsum(track.hops_m())
+    out = _segment_all(track.t_ms, track.lat, track.lon, cum, track.bounds, float(radius_m),
+                       int(round(min_duration_s * 1000)), int(round(stop_gap_s * 1000)),
+                       float(min_distance_m))
+    stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips = out
+    si = _compact(track.bounds, n_stops)
+    ti = _compact(track.bounds, n_trips)
+    return cum, (stop_s[si], stop_e[si]), (trip_s[ti], trip_e[ti], trip_idle[ti],
+                                           after_stop[ti])
+
+
+def _frame(columns, data) -> pd.DataFrame:
+    return pd.DataFrame({c: data[c] for c in columns}, columns=list(columns))
+
+
+def detect_trips(
+    positions,
+    *,
+    min_distance_m: float = 200,
+    min_duration_s: float = 180,
+    stop_gap_s: float = 3600,
+    stop_radius_m: float = 50,
+    trip_start: str = "stop",
+    tz=None,
+) -> pd.DataFrame:
+    """Find the trips of every device: the movement between two stops.
+
+    See the module docstring for the algorithm; in short, a trip leaves a stop (a place the
+    device stays within ``stop_radius_m`` for ``min_duration_s``), covers at least
+    ``min_distance_m`` of path and ends at the first fix of the next stop or before a data
+    gap longer than ``stop_gap_s``.
+
+    Parameters
+    ----------
+    positions : DataFrame, pyarrow.Table, DecodedLog or dataset path
+        Fixes of one or many devices, in any order; duplicates are dropped.
+    min_distance_m : float
+        Shortest path that counts as a trip; less between two stops merges them.
+    min_duration_s : float
+        Shortest standstill that counts as a stop; shorter ones are idle time in a trip.
+    stop_gap_s : float
+        A data gap longer than this ends a trip (it never splits a stop).
+    stop_radius_m : float
+        Fixes within this distance of the stop's centroid are GPS jitter, not movement.
+    trip_start : {"stop", "move"}
+        Start a trip at the last fix of the stop it leaves, or at the first fix after it.
+    tz : str or tzinfo, optional
+        Time zone of the output times (default UTC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trip: ``device_id, start_time, end_time, duration_s, distance_m,
+        max_speed_kmh, avg_speed_kmh, start_lat, start_lon, end_lat, end_lon, idle_s,
+        start_odometer_m, end_odometer_m``; sorted by device and start time.
+
+    Examples
+    --------
+    >>> trips = detect_trips(log.positions(), min_duration_s=300)   # doctest: +SKIP
+    >>> trips.groupby("device_id").distance_m.sum()                  # doctest: +SKIP
+    """
+    if trip_start not in _TRIP_STARTS:
+        raise FormatError(f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
+    track = prepare(as_positions(positions))
+    cum, _, (s, e, idle_ms, after_stop) = _segment(track, radius_m=stop_radius_m,
+                                       min_duration_s=min_duration_s, stop_gap_s=stop_gap_s,
+                                       min_distance_m=min_distance_m)
+    if trip_start == "move":
+        # the first fix after the stop; a trip that began the data or follows a gap
+        # already starts at a moving fix
+        s = s + after_stop
+    speed = track.speed_or_derived()
+    vmax, _ = _range_stats(speed, s, e)
+    odo0, odo1 = _first_last(track.odometer_m, s, e)
+    duration = (track.t_ms[e] - track.t_ms[s]) / 1000.0
+    distance = cum[e] - cum[s]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(duration > 0, distance / duration * 3.6, np.nan)
+    return _frame(TRIP_COLUMNS, {
+        DEVICE_ID: device_array(track.device_of(s)),
+        "start_time": to_times(track.t_ms[s], tz),
+        "end_time": to_times(track.t_ms[e], tz),
+        "duration_s": duration,
+        "distance_m": distance,
+        "max_speed_kmh": vmax,
+        "avg_speed_kmh": avg,
+        "start_lat": track.lat[s],
+        "start_lon": track.lon[s],
+        "end_lat": track.lat[e],
+        "end_lon": track.lon[e],
+        "idle_s": idle_ms / 1000.0,
+        "start_odometer_m": odo0,
+        "end_odometer_m": odo1,
+    })
+
+
+def detect_stops(
+    positions,
+    *,
+    min_distance_m: float = 200,
+    min_duration_s: float = 180,
+    stop_gap_s: float = 3600,
+    stop_radius_m: float = 50,
+    tz=None,
+) -> pd.DataFrame:
+    """Find the stops of every device: where it stayed put for at least ``min_duration_s``.
+
+    Same algorithm and parameters as :func:`detect_trips` (see the module docstring), so
+    the stops and trips of a device tile its timeline: a stop ends where a trip starts.
+
+    Parameters
+    ----------
+    positions : DataFrame, pyarrow.Table, DecodedLog or dataset path
+        Fixes of one or many devices, in any order; duplicates are dropped.
+    min_distance_m, min_duration_s, stop_gap_s, stop_radius_m : float
+        As for :func:`detect_trips`.
+    tz : str or tzinfo, optional
+        Time zone of the output times (default UTC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stop: ``device_id, start_time, end_time, duration_s, lat, lon, open``
+        (``lat``/``lon`` the mean of the stop's fixes; ``open`` when the stop is still going
+        on at the device's last fix).
+
+    Examples
+    --------
+    >>> stops = detect_stops(log.positions(), tz="Europe/Berlin")   # doctest: +SKIP
+    >>> stops[stops.duration_s > 8 * 3600]                          # doctest: +SKIP
+    """
+    track = prepare(as_positions(positions))
+    _, (s, e), _ = _segment(track, radius_m=stop_radius_m, min_duration_s=min_duration_s,
+                            stop_gap_s=stop_gap_s, min_distance_m=min_distance_m)
+    _, mlat = _range_stats(track.lat, s, e)
+    _, mlon = _range_stats(track.lon, s, e)
+    last_row = track.bounds[track.group_of(e) + 1] - 1 if e.shape[0] else e
+    return _frame(STOP_COLUMNS, {
+        DEVICE_ID: device_array(track.device_of(s)),
+        "start_time": to_times(track.t_ms[s], tz),
+        "end_time": to_times(track.t_ms[e], tz),
+        "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
+        LAT: mlat,
+        LON: mlon,
+        "open": e == last_row,
+    })
