@@ -1,0 +1,139 @@
+"""Folium elements behind :func:`bofan_analytics.viz.track_map`.
+
+Imported only when a map is drawn (folium and branca load with it).
+
+Map data travels as one JSON document per layer, drawn by a few lines of JavaScript
+(:data:`RUNTIME_JS`) instead of one generated statement per marker: the page stays small
+and every string in it is JSON-escaped data, never code. Labels shown in tooltips and
+popups are HTML-escaped in Python before they are put in the JSON, because Leaflet
+inserts them as markup.
+"""
+
+from branca.element import MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from ._html import script_json
+from ._offline import leaflet_head
+
+__all__ = ["OfflineLeaflet", "DataLayer", "Legend", "RUNTIME_JS", "LEGEND_CSS", "strip_cdn_links"]
+
+#: Draws the JSON of a :class:`DataLayer` into a Leaflet feature group.
+RUNTIME_JS = """
+var bofan = window.bofan || (window.bofan = {});
+bofan.draw = function (group, commands) {
+  commands.forEach(function (c) {
+    if (c.draw === "lines") {
+      c.lines.forEach(function (line, i) {
+        var l = L.polyline(line, c.style);
+        var tip = c.tips ? c.tips[i] : c.tip;
+        if (tip) { l.bindTooltip(tip, {sticky: true}); }
+        l.addTo(group);
+      });
+    } else if (c.draw === "points") {
+      c.points.forEach(function (p) {
+        var style = Object.assign({}, c.style);
+        if (p.length > 3 && p[3] !== null) { style.radius = p[3]; }
+        var m = L.circleMarker([p[0], p[1]], style);
+        if (p[2]) { m.bindPopup(p[2]); }
+        if (c.tip) { m.bindTooltip(c.tip); }
+        m.addTo(group);
+      });
+    } else if (c.draw === "shapes") {
+      L.geoJSON(c.features, {
+        style: function () { return c.style; },
+        pointToLayer: function (f, latlng) {
+          return L.circle(latlng, Object.assign({radius: f.properties.radius_m}, c.style));
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindTooltip(f.properties.label, {sticky: true});
+        }
+      }).addTo(group);
+    }
+  });
+};
+"""
+
+LEGEND_CSS = """
+.bofan-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.45 system-ui, sans-serif; color: #222; }
+.bofan-legend b { display: block; margin: 4px 0 1px; }
+.bofan-legend i { display: inline-block; width: 18px; height: 4px; margin: 0 6px 3px 0;
+  vertical-align: middle; }
+.bofan-legend i.dot { width: 10px; height: 10px; margin: 0 10px 1px 4px; border-radius: 50%;
+  border: 2px solid; box-sizing: border-box; }
+"""
+
+
+class OfflineLeaflet(MacroElement):
+    """Leaflet inlined into the page head, plus the drawing runtime."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        {{ this.head }}
+        <style>{{ this.css }}</style>
+        <script>{{ this.runtime }}</script>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "OfflineLeaflet"
+        self.head = leaflet_head()
+        self.css = LEGEND_CSS
+        self.runtime = RUNTIME_JS
+
+
+class DataLayer(Layer):
+    """An overlay (a Leaflet feature group) filled in the browser from embedded JSON.
+
+    ``commands`` is a list of ``{"draw": "lines" | "points" | "shapes", ...}`` objects,
+    see :data:`RUNTIME_JS`. ``name`` is the layer's label in the layer control, which
+    Leaflet inserts as markup: it must already be HTML-escaped.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.featureGroup();
+        bofan.draw({{ this.get_name() }}, {{ this.data }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, commands: list, *, name: str, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "DataLayer"
+        self.data = script_json(commands)
+
+
+class Legend(MacroElement):
+    """A Leaflet control in a map corner showing ``html`` (trusted markup built by this package)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", "bofan-legend");
+            div.innerHTML = {{ this.html }};
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: str = "bottomright"):
+        super().__init__()
+        self._name = "Legend"
+        self.position = position
+        self.html = script_json(html)
+
+
+def strip_cdn_links(m) -> None:
+    """Stop ``m`` (a ``folium.Map``) from linking Leaflet, jQuery, Bootstrap and fonts from CDNs."""
+    m.default_js = []
+    m.default_css = []
