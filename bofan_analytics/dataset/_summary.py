@@ -1,0 +1,130 @@
+"""What ``bofan summary`` prints: counts over captures, decoded chunk by chunk."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema
+from ..errors import BofanError
+from ._inputs import decode_file, find_captures
+
+__all__ = ["Summary", "summarize"]
+
+_FIX_KEYS = [schema.DEVICE_ID, schema.TIME, schema.LAT, schema.LON]
+
+
+@dataclass
+class Summary:
+    """Counts over a set of captures; ``errors`` lists inputs that could not be read."""
+
+    files: list[tuple[str, str, int, int]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    devices: pa.Table | None = None  # device_id, protocol, messages, first, last
+    frames: pa.Table | None = None  # protocol, msg_type, count
+    positions: pa.Table | None = None  # device_id, positions
+    rejects: pa.Table | None = None  # reason, count
+
+    def lines(self, *, max_devices: int = 20) -> list[str]:
+        """The report, one string per line."""
+        out = [f"{path}: {fmt}, {m} messages, {r} rejects" for path, fmt, m, r in self.files]
+        fixes = {}
+        if self.positions is not None:
+            fixes = dict(zip(*self.positions.to_pydict().values(), strict=True))
+        devices = [] if self.devices is None else self.devices.to_pylist()
+        out.append(f"devices: {len(devices)}")
+        for row in devices[:max_devices]:
+            span = ""
+            if row["first"] is not None:
+                span = f", {_iso(row['first'])} .. {_iso(row['last'])}"
+            out.append(
+                f"  {row['device_id']}  {row['protocol']}  {row['messages']} messages, "
+                f"{fixes.get(row['device_id'], 0)} positions{span}"
+            )
+        if len(devices) > max_devices:
+            out.append(f"  ... and {len(devices) - max_devices} more")
+        out.append("frames by protocol and type:")
+        for row in [] if self.frames is None else self.frames.to_pylist():
+            out.append(f"  {row['protocol']}  {row['msg_type']}  {row['count']}")
+        out.append(f"positions: {sum(fixes.values())}")
+        out.append("rejects by reason:")
+        for row in [] if self.rejects is None else self.rejects.to_pylist():
+            out.append(f"  {row['reason']}  {row['count']}")
+        return out
+
+
+def _iso(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format="auto") -> Summary:
+    """Decode captures piece by piece and count devices, frame types, positions, rejects."""
+    summary = Summary()
+    devices, frames, fixes, rejects = [], [], [], []
+    for item in find_captures(inputs):
+        if item.error is not None:
+            summary.errors.append((item.path, item.error))
+            continue
+        n_messages = n_rejects = 0
+        try:
+            fmt, pieces = decode_file(item.path, format=format)
+            for piece in pieces:
+                m, r = piece.messages, piece.rejects
+                n_messages += m.num_rows
+                n_rejects += r.num_rows
+                devices.append(
+                    m.group_by([schema.DEVICE_ID, schema.PROTOCOL]).aggregate(
+                        [([], "count_all"), (schema.TIME, "min"), (schema.TIME, "max")]
+                    )
+                )
+                frames.append(
+                    m.group_by([schema.PROTOCOL, schema.MSG_TYPE]).aggregate([([], "count_all")])
+                )
+                valid = (
+                    pc.fill_null(m[schema.VALID], False)
+                    & m[schema.TIME].is_valid()
+                    & m[schema.LAT].is_valid()
+                    & m[schema.LON].is_valid()
+                )
+                # distinct fixes, as positions() counts them
+                fixes.append(m.filter(valid).select(_FIX_KEYS).group_by(_FIX_KEYS).aggregate([]))
+                rejects.append(r.group_by([schema.REASON]).aggregate([([], "count_all")]))
+        except (BofanError, OSError, EOFError, zlib.error) as exc:
+            summary.errors.append((item.path, str(exc) or type(exc).__name__))
+            continue
+        summary.files.append((item.path, fmt, n_messages, n_rejects))
+    if devices:
+        summary.devices = (
+            pa.concat_tables(devices)
+            .group_by([schema.DEVICE_ID, schema.PROTOCOL])
+            .aggregate([("count_all", "sum"), ("time_min", "min"), ("time_max", "max")])
+            .rename_columns([schema.DEVICE_ID, schema.PROTOCOL, "messages", "first", "last"])
+            .sort_by([(schema.DEVICE_ID, "ascending"), (schema.PROTOCOL, "ascending")])
+        )
+        summary.frames = (
+            pa.concat_tables(frames)
+            .group_by([schema.PROTOCOL, schema.MSG_TYPE])
+            .aggregate([("count_all", "sum")])
+            .rename_columns([schema.PROTOCOL, schema.MSG_TYPE, "count"])
+            .sort_by([(schema.PROTOCOL, "ascending"), (schema.MSG_TYPE, "ascending")])
+        )
+        summary.positions = (
+            pa.concat_tables(fixes)
+            .group_by(_FIX_KEYS)
+            .aggregate([])
+            .group_by([schema.DEVICE_ID])
+            .aggregate([([], "count_all")])
+        )
+        summary.rejects = (
+            pa.concat_tables(rejects)
+            .group_by([schema.REASON])
+            .aggregate([("count_all", "sum")])
+            .rename_columns([schema.REASON, "count"])
+            .sort_by([("count", "descending"), (schema.REASON, "ascending")])
+        )
+    return summary
