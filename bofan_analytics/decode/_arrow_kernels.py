@@ -1,0 +1,65 @@
+"""Kernels that lay out Arrow buffers straight from byte ranges (no Python object per row)."""
+
+import numpy as np
+
+from .._numba import jit
+
+__all__ = ["gather_slices", "inherit_device"]
+
+
+@jit
+def gather_slices(buf, starts, ends, cap):
+    """Concatenate ``buf[starts[k]:min(ends[k], starts[k] + cap)]`` for Arrow.
+
+    Returns ``(offsets int32[n + 1], data uint8, valid bool[n])``; a row whose start is
+    negative is null.
+    """
+    n = starts.shape[0]
+    offsets = np.empty(n + 1, np.int32)
+    valid = np.empty(n, np.bool_)
+    total = 0
+    for k in range(n):
+        if starts[k] >= 0:
+            total += min(ends[k] - starts[k], cap)
+    data = np.empty(total, np.uint8)
+    pos = 0
+    for k in range(n):
+        offsets[k] = pos
+        s = starts[k]
+        if s < 0:
+            valid[k] = False
+            continue
+        valid[k] = True
+        e = min(ends[k], s + cap)
+        for i in range(s, e):
+            data[pos] = buf[i]
+            pos += 1
+    offsets[n] = pos
+    return offsets, data, valid
+
+
+@jit
+def inherit_device(dev_s, dev_e, f_seg, ok, needs_device):
+    """Give a frame that carries no device id (a ``$PHD`` chunk) the id of the frame before
+    it on the same connection. Returns the indices of frames still without one."""
+    n = dev_s.shape[0]
+    last = -1
+    prev_seg = -1
+    orphans = np.empty(n, np.int64)
+    no = 0
+    for k in range(n):
+        if f_seg[k] != prev_seg:
+            last = -1
+            prev_seg = f_seg[k]
+        if not ok[k]:
+            continue
+        if dev_s[k] >= 0:
+            last = k
+        elif needs_device[k]:
+            if last >= 0:
+                dev_s[k] = dev_s[last]
+                dev_e[k] = dev_e[last]
+            else:
+                orphans[no] = k
+                no += 1
+    return orphans[:no]

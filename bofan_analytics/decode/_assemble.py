@@ -1,0 +1,316 @@
+"""From kernel outputs to Arrow tables: one call per chunk, never a Python step per frame."""
+
+import numpy as np
+import pyarrow as pa
+
+from .. import schema as S
+from ._arrow_kernels import gather_slices, inherit_device
+from ._codes import ALARM_NAMES, PROTOCOL_NAMES, REASONS
+from ._framing_kernels import frame_segments
+from ._parse_kernels import (
+    C_ALARM,
+    C_PROTO,
+    C_STATUS,
+    C_VALID,
+    F_BATTERY,
+    F_COURSE,
+    F_LAT,
+    F_LON,
+    F_ODOMETER,
+    F_SPEED,
+    I_CELLS,
+    I_HEART,
+    I_PHOTO_OFFSET,
+    I_PHOTO_SIZE,
+    I_RSSI,
+    I_SATS,
+    I_STEPS,
+    I_TIME,
+    S_ADC,
+    S_DEVICE,
+    S_DRIVER,
+    S_FIRMWARE,
+    S_INPUTS,
+    S_OUTPUTS,
+    S_PAYLOAD,
+    pack_type,
+    parse_frames,
+    unpack_type,
+)
+from ._text_kernels import INT64_NULL
+
+__all__ = ["Segments", "OffsetMap", "PieceMap", "decode_segments", "empty_messages", "empty_rejects"]
+
+_TS = pa.timestamp("ms", tz="UTC")
+RAW_CAP = 1024
+_T_PHD = pack_type("PHD")
+_PROTO_DICT = pa.array([name or "" for name in PROTOCOL_NAMES], pa.string())
+_ALARM_DICT = pa.array([name or "" for name in ALARM_NAMES], pa.string())
+_REASON_DICT = pa.array(list(REASONS), pa.string())
+
+
+class Segments:
+    """The ranges of a buffer the framer cuts, with what is known of each."""
+
+    __slots__ = ("s", "e", "final", "line_start", "key", "recv")
+
+    def __init__(self, s, e, final, line_start, key=None, recv=None):
+        self.s = np.ascontiguousarray(s, np.int64)
+        self.e = np.ascontiguousarray(e, np.int64)
+        n = self.s.shape[0]
+        self.final = np.broadcast_to(np.asarray(final, np.int8), (n,)).copy()
+        self.line_start = np.broadcast_to(np.asarray(line_start, np.int8), (n,)).copy()
+        self.key = np.zeros(n, np.int64) if key is None else np.asarray(key, np.int64)
+        self.recv = recv  # int64 ms per segment, or None
+
+
+class OffsetMap:
+    """Buffer positions that are source offsets plus a base (stream and line logs)."""
+
+    def __init__(self, base, seg_recv=None):
+        self.base = base
+        self.seg_recv = seg_recv
+
+    def src(self, x):
+        return self.base + x
+
+    def src_len(self, s, e):
+        return e - s
+
+    def received(self, seg, last):
+        if self.seg_recv is None:
+            return np.full(seg.shape[0], INT64_NULL, np.int64)
+        return self.seg_recv[seg]
+
+
+class PieceMap:
+    """Buffer assembled from pieces of the source (hex-decoded log payloads, in session order).
+
+    ``out_start[j]`` is where piece j begins in the buffer (with a final end entry);
+    ``src[j]`` its first source byte; ``factor[j]`` source bytes per buffer byte (2 for hex).
+    """
+
+    def __init__(self, out_start, src, factor, recv):
+        self.out_start = np.asarray(out_start, np.int64)
+        self.src0 = np.asarray(src, np.int64)
+        self.factor = np.asarray(factor, np.int64)
+        self.recv = np.asarray(recv, np.int64)
+        lengths = np.diff(self.out_start) * self.factor
+        self.cum = np.concatenate([[0], np.cumsum(lengths)])
+
+    def _locate(self, x):
+        j = np.searchsorted(self.out_start[:-1], x, side="right") - 1
+        return np.clip(j, 0, None)
+
+    def src(self, x):
+        j = self._locate(x)
+        return self.src0[j] + (x - self.out_start[j]) * self.factor[j]
+
+    def src_len(self, s, e):
+        js = self._locate(s)
+        je = self._locate(e)
+        a = self.cum[js] + (s - self.out_start[js]) * self.factor[js]
+        b = self.cum[je] + (e - self.out_start[je]) * self.factor[je]
+        return b - a
+
+    def received(self, seg, last):
+        return self.recv[self._locate(last)]
+
+
+_STRING = pa.string()
+
+
+def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
+    offsets, data, valid = gather_slices(buf, starts, ends, cap)
+    n = starts.shape[0]
+    nulls = n - int(valid.sum())
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(
+        typ, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
+    )
+
+
+def _dict_strings(indices, dictionary, null_code=None):
+    idx = pa.array(indices.astype(np.int32), mask=None if null_code is None else indices == null_code)
+    return pa.DictionaryArray.from_arrays(idx, dictionary).cast(pa.string())
+
+
+def _ints(values, typ, null=-1):
+    return pa.array(values.astype(typ.to_pandas_dtype()), typ, mask=values == null)
+
+
+def _floats(values):
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def _times(values):
+    return pa.array(values, pa.int64(), mask=values == INT64_NULL).cast(_TS)
+
+
+def _source_array(source, n):
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, np.int32)), pa.array([source], pa.string())
+    ).cast(pa.string())
+
+
+def empty_messages():
+    return S.MESSAGES.empty_table()
+
+
+def empty_rejects():
+    return S.REJECTS.empty_table()
+
+
+def decode_segments(buf, segs, mapping, source, known_devices=None):
+    """Frame, parse and tabulate ``buf`` cut into ``segs``.
+
+    ``known_devices`` maps a segment key (connection) to the last device id seen on it in an
+    earlier chunk, for ``$PHD`` chunks that carry none; it is updated in place.
+    Returns ``(messages, rejects, consumed, stats)``.
+    """
+    (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep) = frame_segments(
+        buf, segs.s, segs.e, segs.final, segs.line_start
+    )
+    cv, iv, fv, sl, tcode, cells_i, cells_cid = parse_frames(buf, f_s, f_e)
+    status = cv[C_STATUS]
+    ok = status == 0
+    orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, ok, tcode == _T_PHD)
+
+    idx = np.flatnonzero(ok)
+    messages = _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,
+                               cells_i, cells_cid, mapping, source)
+    if known_devices is not None:
+        messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
+        _remember_devices(messages, f_seg[idx], segs.key, known_devices)
+
+    bad = np.flatnonzero(~ok)
+    rej_s = np.concatenate([r_s, f_off[bad]])
+    rej_e = np.concatenate([r_e, f_e[bad]])
+    rej_reason = np.concatenate([r_reason, status[bad]])
+    rej_proto = np.concatenate([np.zeros(r_s.shape[0], np.int8), cv[C_PROTO][bad]])
+    rej_seg = np.concatenate([r_seg, f_seg[bad]])
+    order = np.argsort(rej_s, kind="stable")
+    rej_s, rej_e, rej_reason, rej_proto, rej_seg = (
+        a[order] for a in (rej_s, rej_e, rej_reason, rej_proto, rej_seg)
+    )
+    rejects = _rejects_table(buf, rej_s, rej_e, rej_reason, rej_proto, rej_seg, mapping, source)
+    stats = {
+        "message_bytes": int(messages.column(S.LENGTH).to_numpy().sum()) if len(messages) else 0,
+        "reject_bytes": int(rejects.column(S.LENGTH).to_numpy().sum()) if len(rejects) else 0,
+        "separator_bytes": int(n_sep),
+    }
+    return messages, rejects, consumed, stats
+
+
+def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,
+                    cells_i, cells_cid, mapping, source):
+    n = idx.shape[0]
+
+    def slc(field):
+        return _string_array(buf, sl[2 * field][idx], sl[2 * field + 1][idx])
+
+    codes, inverse = np.unique(tcode[idx], return_inverse=True)
+    msg_type = _dict_strings(
+        inverse.reshape(-1), pa.array([unpack_type(c) for c in codes], pa.string())
+    )
+    valid = cv[C_VALID][idx]
+    ncells = iv[I_CELLS][idx]
+    cell_offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(ncells, out=cell_offsets[1:])
+    cells = pa.StructArray.from_arrays(
+        [
+            pa.array(cells_i[0]),
+            pa.array(cells_i[1]),
+            pa.array(cells_i[2]),
+            pa.array(cells_cid),
+            pa.array(cells_i[3]),
+        ],
+        fields=list(S.CELL_TOWER),
+    )
+    towers = pa.ListArray.from_arrays(
+        pa.array(cell_offsets), cells, type=pa.list_(S.CELL_TOWER), mask=pa.array(ncells == 0)
+    )
+    off = f_off[idx]
+    end = f_e[idx]
+    columns = {
+        S.DEVICE_ID: slc(S_DEVICE),
+        S.PROTOCOL: _dict_strings(cv[C_PROTO][idx], _PROTO_DICT, null_code=0),
+        S.MSG_TYPE: msg_type,
+        S.TIME: _times(iv[I_TIME][idx]),
+        S.RECEIVED_AT: _times(mapping.received(f_seg[idx], end - 1)),
+        S.VALID: pa.array(valid == 1, pa.bool_(), mask=valid < 0),
+        S.LAT: _floats(fv[F_LAT][idx]),
+        S.LON: _floats(fv[F_LON][idx]),
+        S.SPEED_KMH: _floats(fv[F_SPEED][idx]),
+        S.COURSE: _floats(fv[F_COURSE][idx]),
+        S.ALARM: _dict_strings(cv[C_ALARM][idx], _ALARM_DICT, null_code=0),
+        S.BATTERY_PCT: _floats(fv[F_BATTERY][idx]),
+        S.SATELLITES: _ints(iv[I_SATS][idx], pa.int32()),
+        S.RSSI: _ints(iv[I_RSSI][idx], pa.int32()),
+        S.ODOMETER_M: _floats(fv[F_ODOMETER][idx]),
+        S.INPUTS: slc(S_INPUTS),
+        S.OUTPUTS: slc(S_OUTPUTS),
+        S.ADC: slc(S_ADC),
+        S.DRIVER_ID: slc(S_DRIVER),
+        S.FIRMWARE: slc(S_FIRMWARE),
+        S.STEPS: _ints(iv[I_STEPS][idx], pa.int32()),
+        S.HEART_RATE: _ints(iv[I_HEART][idx], pa.int32()),
+        S.PHOTO_SIZE: _ints(iv[I_PHOTO_SIZE][idx], pa.int32()),
+        S.PHOTO_OFFSET: _ints(iv[I_PHOTO_OFFSET][idx], pa.int32()),
+        S.CELL_TOWERS: towers,
+        S.PAYLOAD: _string_array(
+            buf, sl[2 * S_PAYLOAD][idx], sl[2 * S_PAYLOAD + 1][idx], typ=pa.binary()
+        ),
+        S.SOURCE: _source_array(source, n),
+        S.OFFSET: pa.array(mapping.src(off), pa.int64()),
+        S.LENGTH: pa.array(mapping.src_len(off, end).astype(np.int32), pa.int32()),
+    }
+    return pa.Table.from_pydict(columns, schema=S.MESSAGES)
+
+
+def _rejects_table(buf, r_s, r_e, reason, proto, seg, mapping, source):
+    n = r_s.shape[0]
+    columns = {
+        S.SOURCE: _source_array(source, n),
+        S.OFFSET: pa.array(mapping.src(r_s), pa.int64()),
+        S.LENGTH: pa.array(mapping.src_len(r_s, r_e).astype(np.int32), pa.int32()),
+        S.REASON: _dict_strings(reason, _REASON_DICT),
+        S.PROTOCOL: _dict_strings(proto, _PROTO_DICT, null_code=0),
+        S.RECEIVED_AT: _times(mapping.received(seg, np.maximum(r_e - 1, r_s))),
+        S.RAW: _string_array(buf, r_s, r_e, typ=pa.binary(), cap=RAW_CAP),
+    }
+    return pa.Table.from_pydict(columns, schema=S.REJECTS)
+
+
+def _fill_orphans(messages, idx, orphans, f_seg, seg_key, known):
+    """Device ids of ``$PHD`` chunks that open a chunk, from the connection's earlier frames."""
+    if orphans.shape[0] == 0 or not known:
+        return messages
+    rows = np.searchsorted(idx, orphans)
+    devices = messages.column(S.DEVICE_ID).to_pylist()
+    changed = False
+    for row, frame in zip(rows.tolist(), orphans.tolist(), strict=True):
+        dev = known.get(int(seg_key[f_seg[frame]]))
+        if dev is not None:
+            devices[row] = dev
+            changed = True
+    if not changed:
+        return messages
+    col = messages.schema.get_field_index(S.DEVICE_ID)
+    return messages.set_column(col, S.MESSAGES.field(S.DEVICE_ID), pa.array(devices, pa.string()))
+
+
+def _remember_devices(messages, segs_of_rows, seg_key, known):
+    if len(messages) == 0:
+        return
+    has = ~np.asarray(messages.column(S.DEVICE_ID).is_null())
+    rows = np.flatnonzero(has)
+    if rows.shape[0] == 0:
+        return
+    keys = seg_key[segs_of_rows[rows]]
+    rev_keys = keys[::-1]
+    uniq, first = np.unique(rev_keys, return_index=True)
+    last_rows = rows[::-1][first]
+    devs = messages.column(S.DEVICE_ID).take(pa.array(last_rows)).to_pylist()
+    for k, d in zip(uniq.tolist(), devs, strict=True):
+        known[int(k)] = d

@@ -1,0 +1,88 @@
+"""Integer codes shared by the kernels and the Python side (kernels see them as constants)."""
+
+__all__ = [
+    "REASONS",
+    "R_OK",
+    "R_TRUNCATED",
+    "R_GARBAGE",
+    "R_UNKNOWN_PROTOCOL",
+    "R_TOO_LONG",
+    "R_BAD_HEADER",
+    "R_BAD_DEVICE_ID",
+    "R_BAD_TIME",
+    "R_BAD_DATE",
+    "R_BAD_LATITUDE",
+    "R_BAD_LONGITUDE",
+    "R_BAD_VALIDITY",
+    "R_BAD_FIELD",
+    "R_BAD_PHOTO",
+    "R_BAD_HEX",
+    "R_BAD_LINE",
+    "P_NONE",
+    "P_PT502",
+    "P_PT60",
+    "PROTOCOL_NAMES",
+    "ALARM_NAMES",
+    "MAX_TEXT_FRAME",
+    "MAX_PHOTO_CHUNK",
+]
+
+REASONS = (
+    "ok",
+    "truncated",
+    "garbage",
+    "unknown_protocol",
+    "too_long",
+    "bad_header",
+    "bad_device_id",
+    "bad_time",
+    "bad_date",
+    "bad_latitude",
+    "bad_longitude",
+    "bad_validity",
+    "bad_field",
+    "bad_photo",
+    "bad_hex",
+    "bad_line",
+)
+(
+    R_OK,
+    R_TRUNCATED,
+    R_GARBAGE,
+    R_UNKNOWN_PROTOCOL,
+    R_TOO_LONG,
+    R_BAD_HEADER,
+    R_BAD_DEVICE_ID,
+    R_BAD_TIME,
+    R_BAD_DATE,
+    R_BAD_LATITUDE,
+    R_BAD_LONGITUDE,
+    R_BAD_VALIDITY,
+    R_BAD_FIELD,
+    R_BAD_PHOTO,
+    R_BAD_HEX,
+    R_BAD_LINE,
+) = range(len(REASONS))
+
+P_NONE, P_PT502, P_PT60 = 0, 1, 2
+PROTOCOL_NAMES = (None, "pt502", "pt60")
+
+#: alarm code -> name; code 0 is "no alarm"
+ALARM_NAMES = (
+    None,
+    "sos",
+    "geofence",
+    "tow",
+    "hard_acceleration",
+    "hard_braking",
+    "fatigue_driving",
+    "vibration",
+    "movement",
+    "power_cut",
+    "low_battery",
+)
+
+#: the longest text frame a device sends (PT-60 Wi-Fi scans run to about 1.5 KiB)
+MAX_TEXT_FRAME = 4096
+#: a $PHD chunk's length field is a 16-bit count in the binary header
+MAX_PHOTO_CHUNK = 65535

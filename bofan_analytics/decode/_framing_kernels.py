@@ -1,0 +1,288 @@
+"""Framing: cut a byte stream into frames, separators and rejected stretches.
+
+One serial state machine over the bytes of each *segment* (a stream, a log line, or the
+reassembled bytes of one tracker-server session). A segment marked not-final may end in
+the middle of a frame: the kernel stops there and reports how far it got, so the caller
+can carry the tail over to the next chunk. Every decision needs only bytes up to a bounded
+distance (:data:`MAX_TEXT_FRAME`), so cutting a stream into chunks anywhere gives the
+same frames as decoding it whole.
+
+Frame kinds recognised at a frame start:
+
+* ``$``: a PT-502 sentence up to CR or LF (or up to the next ``$`` / ``0xBF``, which only
+  start frames); ``$PHD<offset>,<length>,`` is followed by ``length`` binary bytes;
+* ``0xBF`` + 4 bytes + ``$``: the PT-502 binary header in front of a sentence;
+* ``@G#@`` / ``@B#@``: a PT-60 frame up to and including ``@R#@`` / ``@E#@`` (or the
+  line end, in line logs).
+"""
+
+import numpy as np
+
+from .._numba import jit
+from ._codes import (
+    MAX_PHOTO_CHUNK,
+    MAX_TEXT_FRAME,
+    R_BAD_PHOTO,
+    R_GARBAGE,
+    R_TOO_LONG,
+    R_TRUNCATED,
+    R_UNKNOWN_PROTOCOL,
+)
+from ._text_kernels import grow_i8, grow_i32, grow_i64
+
+__all__ = ["frame_segments"]
+
+_NEED_MORE = 0
+_FRAME = 1
+_REJECT = 2
+
+_CR = 13
+_LF = 10
+_DOLLAR = 36
+_AT = 64
+_HDR = 0xBF
+
+
+@jit
+def _is_pt60_start(buf, j):
+    # caller guarantees j + 4 <= len
+    return (
+        buf[j] == _AT
+        and (buf[j + 1] == 71 or buf[j + 1] == 66)  # G or B
+        and buf[j + 2] == 35  # '#'
+        and buf[j + 3] == _AT
+    )
+
+
+@jit
+def _is_pt60_end(buf, j):
+    return (
+        buf[j] == _AT
+        and (buf[j + 1] == 82 or buf[j + 1] == 69)  # R or E
+        and buf[j + 2] == 35
+        and buf[j + 3] == _AT
+    )
+
+
+@jit
+def _starts_frame(buf, j, e, final):
+    """Whether a frame (or a separator) starts at j: 1 yes, 0 no, -1 cannot tell yet."""
+    c = buf[j]
+    if c == _CR or c == _LF or c == _DOLLAR:
+        return 1
+    if c == _AT:
+        if j + 4 > e:
+            return 0 if final else -1
+        return 1 if _is_pt60_start(buf, j) else 0
+    if c == _HDR:
+        if j + 6 > e:
+            return 0 if final else -1
+        return 1 if buf[j + 5] == _DOLLAR else 0
+    return 0
+
+
+@jit
+def _cut_text(buf, i, e, final):
+    """A PT-502 text sentence starting at i. Returns (kind, end, next, reason)."""
+    limit = min(e, i + MAX_TEXT_FRAME)
+    j = i + 1
+    while j < limit:
+        c = buf[j]
+        if c == _CR or c == _LF or c == _DOLLAR or c == _HDR:
+            return _FRAME, j, j, 0
+        j += 1
+    if limit == e and e - i < MAX_TEXT_FRAME:
+        if final:
+            return _FRAME, e, e, 0
+        return _NEED_MORE, 0, 0, 0
+    return _REJECT, limit, limit, R_TOO_LONG
+
+
+@jit
+def _cut_photo(buf, i, e, final):
+    """``$PHD<offset>,<length>,<length bytes>``; falls back to text when the header is odd."""
+    j = i + 4
+    fields = 0
+    length = 0
+    ndig = 0
+    while j < e and j < i + 24:
+        c = buf[j]
+        if c == 44:  # ','
+            if ndig == 0:
+                return _cut_text(buf, i, e, final)
+            fields += 1
+            if fields == 2:
+                break
+            ndig = 0
+            length = 0
+        elif 48 <= c <= 57:
+            ndig += 1
+            length = length * 10 + (c - 48)
+        else:
+            return _cut_text(buf, i, e, final)
+        j += 1
+    if fields < 2:
+        if j >= e and not final and j < i + 24:
+            return _NEED_MORE, 0, 0, 0
+        return _cut_text(buf, i, e, final)
+    if length > MAX_PHOTO_CHUNK:
+        # the data cannot be skipped safely: reject the header, resync on what follows
+        return _REJECT, j + 1, j + 1, R_BAD_PHOTO
+    end = j + 1 + length
+    if end > e:
+        if final:
+            return _REJECT, e, e, R_TRUNCATED
+        return _NEED_MORE, 0, 0, 0
+    return _FRAME, end, end, 0
+
+
+@jit
+def _cut_dollar(buf, i, e, final):
+    if i + 4 > e:
+        if not final:
+            return _NEED_MORE, 0, 0, 0
+        return _cut_text(buf, i, e, final)
+    if buf[i + 1] == 80 and buf[i + 2] == 72 and buf[i + 3] == 68:  # PHD
+        return _cut_photo(buf, i, e, final)
+    return _cut_text(buf, i, e, final)
+
+
+@jit
+def _cut_pt60(buf, i, e, final):
+    limit = min(e, i + MAX_TEXT_FRAME)
+    j = i + 4
+    while j < limit:
+        c = buf[j]
+        if c == _CR or c == _LF:
+            return _FRAME, j, j, 0
+        if c == _AT:
+            if j + 4 > e:
+                if final:
+                    j += 1
+                    continue
+                return _NEED_MORE, 0, 0, 0
+            if _is_pt60_end(buf, j):
+                return _FRAME, j + 4, j + 4, 0
+            if _is_pt60_start(buf, j):
+                return _FRAME, j, j, 0
+        j += 1
+    if limit == e and e - i < MAX_TEXT_FRAME:
+        if final:
+            return _FRAME, e, e, 0
+        return _NEED_MORE, 0, 0, 0
+    return _REJECT, limit, limit, R_TOO_LONG
+
+
+@jit
+def _cut_garbage(buf, i, e, final, line_start):
+    limit = min(e, i + MAX_TEXT_FRAME)
+    j = i + 1
+    while j < limit:
+        s = _starts_frame(buf, j, e, final)
+        if s == -1:
+            return _NEED_MORE, 0, 0, 0
+        if s == 1:
+            break
+        j += 1
+    if j == limit and limit == e and e - i < MAX_TEXT_FRAME and not final:
+        return _NEED_MORE, 0, 0, 0
+    whole_line = line_start and (j == e or buf[j] == _CR or buf[j] == _LF)
+    return _REJECT, j, j, (R_UNKNOWN_PROTOCOL if whole_line else R_GARBAGE)
+
+
+@jit
+def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
+    """Cut every segment ``buf[seg_s[k]:seg_e[k]]`` into frames and rejects.
+
+    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep)``:
+    frame k occupies ``buf[f_off[k]:f_e[k]]`` (the binary header included) and its text is
+    ``buf[f_s[k]:f_e[k]]``; reject k is ``buf[r_s[k]:r_e[k]]``; ``consumed[k]`` is where
+    segment k stopped (its end unless it is not final and ends inside a frame); ``n_sep``
+    counts CR/LF separator bytes.
+    """
+    nseg = seg_s.shape[0]
+    cap = 16 + (buf.shape[0] >> 6)
+    f_off = np.empty(cap, np.int64)
+    f_s = np.empty(cap, np.int64)
+    f_e = np.empty(cap, np.int64)
+    f_seg = np.empty(cap, np.int32)
+    nf = 0
+    rcap = 16
+    r_s = np.empty(rcap, np.int64)
+    r_e = np.empty(rcap, np.int64)
+    r_reason = np.empty(rcap, np.int8)
+    r_seg = np.empty(rcap, np.int32)
+    nr = 0
+    consumed = np.empty(nseg, np.int64)
+    n_sep = 0
+    for k in range(nseg):
+        i = seg_s[k]
+        e = seg_e[k]
+        final = seg_final[k] != 0
+        line_start = seg_line_start[k] != 0
+        while i < e:
+            c = buf[i]
+            if c == _CR or c == _LF:
+                n_sep += 1
+                i += 1
+                line_start = True
+                continue
+            start = i
+            content = i
+            if c == _DOLLAR:
+                kind, fend, nxt, reason = _cut_dollar(buf, i, e, final)
+            elif c == _HDR:
+                if i + 6 > e:
+                    if not final:
+                        break
+                    kind, fend, nxt, reason = _REJECT, e, e, R_TRUNCATED
+                elif buf[i + 5] == _DOLLAR:
+                    content = i + 5
+                    kind, fend, nxt, reason = _cut_dollar(buf, content, e, final)
+                else:
+                    kind, fend, nxt, reason = _cut_garbage(buf, i, e, final, line_start)
+            elif c == _AT and i + 4 <= e and _is_pt60_start(buf, i):
+                kind, fend, nxt, reason = _cut_pt60(buf, i, e, final)
+            elif c == _AT and i + 4 > e and not final:
+                break
+            else:
+                kind, fend, nxt, reason = _cut_garbage(buf, i, e, final, line_start)
+            if kind == _NEED_MORE:
+                break
+            if kind == _FRAME:
+                if nf == f_off.shape[0]:
+                    f_off = grow_i64(f_off, nf)
+                    f_s = grow_i64(f_s, nf)
+                    f_e = grow_i64(f_e, nf)
+                    f_seg = grow_i32(f_seg, nf)
+                f_off[nf] = start
+                f_s[nf] = content
+                f_e[nf] = fend
+                f_seg[nf] = k
+                nf += 1
+            else:
+                if nr == r_s.shape[0]:
+                    r_s = grow_i64(r_s, nr)
+                    r_e = grow_i64(r_e, nr)
+                    r_reason = grow_i8(r_reason, nr)
+                    r_seg = grow_i32(r_seg, nr)
+                r_s[nr] = start
+                r_e[nr] = fend
+                r_reason[nr] = reason
+                r_seg[nr] = k
+                nr += 1
+            i = nxt
+            line_start = False
+        consumed[k] = i
+    return (
+        f_off[:nf],
+        f_s[:nf],
+        f_e[:nf],
+        f_seg[:nf],
+        r_s[:nr],
+        r_e[:nr],
+        r_reason[:nr],
+        r_seg[:nr],
+        consumed,
+        n_sep,
+    )

@@ -1,0 +1,659 @@
+"""Field parsing of PT-502 sentences and PT-60 frames into preallocated columns.
+
+:func:`parse_frames` walks the frames the framer cut and writes one row per frame into
+column-major arrays: ``cv`` small codes (status, protocol, valid, alarm), ``iv`` integers,
+``fv`` floats, ``sl`` byte ranges of text fields (``-1`` when absent), ``tcode`` the
+message type packed into an int64 (up to 8 ASCII bytes). Cell towers go to flat arrays,
+``iv[I_CELLS]`` of them per frame. A frame with a malformed field gets a reject code in
+``cv[C_STATUS]``; the Python side turns it into a reject row. Nothing becomes 0 by
+accident: missing is NaN or ``-1``.
+
+PT-502 grammar (fields separated by ``,``, the tail by ``/``)::
+
+    $TYPE,ID,hhmmss.sss,A|V,DDMM.MMMM,N|S,DDDMM.MMMM,E|W,knots,course,ddmmyy,...
+        mode/INPUTS,OUTPUTS/ADC/ODOMETER/DRIVER/STATE/ [#]
+    $PHO<size>[-<n>],...same as above     $FUS<id>,<firmware>
+    $PHD<offset>,<length>,<length binary bytes>
+
+PT-60 grammar::
+
+    @G#@,V01,TYPE,IMEI,IMSI,yyyymmddhhmmss,DATA,[@R#@]
+    @B#@|01|TYPE|IMEI|IMSI|[FIRMWARE|STATE|BATTERY|]yyyymmddhhmmss|DATA|[@E#@]
+"""
+
+import numpy as np
+
+from .._numba import jit
+from ._codes import (
+    P_PT60,
+    P_PT502,
+    R_BAD_DATE,
+    R_BAD_DEVICE_ID,
+    R_BAD_FIELD,
+    R_BAD_LATITUDE,
+    R_BAD_LONGITUDE,
+    R_BAD_PHOTO,
+    R_BAD_TIME,
+    R_BAD_VALIDITY,
+    R_OK,
+    R_TRUNCATED,
+    R_UNKNOWN_PROTOCOL,
+)
+from ._text_kernels import (
+    BAD,
+    INT64_NULL,
+    days_from_civil,
+    find_byte,
+    grow_i64,
+    is_digits,
+    parse_decimal,
+    parse_hex,
+    parse_uint,
+    valid_date,
+)
+
+__all__ = [
+    "parse_frames",
+    "pack_type",
+    "unpack_type",
+    "C_STATUS",
+    "C_PROTO",
+    "C_VALID",
+    "C_ALARM",
+    "N_C",
+    "I_TIME",
+    "I_SATS",
+    "I_RSSI",
+    "I_STEPS",
+    "I_HEART",
+    "I_PHOTO_SIZE",
+    "I_PHOTO_OFFSET",
+    "I_CELLS",
+    "N_I",
+    "F_LAT",
+    "F_LON",
+    "F_SPEED",
+    "F_COURSE",
+    "F_BATTERY",
+    "F_ODOMETER",
+    "N_F",
+    "S_DEVICE",
+    "S_INPUTS",
+    "S_OUTPUTS",
+    "S_ADC",
+    "S_DRIVER",
+    "S_FIRMWARE",
+    "S_PAYLOAD",
+    "N_S",
+]
+
+C_STATUS, C_PROTO, C_VALID, C_ALARM, N_C = 0, 1, 2, 3, 4
+I_TIME, I_SATS, I_RSSI, I_STEPS, I_HEART, I_PHOTO_SIZE, I_PHOTO_OFFSET, I_CELLS, N_I = range(9)
+F_LAT, F_LON, F_SPEED, F_COURSE, F_BATTERY, F_ODOMETER, N_F = range(7)
+S_DEVICE, S_INPUTS, S_OUTPUTS, S_ADC, S_DRIVER, S_FIRMWARE, S_PAYLOAD, N_S = range(8)
+
+KNOT_KMH = 1.852
+_MS_DAY = 86_400_000
+
+
+def pack_type(text):
+    """Pack an ASCII message type of up to 8 characters into an int64 (as the kernel does)."""
+    v = 0
+    for i, ch in enumerate(text.encode("ascii")[:8]):
+        v |= ch << (8 * i)
+    return v
+
+
+def unpack_type(code):
+    code = int(code)
+    out = bytearray()
+    while code:
+        out.append(code & 0xFF)
+        code >>= 8
+    return out.decode("ascii", "replace")
+
+
+_T_IN1 = pack_type("IN1")
+_T_GOF = pack_type("GOF")
+_T_TOW = pack_type("TOW")
+_T_HDA = pack_type("HDA")
+_T_HDB = pack_type("HDB")
+_T_FDA = pack_type("FDA")
+_T_SKA = pack_type("SKA")
+_T_PMA = pack_type("PMA")
+_T_CPA = pack_type("CPA")
+_T_PHO = pack_type("PHO")
+_T_PHD = pack_type("PHD")
+_T_FUS = pack_type("FUS")
+
+
+@jit
+def _alarm_code(t):
+    if t == _T_IN1:
+        return 1
+    if t == _T_GOF:
+        return 2
+    if t == _T_TOW:
+        return 3
+    if t == _T_HDA:
+        return 4
+    if t == _T_HDB:
+        return 5
+    if t == _T_FDA:
+        return 6
+    if t == _T_SKA:
+        return 7
+    if t == _T_PMA:
+        return 8
+    if t == _T_CPA:
+        return 9
+    return 0
+
+
+@jit
+def _is_alnum(c):
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
+
+
+@jit
+def _pack(buf, s, e):
+    v = np.int64(0)
+    for i in range(s, e):
+        v |= np.int64(buf[i]) << np.int64(8 * (i - s))
+    return v
+
+
+@jit
+def _set_slice(sl, f, k, s, e):
+    if e > s:
+        sl[2 * f, k] = s
+        sl[2 * f + 1, k] = e
+
+
+@jit
+def _parse_int_signed(buf, s, e):
+    """(value, ok) for ``-?digits``."""
+    if e <= s:
+        return 0, False
+    neg = buf[s] == 45
+    v = parse_uint(buf, s + 1 if neg else s, e)
+    if v < 0:
+        return 0, False
+    return (-v if neg else v), True
+
+
+@jit
+def _parse_ddmm(buf, s, e):
+    """NMEA-style ``(d+)(dd.dddd)`` degrees and minutes: (degrees, ok)."""
+    dot = find_byte(buf, s, e, 46)
+    if dot - s < 3 or dot >= e - 1 or dot - s > 5:
+        return np.nan, False
+    ip = parse_uint(buf, s, dot)
+    if ip < 0:
+        return np.nan, False
+    frac = 0.0
+    scale = 1.0
+    for i in range(dot + 1, e):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return np.nan, False
+        frac = frac * 10.0 + (c - 48)
+        scale *= 10.0
+    minutes = (ip % 100) + frac / scale
+    if minutes >= 60.0:
+        return np.nan, False
+    return (ip // 100) + minutes / 60.0, True
+
+
+@jit
+def _parse_compact_time(buf, s):
+    """``yyyymmddhhmmss`` at s: (epoch ms, reason)."""
+    y = parse_uint(buf, s, s + 4)
+    mo = parse_uint(buf, s + 4, s + 6)
+    d = parse_uint(buf, s + 6, s + 8)
+    if y < 0 or mo < 0 or d < 0 or not valid_date(y, mo, d):
+        return INT64_NULL, R_BAD_DATE
+    h = parse_uint(buf, s + 8, s + 10)
+    mi = parse_uint(buf, s + 10, s + 12)
+    se = parse_uint(buf, s + 12, s + 14)
+    if h < 0 or mi < 0 or se < 0 or h > 23 or mi > 59 or se > 59:
+        return INT64_NULL, R_BAD_TIME
+    return days_from_civil(y, mo, d) * _MS_DAY + ((h * 60 + mi) * 60 + se) * 1000, R_OK
+
+
+@jit
+def _grow_cells(cells_i, cells_cid, n):
+    new_i = np.empty((4, max(16, cells_i.shape[1] * 2)), np.int32)
+    new_i[:, :n] = cells_i[:, :n]
+    return new_i, grow_i64(cells_cid, n)
+
+
+@jit
+def _parse_pt502(buf, s, e, k, cv, iv, fv, sl):
+    """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
+    cv[C_PROTO, k] = P_PT502
+    t = s + 1
+    comma = find_byte(buf, t, e, 44)
+    if comma == e:
+        return R_TRUNCATED, 0
+    # $PHD<offset>,<length>,<binary>: the data may hold any byte, so no trimming
+    if comma - t >= 3 and buf[t] == 80 and buf[t + 1] == 72 and buf[t + 2] == 68:
+        off = parse_uint(buf, t + 3, comma)
+        c2 = find_byte(buf, comma + 1, e, 44)
+        length = parse_uint(buf, comma + 1, c2)
+        if off < 0 or length < 0 or c2 == e and length > 0 or e - (c2 + 1) != length:
+            return (R_TRUNCATED if c2 == e or e - (c2 + 1) < length else R_BAD_PHOTO), _T_PHD
+        iv[I_PHOTO_OFFSET, k] = off
+        sl[2 * S_PAYLOAD, k] = c2 + 1
+        sl[2 * S_PAYLOAD + 1, k] = e
+        return R_OK, _T_PHD
+    while e > s and (buf[e - 1] == 35 or buf[e - 1] == 32 or buf[e - 1] == 0):  # '#', ' ', NUL
+        e -= 1
+    tcode = np.int64(0)
+    if comma - t >= 3 and buf[t] == 70 and buf[t + 1] == 85 and buf[t + 2] == 83:  # FUS<id>,fw
+        if not is_digits(buf, t + 3, comma) or comma - t - 3 > 20:
+            return R_BAD_DEVICE_ID, _T_FUS
+        _set_slice(sl, S_DEVICE, k, t + 3, comma)
+        _set_slice(sl, S_FIRMWARE, k, comma + 1, e)
+        return R_OK, _T_FUS
+    if comma - t >= 3 and buf[t] == 80 and buf[t + 1] == 72 and buf[t + 2] == 79:  # PHO<size>[-n]
+        dash = find_byte(buf, t + 3, comma, 45)
+        size = parse_uint(buf, t + 3, dash)
+        n = parse_uint(buf, dash + 1, comma) if dash < comma else -1
+        if size == BAD or n == BAD:
+            return R_BAD_FIELD, _T_PHO
+        iv[I_PHOTO_SIZE, k] = size
+        tcode = _T_PHO
+    else:
+        if comma - t < 1 or comma - t > 8:
+            return R_UNKNOWN_PROTOCOL, 0
+        for i in range(t, comma):
+            if not _is_alnum(buf[i]):
+                return R_UNKNOWN_PROTOCOL, 0
+        tcode = _pack(buf, t, comma)
+    cv[C_ALARM, k] = _alarm_code(tcode)
+
+    # device id
+    p = comma + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    if not is_digits(buf, p, q) or q - p > 20:
+        return R_BAD_DEVICE_ID, tcode
+    _set_slice(sl, S_DEVICE, k, p, q)
+    # time hhmmss[.fff]
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    dot = find_byte(buf, p, q, 46)
+    if dot - p != 6 or q - dot > 7 or (dot < q and q - dot < 2):
+        return R_BAD_TIME, tcode
+    hh = parse_uint(buf, p, p + 2)
+    mm = parse_uint(buf, p + 2, p + 4)
+    ss = parse_uint(buf, p + 4, p + 6)
+    ms = 0
+    if dot < q:
+        ms = parse_uint(buf, dot + 1, min(q, dot + 4))
+        for _ in range(min(q, dot + 4) - dot - 1, 3):
+            ms *= 10
+        if parse_uint(buf, dot + 1, q) < 0:
+            return R_BAD_TIME, tcode
+    if hh < 0 or mm < 0 or ss < 0 or ms < 0 or hh > 23 or mm > 59 or ss > 59:
+        return R_BAD_TIME, tcode
+    tod = ((hh * 60 + mm) * 60 + ss) * 1000 + ms
+    # validity
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    if q - p != 1 or (buf[p] != 65 and buf[p] != 86):
+        return R_BAD_VALIDITY, tcode
+    cv[C_VALID, k] = 1 if buf[p] == 65 else 0
+    # latitude, hemisphere
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    lat, ok = _parse_ddmm(buf, p, q)
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    if not ok or lat > 90.0 or q - p != 1 or (buf[p] != 78 and buf[p] != 83):
+        return R_BAD_LATITUDE, tcode
+    fv[F_LAT, k] = -lat if buf[p] == 83 else lat
+    # longitude, hemisphere
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    lon, ok = _parse_ddmm(buf, p, q)
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    if not ok or lon > 180.0 or q - p != 1 or (buf[p] != 69 and buf[p] != 87):
+        return R_BAD_LONGITUDE, tcode
+    fv[F_LON, k] = -lon if buf[p] == 87 else lon
+    # speed (knots), course: empty means unknown
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    v, st = parse_decimal(buf, p, q)
+    if st == 2 or v < 0:
+        return R_BAD_FIELD, tcode
+    fv[F_SPEED, k] = v * KNOT_KMH
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q == e:
+        return R_TRUNCATED, tcode
+    v, st = parse_decimal(buf, p, q)
+    if st == 2 or v < 0 or v > 360.0:
+        return R_BAD_FIELD, tcode
+    fv[F_COURSE, k] = v
+    # date ddmmyy
+    p = q + 1
+    q = find_byte(buf, p, e, 44)
+    if q - p != 6:
+        return (R_TRUNCATED if q == e and q - p < 6 else R_BAD_DATE), tcode
+    dd = parse_uint(buf, p, p + 2)
+    mo = parse_uint(buf, p + 2, p + 4)
+    yy = parse_uint(buf, p + 4, p + 6)
+    if dd < 0 or mo < 0 or yy < 0:
+        return R_BAD_DATE, tcode
+    year = 2000 + yy if yy < 80 else 1900 + yy
+    if not valid_date(year, mo, dd):
+        return R_BAD_DATE, tcode
+    iv[I_TIME, k] = days_from_civil(year, mo, dd) * _MS_DAY + tod
+    # tail: mode/INPUTS,OUTPUTS/ADC/ODOMETER/DRIVER/STATE/
+    p = find_byte(buf, q, e, 47)
+    if p >= e:
+        return R_OK, tcode
+    p += 1
+    q = find_byte(buf, p, e, 47)
+    c = find_byte(buf, p, q, 44)
+    _set_slice(sl, S_INPUTS, k, p, c)
+    if c < q:
+        _set_slice(sl, S_OUTPUTS, k, c + 1, q)
+    if q >= e:
+        return R_OK, tcode
+    p = q + 1
+    q = find_byte(buf, p, e, 47)
+    _set_slice(sl, S_ADC, k, p, q)
+    if q >= e:
+        return R_OK, tcode
+    p = q + 1
+    q = find_byte(buf, p, e, 47)
+    odo = parse_uint(buf, p, q)
+    if odo == BAD:
+        return R_BAD_FIELD, tcode
+    if odo >= 0:
+        fv[F_ODOMETER, k] = odo
+    if q >= e:
+        return R_OK, tcode
+    p = q + 1
+    q = find_byte(buf, p, e, 47)
+    _set_slice(sl, S_DRIVER, k, p, q)
+    if q >= e:
+        return R_OK, tcode
+    p = q + 1
+    q = find_byte(buf, p, e, 47)
+    if q > p:
+        if q - p != 3:
+            return R_BAD_FIELD, tcode
+        state = parse_hex(buf, p, q)
+        if state < 0:
+            return R_BAD_FIELD, tcode
+        fv[F_BATTERY, k] = (state >> 8) * 100.0 / 15.0
+        iv[I_RSSI, k] = (state >> 4) & 0xF
+        iv[I_SATS, k] = state & 0xF
+    return R_OK, tcode
+
+
+@jit
+def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
+    """One cell tower of 5 numbers; B order ``cid,lac,mnc,mcc,rssi``, G order
+    ``mcc;mnc;lac;cid;rssi``. Returns False when malformed."""
+    vals = np.empty(5, np.int64)
+    p = s
+    for j in range(5):
+        q = find_byte(buf, p, e, sep)
+        if (q == e) != (j == 4):
+            return False
+        v, ok = _parse_int_signed(buf, p, q)
+        if not ok:
+            return False
+        vals[j] = v
+        p = q + 1
+    if order_b:
+        cid, lac, mnc, mcc = vals[0], vals[1], vals[2], vals[3]
+    else:
+        mcc, mnc, lac, cid = vals[0], vals[1], vals[2], vals[3]
+    cells_i[0, nc] = mcc
+    cells_i[1, nc] = mnc
+    cells_i[2, nc] = lac
+    cells_i[3, nc] = vals[4]
+    cells_cid[nc] = cid
+    return True
+
+
+@jit
+def _count_byte(buf, s, e, b):
+    n = 0
+    for i in range(s, e):
+        if buf[i] == b:
+            n += 1
+    return n
+
+
+@jit
+def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
+    """One PT-60 frame. Returns (reason, tcode, cells_i, cells_cid, nc)."""
+    cv[C_PROTO, k] = P_PT60
+    while e > s and (buf[e - 1] == 32 or buf[e - 1] == 13 or buf[e - 1] == 10):
+        e -= 1
+    if e - s >= 8 and buf[e - 4] == 64 and buf[e - 2] == 35 and buf[e - 1] == 64:
+        if buf[e - 3] == 82 or buf[e - 3] == 69:  # @R#@ / @E#@
+            e -= 4
+    fam = buf[s + 1]
+    p = s + 4
+    if p >= e:
+        return R_TRUNCATED, np.int64(0), cells_i, cells_cid, nc
+    sep = buf[p]
+    if sep != 44 and sep != 124:
+        return R_BAD_FIELD, np.int64(0), cells_i, cells_cid, nc
+    p += 1
+    # version
+    q = find_byte(buf, p, e, sep)
+    if q == e:
+        return R_TRUNCATED, np.int64(0), cells_i, cells_cid, nc
+    vs = p + 1 if q > p and buf[p] == 86 else p
+    if not is_digits(buf, vs, q):
+        return R_BAD_FIELD, np.int64(0), cells_i, cells_cid, nc
+    # type
+    p = q + 1
+    q = find_byte(buf, p, e, sep)
+    if q == e:
+        return R_TRUNCATED, np.int64(0), cells_i, cells_cid, nc
+    mtype = parse_uint(buf, p, q)
+    if mtype < 0 or q - p > 3:
+        return R_BAD_FIELD, np.int64(0), cells_i, cells_cid, nc
+    tcode = np.int64(fam)
+    digits = np.empty(3, np.int64)
+    nd = 0
+    x = mtype
+    while True:
+        digits[nd] = 48 + x % 10
+        nd += 1
+        x //= 10
+        if x == 0:
+            break
+    for j in range(nd):
+        tcode |= digits[nd - 1 - j] << np.int64(8 * (j + 1))
+    # imei
+    p = q + 1
+    q = find_byte(buf, p, e, sep)
+    if q == e:
+        return R_TRUNCATED, tcode, cells_i, cells_cid, nc
+    if not is_digits(buf, p, q) or q - p > 20:
+        return R_BAD_DEVICE_ID, tcode, cells_i, cells_cid, nc
+    _set_slice(sl, S_DEVICE, k, p, q)
+    # imsi
+    p = q + 1
+    q = find_byte(buf, p, e, sep)
+    if q > p and not is_digits(buf, p, q):
+        return R_BAD_FIELD, tcode, cells_i, cells_cid, nc
+    p = q + 1
+    if fam == 71 and mtype == 1:  # G login: no time
+        if p < e:
+            _set_slice(sl, S_PAYLOAD, k, p, e)
+        return R_OK, tcode, cells_i, cells_cid, nc
+    if p >= e:
+        return R_TRUNCATED, tcode, cells_i, cells_cid, nc
+    q = find_byte(buf, p, e, sep)
+    if fam == 66 and not (q - p == 14 and is_digits(buf, p, q)):
+        # [firmware|] state | battery | time
+        if not is_digits(buf, p, q):
+            _set_slice(sl, S_FIRMWARE, k, p, q)
+            p = q + 1
+            q = find_byte(buf, p, e, sep)
+        if q - p != 1 or (buf[p] != 48 and buf[p] != 49):
+            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+        p = q + 1
+        q = find_byte(buf, p, e, sep)
+        battery = parse_uint(buf, p, q)
+        if battery < 0 or battery > 100:
+            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+        fv[F_BATTERY, k] = battery
+        p = q + 1
+        q = find_byte(buf, p, e, sep)
+    if q - p != 14 or not is_digits(buf, p, q):
+        return (R_TRUNCATED if q - p < 14 and q == e else R_BAD_TIME), tcode, cells_i, cells_cid, nc
+    t, reason = _parse_compact_time(buf, p)
+    if reason != R_OK:
+        return reason, tcode, cells_i, cells_cid, nc
+    iv[I_TIME, k] = t
+    p = q + 1
+    if p > e:
+        p = e
+    ncell0 = nc
+    if fam == 71:
+        q = find_byte(buf, p, e, 44)
+        if mtype == 6:
+            semi = find_byte(buf, p, q, 59)
+            lat, st1 = parse_decimal(buf, p, semi)
+            lon, st2 = parse_decimal(buf, semi + 1, q) if semi < q else (np.nan, 1)
+            if st1 != 0 or not -90.0 <= lat <= 90.0:
+                return (R_TRUNCATED if p >= e else R_BAD_LATITUDE), tcode, cells_i, cells_cid, nc
+            if st2 != 0 or not -180.0 <= lon <= 180.0:
+                return R_BAD_LONGITUDE, tcode, cells_i, cells_cid, nc
+            fv[F_LAT, k] = lat
+            fv[F_LON, k] = lon
+            cv[C_VALID, k] = 1
+        elif mtype == 13:
+            steps = parse_uint(buf, p, q)
+            if steps < 0:
+                return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+            iv[I_STEPS, k] = steps
+        elif mtype == 14:
+            heart = parse_uint(buf, p, q)
+            q2 = find_byte(buf, q + 1, e, 44) if q < e else e
+            battery = parse_uint(buf, q + 1, q2) if q < e else -1
+            if heart < 0 or battery < 0 or battery > 100:
+                return (R_TRUNCATED if q >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+            iv[I_HEART, k] = heart
+            fv[F_BATTERY, k] = battery
+        else:
+            if p < e:
+                _set_slice(sl, S_PAYLOAD, k, p, e)
+            if mtype == 43 and q < e:
+                # count, then mcc;mnc;lac;cid;rssi towers joined by '|'
+                p2 = q + 1
+                q2 = find_byte(buf, p2, e, 44)
+                while p2 < q2:
+                    r = find_byte(buf, p2, q2, 124)
+                    if nc == cells_cid.shape[0]:
+                        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc)
+                    if not _parse_cell(buf, p2, r, 59, False, cells_i, cells_cid, nc):
+                        return R_BAD_FIELD, tcode, cells_i, cells_cid, ncell0
+                    nc += 1
+                    p2 = r + 1
+    else:
+        # B family: DATA fields joined by '|'; for type 1 the last one says GPS (1) or cells (2)
+        kind = -1
+        nf = 0
+        r = p
+        while r < e:
+            q = find_byte(buf, r, e, 124)
+            if q > r:
+                kind = parse_uint(buf, r, q)
+            nf += 1
+            r = q + 1
+        if mtype == 1 and kind == 1:
+            q = find_byte(buf, p, e, 124)
+            lat, st1 = parse_decimal(buf, p, q)
+            q2 = find_byte(buf, q + 1, e, 124) if q < e else e
+            lon, st2 = parse_decimal(buf, q + 1, q2) if q < e else (np.nan, 1)
+            if st1 != 0 or not -90.0 <= lat <= 90.0:
+                return R_BAD_LATITUDE, tcode, cells_i, cells_cid, nc
+            if st2 != 0 or not -180.0 <= lon <= 180.0:
+                return R_BAD_LONGITUDE, tcode, cells_i, cells_cid, nc
+            fv[F_LAT, k] = lat
+            fv[F_LON, k] = lon
+            cv[C_VALID, k] = 1
+        elif mtype == 1 or mtype == 3 or mtype == 6:
+            if mtype == 1:
+                if kind != 2:
+                    return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+                cv[C_VALID, k] = 0
+            r = p
+            while r < e:
+                q = find_byte(buf, r, e, 124)
+                if _count_byte(buf, r, q, 44) == 4:
+                    if nc == cells_cid.shape[0]:
+                        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc)
+                    if not _parse_cell(buf, r, q, 44, True, cells_i, cells_cid, nc):
+                        return R_BAD_FIELD, tcode, cells_i, cells_cid, ncell0
+                    nc += 1
+                r = q + 1
+        elif mtype != 33 and p < e:
+            _set_slice(sl, S_PAYLOAD, k, p, e)
+    iv[I_CELLS, k] = nc - ncell0
+    return R_OK, tcode, cells_i, cells_cid, nc
+
+
+@jit
+def parse_frames(buf, f_s, f_e):
+    """Parse every frame ``buf[f_s[k]:f_e[k]]``; see the module docstring for the outputs."""
+    n = f_s.shape[0]
+    cv = np.zeros((N_C, n), np.int8)
+    cv[C_VALID, :] = -1
+    iv = np.full((N_I, n), -1, np.int64)
+    iv[I_TIME, :] = INT64_NULL
+    iv[I_CELLS, :] = 0
+    fv = np.full((N_F, n), np.nan)
+    sl = np.full((2 * N_S, n), -1, np.int64)
+    tcode = np.zeros(n, np.int64)
+    cells_i = np.empty((4, 16), np.int32)
+    cells_cid = np.empty(16, np.int64)
+    nc = 0
+    for k in range(n):
+        s = f_s[k]
+        e = f_e[k]
+        c = buf[s]
+        if c == 36:
+            reason, t = _parse_pt502(buf, s, e, k, cv, iv, fv, sl)
+        elif c == 64 and e - s >= 4:
+            reason, t, cells_i, cells_cid, nc = _parse_pt60(
+                buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc
+            )
+        else:
+            reason, t = R_UNKNOWN_PROTOCOL, np.int64(0)
+        cv[C_STATUS, k] = reason
+        tcode[k] = t
+        if reason != R_OK:
+            nc -= iv[I_CELLS, k]
+            iv[I_CELLS, k] = 0
+    return cv, iv, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc]

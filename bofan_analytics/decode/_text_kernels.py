@@ -1,0 +1,171 @@
+"""Small byte-level parsing helpers shared by every decode kernel.
+
+All take the byte buffer and a half-open range ``[s, e)`` and return a value with a
+"missing" sentinel (NaN for floats, ``-1`` or ``INT64_NULL`` for integers) so that the
+calling kernel can tell *empty* from *malformed* and reject the frame with a reason.
+"""
+
+import numpy as np
+
+from .._numba import jit
+
+__all__ = [
+    "INT64_NULL",
+    "BAD",
+    "parse_uint",
+    "parse_hex",
+    "parse_decimal",
+    "is_digits",
+    "days_from_civil",
+    "valid_date",
+    "find_byte",
+    "grow_i64",
+    "grow_i32",
+    "grow_i8",
+]
+
+INT64_NULL = np.iinfo(np.int64).min
+#: returned by the integer parsers for malformed input (empty input gives -1)
+BAD = -2
+
+
+@jit
+def is_digits(buf, s, e):
+    if e <= s:
+        return False
+    for i in range(s, e):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return False
+    return True
+
+
+@jit
+def parse_uint(buf, s, e):
+    """Unsigned decimal integer: -1 when empty, BAD when not all digits (or too long)."""
+    if e <= s:
+        return -1
+    if e - s > 18:
+        return BAD
+    v = 0
+    for i in range(s, e):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return BAD
+        v = v * 10 + (c - 48)
+    return v
+
+
+@jit
+def parse_hex(buf, s, e):
+    """Unsigned hex integer, either case: -1 when empty, BAD when malformed."""
+    if e <= s:
+        return -1
+    if e - s > 15:
+        return BAD
+    v = 0
+    for i in range(s, e):
+        c = buf[i]
+        if 48 <= c <= 57:
+            d = c - 48
+        elif 97 <= c <= 102:
+            d = c - 87
+        elif 65 <= c <= 70:
+            d = c - 55
+        else:
+            return BAD
+        v = v * 16 + d
+    return v
+
+
+@jit
+def parse_decimal(buf, s, e):
+    """Signed decimal number ``-?d*(.d*)?`` with at least one digit.
+
+    Returns ``(value, status)``: status 0 ok, 1 empty (value NaN), 2 malformed (value NaN).
+    """
+    if e <= s:
+        return np.nan, 1
+    i = s
+    neg = False
+    if buf[i] == 45:  # '-'
+        neg = True
+        i += 1
+    elif buf[i] == 43:  # '+'
+        i += 1
+    ip = 0.0
+    ndig = 0
+    while i < e and 48 <= buf[i] <= 57:
+        ip = ip * 10.0 + (buf[i] - 48)
+        ndig += 1
+        i += 1
+    frac = 0.0
+    scale = 1.0
+    if i < e and buf[i] == 46:  # '.'
+        i += 1
+        while i < e and 48 <= buf[i] <= 57:
+            frac = frac * 10.0 + (buf[i] - 48)
+            scale *= 10.0
+            ndig += 1
+            i += 1
+    if i != e or ndig == 0 or ndig > 30:
+        return np.nan, 2
+    v = ip + frac / scale
+    if neg:
+        v = -v
+    return v, 0
+
+
+@jit
+def days_from_civil(y, m, d):
+    """Days since 1970-01-01 of a proleptic Gregorian date."""
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@jit
+def valid_date(y, m, d):
+    if m < 1 or m > 12 or d < 1:
+        return False
+    if m == 2:
+        leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+        return d <= (29 if leap else 28)
+    if m == 4 or m == 6 or m == 9 or m == 11:
+        return d <= 30
+    return d <= 31
+
+
+@jit
+def find_byte(buf, s, e, b):
+    """Index of the first ``b`` in ``buf[s:e]``, or ``e`` when absent."""
+    for i in range(s, e):
+        if buf[i] == b:
+            return i
+    return e
+
+
+@jit
+def grow_i64(a, n):
+    out = np.empty(max(16, a.shape[0] * 2), dtype=np.int64)
+    out[:n] = a[:n]
+    return out
+
+
+@jit
+def grow_i32(a, n):
+    out = np.empty(max(16, a.shape[0] * 2), dtype=np.int32)
+    out[:n] = a[:n]
+    return out
+
+
+@jit
+def grow_i8(a, n):
+    out = np.empty(max(16, a.shape[0] * 2), dtype=np.int8)
+    out[:n] = a[:n]
+    return out

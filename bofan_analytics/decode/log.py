@@ -1,0 +1,332 @@
+"""``read_log`` and the ``DecodedLog`` it returns."""
+
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema as S
+from ..errors import FormatError, InputError
+from ..io.files import check_format, detect_format, iter_capture_files, open_capture
+from .stream import StreamDecoder
+
+__all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
+
+#: bytes read and decoded at a time; memory stays a small multiple of this
+DEFAULT_CHUNK_BYTES = 32 << 20
+_HEAD_BYTES = 65536
+
+
+class DecodedLog:
+    """What came out of one or more captures.
+
+    Attributes
+    ----------
+    messages : pyarrow.Table
+        One row per well-formed frame, in input order (schema ``schema.MESSAGES``).
+    rejects : pyarrow.Table
+        One row per stretch of input that is not a valid frame, with a ``reason`` and the
+        byte ``offset`` (schema ``schema.REJECTS``).
+    accounting : pyarrow.Table
+        Per source: input bytes and how many ended in messages, rejects, or known
+        separators and log metadata (``other_bytes``).
+    """
+
+    def __init__(self, messages, rejects, accounting=()):
+        self.messages = messages
+        self.rejects = rejects
+        self.accounting = pa.Table.from_pylist(
+            list(accounting), schema=_ACCOUNTING_SCHEMA
+        )
+
+    @classmethod
+    def concat(cls, logs):
+        logs = list(logs)
+        if not logs:
+            return cls(S.MESSAGES.empty_table(), S.REJECTS.empty_table())
+        out = cls(
+            pa.concat_tables([log.messages for log in logs]),
+            pa.concat_tables([log.rejects for log in logs]),
+        )
+        out.accounting = pa.concat_tables([log.accounting for log in logs])
+        return out
+
+    def positions(self):
+        """Valid fixes only, duplicates dropped, sorted by ``device_id`` then ``time``.
+
+        A fix is valid when the device flags it so (PT-502 ``A``; PT-60 GPS frames) and it
+        has a time and coordinates. Duplicates are rows with the same device, time and
+        coordinates (devices resend unacknowledged frames); the first one is kept.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``schema.POSITION_COLUMNS``; times are tz-aware UTC.
+        """
+        return positions_from_messages(self.messages)
+
+    def photos(self):
+        """Photos reassembled from ``$PHO`` announcements and ``$PHD`` chunks.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``device_id, time, lat, lon, size, received_bytes, complete, data`` where
+            ``data`` is the JPEG bytes (with zeros where a chunk never arrived).
+        """
+        import pandas as pd
+
+        m = self.messages
+        mask = pc.is_in(m.column(S.MSG_TYPE), pa.array(["PHO", "PHD"]))
+        rows = m.filter(mask).select(
+            [S.DEVICE_ID, S.MSG_TYPE, S.TIME, S.LAT, S.LON, S.PHOTO_SIZE, S.PHOTO_OFFSET,
+             S.PAYLOAD]
+        ).to_pylist()
+        open_photo = {}
+        done = []
+        for row in rows:  # one row per photo chunk: photos are rare
+            dev = row[S.DEVICE_ID]
+            if row[S.MSG_TYPE] == "PHO":
+                if dev in open_photo:
+                    done.append(open_photo.pop(dev))
+                size = row[S.PHOTO_SIZE] or 0
+                if size > 0:
+                    open_photo[dev] = {
+                        "device_id": dev, "time": row[S.TIME], "lat": row[S.LAT],
+                        "lon": row[S.LON], "size": size, "received_bytes": 0,
+                        "data": bytearray(size),
+                    }
+                continue
+            photo = open_photo.get(dev)
+            if photo is None:
+                continue
+            chunk = row[S.PAYLOAD] or b""
+            start = row[S.PHOTO_OFFSET] or 0
+            end = min(start + len(chunk), photo["size"])
+            photo["data"][start:end] = chunk[: end - start]
+            photo["received_bytes"] += end - start
+            if photo["received_bytes"] >= photo["size"]:
+                done.append(open_photo.pop(dev))
+        done.extend(open_photo.values())
+        for photo in done:
+            photo["complete"] = photo["received_bytes"] >= photo["size"]
+            photo["data"] = bytes(photo["data"])
+        columns = ["device_id", "time", "lat", "lon", "size", "received_bytes", "complete", "data"]
+        return pd.DataFrame(done, columns=columns)
+
+    def summary(self):
+        """Counts a person asks for first: devices, frames by protocol and type, rejects by reason."""
+        m = self.messages
+        by_type = (
+            m.group_by([S.PROTOCOL, S.MSG_TYPE]).aggregate([([], "count_all")])
+            .sort_by([(S.PROTOCOL, "ascending"), (S.MSG_TYPE, "ascending")])
+            .to_pylist()
+        )
+        by_reason = (
+            self.rejects.group_by([S.REASON]).aggregate([([], "count_all")])
+            .sort_by([(S.REASON, "ascending")]).to_pylist()
+        )
+        return {
+            "sources": len(self.accounting),
+            "input_bytes": int(pc.sum(self.accounting.column("input_bytes")).as_py() or 0),
+            "devices": pc.count_distinct(m.column(S.DEVICE_ID)).as_py() if len(m) else 0,
+            "messages": len(m),
+            "positions": len(self.positions()),
+            "rejects": len(self.rejects),
+            "by_type": {(r[S.PROTOCOL], r[S.MSG_TYPE]): r["count_all"] for r in by_type},
+            "rejects_by_reason": {r[S.REASON]: r["count_all"] for r in by_reason},
+        }
+
+    def __len__(self):
+        return len(self.messages)
+
+    def __repr__(self):
+        return (
+            f"<DecodedLog: {len(self.messages)} messages, {len(self.rejects)} rejects, "
+            f"{len(self.accounting)} sources>"
+        )
+
+    def _repr_html_(self):
+        from html import escape
+
+        s = self.summary()
+        types = "".join(
+            f"<tr><td>{escape(str(p))}</td><td>{escape(str(t))}</td><td>{n}</td></tr>"
+            for (p, t), n in s["by_type"].items()
+        )
+        reasons = "".join(
+            f"<tr><td>{escape(str(r))}</td><td>{n}</td></tr>"
+            for r, n in s["rejects_by_reason"].items()
+        ) or "<tr><td colspan=2>none</td></tr>"
+        return (
+            "<div><b>DecodedLog</b>: "
+            f"{s['sources']} source(s), {s['input_bytes']:,} bytes, {s['devices']} devices, "
+            f"{s['messages']:,} messages, {s['positions']:,} positions, {s['rejects']:,} rejects"
+            "<table style='display:inline-table;margin-right:2em'>"
+            f"<tr><th>protocol</th><th>type</th><th>frames</th></tr>{types}</table>"
+            "<table style='display:inline-table'>"
+            f"<tr><th>reject reason</th><th>count</th></tr>{reasons}</table></div>"
+        )
+
+
+_ACCOUNTING_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("format", pa.string()),
+        ("input_bytes", pa.int64()),
+        ("message_bytes", pa.int64()),
+        ("reject_bytes", pa.int64()),
+        ("other_bytes", pa.int64()),
+        ("messages", pa.int64()),
+        ("rejects", pa.int64()),
+    ]
+)
+
+
+def positions_from_messages(messages):
+    """The ``positions()`` view of a messages table (also used for Parquet datasets)."""
+    import pandas as pd
+
+    m = messages
+    mask = pc.and_(
+        pc.fill_null(m.column(S.VALID), False),
+        pc.and_(
+            pc.is_valid(m.column(S.TIME)),
+            pc.and_(pc.is_valid(m.column(S.LAT)), pc.is_valid(m.column(S.LON))),
+        ),
+    )
+    t = m.filter(mask).select(list(S.POSITION_COLUMNS))
+    df = t.to_pandas(
+        types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True
+    )
+    df = df.drop_duplicates([S.DEVICE_ID, S.TIME, S.LAT, S.LON], keep="first")
+    df = df.sort_values([S.DEVICE_ID, S.TIME], kind="stable", ignore_index=True)
+    return df
+
+
+def read_log(
+    source,
+    *,
+    format: str = "auto",
+    source_name: str | None = None,
+    device_tz: str | Mapping[str, str] | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    workers: int | None = None,
+) -> DecodedLog:
+    """Decode raw captured message logs.
+
+    Parameters
+    ----------
+    source : path, list of paths, directory, or bytes
+        Capture files (plain, ``.gz`` or ``.zst``; told by their content), directories
+        (walked for capture files), or the bytes of one capture.
+    format : {"auto", "stream", "lines", "traccar"}
+        The layout; ``"auto"`` detects it for each file from its first bytes.
+    source_name : str, optional
+        Name for the ``source`` column when ``source`` is bytes (default ``"<bytes>"``).
+    device_tz : str or mapping, optional
+        For devices set to report local time (PT-502 ``#TMZ``): an IANA zone for all
+        devices, or a mapping ``device_id -> zone``. Their device times are read as wall
+        clock in that zone and converted to UTC; an hour that repeats when daylight saving
+        ends is read as standard time, a skipped one is moved forward.
+    chunk_bytes : int
+        How much to read and decode at a time.
+    workers : int, optional
+        Threads for decoding several files at once (the kernels release the GIL);
+        default: one per core, at most one per file.
+
+    Returns
+    -------
+    DecodedLog
+
+    Examples
+    --------
+    >>> log = read_log(b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\\r\\n")
+    >>> round(log.messages.column("lat")[0].as_py(), 5)
+    -32.96956
+    """
+    check_format(format)
+    if format == "pcap":
+        raise FormatError("pcap captures are not supported yet; use stream, lines or traccar")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes)
+    else:
+        if isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable):
+            source = [source]
+        files = list(iter_capture_files(source))
+        if not files:
+            raise InputError("no capture files found in the given inputs")
+        n = max(1, min(len(files), workers or os.cpu_count() or 1))
+        if n == 1:
+            logs = [_decode_file(f, format, chunk_bytes) for f in files]
+        else:
+            with ThreadPoolExecutor(n) as pool:
+                logs = list(pool.map(lambda f: _decode_file(f, format, chunk_bytes), files))
+        log = DecodedLog.concat(logs)
+    if device_tz is not None:
+        log.messages = _localize(log.messages, device_tz)
+    return log
+
+
+def _resolve_format(fmt, head):
+    if fmt != "auto":
+        return fmt
+    detected = detect_format(head)
+    if detected == "pcap":
+        raise FormatError("pcap captures are not supported yet; use stream, lines or traccar")
+    return detected
+
+
+def _decode_bytes(data, fmt, name, chunk_bytes):
+    fmt = _resolve_format(fmt, data[:_HEAD_BYTES])
+    dec = StreamDecoder(fmt, source=name)
+    parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
+    parts.append(dec.finish())
+    return DecodedLog.concat(parts)
+
+
+def _decode_file(path, fmt, chunk_bytes):
+    name = str(path)
+    try:
+        with open_capture(path) as f:
+            head = f.read(_HEAD_BYTES)
+            dec = StreamDecoder(_resolve_format(fmt, head), source=name)
+            parts = [dec.feed(head)] if head else []
+            while True:
+                chunk = f.read(chunk_bytes)
+                if not chunk:
+                    break
+                parts.append(dec.feed(chunk))
+            parts.append(dec.finish())
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read {name}: {exc}") from None
+    except Exception as exc:  # zstd/gzip stream errors have their own types
+        if type(exc).__module__.startswith(("zstd", "gzip", "zlib")):
+            raise InputError(f"cannot decompress {name}: {exc}") from None
+        raise
+    return DecodedLog.concat(parts)
+
+
+def _localize(messages, device_tz):
+    import pandas as pd
+
+    times = messages.column(S.TIME).to_pandas()
+    wall = times.dt.tz_localize(None)
+    if isinstance(device_tz, str):
+        zones = pd.Series(device_tz, index=times.index)
+    else:
+        devices = messages.column(S.DEVICE_ID).to_pandas()
+        zones = devices.map(dict(device_tz))
+    out = times.copy()
+    for zone in zones.dropna().unique():
+        sel = (zones == zone).to_numpy()
+        local = wall[sel].dt.tz_localize(
+            zone, ambiguous=np.zeros(int(sel.sum()), bool), nonexistent="shift_forward"
+        )
+        out[sel] = local.dt.tz_convert("UTC")
+    col = messages.schema.get_field_index(S.TIME)
+    arr = pa.array(out, type=pa.timestamp("ms", tz="UTC"), from_pandas=True)
+    return messages.set_column(col, S.MESSAGES.field(S.TIME), arr)

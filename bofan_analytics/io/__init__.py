@@ -1,0 +1,10 @@
+"""Reading capture bytes: files, compression and the detection of their log format."""
+
+from .files import (
+    CAPTURE_FORMATS,
+    detect_format,
+    iter_capture_files,
+    open_capture,
+)
+
+__all__ = ["CAPTURE_FORMATS", "detect_format", "iter_capture_files", "open_capture"]
