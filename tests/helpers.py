@@ -50,7 +50,7 @@ def park(t0: float, t1: float, x: float, y: float, *, step_s: float = 10, jitter
     """Fixes every ``step_s`` from ``t0`` to ``t1`` (both included) at (x, y) ± jitter."""
     rng = np.random.default_rng(seed)
     out = []
-    for t in np.arange(t0, t1 + step_s / 2, step_s):
+    for t in np.arange(t0, t1 + 1e-9, step_s):
         dx, dy = rng.uniform(-jitter_m, jitter_m, 2) if jitter_m else (0.0, 0.0)
         out.append((float(t), x + dx, y + dy, 0.0))
     return out

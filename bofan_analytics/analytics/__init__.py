@@ -8,9 +8,15 @@ DataFrame, a pyarrow Table, a ``DecodedLog`` or a dataset path, handles many dev
 once and returns one row per item with ``device_id`` first.
 """
 
+from .geofences import geofence_events, geofence_visits, load_geofences
+from .overspeed import find_overspeed
 from .trips import detect_stops, detect_trips
 
 __all__ = [
     "detect_trips",
     "detect_stops",
+    "find_overspeed",
+    "geofence_events",
+    "geofence_visits",
+    "load_geofences",
 ]

@@ -19,7 +19,7 @@ from .._numba import jit
 from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
 from ._geo import fill_speed, hop_distances
 
-__all__ = ["Track", "prepare", "float_column", "times_ms", "to_times", "device_array"]
+__all__ = ["Track", "prepare", "compact_rows", "float_column", "times_ms", "to_times", "device_array"]
 
 _NAT = np.iinfo(np.int64).min
 
@@ -106,6 +106,21 @@ def _first_of_each_time(codes, t_ms):
         if codes[i] == codes[i - 1] and t_ms[i] == t_ms[i - 1]:
             keep[i] = False
     return keep
+
+
+@jit
+def compact_rows(bounds, counts):
+    """Rows ``bounds[g] + j`` for ``j < counts[g]``: where per-device kernels wrote items."""
+    total = 0
+    for g in range(counts.shape[0]):
+        total += counts[g]
+    idx = np.empty(total, np.int64)
+    k = 0
+    for g in range(counts.shape[0]):
+        for j in range(counts[g]):
+            idx[k] = bounds[g] + j
+            k += 1
+    return idx
 
 
 def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:

@@ -4,7 +4,9 @@ The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
 ------------------------------------------------------------------------
 1. **Stationary clusters.** Walking a device's fixes in time order, a cluster grows while
    each new fix lies within ``stop_radius_m`` of the running centroid of the cluster; the
-   first fix outside starts the next cluster. Parked GPS jitter therefore stays inside one
+   first fix outside starts the next cluster. A cluster's first and last fixes are dropped
+   from it while their reported speed is at least ``moving_speed_kmh``: an arriving or
+   leaving vehicle can be inside the radius a few seconds before it stands still. Parked GPS jitter therefore stays inside one
    cluster, and a silent gap while parked (a sleeping tracker) does too, because only
    positions are compared, never the time between them. Each fix is looked at once, so the
    cost is linear however long a stop lasts.
@@ -43,7 +45,7 @@ from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON
 from ._geo import EARTH_RADIUS_M, pjit
 from ._input import as_positions
-from ._track import Track, device_array, prepare, to_times
+from ._track import Track, compact_rows, device_array, prepare, to_times
 
 __all__ = ["detect_trips", "detect_stops", "TRIP_COLUMNS", "STOP_COLUMNS"]
 
@@ -73,7 +75,8 @@ _TRIP_STARTS = ("stop", "move")
 
 
 @jit
-def _segment_device(t_ms, lat, lon, cum_m, s0, e0, radius_m, min_dur_ms, gap_ms, min_dist_m,
+def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, min_dur_ms,
+                    gap_ms, min_dist_m,
                     stop_s, stop_e, trip_s, trip_e, trip_idle_ms, trip_after_stop,
                     idle_s, idle_e):
     """Stops and trips of one device, rows ``s0:e0``; writes at offset ``s0``.
@@ -102,6 +105,13 @@ def _segment_device(t_ms, lat, lon, cum_m, s0, e0, radius_m, min_dur_ms, gap_ms,
             cnt += 1
             continue
         ce = i - 1
+        # an arriving or leaving vehicle can be inside the radius while still rolling: that
+        # fix belongs to the trip. Only a reported speed decides (a NaN compares false);
+        # speeds derived from jittery positions would eat into the stop.
+        while cs < ce and speed[cs] >= moving_kmh:
+            cs += 1
+        while ce > cs and speed[ce] >= moving_kmh:
+            ce -= 1
         if t_ms[ce] - t_ms[cs] >= min_dur_ms:
             stop_s[s0 + n_cand] = cs
             stop_e[s0 + n_cand] = ce
@@ -186,7 +196,8 @@ def _emit_trips(t_ms, cum_m, a, b, a_ends_stop, gap_ms, min_dist_m, s0, n_trips,
 
 
 @pjit
-def _segment_all(t_ms, lat, lon, cum_m, bounds, radius_m, min_dur_ms, gap_ms, min_dist_m):
+def _segment_all(t_ms, lat, lon, speed, cum_m, bounds, radius_m, moving_kmh, min_dur_ms,
+                 gap_ms, min_dist_m):
     n = t_ms.shape[0]
     g_count = bounds.shape[0] - 1
     stop_s = np.empty(n, np.int64)
@@ -204,24 +215,10 @@ def _segment_all(t_ms, lat, lon, cum_m, bounds, radius_m, min_dur_ms, gap_ms, mi
         e0 = bounds[g + 1]
         if e0 > s0:
             n_stops[g], n_trips[g] = _segment_device(
-                t_ms, lat, lon, cum_m, s0, e0, radius_m, min_dur_ms, gap_ms, min_dist_m,
+                t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, min_dur_ms,
+                gap_ms, min_dist_m,
                 stop_s, stop_e, trip_s, trip_e, trip_idle, after_stop, idle_s, idle_e)
     return stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips
-
-
-@jit
-def _compact(bounds, counts):
-    """Gather the first ``counts[g]`` entries after offset ``bounds[g]`` of each column."""
-    total = 0
-    for g in range(counts.shape[0]):
-        total += counts[g]
-    idx = np.empty(total, np.int64)
-    k = 0
-    for g in range(counts.shape[0]):
-        for j in range(counts[g]):
-            idx[k] = bounds[g] + j
-            k += 1
-    return idx
 
 
 @pjit
@@ -269,16 +266,19 @@ def _check_positive(**values):
             raise FormatError(f"{name} must be a number >= 0, got {value!r}")
 
 
-def _segment(track: Track, *, radius_m, min_duration_s, stop_gap_s, min_distance_m):
-    _check_positive(stop_radius_m=radius_m, min_duration_s=min_duration_s,
-                    stop_gap_s=stop_gap_s, min_distance_m=min_distance_m)
+def _segment(track: Track, *, min_distance_m, min_duration_s, stop_gap_s, stop_radius_m,
+             moving_speed_kmh):
+    _check_positive(min_distance_m=min_distance_m, min_duration_s=min_duration_s,
+                    stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m,
+                    moving_speed_kmh=moving_speed_kmh)
     cum = np.cumsum(track.hops_m())
-    out = _segment_all(track.t_ms, track.lat, track.lon, cum, track.bounds, float(radius_m),
+    out = _segment_all(track.t_ms, track.lat, track.lon, track.speed_kmh, cum, track.bounds,
+                       float(stop_radius_m), float(moving_speed_kmh),
                        int(round(min_duration_s * 1000)), int(round(stop_gap_s * 1000)),
                        float(min_distance_m))
     stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips = out
-    si = _compact(track.bounds, n_stops)
-    ti = _compact(track.bounds, n_trips)
+    si = compact_rows(track.bounds, n_stops)
+    ti = compact_rows(track.bounds, n_trips)
     return cum, (stop_s[si], stop_e[si]), (trip_s[ti], trip_e[ti], trip_idle[ti],
                                            after_stop[ti])
 
@@ -294,6 +294,7 @@ def detect_trips(
     min_duration_s: float = 180,
     stop_gap_s: float = 3600,
     stop_radius_m: float = 50,
+    moving_speed_kmh: float = 2,
     trip_start: str = "stop",
     tz=None,
 ) -> pd.DataFrame:
@@ -316,6 +317,9 @@ def detect_trips(
         A data gap longer than this ends a trip (it never splits a stop).
     stop_radius_m : float
         Fixes within this distance of the stop's centroid are GPS jitter, not movement.
+    moving_speed_kmh : float
+        A fix at the edge of a stop whose reported speed is at least this belongs to the
+        trip, not the stop (devices without a speed field: not used).
     trip_start : {"stop", "move"}
         Start a trip at the last fix of the stop it leaves, or at the first fix after it.
     tz : str or tzinfo, optional
@@ -336,9 +340,9 @@ def detect_trips(
     if trip_start not in _TRIP_STARTS:
         raise FormatError(f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
     track = prepare(as_positions(positions))
-    cum, _, (s, e, idle_ms, after_stop) = _segment(track, radius_m=stop_radius_m,
-                                       min_duration_s=min_duration_s, stop_gap_s=stop_gap_s,
-                                       min_distance_m=min_distance_m)
+    cum, _, (s, e, idle_ms, after_stop) = _segment(
+        track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
+        stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh)
     if trip_start == "move":
         # the first fix after the stop; a trip that began the data or follows a gap
         # already starts at a moving fix
@@ -375,6 +379,7 @@ def detect_stops(
     min_duration_s: float = 180,
     stop_gap_s: float = 3600,
     stop_radius_m: float = 50,
+    moving_speed_kmh: float = 2,
     tz=None,
 ) -> pd.DataFrame:
     """Find the stops of every device: where it stayed put for at least ``min_duration_s``.
@@ -386,7 +391,7 @@ def detect_stops(
     ----------
     positions : DataFrame, pyarrow.Table, DecodedLog or dataset path
         Fixes of one or many devices, in any order; duplicates are dropped.
-    min_distance_m, min_duration_s, stop_gap_s, stop_radius_m : float
+    min_distance_m, min_duration_s, stop_gap_s, stop_radius_m, moving_speed_kmh : float
         As for :func:`detect_trips`.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
@@ -404,8 +409,9 @@ def detect_stops(
     >>> stops[stops.duration_s > 8 * 3600]                          # doctest: +SKIP
     """
     track = prepare(as_positions(positions))
-    _, (s, e), _ = _segment(track, radius_m=stop_radius_m, min_duration_s=min_duration_s,
-                            stop_gap_s=stop_gap_s, min_distance_m=min_distance_m)
+    _, (s, e), _ = _segment(
+        track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
+        stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh)
     _, mlat = _range_stats(track.lat, s, e)
     _, mlon = _range_stats(track.lon, s, e)
     last_row = track.bounds[track.group_of(e) + 1] - 1 if e.shape[0] else e
