@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ._version import __version__
 from .errors import BofanError, FormatError
+from .io import CAPTURE_FORMATS
 
 __all__ = ["main"]
 
@@ -20,7 +21,7 @@ EXIT_OK = 0
 EXIT_INPUT = 1
 EXIT_USAGE = 2
 
-_FORMATS = ("auto", "stream", "lines", "traccar", "pcap")
+_FORMATS = ("auto", *CAPTURE_FORMATS)
 
 
 class _UsageError(Exception):

@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..errors import BofanError, FormatError, SchemaError
+from ..io.files import check_format
 from . import _layout as layout
-from ._inputs import check_format, decode_file, find_captures
+from ._inputs import decode_file, find_captures
 
 __all__ = ["convert", "ConvertResult", "FileResult"]
 
@@ -148,7 +149,7 @@ def convert(
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise FormatError(f"output {os.fspath(out)!r} exists and is not a directory")
-    found = find_captures(inputs, exclude=[out])
+    found = find_captures(inputs)
     for sub in (layout.MESSAGES_DIR, layout.REJECTS_DIR):
         (out / sub).mkdir(parents=True, exist_ok=True)
 

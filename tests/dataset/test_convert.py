@@ -33,9 +33,16 @@ ROWS_A = [
 ]
 ROWS_B = [
     {"device_id": "001", "time": "2026-11-02 08:00:00", "lat": 1.4, "lon": 2.4, "valid": False},
-    {"device_id": "004", "protocol": "pt60", "msg_type": "B1", "time": "2026-11-02 08:30:00",
-     "lat": -32.96956, "lon": 27.92392, "battery_pct": 84.0,
-     "cell_towers": [{"mcc": 404, "mnc": 12, "lac": 10461, "cid": 425, "rssi": 10}]},
+    {
+        "device_id": "004",
+        "protocol": "pt60",
+        "msg_type": "B1",
+        "time": "2026-11-02 08:30:00",
+        "lat": -32.96956,
+        "lon": 27.92392,
+        "battery_pct": 84.0,
+        "cell_towers": [{"mcc": 404, "mnc": 12, "lac": 10461, "cid": 425, "rssi": 10}],
+    },
 ]
 
 
@@ -176,7 +183,7 @@ def test_missing_and_empty_inputs_are_reported_not_raised(tmp_path, two_inputs):
 
 def test_bad_options_raise(tmp_path, two_inputs):
     src, _, _ = two_inputs
-    with pytest.raises(FormatError, match="choose one of auto, stream"):
+    with pytest.raises(FormatError, match="choose one of: auto, stream"):
         convert(src, tmp_path / "ds", format="csv")
     with pytest.raises(FormatError, match="workers"):
         convert(src, tmp_path / "ds", workers=0)
@@ -255,5 +262,9 @@ def test_read_positions_valid_fixes_deduplicated_sorted(tmp_path, fake_decoder):
     convert([a, b], tmp_path / "ds")
     pos = read_positions(tmp_path / "ds")
     assert tuple(pos.columns) == schema.POSITION_COLUMNS
-    assert list(zip(pos.device_id, pos.time.dt.hour, strict=True)) == [("6", 12), ("7", 10), ("7", 11)]
+    assert list(zip(pos.device_id, pos.time.dt.hour, strict=True)) == [
+        ("6", 12),
+        ("7", 10),
+        ("7", 11),
+    ]
     assert len(read_positions(tmp_path / "ds", devices=["7"], start="2026-11-02T10:30")) == 1
