@@ -34,20 +34,22 @@ def fmt_time(value) -> str:
 
 
 def fmt_duration(seconds) -> str:
-    """``2 h 05 min``, ``12 min 30 s``, ``45 s``; an empty string when missing.
+    """``2 h 05 min``, ``12 min``, ``4 min 30 s``, ``45 s``; an empty string when missing.
 
     Examples
     --------
-    >>> fmt_duration(7500), fmt_duration(750), fmt_duration(45)
-    ('2 h 05 min', '12 min 30 s', '45 s')
+    >>> fmt_duration(7500), fmt_duration(750), fmt_duration(270), fmt_duration(45)
+    ('2 h 05 min', '12 min', '4 min 30 s', '45 s')
     """
     if _missing(seconds):
         return ""
     s = int(round(float(seconds)))
     if s < 60:
         return f"{s} s"
-    if s < 3600:
+    if s < 600:
         return f"{s // 60} min {s % 60:02d} s"
+    if s < 3600:
+        return f"{s // 60} min"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 

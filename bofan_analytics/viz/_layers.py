@@ -56,7 +56,7 @@ bofan.draw = function (group, commands) {
 
 LEGEND_CSS = """
 .bofan-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.45 system-ui, sans-serif; color: #222; }
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 11px/1.35 system-ui, sans-serif; color: #222; }
 .bofan-legend b { display: block; margin: 4px 0 1px; }
 .bofan-legend i { display: inline-block; width: 18px; height: 4px; margin: 0 6px 3px 0;
   vertical-align: middle; }

@@ -187,7 +187,7 @@ def track_map(
         DataLayer([_alarm_points(alarms_df)], name="Alarms").add_to(m)
         drawn.add("alarms")
 
-    m.add_child(Legend(_legend_html(speed_limit_kmh, drawn)))
+    m.add_child(Legend(_legend_html(speed_limit_kmh, drawn), position="bottomleft"))
     folium.LayerControl(collapsed=len(track.devices) > 6).add_to(m)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(12, 12))

@@ -1,0 +1,71 @@
+"""Report tables as CSV files or one Excel workbook."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import BofanError
+
+__all__ = ["write_csv", "write_xlsx"]
+
+
+def write_csv(frames: dict, stem: Path) -> list:
+    """``<stem>-<name>.csv`` per frame; times as ISO 8601 UTC; values exactly as computed."""
+    paths = []
+    for name, frame in frames.items():
+        path = stem.with_name(f"{stem.name}-{name}.csv")
+        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        paths.append(path)
+    return paths
+
+
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        # Excel dates carry no zone: write UTC wall time (the headers say so)
+        return (
+            value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+        ).to_pydatetime()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_xlsx(frames: dict, path: Path) -> Path:
+    """One sheet per frame. Text is stored as text, so a geofence named ``=cmd|...`` stays a name.
+
+    openpyxl turns any string starting with ``=`` into a formula; a device or user string
+    must never become one, so every text cell is forced to the string type.
+    """
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise BofanError(
+            "xlsx export needs openpyxl: pip install 'bofan_analytics[excel]'"
+        ) from None
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in frames.items():
+        sheet = book.create_sheet(title=name[:31])
+        headers = [
+            f"{c} (UTC)" if isinstance(frame[c].dtype, pd.DatetimeTZDtype) else str(c)
+            for c in frame.columns
+        ]
+        sheet.append(headers)
+        for row in frame.itertuples(index=False, name=None):
+            sheet.append([_cell(v) for v in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+        sheet.freeze_panes = "A2"
+    book.save(path)
+    return path

@@ -1,0 +1,404 @@
+"""The report page: one self-contained HTML document.
+
+Leaflet, the map data and the battery charts (inline SVG) are all in the file; only map
+tiles come from the network, and the page works without them. Every string from a device
+or a user goes through :func:`~bofan_analytics.viz._html.escape_text` (HTML) or
+:func:`~bofan_analytics.viz._html.script_json` (inside ``<script>``).
+"""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from .._version import __version__
+from ..viz._format import fmt_duration, fmt_km, fmt_number, fmt_time
+from ..viz._html import escape_text
+from ._data import IDLE_SPEED_KMH, ReportData
+
+__all__ = ["render_page", "html_table", "battery_svg", "summary_table", "TABLE_COLUMNS"]
+
+#: Rows shown per table in the page; the exports always hold every row.
+MAX_ROWS = 500
+
+#: Vertices of the tracks of all maps of a report together.
+MAX_MAP_POINTS = 300_000
+
+
+def _speed(v) -> str:
+    text = fmt_number(v, 0)
+    return text and text + " km/h"
+
+
+def _pct(v) -> str:
+    text = fmt_number(v, 0)
+    return text and text + " %"
+
+
+def _int(v) -> str:
+    return "" if pd.isna(v) else f"{int(v):,}"
+
+
+#: For each table: (column, heading, formatter); columns a table lacks are left out.
+TABLE_COLUMNS = {
+    "trips": [
+        ("start_time", "Start", fmt_time),
+        ("end_time", "End", fmt_time),
+        ("duration_s", "Duration", fmt_duration),
+        ("distance_m", "Distance", fmt_km),
+        ("max_speed_kmh", "Max speed", _speed),
+        ("avg_speed_kmh", "Avg speed", _speed),
+    ],
+    "stops": [
+        ("start_time", "Start", fmt_time),
+        ("end_time", "End", fmt_time),
+        ("duration_s", "Duration", fmt_duration),
+        (S.LAT, "Lat", lambda v: fmt_number(v, 5)),
+        (S.LON, "Lon", lambda v: fmt_number(v, 5)),
+    ],
+    "overspeed": [
+        ("start_time", "Start", fmt_time),
+        ("end_time", "End", fmt_time),
+        ("duration_s", "Duration", fmt_duration),
+        ("max_speed_kmh", "Max speed", _speed),
+        ("limit_kmh", "Limit", _speed),
+        ("distance_m", "Distance", fmt_km),
+    ],
+    "geofence_visits": [
+        ("geofence", "Geofence", str),
+        ("enter_time", "Enter", fmt_time),
+        ("exit_time", "Exit", fmt_time),
+        ("dwell_s", "Dwell", fmt_duration),
+    ],
+    "alarms": [
+        (S.TIME, "Time", fmt_time),
+        (S.ALARM, "Alarm", str),
+        (S.MSG_TYPE, "Message", str),
+        (S.LAT, "Lat", lambda v: fmt_number(v, 5)),
+        (S.LON, "Lon", lambda v: fmt_number(v, 5)),
+    ],
+    "battery": [
+        ("first_time", "From", fmt_time),
+        ("last_time", "To", fmt_time),
+        ("first_pct", "First", _pct),
+        ("last_pct", "Last", _pct),
+        ("drain_pct_per_h", "Drain %/h", lambda v: fmt_number(v, 2)),
+        ("charges", "Charges", _int),
+        ("low_battery_events", "Low-battery alarms", _int),
+        ("hours_left", "Hours left", lambda v: fmt_number(v, 1)),
+    ],
+}
+
+TABLE_TITLES = {
+    "trips": "Trips",
+    "stops": "Stops",
+    "overspeed": "Overspeed",
+    "geofence_visits": "Geofence visits",
+    "alarms": "Alarms",
+    "battery": "Battery",
+}
+
+SUMMARY_COLUMNS = [
+    (S.DEVICE_ID, "Device", str),
+    (S.PROTOCOL, "Protocol", str),
+    ("distance_m", "Distance", fmt_km),
+    ("driving_s", "Driving", fmt_duration),
+    ("idle_s", "Idle", fmt_duration),
+    ("max_speed_kmh", "Max speed", _speed),
+    ("trips", "Trips", _int),
+    ("stops", "Stops", _int),
+    ("overspeed", "Overspeed", _int),
+    ("geofence_visits", "Geofence visits", _int),
+    ("alarms", "Alarms", _int),
+    ("battery_pct", "Battery", _pct),
+]
+
+_CSS = """
+:root { --fg: #1d232a; --muted: #5b6670; --line: #d8dee4; --bg: #f6f8fa; --accent: #0b5cad; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); }
+header.top { padding: 18px 28px; background: #102a43; color: #fff; }
+header.top h1 { margin: 0 0 4px; font-size: 22px; }
+header.top p { margin: 0; color: #c7d3df; }
+main { padding: 8px 28px 40px; max-width: 1400px; }
+h2 { margin: 28px 0 8px; font-size: 19px; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
+h3 { margin: 18px 0 6px; font-size: 15px; }
+nav.devices a { margin-right: 10px; }
+a { color: var(--accent); }
+table.data { border-collapse: collapse; width: 100%; margin: 4px 0 8px; font-size: 13px; }
+table.data th, table.data td { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left;
+  vertical-align: top; white-space: nowrap; }
+table.data th { background: var(--bg); position: sticky; top: 0; }
+table.data td.num, table.data th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { max-height: 360px; overflow: auto; border: 1px solid var(--line); }
+dl.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; margin: 8px 0 14px; }
+dl.kpis div { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; }
+dl.kpis dt { color: var(--muted); font-size: 12px; }
+dl.kpis dd { margin: 0; font-size: 17px; font-weight: 600; }
+.map-box { position: relative; height: 520px; border: 1px solid var(--line); border-radius: 6px;
+  overflow: hidden; background: #e5e3df; }
+.map-box .folium-map { position: absolute; top: 0; bottom: 0; left: 0; right: 0; }
+.note, .empty { color: var(--muted); }
+.msgtypes { color: var(--muted); font-size: 13px; }
+svg.chart { width: 100%; max-width: 900px; height: auto; display: block; }
+svg.chart text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+footer { color: var(--muted); font-size: 12px; padding: 12px 28px 24px; }
+"""
+
+
+def html_table(frame: pd.DataFrame | None, columns, *, limit: int = MAX_ROWS, links=None) -> str:
+    """An escaped ``<table>`` of ``frame`` with the (column, heading, formatter) ``columns``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    ``links``, when given, holds one ``href`` per row for the first column.
+
+    >>> html_table(pd.DataFrame({"geofence": ["<b>"]}), [("geofence", "Geofence", str)])
+    '<div class="scroll"><table class="data"><thead><tr><th>Geofence</th></tr></thead><tbody><tr><td>&lt;b&gt;</td></tr></tbody></table></div>'
+    """
+    if frame is None or frame.empty:
+        return '<p class="empty">None.</p>'
+    columns = [c for c in columns if c[0] in frame.columns]
+    numeric = {c for c, _, _ in columns if pd.api.types.is_numeric_dtype(frame[c])}
+    head = "".join(
+        f'<th class="num">{escape_text(h)}</th>' if c in numeric else f"<th>{escape_text(h)}</th>"
+        for c, h, _ in columns
+    )
+    body = []
+    shown = frame.head(limit)
+    values = [shown[c].tolist() for c, _, _ in columns]
+    for r, row in enumerate(zip(*values, strict=True)):
+        cells = []
+        for k, ((c, _, fmt), v) in enumerate(zip(columns, row, strict=True)):
+            text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else fmt(v)
+            cls = ' class="num"' if c in numeric else ""
+            text = escape_text(text)
+            if links is not None and k == 0:
+                text = f'<a href="{escape_text(links[r])}">{text}</a>'
+            cells.append(f"<td{cls}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = (
+        f'<p class="note">First {limit:,} of {len(frame):,} rows; the exports hold them all.</p>'
+        if len(frame) > limit
+        else ""
+    )
+    table = (
+        f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+    return f'<div class="scroll">{table}</div>{more}'
+
+
+def summary_table(summary: pd.DataFrame, *, links: bool = False) -> str:
+    """The fleet table; with ``links`` each device id links to its section."""
+    hrefs = [f"#device-{i}" for i in range(len(summary))] if links else None
+    return html_table(summary, SUMMARY_COLUMNS, limit=len(summary) or 1, links=hrefs)
+
+
+def battery_svg(series: pd.DataFrame, *, width: int = 900, height: int = 200) -> str:
+    """An inline SVG line chart of ``battery_pct`` over ``time`` (one device)."""
+    if series is None or series.empty:
+        return '<p class="empty">No battery readings.</p>'
+    t = pd.to_datetime(series[S.TIME], utc=True)
+    secs = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    pct = pd.to_numeric(series[S.BATTERY_PCT], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(secs) & np.isfinite(pct)
+    secs, pct = secs[ok], pct[ok]
+    if not len(secs):
+        return '<p class="empty">No battery readings.</p>'
+    step = max(1, len(secs) // 2000)  # a chart needs no more points than it has pixels
+    secs, pct = secs[::step], pct[::step]
+    left, right, top, bottom = 44, 12, 10, 26
+    w, h = width - left - right, height - top - bottom
+    t0, t1 = secs.min(), secs.max()
+    span = (t1 - t0) or 1.0
+    xs = left + (secs - t0) / span * w
+    ys = top + (1 - np.clip(pct, 0, 100) / 100) * h
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Battery level over time">'
+    ]
+    for level in (0, 25, 50, 75, 100):
+        y = top + (1 - level / 100) * h
+        parts.append(
+            f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e1e4e8"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{level}%</text>'
+        )
+    low = top + (1 - 20 / 100) * h
+    parts.append(
+        f'<line x1="{left}" x2="{left + w}" y1="{low:.1f}" y2="{low:.1f}" stroke="#d73a49" '
+        'stroke-dasharray="4 3"/>'
+    )
+    for k in range(5):
+        x = left + k / 4 * w
+        label = dt.datetime.fromtimestamp(t0 + k / 4 * span, dt.timezone.utc)
+        text = label.strftime("%m-%d %H:%M")
+        anchor = "start" if k == 0 else "end" if k == 4 else "middle"
+        parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}">{text}</text>')
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline fill="none" stroke="#0b5cad" stroke-width="1.8" points="{points}"/>')
+    if len(xs) == 1:
+        parts.append(f'<circle cx="{xs[0]:.1f}" cy="{ys[0]:.1f}" r="3" fill="#0b5cad"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _map_parts(m) -> tuple[dict, str, str]:
+    """Header extras, body markup and script of a folium map, to embed several in one page.
+
+    The map's own header (a full-window style) and the inlined Leaflet are left out: the
+    page carries Leaflet once and sizes maps with its own stylesheet.
+    """
+    from ..viz._layers import OfflineLeaflet
+
+    figure = m.get_root()
+    figure.render()
+    skip = {"meta_http", m.get_name()}
+    skip |= {c.get_name() for c in m._children.values() if isinstance(c, OfflineLeaflet)}
+    headers = {
+        name: child.render() for name, child in figure.header._children.items() if name not in skip
+    }
+    return headers, figure.html.render(), figure.script.render()
+
+
+def _kpis(row: pd.Series, speed_limit_kmh) -> str:
+    items = [
+        ("Distance", fmt_km(row["distance_m"])),
+        ("Driving time", fmt_duration(row["driving_s"])),
+        (f"Idle time (< {IDLE_SPEED_KMH:.0f} km/h in trips)", fmt_duration(row["idle_s"])),
+        ("Max speed", _speed(row["max_speed_kmh"])),
+        ("Trips", _int(row["trips"])),
+        ("Stops", f"{_int(row['stops'])} · {fmt_duration(row['stopped_s'])}"),
+        (
+            "Overspeed"
+            + (f" (> {fmt_number(speed_limit_kmh, 0)} km/h)" if speed_limit_kmh else ""),
+            f"{_int(row['overspeed'])} · {fmt_duration(row['overspeed_s'])}"
+            if speed_limit_kmh
+            else "no limit given",
+        ),
+        ("Geofence visits", _int(row["geofence_visits"])),
+        ("Alarms", _int(row["alarms"])),
+        ("Battery (last)", _pct(row["battery_pct"]) or "n/a"),
+        ("Messages / fixes", f"{_int(row['messages'])} / {_int(row['fixes'])}"),
+    ]
+    cells = "".join(
+        f"<div><dt>{escape_text(k)}</dt><dd>{escape_text(v or '0')}</dd></div>" for k, v in items
+    )
+    return f'<dl class="kpis">{cells}</dl>'
+
+
+def _device_rows(frame, device):
+    if frame is None or frame.empty:
+        return frame
+    return frame.loc[frame[S.DEVICE_ID].astype(str) == device]
+
+
+def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
+    """The whole report as one HTML document."""
+    from ..viz import track_map
+    from ..viz._layers import LEGEND_CSS, RUNTIME_JS
+    from ..viz._offline import leaflet_head
+
+    summary = data.summary
+    n_fixes = max(len(data.positions), 1)
+    headers: dict = {}
+    scripts: list = []
+    sections: list = []
+    for i, row in summary.iterrows():
+        device = str(row[S.DEVICE_ID])
+        pos = _device_rows(data.positions, device)
+        tables = {name: _device_rows(frame, device) for name, frame in data.tables.items()}
+        parts = [f'<section class="device" id="device-{i}">']
+        parts.append(f"<h2>Device {escape_text(device)}</h2>")
+        first, last = fmt_time(row["first_time"]), fmt_time(row["last_time"])
+        parts.append(f'<p class="note">{escape_text(first)} &ndash; {escape_text(last)}</p>')
+        parts.append(_kpis(row, data.speed_limit_kmh))
+        types = _device_rows(data.msg_types, device)
+        if types is not None and len(types):
+            listed = " · ".join(
+                f"{escape_text(t if isinstance(t, str) else '(none)')} {int(c):,}"
+                for t, c in zip(types[S.MSG_TYPE], types["count"], strict=True)
+            )
+            parts.append(f'<p class="msgtypes">Messages by type: {listed}</p>')
+        if len(pos):
+            budget = max(20_000, int(MAX_MAP_POINTS * len(pos) / n_fixes))
+            m = track_map(
+                pos,
+                trips=tables["trips"] if tables["trips"] is not None else False,
+                stops=tables["stops"] if tables["stops"] is not None else False,
+                overspeed=tables["overspeed"] if tables["overspeed"] is not None else False,
+                alarms=tables["alarms"] if tables["alarms"] is not None else False,
+                geofences=data.geofences,
+                speed_limit_kmh=data.speed_limit_kmh,
+                max_points=budget,
+            )
+            extra, body, script = _map_parts(m)
+            headers.update(extra)
+            scripts.append(script)
+            parts.append(f'<div class="map-box">{body}</div>')
+        else:
+            parts.append('<p class="empty">No valid fixes: nothing to draw on a map.</p>')
+        parts.append("<h3>Battery</h3>")
+        parts.append(battery_svg(_device_rows(data.battery_series, device)))
+        for name in ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery"):
+            frame = tables[name]
+            count = "" if frame is None else f" ({len(frame):,})"
+            parts.append(f"<h3>{TABLE_TITLES[name]}{count}</h3>")
+            if frame is None:
+                why = "no speed limit given" if name == "overspeed" else "no geofences given"
+                parts.append(f'<p class="empty">Not computed: {why}.</p>')
+            else:
+                parts.append(html_table(frame, TABLE_COLUMNS[name]))
+        parts.append("</section>")
+        sections.append("".join(parts))
+
+    filters = data.filters
+    described = []
+    if filters.get("devices") is not None:
+        ids = filters["devices"]
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        described.append("devices " + ", ".join(map(str, ids)))
+    if filters.get("start") is not None:
+        described.append(f"from {filters['start']}")
+    if filters.get("end") is not None:
+        described.append(f"to {filters['end']}")
+    if data.speed_limit_kmh is not None:
+        described.append(f"speed limit {fmt_number(data.speed_limit_kmh, 0)} km/h")
+    period = (
+        f"{fmt_time(summary['first_time'].min())} – {fmt_time(summary['last_time'].max())}"
+        if len(summary)
+        else ""
+    )
+    subtitle = " · ".join(
+        [f"{len(summary)} device(s)", period, *described, f"generated {fmt_time(generated)}"]
+    )
+    nav = " ".join(
+        f'<a href="#device-{i}">{escape_text(d)}</a>' for i, d in enumerate(summary[S.DEVICE_ID])
+    )
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n',
+            '<meta charset="utf-8">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            f"<title>{escape_text(title)}</title>\n",
+            leaflet_head(),
+            f"\n<style>{_CSS}{LEGEND_CSS}</style>\n<script>{RUNTIME_JS}</script>\n",
+            "\n".join(headers.values()),
+            "\n</head>\n<body>\n",
+            f'<header class="top"><h1>{escape_text(title)}</h1><p>{escape_text(subtitle)}</p></header>\n',
+            "<main>\n",
+            f'<nav class="devices"><b>Devices:</b> {nav}</nav>\n',
+            '<section id="fleet"><h2>Fleet summary</h2>',
+            summary_table(summary, links=True),
+            "</section>\n",
+            "\n".join(sections),
+            "\n</main>\n",
+            f"<footer>bofan_analytics {escape_text(__version__)} · times in UTC · "
+            "maps drawn with Leaflet (BSD-2-Clause), tiles © OpenStreetMap contributors"
+            "</footer>\n",
+            "<script>\n",
+            "\n".join(scripts),
+            "\n</script>\n</body>\n</html>\n",
+        ]
+    )
