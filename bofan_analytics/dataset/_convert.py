@@ -7,7 +7,6 @@ import datetime as dt
 import html
 import os
 import sys
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from .. import schema
 from ..errors import BofanError, FormatError, SchemaError
 from ..io.files import check_format
 from . import _layout as layout
-from ._inputs import decode_file, find_captures
+from ._inputs import decode_file, describe_error, find_captures, is_input_error
 
 __all__ = ["convert", "ConvertResult", "FileResult"]
 
@@ -34,9 +33,6 @@ _MESSAGE_ORDER = [
     (schema.OFFSET, "ascending"),
 ]
 _REJECT_ORDER = [(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")]
-
-# Errors that mean "this input cannot be read", as opposed to a bug in the package.
-_INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -288,18 +284,14 @@ def convert_file(
         n_messages, n_rejects = _flush(
             messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects
         )
-    except _INPUT_ERRORS as exc:
-        return FileResult(path, fmt, error=_reason(exc))
+    except Exception as exc:
+        if not is_input_error(exc):
+            raise
+        return FileResult(path, fmt, error=describe_error(exc))
     for old in layout.part_glob(root_m, key) + layout.part_glob(root_r, key):
         if old not in written:
             old.unlink(missing_ok=True)
     return FileResult(path, fmt, n_messages, n_rejects, len(written))
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower() if exc.filename is None else exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 def _flush(messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..errors import BofanError, InputError
 from ..io import detect_format, iter_capture_files, open_capture
 from ..io.files import check_format
 
-__all__ = ["InputFile", "find_captures", "decode_file"]
+__all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "describe_error"]
+
+# Errors that mean "this input cannot be read", as opposed to a bug in the package.
+_INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
 
 #: Formats the streaming decoder reads piece by piece; others (pcap) are decoded whole.
 _STREAMABLE = frozenset({"stream", "lines", "traccar"})
@@ -88,3 +92,18 @@ def _stream_pieces(handle, head: bytes, decoder) -> Iterator:
             yield decoder.feed(chunk)
             chunk = handle.read(READ_SIZE)
         yield decoder.finish()
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Whether ``exc`` means an input cannot be read (as opposed to a bug here)."""
+    if isinstance(exc, _INPUT_ERRORS):
+        return True
+    # zstandard raises its own error type for a corrupt or cut-off stream
+    return type(exc).__module__.startswith(("zstd", "gzip", "zlib"))
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for an input error."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() if exc.filename is None else exc.strerror
+    return str(exc) or type(exc).__name__

@@ -166,15 +166,10 @@ def read_positions(
     where = where_fix if where is None else where & where_fix
     _check_versions(dataset, where, root)
     fixes = dataset.to_table(columns=list(schema.POSITION_COLUMNS), filter=where)
-    return positions_frame(fixes)
+    # the same dedup and order as DecodedLog.positions(), so both give equal frames
+    from ..decode import positions_from_messages
 
-
-def positions_frame(fixes: pa.Table):
-    """Deduplicate and sort valid fixes into the positions DataFrame."""
-    frame = fixes.select(list(schema.POSITION_COLUMNS)).to_pandas()
-    frame = frame.drop_duplicates(subset=[schema.DEVICE_ID, schema.TIME, schema.LAT, schema.LON])
-    frame = frame.sort_values([schema.DEVICE_ID, schema.TIME], kind="stable")
-    return frame.reset_index(drop=True)
+    return positions_from_messages(fixes)
 
 
 def _table_dir(path: str | os.PathLike, table: str) -> str:

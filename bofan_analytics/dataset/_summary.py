@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,8 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
-from ..errors import BofanError
-from ._inputs import decode_file, find_captures
+from ._inputs import decode_file, describe_error, find_captures, is_input_error
 
 __all__ = ["Summary", "summarize"]
 
@@ -85,17 +83,17 @@ def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format
                 frames.append(
                     m.group_by([schema.PROTOCOL, schema.MSG_TYPE]).aggregate([([], "count_all")])
                 )
-                valid = (
-                    pc.fill_null(m[schema.VALID], False)
-                    & m[schema.TIME].is_valid()
-                    & m[schema.LAT].is_valid()
-                    & m[schema.LON].is_valid()
+                valid = pc.and_(
+                    pc.and_(pc.fill_null(m[schema.VALID], False), pc.is_valid(m[schema.TIME])),
+                    pc.and_(pc.is_valid(m[schema.LAT]), pc.is_valid(m[schema.LON])),
                 )
                 # distinct fixes, as positions() counts them
                 fixes.append(m.filter(valid).select(_FIX_KEYS).group_by(_FIX_KEYS).aggregate([]))
                 rejects.append(r.group_by([schema.REASON]).aggregate([([], "count_all")]))
-        except (BofanError, OSError, EOFError, zlib.error) as exc:
-            summary.errors.append((item.path, str(exc) or type(exc).__name__))
+        except Exception as exc:
+            if not is_input_error(exc):
+                raise
+            summary.errors.append((item.path, describe_error(exc)))
             continue
         summary.files.append((item.path, fmt, n_messages, n_rejects))
     if devices:
