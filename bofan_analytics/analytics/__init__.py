@@ -8,11 +8,18 @@ DataFrame, a pyarrow Table, a ``DecodedLog`` or a dataset path, handles many dev
 once and returns one row per item with ``device_id`` first.
 """
 
+from .alarms import alarms
+from .battery import battery_trends, charge_episodes
+from .clean import clean
 from .geofences import geofence_events, geofence_visits, load_geofences
 from .overspeed import find_overspeed
 from .trips import detect_stops, detect_trips
 
 __all__ = [
+    "alarms",
+    "battery_trends",
+    "charge_episodes",
+    "clean",
     "detect_trips",
     "detect_stops",
     "find_overspeed",

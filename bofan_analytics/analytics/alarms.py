@@ -1,0 +1,75 @@
+"""Device alarms: every frame that carries one, as a tidy table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FormatError
+from ..schema import ALARM, ALARMS, DEVICE_ID, LAT, LON, MSG_TYPE, TIME
+from ._input import as_messages
+from ._track import device_array, float_column, times_ms, to_times
+
+__all__ = ["alarms", "ALARM_COLUMNS"]
+
+ALARM_COLUMNS = (DEVICE_ID, TIME, ALARM, LAT, LON, MSG_TYPE)
+
+
+def alarms(messages, *, kinds=None, tz=None) -> pd.DataFrame:
+    """The alarms the devices raised: SOS, geofence, harsh acceleration/braking, fatigue,
+    tow, vibration, movement, power cut, low battery.
+
+    A frame repeated by the device (same device, time and alarm) is listed once.
+
+    Parameters
+    ----------
+    messages : DataFrame, pyarrow.Table, DecodedLog or dataset path
+        Decoded messages (alarm frames may carry no fix: ``lat``/``lon`` are then NaN).
+    kinds : iterable of str, optional
+        Keep only these alarms (names as in ``bofan_analytics.schema.ALARMS``).
+    tz : str or tzinfo, optional
+        Time zone of the output times (default UTC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``device_id, time, alarm, lat, lon, msg_type``, sorted by device and time.
+
+    Examples
+    --------
+    >>> alarms(log, kinds=["sos", "power_cut"])                      # doctest: +SKIP
+    """
+    frame = as_messages(messages)
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        unknown = sorted(set(kinds) - set(ALARMS))
+        if unknown:
+            raise FormatError(f"unknown alarm {unknown[0]!r}; choose from {', '.join(ALARMS)}")
+    if ALARM not in frame.columns:
+        frame = frame.iloc[:0].assign(**{ALARM: pd.Series([], dtype="str")})
+    keep = frame[ALARM].notna().to_numpy() & frame[TIME].notna().to_numpy()
+    if kinds is not None:
+        keep &= frame[ALARM].isin(kinds).to_numpy()
+    sub = frame[keep]
+    t = times_ms(sub[TIME]) if len(sub) else np.empty(0, np.int64)
+    dev = sub[DEVICE_ID].astype("str").to_numpy(dtype=object)
+    kind = sub[ALARM].astype("str").to_numpy(dtype=object)
+    msg = (sub[MSG_TYPE].astype("str").to_numpy(dtype=object) if MSG_TYPE in sub.columns
+           else np.full(len(sub), None, dtype=object))
+    lat = float_column(sub, LAT)
+    lon = float_column(sub, LON)
+    if len(sub):
+        order = np.lexsort((kind.astype(str), t, dev.astype(str)))
+    else:
+        order = np.empty(0, np.int64)
+    dev, t, kind, msg, lat, lon = dev[order], t[order], kind[order], msg[order], lat[order], lon[order]
+    first = np.ones(len(order), bool)
+    first[1:] = ~((dev[1:] == dev[:-1]) & (t[1:] == t[:-1]) & (kind[1:] == kind[:-1]))
+    return pd.DataFrame({
+        DEVICE_ID: device_array(dev[first]),
+        TIME: to_times(t[first], tz),
+        ALARM: device_array(kind[first]),
+        LAT: lat[first],
+        LON: lon[first],
+        MSG_TYPE: device_array(msg[first]),
+    }, columns=list(ALARM_COLUMNS))
