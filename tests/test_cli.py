@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -147,3 +148,102 @@ def test_console_script_and_module_run(tmp_path):
         done = subprocess.run([*command, "convert"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2
         assert_one_line(done.stderr, "required")
+
+
+POS = b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/"
+TRACK = [
+    # one device driving north at about 100 km/h, a fix a minute
+    b"$POS,0123456789,10%02d00.000,A,32%02d.0000,S,02755.0000,E,54.00,0.00,021126,,,A/0000,0//232300//5b3/"
+    % (minute, 58 - minute)
+    for minute in range(10)
+]
+DEPOT = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"name": "depot", "radius_m": 500},
+            "geometry": {"type": "Point", "coordinates": [27.9167, -32.9667]},
+        }
+    ],
+}
+B1 = b"@B#@|01|001|864891030184852|9425010450971470|1|45|20181127122717|32.701093|35.570938|1|"
+
+
+@pytest.fixture
+def captures(tmp_path):
+    src = tmp_path / "captures"
+    src.mkdir()
+    (src / "device.bin").write_bytes(b"\r\n".join([POS, *TRACK]) + b"\r\n")
+    (src / "server.log").write_bytes(
+        b"2026-11-02T07:10:27.948Z " + B1 + b"\n2026-11-02T07:10:28.000Z not a frame\n"
+    )
+    (src / "geofences.geojson").write_text(json.dumps(DEPOT))
+    return src
+
+
+def test_summary(capsys, captures):
+    code, out, err = run(capsys, "summary", str(captures))
+    assert (code, err) == (0, "")
+    assert "device.bin: stream, 11 messages, 0 rejects" in out
+    assert "server.log: lines, 1 messages, 1 rejects" in out
+    assert "devices: 3" in out
+    assert "  pt502  POS  11" in out and "  pt60  B1  1" in out
+    assert "positions: 12" in out
+    assert "  unknown_protocol  1" in out
+
+
+def test_convert_then_report(capsys, tmp_path, captures):
+    dataset = tmp_path / "ds"
+    code, out, err = run(capsys, "convert", str(captures), "-o", str(dataset))
+    assert (code, err) == (0, "")
+    assert "2 file(s) converted: 12 messages, 1 rejects" in out
+    assert sorted(p.name for p in (dataset / "messages").iterdir()) == [
+        "date=2015-09-10",
+        "date=2018-11-27",
+        "date=2026-11-02",
+    ]
+    code, out, err = run(
+        capsys, "report", str(dataset), "-o", str(tmp_path / "r.html"),
+        "--geofences", str(captures / "geofences.geojson"), "--speed-limit", "90",
+        "--from", "2026-11-02", "--to", "2026-11-02",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert (tmp_path / "r.html").stat().st_size > 0
+    assert "0123456789" in (tmp_path / "r.html").read_text()
+
+
+def test_convert_with_one_bad_input_exits_1_but_converts_the_rest(capsys, tmp_path, captures):
+    code, out, err = run(
+        capsys, "convert", str(captures), str(tmp_path / "gone.log"), "-o", str(tmp_path / "ds")
+    )
+    assert code == 1
+    assert_one_line(err, "gone.log")
+    assert "12 messages" in out
+
+
+def test_listen_for_a_while(capsys, tmp_path):
+    code, out, err = run(capsys, "listen", "--port", "0", "-o", str(tmp_path), "--duration", "0.2")
+    assert code == 0
+    assert_one_line(err, "listening on 127.0.0.1:", "(tcp, udp)")
+    assert "0 connection(s)" in out
+    assert len(list(tmp_path.glob("bofan-*.log"))) == 1
+
+
+def test_subprocess_convert(tmp_path, captures):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bofan_analytics",
+            "convert",
+            str(captures),
+            "-o",
+            str(tmp_path / "ds"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar when stderr is not a terminal

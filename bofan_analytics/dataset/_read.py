@@ -117,7 +117,8 @@ def read_messages(
     --------
     >>> df = read_messages("build/dataset", columns=["device_id", "time", "alarm"])  # doctest: +SKIP
     """
-    return read_dataset(path, devices=devices, start=start, end=end, columns=columns).to_pandas()
+    table = read_dataset(path, devices=devices, start=start, end=end, columns=columns)
+    return _to_pandas(table)
 
 
 def read_rejects(path: str | os.PathLike, *, start=None, end=None, columns=None):
@@ -127,7 +128,14 @@ def read_rejects(path: str | os.PathLike, *, start=None, end=None, columns=None)
     --------
     >>> read_rejects("build/dataset")["reason"].value_counts()     # doctest: +SKIP
     """
-    return read_dataset(path, start=start, end=end, columns=columns, table="rejects").to_pandas()
+    return _to_pandas(read_dataset(path, start=start, end=end, columns=columns, table="rejects"))
+
+
+def _to_pandas(table: pa.Table):
+    """Like ``DecodedLog.positions()``: int32 columns stay integers (nullable) in pandas."""
+    import pandas as pd
+
+    return table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype()}.get)
 
 
 def read_positions(

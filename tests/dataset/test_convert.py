@@ -207,6 +207,8 @@ def test_filters(tmp_path, two_inputs):
     assert read_rejects(path, start="2026-11-02").shape[0] == 1
     df = read_messages(path, devices="004")
     assert df["cell_towers"][0][0]["cid"] == 425 and df["battery_pct"][0] == 84.0
+    # nullable int32 columns stay integers, as in DecodedLog.positions()
+    assert str(read_messages(path)["satellites"].dtype) == "Int32"
 
 
 def test_read_errors_are_clear(tmp_path, two_inputs):

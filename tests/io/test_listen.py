@@ -160,3 +160,39 @@ def test_listen_runs_for_its_duration_and_can_be_stopped(tmp_path):
     started = time.monotonic()
     stats = listen(tmp_path / "timed", port=0, duration_s=0.3)
     assert 0.3 <= time.monotonic() - started < 3 and stats.connections == 0
+
+
+def test_captures_decode_while_and_after_recording(tmp_path):
+    from bofan_analytics.decode import read_log
+
+    async def scenario():
+        async with Listener(tmp_path, port=0, reply=False) as listener:
+            _, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(FUS_BEHIND_HEADER + POS + b"\r\n" + G6 + POS2[:30])
+            await writer.drain()
+            await wait_for(lambda: listener.stats.frames_logged == 3)
+            # readable while the connection is still open
+            (tcp_file,) = tmp_path.glob("bofan-*-tcp0001.bin")
+            live = read_log(tcp_file)
+            writer.write(POS2[30:] + b"\r\n")
+            await writer.drain()
+            writer.close()
+            await wait_for(lambda: not listener._tasks)
+            return live
+
+    live = asyncio.run(scenario())
+    assert live.messages.num_rows == 3
+    (tcp_file,) = tmp_path.glob("bofan-*-tcp0001.bin")
+    raw = read_log(tcp_file)
+    assert raw.rejects.num_rows == 0
+    assert raw.messages["device_id"].to_pylist() == [
+        "865328026243864",
+        "216769295715",
+        "111112222233333",
+        "1360000277",
+    ]
+    (log_file,) = tmp_path.glob("bofan-*.log")
+    lines = read_log(log_file, format="lines")
+    assert lines.rejects.num_rows == 0
+    assert lines.messages["msg_type"].to_pylist() == ["FUS", "POS", "G6", "POS"]
+    assert lines.messages["received_at"].null_count == 0
