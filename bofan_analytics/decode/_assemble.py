@@ -67,6 +67,8 @@ class Segments:
 class OffsetMap:
     """Buffer positions that are source offsets plus a base (stream and line logs)."""
 
+    reorders = False
+
     def __init__(self, base, seg_recv=None):
         self.base = base
         self.seg_recv = seg_recv
@@ -89,6 +91,8 @@ class PieceMap:
     ``out_start[j]`` is where piece j begins in the buffer (with a final end entry);
     ``src[j]`` its first source byte; ``factor[j]`` source bytes per buffer byte (2 for hex).
     """
+
+    reorders = True
 
     def __init__(self, out_start, src, factor, recv):
         self.out_start = np.asarray(out_start, np.int64)
@@ -166,7 +170,8 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
 
     ``known_devices`` maps a segment key (connection) to the last device id seen on it in an
     earlier chunk, for ``$PHD`` chunks that carry none; it is updated in place.
-    Returns ``(messages, rejects, consumed, stats)``.
+    Returns ``(messages, rejects, consumed, stats, reject_ends)``; ``reject_ends`` are the
+    source offsets just past each reject, in the rejects' order.
     """
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
@@ -194,12 +199,22 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
         a[order] for a in (rej_s, rej_e, rej_reason, rej_proto, rej_seg)
     )
     rejects = _rejects_table(buf, rej_s, rej_e, rej_reason, rej_proto, rej_seg, mapping, source)
+    rej_end = mapping.src(np.maximum(rej_e - 1, rej_s)) + 1
+    if mapping.reorders:
+        # sessions were regrouped: restore input order, by where each frame was completed,
+        # which does not depend on how the input was cut into chunks
+        msg_end = mapping.src(f_e[idx] - 1) + 1
+        order = np.argsort(msg_end, kind="stable")
+        messages = messages.take(pa.array(order))
+        order = np.argsort(rej_end, kind="stable")
+        rejects = rejects.take(pa.array(order))
+        rej_end = rej_end[order]
     stats = {
         "message_bytes": int(messages.column(S.LENGTH).to_numpy().sum()) if len(messages) else 0,
         "reject_bytes": int(rejects.column(S.LENGTH).to_numpy().sum()) if len(rejects) else 0,
         "separator_bytes": int(n_sep),
     }
-    return messages, rejects, consumed, stats
+    return messages, rejects, consumed, stats, rej_end
 
 
 def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,

@@ -134,7 +134,7 @@ class StreamDecoder:
     def _step_stream(self, data, final):
         buf = np.frombuffer(data, np.uint8)
         segs = Segments([0], [buf.shape[0]], final, self._line_start)
-        messages, rejects, consumed, stats = decode_segments(
+        messages, rejects, consumed, stats, _ = decode_segments(
             buf, segs, OffsetMap(self._base), self.source, self._known_devices
         )
         used = int(consumed[0])
@@ -149,7 +149,7 @@ class StreamDecoder:
         buf = np.frombuffer(data, np.uint8)
         pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, 0, buf.shape[0], final)
         segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
-        messages, rejects, _, stats = decode_segments(
+        messages, rejects, _, stats, _ = decode_segments(
             buf, segs, OffsetMap(self._base, recv), self.source
         )
         self.accounting.separator_bytes += stats["separator_bytes"]
@@ -166,7 +166,8 @@ class StreamDecoder:
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
         cls = classify_pieces(buf, pay_s, pay_e)
         bad = cls == 2
-        bad_hex = self._bad_hex_rejects(buf, pay_s[bad], pay_e[bad], recv[bad])
+        pay_e_bad = pay_e[bad]
+        bad_hex = self._bad_hex_rejects(buf, pay_s[bad], pay_e_bad, recv[bad])
         keep = ~bad
         pay_s, pay_e, recv, key, cls = pay_s[keep], pay_e[keep], recv[keep], key[keep], cls[keep]
 
@@ -197,7 +198,7 @@ class StreamDecoder:
         seg_final = np.where(seg_key >= _UDP_BIT, 1, 1 if final else 0).astype(np.int8)
         segs = Segments(seg_s, seg_e, seg_final, 1, key=seg_key)
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
-        messages, rejects, consumed_segs, stats = decode_segments(
+        messages, rejects, consumed_segs, stats, rej_end = decode_segments(
             out, segs, mapping, self.source, self._known_devices
         )
         self.accounting.separator_bytes += stats["separator_bytes"]
@@ -206,7 +207,9 @@ class StreamDecoder:
             a, b = int(consumed_segs[k]), int(seg_e[k])
             self._carry[int(seg_key[k])] = self._carry_entry(out, mapping, a, b)
         if len(bad_hex):
-            rejects = pa.concat_tables([rejects, bad_hex]).sort_by(S.OFFSET)
+            ends = np.concatenate([rej_end, self._base + pay_e_bad])
+            rejects = pa.concat_tables([rejects, bad_hex])
+            rejects = rejects.take(pa.array(np.argsort(ends, kind="stable")))
         self._tail = data[consumed:]
         self._base += consumed
         return messages, rejects

@@ -1,0 +1,151 @@
+"""Line logs, tracker-server logs, compression, format detection, time zones and errors."""
+
+import gzip
+
+import pytest
+import zstandard
+
+import bofan_analytics as ba
+from bofan_analytics.io import detect_format
+
+POS_A = b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/"
+POS_B = b"$POS,353451000164,082405.000,A,1254.8501,N,10051.6752,E,0.00,237.99,160513,,,A/0000,0/0/55000//a71/"
+G6 = b"@G#@,V01,6,111112222233333,8888888888888888,20150312010203,23.2014050;104.235212,"
+
+
+def test_lines_with_receive_times():
+    data = (
+        b"2026-11-02T07:10:27.948Z " + POS_A + b"\n"
+        + POS_B + b"\r\n"
+        + b"2026-11-02T09:10:27+02:00 " + G6 + b"@R#@\n"
+        + b"2026-11-02T07:10:28Z hello world\n"
+    )
+    log = ba.read_log(data)
+    m = log.messages.to_pylist()
+    assert [r["msg_type"] for r in m] == ["POS", "POS", "G6"]
+    assert m[0]["received_at"].isoformat() == "2026-11-02T07:10:27.948000+00:00"
+    assert m[1]["received_at"] is None
+    assert m[2]["received_at"].isoformat() == "2026-11-02T07:10:27+00:00"
+    assert [r["offset"] for r in m] == [25, 25 + len(POS_A) + 1, data.index(G6)]
+    r = log.rejects.to_pylist()
+    assert [(x["reason"], x["raw"], x["offset"]) for x in r] == [
+        ("unknown_protocol", b"hello world", data.index(b"hello world"))
+    ]
+
+
+def _hex(b):
+    return b.hex().encode()
+
+
+def test_traccar_reassembles_sessions_and_skips_replies():
+    half = len(POS_A) // 2
+    lines = [
+        b"2026-11-02 07:10:27  INFO: Starting server",
+        b"2026-11-02 07:10:27  INFO: [T0000000a: pt502 < 10.0.0.5] " + _hex(POS_A[:half]),
+        b"2026-11-02 07:10:28  INFO: [T0000000b: pt60 < 10.0.0.6] " + G6 + b"@R#@",
+        b"2026-11-02 07:10:28  INFO: [T0000000b: pt60 > 10.0.0.6] " + _hex(b"@G#@,V01,38,20260101,@R#@"),
+        b"2026-11-02 07:10:29  INFO: [T0000000a: pt502 < 10.0.0.5] " + _hex(POS_A[half:] + b"\r\n" + POS_B + b"\r\n"),
+        b"2026-11-02 07:10:30  INFO: [U00000001: pt502 < 10.0.0.7] " + POS_B,
+        b"2026-11-02 07:10:31  INFO: [T0000000a: pt502 < 10.0.0.5] 2450f",
+    ]
+    data = b"\n".join(lines) + b"\n"
+    assert detect_format(data) == "traccar"
+    log = ba.read_log(data)
+    m = log.messages.to_pylist()
+    # in the order the frames were completed
+    assert [(r["msg_type"], r["device_id"]) for r in m] == [
+        ("G6", "111112222233333"), ("POS", "216769295715"), ("POS", "353451000164"),
+        ("POS", "353451000164"),
+    ]
+    # a frame split over two reads is stamped when its last byte arrived
+    assert m[1]["received_at"].isoformat() == "2026-11-02T07:10:29+00:00"
+    assert m[1]["offset"] == data.index(_hex(POS_A[:half]))
+    assert m[1]["length"] == 2 * len(POS_A)
+    assert m[0]["offset"] == data.index(G6)
+    assert m[3]["offset"] == data.rindex(POS_B)
+    r = log.rejects.to_pylist()
+    assert [(x["reason"], x["offset"]) for x in r] == [("bad_hex", data.index(b"2450f"))]
+
+
+def test_traccar_chunking_keeps_split_frames():
+    half = len(POS_A) // 2
+    data = b"".join(
+        b"2026-11-02 07:10:%02d  INFO: [T0000000a: pt502 < 10.0.0.5] " % i + _hex(part) + b"\n"
+        for i, part in enumerate([POS_A[:half], POS_A[half:] + b"\r\n" + POS_B[:10], POS_B[10:] + b"\r\n"])
+    )
+    whole = ba.read_log(data)
+    for size in (7, 50, 99, 200):
+        parts = ba.read_log(data, chunk_bytes=size)
+        assert parts.messages.equals(whole.messages)
+        assert parts.rejects.equals(whole.rejects)
+    assert len(whole.messages) == 2 and len(whole.rejects) == 0
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, lambda b: zstandard.ZstdCompressor().compress(b)])
+def test_compressed_files_decode_like_plain(tmp_path, compress):
+    data = b"2026-11-02T07:10:27.948Z " + POS_A + b"\n" + POS_B + b"\n"
+    plain = tmp_path / "cap.log"
+    plain.write_bytes(data)
+    packed = tmp_path / "cap.log.x"
+    packed.write_bytes(compress(data))
+    a = ba.read_log(plain).messages.drop_columns(["source"])
+    b = ba.read_log(packed).messages.drop_columns(["source"])
+    assert a.equals(b) and len(a) == 2
+
+
+def test_detect_format():
+    assert detect_format(b"\xd4\xc3\xb2\xa1....") == "pcap"
+    assert detect_format(b"2026-11-02T07:10:27Z $POS") == "lines"
+    assert detect_format(b"\xbf\xfb\x00\x00\x00$POS") == "stream"
+    assert detect_format(b"2026-11-02 07:10:27  INFO: [T1a2b3c4d: pt502 < 1.2.3.4] 2450") == "traccar"
+
+
+def test_device_local_time_is_converted_to_utc():
+    # 10 Sep 2015 16:32:37 wall clock in Johannesburg (UTC+2) is 14:32:37 UTC
+    log = ba.read_log(POS_A + b"\r\n" + POS_B + b"\r\n", device_tz={"216769295715": "Africa/Johannesburg"})
+    times = [t.isoformat() for t in log.messages.column("time").to_pylist()]
+    assert times == ["2015-09-10T14:32:37+00:00", "2013-05-16T08:24:05+00:00"]
+    # a time that repeats when daylight saving ends is read as standard time
+    pos = b"$POS,7,023000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,251026,,,A/0,0/0/0//fd7/\r\n"
+    t = ba.read_log(pos, device_tz="Europe/Prague").messages.column("time")[0].as_py()
+    assert t.isoformat() == "2026-10-25T01:30:00+00:00"
+
+
+def test_errors_are_specific(tmp_path):
+    with pytest.raises(ba.InputError, match="no such file"):
+        ba.read_log(tmp_path / "missing.bin")
+    with pytest.raises(ba.FormatError, match="choose one of: auto, stream, lines, traccar"):
+        ba.read_log(b"", format="xml")
+    pcap = tmp_path / "c.pcap"
+    pcap.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(20))
+    with pytest.raises(ba.FormatError, match="pcap"):
+        ba.read_log(pcap)
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(ba.InputError, match="bad.gz"):
+        ba.read_log(bad)
+
+
+def test_directory_input_and_photos(tmp_path):
+    phd_chunk = bytes(range(256)) * 2
+    stream = (
+        b"$PHO512-1,6091,233606.000,A,0902.9855,N,06944.3654,W,0.0,43.8,141112,,,A/00010,00000/0/224000//\r\n"
+        + b"\xbf\xfb\x00\x00\x00$PHD0,300," + phd_chunk[:300] + b"\r\n"
+        + b"$PHD300,212," + phd_chunk[300:] + b"\r\n"
+    )
+    (tmp_path / "a.bin").write_bytes(stream)
+    (tmp_path / "notes.md").write_text("not a capture")
+    log = ba.read_log(tmp_path)
+    assert len(log.rejects) == 0
+    assert log.messages.column("device_id").to_pylist() == ["6091"] * 3
+    photos = log.photos()
+    assert len(photos) == 1
+    p = photos.iloc[0]
+    assert (p.device_id, p["size"], p.received_bytes, p.complete) == ("6091", 512, 512, True)
+    assert p.data == phd_chunk
+
+
+def test_phd_device_carries_over_chunks():
+    stream = POS_A + b"\r\n" + b"$PHD0,4,abcd\r\n"
+    log = ba.read_log(stream, chunk_bytes=len(POS_A) + 3)
+    assert log.messages.column("device_id").to_pylist() == ["216769295715"] * 2
