@@ -40,9 +40,9 @@ def at(east_m: float, north_m: float) -> tuple[float, float]:
     return lat, lon
 
 
-def ts(seconds: float) -> pd.Timestamp:
-    """The time ``seconds`` after :data:`T0` (UTC, millisecond unit like the schema)."""
-    return (T0 + pd.Timedelta(seconds=seconds)).as_unit("ms")
+def ts(seconds: float, start: pd.Timestamp = T0) -> pd.Timestamp:
+    """The time ``seconds`` after ``start`` (UTC, millisecond unit like the schema)."""
+    return (start + pd.Timedelta(seconds=seconds)).as_unit("ms")
 
 
 def park(t0: float, t1: float, x: float, y: float, *, step_s: float = 10, jitter_m: float = 0,
@@ -57,11 +57,12 @@ def park(t0: float, t1: float, x: float, y: float, *, step_s: float = 10, jitter
 
 
 def drive(t0: float, start: tuple, end: tuple, speed_kmh: float, *, step_s: float = 10,
-          include_start: bool = False) -> list[tuple]:
+          include_start: bool = False, stop_at_end: bool = True) -> list[tuple]:
     """Fixes every ``step_s`` along the straight line start -> end at ``speed_kmh``.
 
     The first fix is one step after ``t0`` (the start is usually the last fix of a stop);
-    the last fix is exactly at ``end`` (the final step may be shorter).
+    the last fix is exactly at ``end`` (the final step may be shorter) and, with
+    ``stop_at_end``, reports speed 0 like a vehicle that has arrived.
     """
     (x0, y0), (x1, y1) = start, end
     length = math.hypot(x1 - x0, y1 - y0)
@@ -72,6 +73,8 @@ def drive(t0: float, start: tuple, end: tuple, speed_kmh: float, *, step_s: floa
     for dt in times:
         f = dt / total
         out.append((t0 + float(dt), x0 + f * (x1 - x0), y0 + f * (y1 - y0), speed_kmh))
+    if stop_at_end:
+        out[-1] = (*out[-1][:3], 0.0)
     return out
 
 
@@ -80,11 +83,13 @@ def concat(*parts) -> list[tuple]:
 
 
 def make_track(fixes, *, device: str = "860000000000001", protocol: str = "pt502",
-               speed: bool = True, battery=None, odometer=None, alarms=None) -> pd.DataFrame:
+               speed: bool = True, battery=None, odometer=None, alarms=None,
+               start: pd.Timestamp = T0) -> pd.DataFrame:
     """Positions (the ``DecodedLog.positions()`` layout) from ``(t_s, east_m, north_m, speed)``.
 
     ``speed=False`` leaves ``speed_kmh`` null as PT-60 does. ``battery``/``odometer`` are
-    per-fix sequences or None; ``alarms`` maps a fix index to an alarm name.
+    per-fix sequences or None; ``alarms`` maps a fix index to an alarm name; times count
+    from ``start``.
     """
     fixes = list(fixes)
     n = len(fixes)
@@ -92,7 +97,7 @@ def make_track(fixes, *, device: str = "860000000000001", protocol: str = "pt502
     lon = np.empty(n)
     for i, f in enumerate(fixes):
         lat[i], lon[i] = at(f[1], f[2])
-    times = pd.DatetimeIndex([ts(f[0]) for f in fixes], dtype="datetime64[ms, UTC]")
+    times = pd.DatetimeIndex([ts(f[0], start) for f in fixes], dtype="datetime64[ms, UTC]")
     spd = [f[3] if len(f) > 3 and speed else None for f in fixes]
     alarm = [None] * n
     for i, name in (alarms or {}).items():

@@ -1,0 +1,136 @@
+"""Slow, obvious reference implementations the analytics kernels are tested against.
+
+Plain Python over lists of one device's fixes (already sorted by time, no duplicates):
+each function states its rule as directly as possible, with no concern for speed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import shapely
+
+R = 6_371_008.8
+
+
+def haversine(lat1, lon1, lat2, lon2):
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * R * math.asin(math.sqrt(min(1.0, a)))
+
+
+def local_m(lat1, lon1, lat2, lon2):
+    k = R * math.pi / 180
+    return math.hypot((lat2 - lat1) * k, (lon2 - lon1) * k * math.cos(math.radians(lat1)))
+
+
+def path_m(fixes, a, b):
+    return sum(haversine(fixes[i - 1][1], fixes[i - 1][2], fixes[i][1], fixes[i][2])
+               for i in range(a + 1, b + 1))
+
+
+def stops_and_trips(fixes, *, min_distance_m=200, min_duration_s=180, stop_gap_s=3600,
+                    radius_m=50, moving_kmh=2):
+    """``fixes``: list of (t_s, lat, lon, speed_kmh or nan). Returns (stops, trips) as
+    lists of (first index, last index) and trips' idle seconds as a third list."""
+    n = len(fixes)
+    if n == 0:
+        return [], [], []
+    clusters = []
+    members = [0]
+    for i in range(1, n):
+        clat = sum(fixes[j][1] for j in members) / len(members)
+        clon = sum(fixes[j][2] for j in members) / len(members)
+        if local_m(clat, clon, fixes[i][1], fixes[i][2]) <= radius_m:
+            members.append(i)
+        else:
+            clusters.append((members[0], members[-1]))
+            members = [i]
+    clusters.append((members[0], members[-1]))
+    cands, idles = [], []
+    for cs, ce in clusters:
+        while cs < ce and fixes[cs][3] >= moving_kmh:
+            cs += 1
+        while ce > cs and fixes[ce][3] >= moving_kmh:
+            ce -= 1
+        if fixes[ce][0] - fixes[cs][0] >= min_duration_s:
+            cands.append([cs, ce])
+        elif ce > cs:
+            idles.append((cs, ce))
+
+    def gap_between(a, b):
+        return any(fixes[j][0] - fixes[j - 1][0] > stop_gap_s for j in range(a + 1, b + 1))
+
+    stops = []
+    for c in cands:
+        if stops and not gap_between(stops[-1][1], c[0]) and \
+                path_m(fixes, stops[-1][1], c[0]) < min_distance_m:
+            stops[-1][1] = c[1]
+        else:
+            stops.append(list(c))
+    # movement ranges: before the first stop, between stops, after the last
+    edges = [0] + [x for s in stops for x in s] + [n - 1]
+    trips, idle = [], []
+    for k in range(0, len(edges), 2):
+        a, b = edges[k], edges[k + 1]
+        if k == 0 and stops and a == stops[0][0]:
+            continue
+        if k + 2 == len(edges) and stops and b == stops[-1][1]:
+            continue
+        ps = a
+        for j in range(a + 1, b + 2):
+            if j <= b and fixes[j][0] - fixes[j - 1][0] <= stop_gap_s:
+                continue
+            pe = j - 1
+            if pe > ps and path_m(fixes, ps, pe) >= min_distance_m:
+                trips.append((ps, pe))
+                idle.append(sum(fixes[e][0] - fixes[s][0] for s, e in idles
+                                if s >= ps and e <= pe))
+            ps = j
+    return [tuple(s) for s in stops], trips, idle
+
+
+def overspeed_runs(times, speeds, limits, min_duration_s=0):
+    """Maximal runs with speed > limit under one limit: list of (first, last) index."""
+    runs = []
+    i = 0
+    n = len(times)
+    while i < n:
+        if not speeds[i] > limits[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and speeds[j + 1] > limits[j + 1] and limits[j + 1] == limits[i]:
+            j += 1
+        if times[j] - times[i] >= min_duration_s:
+            runs.append((i, j))
+        i = j + 1
+    return runs
+
+
+def inside(geometry, radius_m, lat, lon):
+    """Is one fix inside one geofence (circle when radius_m > 0)."""
+    if radius_m and radius_m > 0:
+        return haversine(lat, lon, geometry.y, geometry.x) <= radius_m
+    return bool(shapely.intersects(geometry, shapely.Point(lon, lat)))
+
+
+def crossings(times, flags, min_dwell_s=0):
+    """Debounced enter/exit events of one device and one geofence: list of (index, enter)."""
+    n = len(flags)
+    if n == 0:
+        return []
+    events = []
+    confirmed = flags[0]
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and flags[j + 1] == flags[i]:
+            j += 1
+        until = times[j + 1] if j + 1 < n else times[j]
+        if flags[i] != confirmed and until - times[i] >= min_dwell_s:
+            events.append((i, flags[i]))
+            confirmed = flags[i]
+        i = j + 1
+    return events
