@@ -173,10 +173,14 @@ def read_positions(
     where = _filter(devices, start, end, schema.TIME)
     where = where_fix if where is None else where & where_fix
     _check_versions(dataset, where, root)
-    fixes = dataset.to_table(columns=list(schema.POSITION_COLUMNS), filter=where)
-    # the same dedup and order as DecodedLog.positions(), so both give equal frames
+    fixes = dataset.to_table(
+        columns=[*schema.POSITION_COLUMNS, schema.SOURCE, schema.OFFSET], filter=where
+    )
+    # Input order (as read_log of the same files gives it) decides which of two duplicate
+    # fixes is kept; then the same dedup and order as DecodedLog.positions().
     from ..decode import positions_from_messages
 
+    fixes = fixes.sort_by([(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")])
     return positions_from_messages(fixes)
 
 
