@@ -828,6 +828,10 @@ def _finalise(rng, df):
     timeless = df["timeless"].to_numpy() | df["kind"].isin(["phd", "fus"]).to_numpy()
     time_ms[timeless] = np.nan
     df["time_ms"], df["received_ms"] = time_ms, received.astype(np.int64)
+    # one connection per device: its live frames arrive in the order they were made
+    live = ~(df["late"] | df["duplicate"]).to_numpy() & ~np.isnan(time_ms)
+    ordered = df[live].sort_values(["device_id", "time_ms"], kind="stable")
+    df.loc[ordered.index, "received_ms"] = ordered.groupby("device_id")["received_ms"].cummax()
     df.loc[df["kind"] == "b_login", "firmware"] = _B_FIRMWARE
 
     texts, values = [], []
@@ -841,7 +845,7 @@ def _finalise(rng, df):
         df[col] = decoded[col]
     df["msg_type"] = df["msg_type"].str.replace(r"^PHO.*", "PHO", regex=True)
 
-    df = df.sort_values(["received_ms", "device_id"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["received_ms", "device_id", "time_ms"], kind="stable").reset_index(drop=True)
     # a device sends a photo announcement and its chunks back to back
     phd = df["msg_type"] == "PHD"
     if phd.any():

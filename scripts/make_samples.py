@@ -8,8 +8,7 @@ generator (``bofan_analytics.samples``) changed.
 
 import argparse
 import sys
-
-from bofan_analytics.samples import write_samples
+from pathlib import Path
 
 DEFAULT_SEED = 20261102
 
@@ -19,6 +18,11 @@ def main(argv=None):
     parser.add_argument("directory", help="where to write the samples (created if missing)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
     args = parser.parse_args(argv)
+    try:
+        from bofan_analytics.samples import write_samples
+    except ImportError:  # run from a checkout without the package installed
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from bofan_analytics.samples import write_samples
     written = write_samples(args.directory, seed=args.seed)
     total = 0
     for name, path in sorted(written.items()):
