@@ -8,7 +8,6 @@ or a user goes through :func:`~bofan_analytics.viz._html.escape_text` (HTML) or
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -17,7 +16,7 @@ from ..viz._format import fmt_duration, fmt_km, fmt_number, fmt_time
 from ..viz._html import escape_text
 from ._data import IDLE_SPEED_KMH, ReportData
 
-__all__ = ["render_page", "html_table", "battery_svg", "summary_table", "TABLE_COLUMNS"]
+__all__ = ["render_page", "html_table", "summary_table", "TABLE_COLUMNS"]
 
 #: Rows shown per table in the page; the exports always hold every row.
 MAX_ROWS = 500
@@ -142,7 +141,6 @@ dl.kpis dd { margin: 0; font-size: 17px; font-weight: 600; }
 .note, .empty { color: var(--muted); }
 .msgtypes { color: var(--muted); font-size: 13px; }
 svg.chart { width: 100%; max-width: 900px; height: auto; display: block; }
-svg.chart text { font: 11px system-ui, sans-serif; fill: var(--muted); }
 footer { color: var(--muted); font-size: 12px; padding: 12px 28px 24px; }
 """
 
@@ -194,54 +192,6 @@ def summary_table(summary: pd.DataFrame, *, links: bool = False) -> str:
     """The fleet table; with ``links`` each device id links to its section."""
     hrefs = [f"#device-{i}" for i in range(len(summary))] if links else None
     return html_table(summary, SUMMARY_COLUMNS, limit=len(summary) or 1, links=hrefs)
-
-
-def battery_svg(series: pd.DataFrame, *, width: int = 900, height: int = 200) -> str:
-    """An inline SVG line chart of ``battery_pct`` over ``time`` (one device)."""
-    if series is None or series.empty:
-        return '<p class="empty">No battery readings.</p>'
-    t = pd.to_datetime(series[S.TIME], utc=True)
-    secs = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
-    pct = pd.to_numeric(series[S.BATTERY_PCT], errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(secs) & np.isfinite(pct)
-    secs, pct = secs[ok], pct[ok]
-    if not len(secs):
-        return '<p class="empty">No battery readings.</p>'
-    step = max(1, len(secs) // 2000)  # a chart needs no more points than it has pixels
-    secs, pct = secs[::step], pct[::step]
-    left, right, top, bottom = 44, 12, 10, 26
-    w, h = width - left - right, height - top - bottom
-    t0, t1 = secs.min(), secs.max()
-    span = (t1 - t0) or 1.0
-    xs = left + (secs - t0) / span * w
-    ys = top + (1 - np.clip(pct, 0, 100) / 100) * h
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="Battery level over time">'
-    ]
-    for level in (0, 25, 50, 75, 100):
-        y = top + (1 - level / 100) * h
-        parts.append(
-            f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e1e4e8"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{level}%</text>'
-        )
-    low = top + (1 - 20 / 100) * h
-    parts.append(
-        f'<line x1="{left}" x2="{left + w}" y1="{low:.1f}" y2="{low:.1f}" stroke="#d73a49" '
-        'stroke-dasharray="4 3"/>'
-    )
-    for k in range(5):
-        x = left + k / 4 * w
-        label = dt.datetime.fromtimestamp(t0 + k / 4 * span, dt.timezone.utc)
-        text = label.strftime("%m-%d %H:%M")
-        anchor = "start" if k == 0 else "end" if k == 4 else "middle"
-        parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}">{text}</text>')
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
-    parts.append(f'<polyline fill="none" stroke="#0b5cad" stroke-width="1.8" points="{points}"/>')
-    if len(xs) == 1:
-        parts.append(f'<circle cx="{xs[0]:.1f}" cy="{ys[0]:.1f}" r="3" fill="#0b5cad"/>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _map_parts(m) -> tuple[dict, str, str]:
@@ -296,7 +246,7 @@ def _device_rows(frame, device):
 
 def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
     """The whole report as one HTML document."""
-    from ..viz import track_map
+    from ..viz import battery_chart, track_map
     from ..viz._layers import LEGEND_CSS, RUNTIME_JS
     from ..viz._offline import leaflet_head
 
@@ -340,7 +290,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
         else:
             parts.append('<p class="empty">No valid fixes: nothing to draw on a map.</p>')
         parts.append("<h3>Battery</h3>")
-        parts.append(battery_svg(_device_rows(data.battery_series, device)))
+        parts.append(battery_chart(_device_rows(data.battery_series, device)).svg)
         for name in ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery"):
             frame = tables[name]
             count = "" if frame is None else f" ({len(frame):,})"

@@ -12,7 +12,7 @@ import bofan_analytics as ba
 from bofan_analytics.errors import FormatError, InputError
 from bofan_analytics.report import Report, build_report, write_report
 from bofan_analytics.report._data import _idle_seconds
-from bofan_analytics.report._page import battery_svg, html_table
+from bofan_analytics.report._page import html_table
 
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
@@ -174,9 +174,3 @@ def test_html_table_escapes_and_truncates():
     assert "<img" not in html and html.count(ESCAPED) == 2
     assert "First 2 of 3 rows" in html
     assert html_table(frame.iloc[:0], []) == '<p class="empty">None.</p>'
-
-
-def test_battery_chart_edge_cases():
-    assert "No battery readings" in battery_svg(pd.DataFrame({"time": [], "battery_pct": []}))
-    one = battery_svg(pd.DataFrame({"time": [ts(0)], "battery_pct": [55.0]}))
-    assert one.startswith("<svg") and "<circle" in one
