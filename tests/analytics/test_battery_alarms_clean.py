@@ -1,0 +1,107 @@
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import T0, concat, drive, make_track, park, ts
+
+from bofan_analytics.analytics import alarms, battery_trends, charge_episodes, clean
+from bofan_analytics.analytics.alarms import ALARM_COLUMNS
+from bofan_analytics.analytics.battery import BATTERY_COLUMNS
+from bofan_analytics.errors import FormatError
+
+
+def readings(pct, *, step_s=1800, device="350000000000001", msg_type="B33"):
+    n = len(pct)
+    return pd.DataFrame({
+        "device_id": pd.array([device] * n, dtype="str"),
+        "time": pd.DatetimeIndex([ts(i * step_s) for i in range(n)], dtype="datetime64[ms, UTC]"),
+        "msg_type": pd.array([msg_type] * n, dtype="str"),
+        "battery_pct": np.asarray(pct, dtype=float),
+    })
+
+
+# 3 %/h drain, sampled every 30 min, with ±1 noise; charge 40 %/h; drain again
+NOISE = [0, 1, -1, 1, 0, -1, 1, -1, 0, 1, 0, -1, 1, 0, -1, 1, -1, 0, 1, 0]
+DRAIN1 = [80 - 1.5 * i + NOISE[i] for i in range(20)]          # 80 .. 51.5, 10 h
+CHARGE = [70.0, 90.0, 100.0, 100.0]                            # plugged after DRAIN1
+DRAIN2 = [100 - 1.5 * i + NOISE[i] for i in range(1, 14)]       # 6.5 h
+
+
+def test_drain_charges_and_hours_left():
+    frame = readings(DRAIN1 + CHARGE + DRAIN2)
+    out = battery_trends(frame)
+    assert list(out.columns) == list(BATTERY_COLUMNS)
+    row = out.iloc[0]
+    assert row.charges == 1
+    assert row.drain_pct_per_h == pytest.approx(3.0, abs=0.15)
+    assert row.first_pct == 80 and row.last_pct == DRAIN2[-1]
+    assert row.hours_left == pytest.approx(row.last_pct / row.drain_pct_per_h)
+    assert row.low_battery_events == 0
+    episodes = charge_episodes(frame)
+    assert list(episodes.start_time) == [ts(19 * 1800)]   # last reading before the rise
+    assert list(episodes.end_time) == [ts(22 * 1800)]     # first reading at the top
+    assert list(episodes.end_pct) == [100]
+
+
+def test_noise_alone_is_no_charge_and_low_battery_counts_once_per_dip():
+    dips = [30, 25, 21, 19, 20, 19, 21, 18, 17, 23, 24, 22, 15, 14]
+    out = battery_trends(readings(dips), low_pct=20)
+    assert out.charges[0] == 0
+    assert out.low_battery_events[0] == 2   # 19 (noise back to 20/21 does not re-arm), 15
+
+
+def test_charging_at_the_end_has_no_hours_left():
+    out = battery_trends(readings(DRAIN1 + CHARGE[:2]))
+    assert out.charges[0] == 1 and np.isnan(out.hours_left[0])
+
+
+def test_many_devices_and_messages_without_battery():
+    a = readings(DRAIN1, device="a")
+    b = readings([100.0 * 15 / 15] * 5, device="b", msg_type="POS")   # PT-502 full level
+    other = readings([np.nan] * 3, device="c")
+    out = battery_trends(pd.concat([b, other, a]))
+    assert list(out.device_id) == ["a", "b"]
+    assert out.drain_pct_per_h[1] == 0 and np.isnan(out.hours_left[1])
+
+
+def test_battery_empty():
+    out = battery_trends(readings([]))
+    assert out.empty and list(out.columns) == list(BATTERY_COLUMNS)
+    assert out.charges.dtype == np.int64
+    assert charge_episodes(readings([])).empty
+
+
+def test_alarms_table():
+    track = make_track(concat(park(0, 60, 0, 0), drive(60, (0, 0), (500, 0), 50)),
+                       alarms={2: "sos", 4: "hard_braking", 5: "sos"})
+    no_fix = track.iloc[[3]].assign(alarm="power_cut", lat=np.nan, lon=np.nan, msg_type="CPA")
+    frame = pd.concat([track, track.iloc[[2]], no_fix])   # the sos frame repeated
+    out = alarms(frame)
+    assert list(out.columns) == list(ALARM_COLUMNS)
+    assert list(out.alarm) == ["sos", "power_cut", "hard_braking", "sos"]
+    assert list(out.time) == [ts(20), ts(30), ts(40), ts(50)]
+    assert np.isnan(out.lat[1])
+    assert list(alarms(frame, kinds=["sos"]).time) == [ts(20), ts(50)]
+    with pytest.raises(FormatError, match="sos"):
+        alarms(frame, kinds=["panic"])
+    assert alarms(frame.drop(columns="alarm")).empty
+
+
+def test_clean_reports_each_filter():
+    track = make_track(concat(park(0, 50, 0, 0), drive(50, (0, 0), (1000, 0), 72)))
+    track.loc[1, ["lat", "lon"]] = 0.0
+    track.loc[2, "valid"] = False
+    track.loc[8, "lat"] += 0.5          # 55 km away for 10 s
+    future = track.iloc[[0]].assign(time=T0 + pd.Timedelta(days=30))
+    frame = pd.concat([track, track.iloc[[5]], future], ignore_index=True)
+    kept, removed = clean(frame, max_speed_kmh=250, min_distance_m=1, now=T0 + pd.Timedelta(hours=1))
+    # input order; the copy of the fix at 50 s is the duplicate, the original too close
+    assert list(zip(removed.time, removed.reason, strict=True)) == [
+        (ts(10), "zero"), (ts(20), "invalid"), (ts(30), "too_close"), (ts(40), "too_close"),
+        (ts(50), "too_close"), (ts(80), "jump"), (ts(50), "duplicate"),
+        (ts(30 * 86400), "future")]
+    assert len(kept) + len(removed) == len(frame)
+    assert kept.time.is_monotonic_increasing
+    everything, nothing = clean(frame, invalid=False, zero=False, duplicates=False, future_s=None)
+    assert len(everything) == len(frame) and nothing.empty
+    with pytest.raises(FormatError):
+        clean(frame, max_speed_kmh=-5)
