@@ -170,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except BofanError as exc:
         return _fail(str(exc), EXIT_INPUT)
+    except BrokenPipeError:  # `bofan summary ... | head`: the reader left, stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}", EXIT_INPUT)
@@ -194,7 +198,9 @@ def _run_convert(args) -> int:
     )
     for path, reason in result.errors:
         print(f"bofan: {path}: {reason}", file=sys.stderr)
-    converted = len(result.files) - len(result.errors)
+    for path, first in result.duplicates:
+        print(f"{path}: same content as {first}, kept once")
+    converted = len(result.files) - len(result.errors) - len(result.duplicates)
     print(
         f"{converted} file(s) converted: {result.messages} messages, {result.rejects} rejects "
         f"-> {args.output}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -191,6 +192,12 @@ def test_summary(capsys, captures):
     assert "  pt502  POS  11" in out and "  pt60  B1  1" in out
     assert "positions: 12" in out
     assert "  unknown_protocol  1" in out
+
+    # the same capture stored compressed as well is counted once
+    (captures / "server.log.gz").write_bytes(gzip.compress((captures / "server.log").read_bytes()))
+    code, again, _ = run(capsys, "summary", str(captures))
+    assert code == 0
+    assert "server.log.gz: same content as" in again and "positions: 12" in again
 
 
 def test_convert_then_report(capsys, tmp_path, captures):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import html
 import os
 import sys
@@ -45,6 +46,10 @@ class FileResult:
     rejects: int = 0
     parts: int = 0
     error: str | None = None
+    #: hash of the decompressed bytes
+    content_hash: str | None = None
+    #: an earlier input with the same content: this one's rows were not kept
+    duplicate_of: str | None = None
 
 
 @dataclass
@@ -52,7 +57,8 @@ class ConvertResult:
     """The outcome of :func:`convert`: one :class:`FileResult` per input, in input order.
 
     ``ok`` is False when any input could not be read; ``errors`` lists those as
-    ``(path, reason)``.
+    ``(path, reason)``. An input with the same content as an earlier one (``x`` and
+    ``x.gz``) is kept once: the later one has ``duplicate_of`` set and counts no rows.
     """
 
     output: str
@@ -60,11 +66,15 @@ class ConvertResult:
 
     @property
     def messages(self) -> int:
-        return sum(f.messages for f in self.files)
+        return sum(f.messages for f in self.files if f.duplicate_of is None)
 
     @property
     def rejects(self) -> int:
-        return sum(f.rejects for f in self.files)
+        return sum(f.rejects for f in self.files if f.duplicate_of is None)
+
+    @property
+    def duplicates(self) -> list[tuple[str, str]]:
+        return [(f.path, f.duplicate_of) for f in self.files if f.duplicate_of is not None]
 
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -75,12 +85,12 @@ class ConvertResult:
         return not self.errors
 
     def to_pandas(self):
-        """One row per input: path, format, messages, rejects, parts, error."""
+        """One row per input: path, format, messages, rejects, parts, error, duplicate_of."""
         import pandas as pd
 
         return pd.DataFrame(
             [vars(f) for f in self.files],
-            columns=["path", "format", "messages", "rejects", "parts", "error"],
+            columns=["path", "format", "messages", "rejects", "parts", "error", "duplicate_of"],
         )
 
     def __repr__(self) -> str:
@@ -159,7 +169,27 @@ def convert(
     results = [
         FileResult(f.path, error=f.error) if f.error is not None else done[f.path] for f in found
     ]
-    return ConvertResult(os.fspath(out), results)
+    return ConvertResult(os.fspath(out), _drop_duplicates(results, out))
+
+
+def _drop_duplicates(results: list[FileResult], output: Path) -> list[FileResult]:
+    """Keep the rows of the first of several inputs with the same content, in input order."""
+    first: dict[str, str] = {}
+    kept = []
+    for result in results:
+        key = result.content_hash
+        if key is None or result.error is not None or not (result.messages or result.rejects):
+            kept.append(result)
+        elif key in first:
+            name = layout.input_key(result.path)
+            for root in (output / layout.MESSAGES_DIR, output / layout.REJECTS_DIR):
+                for part in layout.part_glob(root, name):
+                    part.unlink(missing_ok=True)
+            kept.append(dataclasses.replace(result, parts=0, duplicate_of=first[key]))
+        else:
+            first[key] = result.path
+            kept.append(result)
+    return kept
 
 
 def _stderr_is_terminal() -> bool:
@@ -267,8 +297,9 @@ def convert_file(
     written: set[Path] = set()
     n_messages = n_rejects = 0
     fmt = None
+    digest = hashlib.blake2b(digest_size=16)
     try:
-        fmt, pieces = decode_file(path, format=format, source=source)
+        fmt, pieces = decode_file(path, format=format, source=source, digest=digest)
         messages: list[pa.Table] = []
         rejects: list[pa.Table] = []
         held = chunk = 0
@@ -291,7 +322,7 @@ def convert_file(
     for old in layout.part_glob(root_m, key) + layout.part_glob(root_r, key):
         if old not in written:
             old.unlink(missing_ok=True)
-    return FileResult(path, fmt, n_messages, n_rejects, len(written))
+    return FileResult(path, fmt, n_messages, n_rejects, len(written), None, digest.hexdigest())
 
 
 def _flush(messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects):

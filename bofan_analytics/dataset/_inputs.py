@@ -60,13 +60,16 @@ def find_captures(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return found
 
 
-def decode_file(path: str | os.PathLike, *, format: str = "auto", source: str | None = None):
+def decode_file(
+    path: str | os.PathLike, *, format: str = "auto", source: str | None = None, digest=None
+):
     """Open one capture and decode it piece by piece, so memory stays bounded.
 
     Returns ``(format, pieces)``: the format used (detected when ``format="auto"``) and an
     iterator of :class:`~bofan_analytics.decode.DecodedLog`, one per chunk read; together
     they hold every message and reject of the file. Formats the streaming decoder does not
-    handle (``pcap``) come as one piece.
+    handle (``pcap``) come as one piece. ``digest`` (a ``hashlib`` object), if given, is
+    fed the decompressed bytes, to tell the same capture stored twice (``x`` and ``x.gz``).
     """
     from ..decode import StreamDecoder, read_log
 
@@ -76,19 +79,25 @@ def decode_file(path: str | os.PathLike, *, format: str = "auto", source: str | 
     try:
         head = handle.read(HEAD_SIZE)
         fmt = detect_format(head) if format == "auto" else format
+        if fmt not in _STREAMABLE:
+            chunk = head
+            while chunk and digest is not None:
+                digest.update(chunk)
+                chunk = handle.read(READ_SIZE)
+            handle.close()
+            return fmt, iter([read_log(path, format=fmt, source_name=source)])
     except BaseException:
         handle.close()
         raise
-    if fmt not in _STREAMABLE:
-        handle.close()
-        return fmt, iter([read_log(path, format=fmt, source_name=source)])
-    return fmt, _stream_pieces(handle, head, StreamDecoder(format=fmt, source=source))
+    return fmt, _stream_pieces(handle, head, StreamDecoder(format=fmt, source=source), digest)
 
 
-def _stream_pieces(handle, head: bytes, decoder) -> Iterator:
+def _stream_pieces(handle, head: bytes, decoder, digest) -> Iterator:
     with handle:
         chunk = head
         while chunk:
+            if digest is not None:
+                digest.update(chunk)
             yield decoder.feed(chunk)
             chunk = handle.read(READ_SIZE)
         yield decoder.finish()

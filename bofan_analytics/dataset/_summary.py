@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ class Summary:
 
     files: list[tuple[str, str, int, int]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, same as path)
     devices: pa.Table | None = None  # device_id, protocol, messages, first, last
     frames: pa.Table | None = None  # protocol, msg_type, count
     positions: pa.Table | None = None  # device_id, positions
@@ -31,6 +33,7 @@ class Summary:
     def lines(self, *, max_devices: int = 20) -> list[str]:
         """The report, one string per line."""
         out = [f"{path}: {fmt}, {m} messages, {r} rejects" for path, fmt, m, r in self.files]
+        out += [f"{path}: same content as {first}, counted once" for path, first in self.duplicates]
         fixes = {}
         if self.positions is not None:
             fixes = dict(zip(*self.positions.to_pydict().values(), strict=True))
@@ -60,41 +63,54 @@ def _iso(value) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _count(m: pa.Table, r: pa.Table):
+    """Partial counts of one decoded piece: devices, frame types, distinct fixes, rejects."""
+    valid = pc.and_(
+        pc.and_(pc.fill_null(m[schema.VALID], False), pc.is_valid(m[schema.TIME])),
+        pc.and_(pc.is_valid(m[schema.LAT]), pc.is_valid(m[schema.LON])),
+    )
+    return (
+        m.group_by([schema.DEVICE_ID, schema.PROTOCOL]).aggregate(
+            [([], "count_all"), (schema.TIME, "min"), (schema.TIME, "max")]
+        ),
+        m.group_by([schema.PROTOCOL, schema.MSG_TYPE]).aggregate([([], "count_all")]),
+        # distinct fixes, as positions() counts them
+        m.filter(valid).select(_FIX_KEYS).group_by(_FIX_KEYS).aggregate([]),
+        r.group_by([schema.REASON]).aggregate([([], "count_all")]),
+    )
+
+
 def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format="auto") -> Summary:
     """Decode captures piece by piece and count devices, frame types, positions, rejects."""
     summary = Summary()
     devices, frames, fixes, rejects = [], [], [], []
+    seen: dict[str, str] = {}
     for item in find_captures(inputs):
         if item.error is not None:
             summary.errors.append((item.path, item.error))
             continue
+        digest = hashlib.blake2b(digest_size=16)
+        parts: tuple[list, list, list, list] = ([], [], [], [])
         n_messages = n_rejects = 0
         try:
-            fmt, pieces = decode_file(item.path, format=format)
+            fmt, pieces = decode_file(item.path, format=format, digest=digest)
             for piece in pieces:
-                m, r = piece.messages, piece.rejects
-                n_messages += m.num_rows
-                n_rejects += r.num_rows
-                devices.append(
-                    m.group_by([schema.DEVICE_ID, schema.PROTOCOL]).aggregate(
-                        [([], "count_all"), (schema.TIME, "min"), (schema.TIME, "max")]
-                    )
-                )
-                frames.append(
-                    m.group_by([schema.PROTOCOL, schema.MSG_TYPE]).aggregate([([], "count_all")])
-                )
-                valid = pc.and_(
-                    pc.and_(pc.fill_null(m[schema.VALID], False), pc.is_valid(m[schema.TIME])),
-                    pc.and_(pc.is_valid(m[schema.LAT]), pc.is_valid(m[schema.LON])),
-                )
-                # distinct fixes, as positions() counts them
-                fixes.append(m.filter(valid).select(_FIX_KEYS).group_by(_FIX_KEYS).aggregate([]))
-                rejects.append(r.group_by([schema.REASON]).aggregate([([], "count_all")]))
+                n_messages += piece.messages.num_rows
+                n_rejects += piece.rejects.num_rows
+                for kept, part in zip(parts, _count(piece.messages, piece.rejects), strict=True):
+                    kept.append(part)
         except Exception as exc:
             if not is_input_error(exc):
                 raise
             summary.errors.append((item.path, describe_error(exc)))
             continue
+        first = seen.setdefault(digest.hexdigest(), item.path)
+        if first != item.path and (n_messages or n_rejects):
+            # the same capture stored twice (x and x.gz): count it once, as convert keeps it
+            summary.duplicates.append((item.path, first))
+            continue
+        for total, part in zip((devices, frames, fixes, rejects), parts, strict=True):
+            total.extend(part)
         summary.files.append((item.path, fmt, n_messages, n_rejects))
     if devices:
         summary.devices = (

@@ -71,7 +71,8 @@ class FakeDecoder:
         """Register ``path`` (and create it); its rows come out in ``pieces`` chunks."""
         path = os.fspath(path)
         with open(path, "wb") as f:
-            f.write(b"fake capture\n")
+            f.write(b"fake capture of %d rows\n" % messages.num_rows)
+            f.write(os.path.basename(path).encode())
         if rejects is None:
             rejects = schema.REJECTS.empty_table()
         step = max(1, -(-messages.num_rows // pieces))
@@ -83,8 +84,11 @@ class FakeDecoder:
         self.logs[os.path.abspath(path)] = logs
         return path
 
-    def __call__(self, path, *, format="auto", source=None):
+    def __call__(self, path, *, format="auto", source=None, digest=None):
         logs = self.logs.get(os.path.abspath(path))
         if logs is None:
             raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        if digest is not None:
+            with open(path, "rb") as f:
+                digest.update(f.read())
         return "lines", iter(logs)

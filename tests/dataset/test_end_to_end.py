@@ -111,3 +111,18 @@ def test_workers_run_files_on_a_local_dask_cluster(tmp_path, captures):
         str(captures / "device.bin"),
         str(captures / "server.log.gz"),
     ]
+
+
+def test_the_same_capture_stored_twice_is_kept_once(tmp_path, captures):
+    plain = (captures / "device.bin").read_bytes()
+    (captures / "device.bin.gz").write_bytes(gzip.compress(plain))
+    for _ in range(2):
+        result = convert(captures, tmp_path / "ds")
+        assert result.ok
+        assert result.duplicates == [
+            (str(captures / "device.bin.gz"), str(captures / "device.bin"))
+        ]
+        single = read_log([captures / "device.bin", captures / "server.log.gz"])
+        assert result.messages == single.messages.num_rows
+        assert read_dataset(tmp_path / "ds").num_rows == single.messages.num_rows
+    assert "duplicate_of" in result.to_pandas().columns
