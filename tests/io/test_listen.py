@@ -196,3 +196,38 @@ def test_captures_decode_while_and_after_recording(tmp_path):
     assert lines.rejects.num_rows == 0
     assert lines.messages["msg_type"].to_pylist() == ["FUS", "POS", "G6", "POS"]
     assert lines.messages["received_at"].null_count == 0
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_bofan_listen_stops_cleanly_on_a_signal(tmp_path, sig):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bofan_analytics", "listen", "--port", "0", "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = proc.stderr.readline()
+        port = int(re.search(r":(\d+) \(tcp, udp\)", banner).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(POS + b"\r\n")
+            deadline = time.monotonic() + 5
+            while not list(tmp_path.glob("*.log")) or not logged_frames(tmp_path):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            proc.send_signal(getattr(signal, sig))
+            out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "1 connection(s)" in out and err == ""
+    assert logged_frames(tmp_path) == [POS.decode()]
+    (raw,) = tmp_path.glob("*-tcp0001.bin")
+    assert raw.read_bytes() == POS + b"\r\n"
