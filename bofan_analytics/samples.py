@@ -215,7 +215,7 @@ def _route(rng, start, end, grid_bearing):
     return _rotate(points, grid_bearing)
 
 
-def _knots(rng, lengths, targets_kmh, corner_ms, dwell_s, accel, brake):
+def _knots(lengths, targets_kmh, corner_ms, dwell_s, accel, brake):
     """Times and speeds (m/s) of a piecewise-linear speed profile along the segments."""
     t, v = [0.0], [0.0]
     for i, length in enumerate(lengths):
@@ -308,7 +308,9 @@ def _digits(rng, n):
 
 def _geofences(city):
     """Depot polygon and a client circle in the first city, as GeoJSON."""
-    depot = np.array([[-180.0, -140.0], [190.0, -150.0], [210.0, 130.0], [0.0, 190.0], [-170.0, 120.0]])
+    depot = np.array(
+        [[-180.0, -140.0], [190.0, -150.0], [210.0, 130.0], [0.0, 190.0], [-170.0, 120.0]]
+    )
     lat, lon = _to_latlon(city, depot[:, 0], depot[:, 1])
     ring = [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]
     ring.append(ring[0])
@@ -352,7 +354,9 @@ def _inside_geofences(geofences, lat, lon):
 
 def _clear_of_fences(city, x, y, geofences, margin_m=150.0):
     """True when no point within ``margin_m`` of (x, y) is inside a geofence."""
-    ring = np.array([[x + dx, y + dy] for dx in (-margin_m, 0, margin_m) for dy in (-margin_m, 0, margin_m)])
+    ring = np.array(
+        [[x + dx, y + dy] for dx in (-margin_m, 0, margin_m) for dy in (-margin_m, 0, margin_m)]
+    )
     lat, lon = _to_latlon(city, ring[:, 0], ring[:, 1])
     return not _inside_geofences(geofences, lat, lon).any()
 
@@ -388,7 +392,8 @@ class _Recorder:
         n = max((len(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
         self.parts.append(
             {
-                k: v if isinstance(v, np.ndarray)
+                k: v
+                if isinstance(v, np.ndarray)
                 else np.full(n, v, dtype=object if v is None or isinstance(v, str) else None)
                 for k, v in cols.items()
             }
@@ -440,7 +445,7 @@ def _drive(rng, start, target, bearing, hard_accel, hard_brake):
         accel[light_at[0]] = 3.8  # the segment leaving the first light
     if hard_brake and len(light_at):
         brake[light_at[-1] - 1] = 5.0  # the segment ending at the last light
-    kt, kv, ks = _knots(rng, lengths, targets, corner, dwell, accel, brake)
+    kt, kv, ks = _knots(lengths, targets, corner, dwell, accel, brake)
     stopped = np.flatnonzero((kv[:-1] == 0) & (kv[1:] == 0))
     if hard_accel and len(light_at):
         events["HDA"] = kt[stopped[0] + 1] + 2
@@ -471,8 +476,15 @@ def _simulate_vehicle(rng, index, city, sites, t0, days, geofences):
             rel = rel[rel < 600]  # the tracker falls asleep
         jx, jy = _jitter(rng, len(rel), 10, 20)
         lat, lon = _to_latlon(city, position[0] + jx, position[1] + jy)
-        rec.add(time=start + rel, lat=lat, lon=lon, speed_ms=0.0, course=heading,
-                inputs="00000", trip=-1)
+        rec.add(
+            time=start + rel,
+            lat=lat,
+            lon=lon,
+            speed_ms=0.0,
+            course=heading,
+            inputs="00000",
+            trip=-1,
+        )
         parks.append({"start": start, "end": stop, "x": position[0], "y": position[1]})
 
     schedule = _schedule(rng, t0, days, len(sites))
@@ -503,16 +515,34 @@ def _simulate_vehicle(rng, index, city, sites, t0, days, geofences):
                 sec += 1
             taken.add(sec)
             _fixes_on_route(
-                city, points, kt, kv, ks, np.array([sec]), rec, depart, trip_no, odometer,
-                msg_type=msg, alarm=alarm,
+                city,
+                points,
+                kt,
+                kv,
+                ks,
+                np.array([sec]),
+                rec,
+                depart,
+                trip_no,
+                odometer,
+                msg_type=msg,
+                alarm=alarm,
             )
         odometer += ks[-1]
         position = target
         heading = float(_along(points, np.array([ks[-1]]))[2][0])
         trips.append({"start": depart, "end": depart + duration})
         alat, alon = _to_latlon(city, target[0], target[1])
-        rec.add(time=np.array([depart + duration]), lat=np.array([alat]), lon=np.array([alon]),
-                speed_ms=0.0, course=heading, inputs="00000", trip=-1, odometer=odometer)
+        rec.add(
+            time=np.array([depart + duration]),
+            lat=np.array([alat]),
+            lon=np.array([alon]),
+            speed_ms=0.0,
+            course=heading,
+            inputs="00000",
+            trip=-1,
+            odometer=odometer,
+        )
         park_start = depart + duration
     park_fixes(park_start, end - 60)
     parks[-1]["end"] = end
@@ -531,8 +561,17 @@ def _fixes_on_route(city, points, kt, kv, ks, rel, rec, depart, trip_no, odomete
     speed, dist = _kinematics(kt, kv, ks, rel.astype(float))
     x, y, course = _along(points, dist)
     lat, lon = _to_latlon(city, x, y)
-    rec.add(time=depart + rel, lat=lat, lon=lon, speed_ms=speed, course=course, inputs="00010",
-            trip=trip_no, odometer=odometer + dist, **extra)
+    rec.add(
+        time=depart + rel,
+        lat=lat,
+        lon=lon,
+        speed_ms=speed,
+        course=course,
+        inputs="00010",
+        trip=trip_no,
+        odometer=odometer + dist,
+        **extra,
+    )
     return lat, lon
 
 
@@ -563,8 +602,16 @@ def _append_fix(df, rng, t, msg, park, city):
     jx, jy = _jitter(rng, 1, 10, 20)
     lat, lon = _to_latlon(city, park["x"] + jx, park["y"] + jy)
     before = df[df["time"] <= t].iloc[-1].to_dict()
-    before.update(msg_type=msg, alarm=_PT502_ALARMS[msg], time=t, lat=float(lat[0]),
-                  lon=float(lon[0]), speed_ms=0.0, trip=-1, level=15)
+    before.update(
+        msg_type=msg,
+        alarm=_PT502_ALARMS[msg],
+        time=t,
+        lat=float(lat[0]),
+        lon=float(lon[0]),
+        speed_ms=0.0,
+        trip=-1,
+        level=15,
+    )
     df.loc[len(df)] = before
 
 
@@ -610,7 +657,7 @@ def _battery_at(table, t, rng, noisy=True):
     return np.clip(np.round(pct), 1, 100)
 
 
-def _simulate_person(rng, index, device_id, family, city, t0, days, geofences):
+def _simulate_person(rng, index, family, city, t0, days, geofences):
     """Frames (DataFrame) and planted walks/places/charges of one PT-60 tracker."""
     end = t0 + days * 86400
     home = _place(rng, city, (0.0, 0.0), 1000, 4000, geofences)
@@ -640,7 +687,7 @@ def _simulate_person(rng, index, device_id, family, city, t0, days, geofences):
             corner = np.where(waits, 0.0, pace.min() / 3.6 * 0.8)
             corner = np.concatenate([[0.0], corner[1:-1], [0.0]])
             dwell = np.where(waits, rng.integers(20, 61, m + 1), 0)
-            kt, kv, ks = _knots(rng, lengths, pace, corner, dwell, np.full(m, 0.5), np.full(m, 0.5))
+            kt, kv, ks = _knots(lengths, pace, corner, dwell, np.full(m, 0.5), np.full(m, 0.5))
             duration = int(math.ceil(kt[-1]))
             stays.append({"start": stay_start, "end": depart, "x": here[0], "y": here[1]})
             segments.append((depart, depart + duration, points, kt, kv, ks))
@@ -665,7 +712,10 @@ def _simulate_person(rng, index, device_id, family, city, t0, days, geofences):
         # the first fix at a place is the arrival, at the end of the route
         first_stay = stay["start"] == t0
         rel = np.concatenate(
-            [[30 if first_stay else 0], _report_times(rng, 30, stay["end"] - stay["start"] - 30, 900, 1200)]
+            [
+                [30 if first_stay else 0],
+                _report_times(rng, 30, stay["end"] - stay["start"] - 30, 900, 1200),
+            ]
         )
         jx, jy = _jitter(rng, len(rel), 10, 20)
         if not first_stay:
@@ -675,10 +725,16 @@ def _simulate_person(rng, index, device_id, family, city, t0, days, geofences):
         pos_walk.append(np.zeros(len(rel), bool)), pos_trip.append(np.full(len(rel), -1))
     pos_t = np.concatenate(pos_t)
     order = np.argsort(pos_t, kind="stable")
-    pos_t, pos_lat, pos_lon = pos_t[order], np.concatenate(pos_lat)[order], np.concatenate(pos_lon)[order]
+    pos_t, pos_lat, pos_lon = (
+        pos_t[order],
+        np.concatenate(pos_lat)[order],
+        np.concatenate(pos_lon)[order],
+    )
     pos_walk, pos_trip = np.concatenate(pos_walk)[order], np.concatenate(pos_trip)[order]
     keep = np.concatenate([[True], np.diff(pos_t) > 0]) & (pos_t < end)
-    pos_t, pos_lat, pos_lon, pos_walk, pos_trip = (a[keep] for a in (pos_t, pos_lat, pos_lon, pos_walk, pos_trip))
+    pos_t, pos_lat, pos_lon, pos_walk, pos_trip = (
+        a[keep] for a in (pos_t, pos_lat, pos_lon, pos_walk, pos_trip)
+    )
     battery = _battery_at(table, pos_t, rng)
     state = pos_walk.astype(int)
 
@@ -691,31 +747,79 @@ def _simulate_person(rng, index, device_id, family, city, t0, days, geofences):
 
     if family == "G":
         rec.add(kind="g_login", msg_type="G1", time=np.array([login_t]), timeless=True)
-        rec.add(kind="g_pos", msg_type="G6", time=pos_t, lat=pos_lat, lon=pos_lon, valid=True, trip=pos_trip)
-        hr = np.where(walking_at, rng.integers(88, 118, len(beat_t)), rng.integers(58, 78, len(beat_t)))
+        rec.add(
+            kind="g_pos",
+            msg_type="G6",
+            time=pos_t,
+            lat=pos_lat,
+            lon=pos_lon,
+            valid=True,
+            trip=pos_trip,
+        )
+        hr = np.where(
+            walking_at, rng.integers(88, 118, len(beat_t)), rng.integers(58, 78, len(beat_t))
+        )
         rec.add(kind="g_hr", msg_type="G14", time=beat_t, battery=beat_batt, heart_rate=hr)
         step_t = _report_times(rng, 1800, days * 86400 - 60, 3500, 3700) + t0
         rec.add(kind="g_steps", msg_type="G13", time=step_t, steps=_steps(step_t, segments, t0))
     else:
         mcc = city[3]
         cells = [
-            ",".join(map(str, (int(rng.integers(10000, 65000)), int(rng.integers(1000, 30000)), int(rng.integers(1, 11)), mcc, 0)))
+            ",".join(
+                map(
+                    str,
+                    (
+                        int(rng.integers(10000, 65000)),
+                        int(rng.integers(1000, 30000)),
+                        int(rng.integers(1, 11)),
+                        mcc,
+                        0,
+                    ),
+                )
+            )
             for _ in range(3)
         ]
-        rec.add(kind="b_login", msg_type="B3", time=np.array([login_t]), battery=_battery_at(table, np.array([login_t]), rng), state=0, cells="|".join(cells))
+        rec.add(
+            kind="b_login",
+            msg_type="B3",
+            time=np.array([login_t]),
+            battery=_battery_at(table, np.array([login_t]), rng),
+            state=0,
+            cells="|".join(cells),
+        )
         # outdoors and on arrival a GPS fix, indoors mostly cell towers
-        gps = pos_walk | np.concatenate([[True], pos_trip[:-1] >= 0]) | (rng.random(len(pos_t)) < 0.25)
+        gps = (
+            pos_walk
+            | np.concatenate([[True], pos_trip[:-1] >= 0])
+            | (rng.random(len(pos_t)) < 0.25)
+        )
         rssi = rng.integers(3, 31, (len(pos_t), 3))
         cell_text = np.array(
-            ["|".join(f"{c.rsplit(',', 1)[0]},{r}" for c, r in zip(cells, row, strict=True)) for row in rssi],
+            [
+                "|".join(f"{c.rsplit(',', 1)[0]},{r}" for c, r in zip(cells, row, strict=True))
+                for row in rssi
+            ],
             dtype=object,
         )
         rec.add(
-            kind=np.where(gps, "b_gps", "b_cells"), msg_type="B1", time=pos_t,
-            lat=np.where(gps, pos_lat, np.nan), lon=np.where(gps, pos_lon, np.nan), valid=gps,
-            battery=battery, state=state, cells=np.where(gps, None, cell_text), trip=pos_trip,
+            kind=np.where(gps, "b_gps", "b_cells"),
+            msg_type="B1",
+            time=pos_t,
+            lat=np.where(gps, pos_lat, np.nan),
+            lon=np.where(gps, pos_lon, np.nan),
+            valid=gps,
+            battery=battery,
+            state=state,
+            cells=np.where(gps, None, cell_text),
+            trip=pos_trip,
         )
-        rec.add(kind="b_beat", msg_type="B33", time=beat_t, battery=beat_batt, state=walking_at.astype(int))
+        rec.add(
+            kind="b_beat",
+            msg_type="B33",
+            time=beat_t,
+            battery=beat_batt,
+            state=walking_at.astype(int),
+        )
     df = rec.frame().sort_values("time", kind="stable").reset_index(drop=True)
     return df, walks, stays, charges, drain
 
@@ -769,14 +873,18 @@ def _finish_vehicle(rng, index, device_id, df):
     if index == 0:
         extra += _photo(rng, df)
         extra.append(
-            {"device_id": device_id, "protocol": "pt502", "msg_type": "FUS", "kind": "fus",
-             "received_ms": int(df["received_ms"].min()) - 2000, "firmware": _PT502_FIRMWARE}
+            {
+                "device_id": device_id,
+                "protocol": "pt502",
+                "msg_type": "FUS",
+                "kind": "fus",
+                "received_ms": int(df["received_ms"].min()) - 2000,
+                "firmware": _PT502_FIRMWARE,
+            }
         )
 
     # the same frame sent twice
-    candidates = np.flatnonzero(
-        ((df["msg_type"] == "POS") & df["valid"] & ~df["late"]).to_numpy()
-    )
+    candidates = np.flatnonzero(((df["msg_type"] == "POS") & df["valid"] & ~df["late"]).to_numpy())
     dup = np.sort(rng.choice(candidates, size=max(1, len(candidates) // 150), replace=False))
     copies = df.loc[dup].copy()
     copies["duplicate"] = True
@@ -795,26 +903,55 @@ def _photo(rng, df):
     # a line break inside the binary data: framing must go by the length field
     body = body[:100] + b"\r\n" + body[102:]
     photo = head + body + b"\xff\xd9"
-    row.update(msg_type=f"PHO{size}-1", time=t, time_ms=t * _MS, received_ms=t * _MS + 900,
-               photo_size=size, duplicate=False, late=False)
+    row.update(
+        msg_type=f"PHO{size}-1",
+        time=t,
+        time_ms=t * _MS,
+        received_ms=t * _MS + 900,
+        photo_size=size,
+        duplicate=False,
+        late=False,
+    )
     rows = [row]
     for k, offset in enumerate(range(0, size, 960)):
         rows.append(
-            {"device_id": row["device_id"], "protocol": "pt502", "msg_type": "PHD",
-             "kind": "phd", "received_ms": t * _MS + 1000 + 40 * k,
-             "payload": photo[offset : offset + 960], "photo_offset": offset}
+            {
+                "device_id": row["device_id"],
+                "protocol": "pt502",
+                "msg_type": "PHD",
+                "kind": "phd",
+                "received_ms": t * _MS + 1000 + 40 * k,
+                "payload": photo[offset : offset + 960],
+                "photo_offset": offset,
+            }
         )
     return rows
-
 
 
 def _finalise(rng, df):
     """Common columns, the values a decoder reads back, frame text, receive order."""
     df = df.copy()
     for col in (
-        "valid", "alarm", "payload", "photo_size", "photo_offset", "firmware", "steps",
-        "heart_rate", "battery", "state", "cells", "imsi", "timeless", "time", "time_ms",
-        "speed_ms", "course", "lat", "lon", "trip",
+        "valid",
+        "alarm",
+        "payload",
+        "photo_size",
+        "photo_offset",
+        "firmware",
+        "steps",
+        "heart_rate",
+        "battery",
+        "state",
+        "cells",
+        "imsi",
+        "timeless",
+        "time",
+        "time_ms",
+        "speed_ms",
+        "course",
+        "lat",
+        "lon",
+        "trip",
     ):
         if col not in df:
             df[col] = None
@@ -845,7 +982,9 @@ def _finalise(rng, df):
         df[col] = decoded[col]
     df["msg_type"] = df["msg_type"].str.replace(r"^PHO.*", "PHO", regex=True)
 
-    df = df.sort_values(["received_ms", "device_id", "time_ms"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["received_ms", "device_id", "time_ms"], kind="stable").reset_index(
+        drop=True
+    )
     # a device sends a photo announcement and its chunks back to back
     phd = df["msg_type"] == "PHD"
     if phd.any():
@@ -854,9 +993,24 @@ def _finalise(rng, df):
         at = int(np.flatnonzero((rest["msg_type"] == "PHO").to_numpy())[0]) + 1
         df = pd.concat([rest.iloc[:at], chunks, rest.iloc[at:]], ignore_index=True)
     keep = [
-        "device_id", "protocol", "msg_type", "time_ms", "received_ms", "valid", *_DECODED,
-        "alarm", "firmware", "steps", "heart_rate", "photo_size", "photo_offset",
-        "duplicate", "late", "text", "payload", "trip",
+        "device_id",
+        "protocol",
+        "msg_type",
+        "time_ms",
+        "received_ms",
+        "valid",
+        *_DECODED,
+        "alarm",
+        "firmware",
+        "steps",
+        "heart_rate",
+        "photo_size",
+        "photo_offset",
+        "duplicate",
+        "late",
+        "text",
+        "payload",
+        "trip",
     ]
     df = df[keep].copy()
     for col in ("steps", "heart_rate", "photo_size", "photo_offset", "satellites", "rssi"):
@@ -900,8 +1054,14 @@ def _format(row):
             f"{level:x}{int(row.rssi):x}{int(row.sats):x}//"
         )
         return text, (
-            lat, lon, float(knots) * KNOT_KMH, float(course), level * 100 / 15,
-            int(row.sats), int(row.rssi), float(odometer),
+            lat,
+            lon,
+            float(knots) * KNOT_KMH,
+            float(course),
+            level * 100 / 15,
+            int(row.sats),
+            int(row.rssi),
+            float(odometer),
         )
     blank = (None,) * len(_DECODED)
     if kind == "phd":
@@ -917,7 +1077,9 @@ def _format(row):
     if kind == "g_pos":
         return f"{head}{lat};{lon},", (*position, *blank[2:])
     if kind == "g_hr":
-        return f"{head}{int(row.heart_rate)},{int(row.battery)},", (None,) * 4 + (float(row.battery),) + (None,) * 3
+        return f"{head}{int(row.heart_rate)},{int(row.battery)},", (None,) * 4 + (
+            float(row.battery),
+        ) + (None,) * 3
     if kind == "g_steps":
         return f"{head}{int(row.steps)},", blank
     batt = int(row.battery)
@@ -994,7 +1156,9 @@ def generate_fleet(
         family = "G" if j % 2 == 0 else "B"
         city = _CITIES[1] if j == 3 else main
         imei = ("35" if family == "G" else "86") + _digits(rng, 13)
-        df, walks, stays, p_charges, drain = _simulate_person(rng, j, imei, family, city, t0, days, geofences)
+        df, walks, stays, p_charges, drain = _simulate_person(
+            rng, j, family, city, t0, days, geofences
+        )
         df["device_id"], df["protocol"], df["imsi"] = imei, "pt60", _digits(rng, 16)
         frames.append(df)
         trips += [{"device_id": imei, **w} for w in walks]
@@ -1051,7 +1215,9 @@ def _episodes(df, trips, stops, charges, battery, geofences):
                 "protocol": inside["protocol"].iloc[0],
                 "start_time": inside["time_ms"].iloc[0],
                 "end_time": inside["time_ms"].iloc[-1],
-                "distance_m": _track_length_m(inside["lat"].to_numpy(float), inside["lon"].to_numpy(float)),
+                "distance_m": _track_length_m(
+                    inside["lat"].to_numpy(float), inside["lon"].to_numpy(float)
+                ),
                 "max_speed_kmh": speed.max() if speed.notna().any() else None,
                 "fixes": len(inside),
             }
@@ -1100,7 +1266,10 @@ def _episodes(df, trips, stops, charges, battery, geofences):
                     "limit_kmh": SPEED_LIMIT_KMH,
                 }
             )
-    over_df = pd.DataFrame(over_rows, columns=["device_id", "start_time", "end_time", "max_speed_kmh", "fixes", "limit_kmh"])
+    over_df = pd.DataFrame(
+        over_rows,
+        columns=["device_id", "start_time", "end_time", "max_speed_kmh", "fixes", "limit_kmh"],
+    )
 
     names = [f["properties"]["name"] for f in geofences["features"]]
     fence_rows = []
@@ -1120,8 +1289,12 @@ def _episodes(df, trips, stops, charges, battery, geofences):
                         "lon": lon[i],
                     }
                 )
-    fences_df = pd.DataFrame(fence_rows, columns=["device_id", "geofence", "event", "time", "lat", "lon"])
-    fences_df = fences_df.sort_values(["device_id", "time", "geofence"], kind="stable").reset_index(drop=True)
+    fences_df = pd.DataFrame(
+        fence_rows, columns=["device_id", "geofence", "event", "time", "lat", "lon"]
+    )
+    fences_df = fences_df.sort_values(["device_id", "time", "geofence"], kind="stable").reset_index(
+        drop=True
+    )
 
     charges_df = pd.DataFrame(
         [
@@ -1138,7 +1311,9 @@ def _episodes(df, trips, stops, charges, battery, geofences):
         columns=["device_id", "start_time", "end_time", "start_pct", "end_pct", "rate_pct_per_h"],
     )
     alarm_rows = df[df["alarm"].notna() & ~df["duplicate"]]
-    alarms_df = alarm_rows[["device_id", "time_ms", "alarm", "lat", "lon", "msg_type"]].rename(columns={"time_ms": "time"})
+    alarms_df = alarm_rows[["device_id", "time_ms", "alarm", "lat", "lon", "msg_type"]].rename(
+        columns={"time_ms": "time"}
+    )
     alarms_df = alarms_df.sort_values(["device_id", "time"], kind="stable").reset_index(drop=True)
     pho = df[df["msg_type"] == "PHO"]
     photos_df = pd.DataFrame(
@@ -1146,7 +1321,10 @@ def _episodes(df, trips, stops, charges, battery, geofences):
             "device_id": pho["device_id"].to_numpy(),
             "time": pho["time_ms"].to_numpy(),
             "size": pho["photo_size"].to_numpy(),
-            "chunks": [int(((df["msg_type"] == "PHD") & (df["device_id"] == d)).sum()) for d in pho["device_id"]],
+            "chunks": [
+                int(((df["msg_type"] == "PHD") & (df["device_id"] == d)).sum())
+                for d in pho["device_id"]
+            ],
         }
     )
     return {
@@ -1167,9 +1345,28 @@ _TERMINATOR = {"G": b"@R#@", "B": b"@E#@"}
 
 #: Columns of ``truth["frames"]``, in order.
 TRUTH_FRAME_COLUMNS = (
-    "device_id", "protocol", "msg_type", "time", "received_at", "valid", "lat", "lon",
-    "speed_kmh", "course", "alarm", "battery_pct", "satellites", "rssi", "odometer_m",
-    "firmware", "steps", "heart_rate", "photo_size", "photo_offset", "duplicate", "late",
+    "device_id",
+    "protocol",
+    "msg_type",
+    "time",
+    "received_at",
+    "valid",
+    "lat",
+    "lon",
+    "speed_kmh",
+    "course",
+    "alarm",
+    "battery_pct",
+    "satellites",
+    "rssi",
+    "odometer_m",
+    "firmware",
+    "steps",
+    "heart_rate",
+    "photo_size",
+    "photo_offset",
+    "duplicate",
+    "late",
     "offset",
 )
 
@@ -1248,13 +1445,23 @@ def _render_stream(rng, frames):
             out += slots[i][0]
         body, term = _wire(row.text, row.payload, row.protocol)
         if row.protocol == "pt502" and rng.random() < 0.15:
-            out += b"\xbf\xfb" + rng.integers(0, 256, 2, dtype=np.uint8).tobytes() + bytes([int(rng.integers(0, 4))])
+            out += (
+                b"\xbf\xfb"
+                + rng.integers(0, 256, 2, dtype=np.uint8).tobytes()
+                + bytes([int(rng.integers(0, 4))])
+            )
         offsets.append(len(out))
         out += body + term
         if row.device_id in crlf_after:
             out += b"\r\n"
     received = [None] * len(frames)
-    return bytes(out), offsets, received, [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)], 0
+    return (
+        bytes(out),
+        offsets,
+        received,
+        [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)],
+        0,
+    )
 
 
 def _render_lines(rng, frames):
@@ -1274,7 +1481,13 @@ def _render_lines(rng, frames):
         offsets.append(len(out))
         out += body + (term if row.protocol == "pt60" and rng.random() < 0.5 else b"") + b"\n"
     received = frames["received_ms"].tolist()
-    return bytes(out), offsets, received, [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)], frames
+    return (
+        bytes(out),
+        offsets,
+        received,
+        [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)],
+        frames,
+    )
 
 
 def _render_traccar(rng, frames):
@@ -1297,8 +1510,23 @@ def _render_traccar(rng, frames):
             if reason in ("truncated", "bad_latitude"):
                 sid, ip, proto = sessions[row.device_id], ips[row.device_id], "pt502"
             else:
-                sid, ip, proto = f"T{int(rng.integers(0, 2**32)):08x}", f"203.0.113.{int(rng.integers(2, 250))}", "pt502"
-            reads.append([sec, sid, proto, ip, "<", data, reason in ("unknown_protocol", "bad_hex"), ["noise"]])
+                sid, ip, proto = (
+                    f"T{int(rng.integers(0, 2**32)):08x}",
+                    f"203.0.113.{int(rng.integers(2, 250))}",
+                    "pt502",
+                )
+            reads.append(
+                [
+                    sec,
+                    sid,
+                    proto,
+                    ip,
+                    "<",
+                    data,
+                    reason in ("unknown_protocol", "bad_hex"),
+                    ["noise"],
+                ]
+            )
         body, term = _wire(row.text, row.payload, row.protocol)
         as_text = rng.random() < 0.08
         if as_text:
@@ -1307,18 +1535,46 @@ def _render_traccar(rng, frames):
             data = body + term
             if row.protocol == "pt502" and rng.random() < 0.1:
                 data = b"\xbf\xfb" + rng.integers(0, 256, 3, dtype=np.uint8).tobytes() + data
-        reads.append([sec, sessions[row.device_id], row.protocol, ips[row.device_id], "<", data, as_text, [i]])
+        reads.append(
+            [
+                sec,
+                sessions[row.device_id],
+                row.protocol,
+                ips[row.device_id],
+                "<",
+                data,
+                as_text,
+                [i],
+            ]
+        )
         if row.msg_type in ("G1", "B3") or rng.random() < 0.03:
             ack = b"$ACK\r\n" if row.protocol == "pt502" else b"@G#@,V01,ACK,@R#@"
-            reads.append([sec, sessions[row.device_id], row.protocol, ips[row.device_id], ">", ack, False, []])
+            reads.append(
+                [
+                    sec,
+                    sessions[row.device_id],
+                    row.protocol,
+                    ips[row.device_id],
+                    ">",
+                    ack,
+                    False,
+                    [],
+                ]
+            )
 
     # several frames in one read: frames of one session received within the same second
     merged = []
     for read in reads:
         last = merged[-1] if merged else None
         if (
-            last is not None and read[4] == last[4] == "<" and read[1] == last[1] and read[0] == last[0]
-            and not read[6] and not last[6] and read[7] != ["noise"] and last[7] != ["noise"]
+            last is not None
+            and read[4] == last[4] == "<"
+            and read[1] == last[1]
+            and read[0] == last[0]
+            and not read[6]
+            and not last[6]
+            and read[7] != ["noise"]
+            and last[7] != ["noise"]
             and rng.random() < 0.6
         ):
             last[5] += read[5]
@@ -1330,8 +1586,12 @@ def _render_traccar(rng, frames):
     pending = None
     for read in merged:
         splittable = (
-            read[4] == "<" and read[1].startswith("T") and not read[6] and len(read[7]) == 1
-            and read[7] != ["noise"] and len(read[5]) > 20
+            read[4] == "<"
+            and read[1].startswith("T")
+            and not read[6]
+            and len(read[7]) == 1
+            and read[7] != ["noise"]
+            and len(read[5]) > 20
         )
         if pending is not None:
             if read[0] == pending[0] and read[1] != pending[1]:
@@ -1456,8 +1716,17 @@ def render_capture(fleet: Fleet, format: str = "stream") -> Capture:
 
 
 _TIME_COLUMNS = {"time", "received_at", "start_time", "end_time"}
-_DIGITS = {"lat": 9, "lon": 9, "speed_kmh": 6, "course": 2, "battery_pct": 6, "distance_m": 1,
-           "max_speed_kmh": 6, "duration_s": 3, "start_pct": 2}
+_DIGITS = {
+    "lat": 9,
+    "lon": 9,
+    "speed_kmh": 6,
+    "course": 2,
+    "battery_pct": 6,
+    "distance_m": 1,
+    "max_speed_kmh": 6,
+    "duration_s": 3,
+    "start_pct": 2,
+}
 
 
 def _json_value(value, col):
@@ -1532,9 +1801,13 @@ def write_samples(directory, *, seed: int = 20261102) -> dict:
         written[name] = _write(directory / name, capture.data)
         truth = json.dumps(capture.truth, separators=(",", ":"), ensure_ascii=True) + "\n"
         written[f"{name}.truth.json"] = _write(directory / f"{name}.truth.json", truth.encode())
-        written[f"{name}.frames.parquet"] = _write_frames(directory / f"{name}.frames.parquet", capture.frames)
+        written[f"{name}.frames.parquet"] = _write_frames(
+            directory / f"{name}.frames.parquet", capture.frames
+        )
         if fmt == "lines":
-            written[f"{name}.gz"] = _write(directory / f"{name}.gz", gzip.compress(capture.data, mtime=0))
+            written[f"{name}.gz"] = _write(
+                directory / f"{name}.gz", gzip.compress(capture.data, mtime=0)
+            )
         if fmt == "traccar":
             zst = zstandard.ZstdCompressor(level=19).compress(capture.data)
             written[f"{name}.zst"] = _write(directory / f"{name}.zst", zst)
@@ -1575,7 +1848,9 @@ def frames_table(frames: pd.DataFrame):
             fields.append(pa.field(col, pa.bool_()))
         else:
             fields.append(pa.field(col, pa.int64()))
-    arrow_schema = pa.schema(fields, metadata={b"bofan_analytics.samples.truth_version": str(TRUTH_VERSION).encode()})
+    arrow_schema = pa.schema(
+        fields, metadata={b"bofan_analytics.samples.truth_version": str(TRUTH_VERSION).encode()}
+    )
     columns = {}
     for f in fields:
         values = frames[f.name].astype(object).where(frames[f.name].notna(), None).tolist()

@@ -16,7 +16,9 @@ DEFAULT_SEED = 20261102
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", help="where to write the samples (created if missing)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     try:
         from bofan_analytics.samples import write_samples

@@ -59,7 +59,10 @@ def positions(frames):
 
 def haversine_m(lat1, lon1, lat2, lon2):
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    h = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6_371_008.8 * np.arcsin(np.sqrt(h))
 
 
@@ -132,7 +135,11 @@ def test_pt60_fields_read_back_to_truth(fleet):
             assert f"B{int(m[1])}" == row.msg_type
             assert float(m[5]) == row.battery_pct
             assert ms(pd.Timestamp(m[6], tz="UTC")) == row.time_ms
-            assert (m[7] is not None) == bool(row.valid) if row.msg_type == "B1" else pd.isna(row.valid)
+            assert (
+                (m[7] is not None) == bool(row.valid)
+                if row.msg_type == "B1"
+                else pd.isna(row.valid)
+            )
 
 
 def test_device_ids_keep_leading_zeros(fleet):
@@ -155,7 +162,15 @@ def test_all_frame_kinds_and_alarms_are_planted(fleet):
     assert {"POS", "HDA", "HDB", "IN1", "FDA", "CPA", "GOF", "TOW", "PHO", "PHD", "FUS"} <= types
     assert {"G1", "G6", "G13", "G14", "B1", "B3", "B33"} <= types
     alarms = set(fleet.frames["alarm"].dropna())
-    assert alarms == {"sos", "geofence", "tow", "hard_acceleration", "hard_braking", "fatigue_driving", "power_cut"}
+    assert alarms == {
+        "sos",
+        "geofence",
+        "tow",
+        "hard_acceleration",
+        "hard_braking",
+        "fatigue_driving",
+        "power_cut",
+    }
     assert alarms <= set(schema.ALARMS)
     assert (fleet.frames["msg_type"] == "FUS").sum() == 1
     assert (~fleet.frames["valid"].fillna(True).astype(bool)).sum() > 10
@@ -189,7 +204,9 @@ def test_late_frames_are_older_than_their_neighbours(fleet):
         times = group["time_ms"].to_numpy()
         went_back = np.flatnonzero(np.diff(times) < 0) + 1
         # only a late upload (or a duplicate) puts a device's clock backwards in file order
-        assert (group["late"].to_numpy()[went_back] | group["duplicate"].to_numpy()[went_back]).all()
+        assert (
+            group["late"].to_numpy()[went_back] | group["duplicate"].to_numpy()[went_back]
+        ).all()
     first_late = late.index[0]
     assert frames.loc[first_late, "time_ms"] < frames.loc[first_late - 1, "time_ms"]
     assert frames["received_ms"].is_monotonic_increasing
@@ -238,7 +255,10 @@ def test_traffic_lights_stop_for_at_most_90_seconds(fleet):
     trips = fleet.episodes["trips"]
     lights = 0
     for trip in trips[trips["protocol"] == "pt502"].itertuples():
-        track = pos[(pos["device_id"] == trip.device_id) & pos["time_ms"].between(trip.start_time, trip.end_time - 1)]
+        track = pos[
+            (pos["device_id"] == trip.device_id)
+            & pos["time_ms"].between(trip.start_time, trip.end_time - 1)
+        ]
         still = np.concatenate([[False], track["speed_kmh"].to_numpy() == 0, [False]])
         starts = np.flatnonzero(~still[:-1] & still[1:])
         ends = np.flatnonzero(still[:-1] & ~still[1:])
@@ -265,8 +285,13 @@ def test_parked_fixes_jitter_10_to_20_metres(fleet):
     pos = positions(fleet.frames)
     stops = fleet.episodes["stops"]
     for stop in stops[stops["device_id"].str.len() != 15].head(20).itertuples():
-        track = pos[(pos["device_id"] == stop.device_id) & pos["time_ms"].between(stop.start_time, stop.end_time - 1)]
-        d = haversine_m(track["lat"].to_numpy(float), track["lon"].to_numpy(float), stop.lat, stop.lon)
+        track = pos[
+            (pos["device_id"] == stop.device_id)
+            & pos["time_ms"].between(stop.start_time, stop.end_time - 1)
+        ]
+        d = haversine_m(
+            track["lat"].to_numpy(float), track["lon"].to_numpy(float), stop.lat, stop.lon
+        )
         assert d.max() < 25
 
 
@@ -287,7 +312,9 @@ def test_overspeed_episodes_are_runs_above_the_limit(fleet):
     over = fleet.episodes["overspeed"]
     assert len(over) >= 20
     for ep in over.itertuples():
-        track = pos[(pos["device_id"] == ep.device_id) & pos["time_ms"].between(ep.start_time, ep.end_time)]
+        track = pos[
+            (pos["device_id"] == ep.device_id) & pos["time_ms"].between(ep.start_time, ep.end_time)
+        ]
         assert (track["speed_kmh"] > SPEED_LIMIT_KMH).all()
         assert track["speed_kmh"].max() == ep.max_speed_kmh
     fast = pos[pos["speed_kmh"] > SPEED_LIMIT_KMH]
@@ -306,7 +333,9 @@ def test_geofence_events_alternate(fleet):
 
 
 def test_battery_drains_at_its_rate_and_charges_overnight(fleet):
-    frames = fleet.frames[(fleet.frames["protocol"] == "pt60") & fleet.frames["battery_pct"].notna()]
+    frames = fleet.frames[
+        (fleet.frames["protocol"] == "pt60") & fleet.frames["battery_pct"].notna()
+    ]
     charges = fleet.episodes["charges"]
     assert len(charges) >= 5
     assert (frames["battery_pct"] < 20).any()
@@ -318,7 +347,9 @@ def test_battery_drains_at_its_rate_and_charges_overnight(fleet):
     for battery in fleet.episodes["battery"].itertuples():
         assert 2 <= battery.drain_pct_per_h <= 5
         device = frames[frames["device_id"] == battery.device_id].sort_values("time_ms")
-        morning = device[device["time_ms"].between(device["time_ms"].iloc[0], charges["start_time"].min() - 1)]
+        morning = device[
+            device["time_ms"].between(device["time_ms"].iloc[0], charges["start_time"].min() - 1)
+        ]
         hours = (morning["time_ms"] - morning["time_ms"].iloc[0]) / 3_600_000
         slope = np.polyfit(hours, morning["battery_pct"], 1)[0]
         assert slope == pytest.approx(-battery.drain_pct_per_h, abs=0.3)
@@ -347,14 +378,18 @@ def test_lines_layout(small):
     pt60 = [line for line in lines if "@G#@" in line or "@B#@" in line]
     ended = sum(line.endswith(("@R#@", "@E#@")) for line in pt60)
     assert 0 < ended < len(pt60)
-    for offset, text in zip(capture.frames["offset"], small.frames.query("msg_type != 'PHD'")["text"], strict=True):
+    for offset, text in zip(
+        capture.frames["offset"], small.frames.query("msg_type != 'PHD'")["text"], strict=True
+    ):
         assert capture.data[offset : offset + len(text)] == text.encode()
 
 
 def test_traccar_layout(small):
     capture = render_capture(small, "traccar")
     lines = capture.data.decode("ascii").splitlines()
-    data = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  INFO: \[([TU][0-9a-f]{8}): (pt502|pt60) ([<>]) [\d.]+\] (.+)$")
+    data = re.compile(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  INFO: \[([TU][0-9a-f]{8}): (pt502|pt60) ([<>]) [\d.]+\] (.+)$"
+    )
     matched = [data.match(line) for line in lines]
     other = [line for line, m in zip(lines, matched, strict=True) if not m]
     assert all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (INFO|WARN): ", line) for line in other)
@@ -402,7 +437,12 @@ def test_committed_samples_size_and_copies():
     log = (SAMPLES / "fleet.log").read_bytes()
     assert gzip.decompress((SAMPLES / "fleet.log.gz").read_bytes()) == log
     server = (SAMPLES / "tracker-server.log").read_bytes()
-    assert zstandard.ZstdDecompressor().decompressobj().decompress((SAMPLES / "tracker-server.log.zst").read_bytes()) == server
+    assert (
+        zstandard.ZstdDecompressor()
+        .decompressobj()
+        .decompress((SAMPLES / "tracker-server.log.zst").read_bytes())
+        == server
+    )
     geofences = json.loads((SAMPLES / "geofences.geojson").read_text())
     kinds = {f["geometry"]["type"] for f in geofences["features"]}
     assert kinds == {"Polygon", "Point"}

@@ -27,10 +27,22 @@ CAPTURES = {
     "tracker-server.log": "tracker-server.log",
     "tracker-server.log.zst": "tracker-server.log",
 }
-TEXT = [schema.DEVICE_ID, schema.PROTOCOL, schema.MSG_TYPE, schema.ALARM, schema.FIRMWARE, schema.VALID]
+TEXT = [
+    schema.DEVICE_ID,
+    schema.PROTOCOL,
+    schema.MSG_TYPE,
+    schema.ALARM,
+    schema.FIRMWARE,
+    schema.VALID,
+]
 EXACT = [
-    schema.SATELLITES, schema.RSSI, schema.STEPS, schema.HEART_RATE, schema.PHOTO_SIZE,
-    schema.PHOTO_OFFSET, schema.ODOMETER_M,
+    schema.SATELLITES,
+    schema.RSSI,
+    schema.STEPS,
+    schema.HEART_RATE,
+    schema.PHOTO_SIZE,
+    schema.PHOTO_OFFSET,
+    schema.ODOMETER_M,
 ]
 FLOAT = [schema.LAT, schema.LON, schema.SPEED_KMH, schema.BATTERY_PCT, schema.COURSE]
 
@@ -75,12 +87,18 @@ def assert_messages_match(messages, truth, fmt):
     for col in FLOAT:
         g = got[col].astype("float64").to_numpy()
         w = want[col].astype("float64").to_numpy()
-        tol = 1e-6 if col in (schema.LAT, schema.LON) else 1e-9 * np.maximum(1, np.abs(np.nan_to_num(w)))
+        tol = (
+            1e-6
+            if col in (schema.LAT, schema.LON)
+            else 1e-9 * np.maximum(1, np.abs(np.nan_to_num(w)))
+        )
         same = (np.isnan(g) & np.isnan(w)) | (np.abs(g - w) <= tol)
         bad = np.flatnonzero(~same)
         assert not len(bad), f"{col}: row {bad[0]} decoded {g[bad[0]]!r}, truth {w[bad[0]]!r}"
     bad = np.flatnonzero(_ms(got[schema.TIME]) != _ms(want[schema.TIME]))
-    assert not len(bad), f"time: row {bad[0]}: {got[schema.TIME].iloc[bad[0]]} != {want[schema.TIME].iloc[bad[0]]}"
+    assert not len(bad), (
+        f"time: row {bad[0]}: {got[schema.TIME].iloc[bad[0]]} != {want[schema.TIME].iloc[bad[0]]}"
+    )
     if fmt != "stream":
         bad = np.flatnonzero(_ms(got[schema.RECEIVED_AT]) != _ms(want[schema.RECEIVED_AT]))
         assert not len(bad), f"received_at: row {bad[0]}"
@@ -92,14 +110,20 @@ def _objects(series):
 
 def assert_positions_match(log, truth):
     positions = log.positions()
-    fixes = truth[truth[schema.VALID].fillna(False).astype(bool) & ~truth["duplicate"] & truth[schema.LAT].notna()]
+    fixes = truth[
+        truth[schema.VALID].fillna(False).astype(bool)
+        & ~truth["duplicate"]
+        & truth[schema.LAT].notna()
+    ]
     assert len(positions) == len(fixes)
     assert not positions.duplicated([schema.DEVICE_ID, schema.TIME]).any()
     got = positions.sort_values([schema.DEVICE_ID, schema.TIME], kind="stable")
     want = fixes.sort_values([schema.DEVICE_ID, schema.TIME], kind="stable")
     assert got[schema.DEVICE_ID].tolist() == want[schema.DEVICE_ID].tolist()
     np.testing.assert_array_equal(_ms(got[schema.TIME]), _ms(want[schema.TIME]))
-    np.testing.assert_allclose(got[schema.LAT].to_numpy(float), want[schema.LAT].to_numpy(float), atol=1e-6)
+    np.testing.assert_allclose(
+        got[schema.LAT].to_numpy(float), want[schema.LAT].to_numpy(float), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
