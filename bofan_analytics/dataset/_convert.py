@@ -289,52 +289,83 @@ def convert_file(
     half-written file; parts left from an earlier run of the same input that this run did
     not write again are removed at the end.
     """
-    root_m = Path(output, layout.MESSAGES_DIR)
-    root_r = Path(output, layout.REJECTS_DIR)
-    key = layout.input_key(path)
-    for stale in layout.tmp_glob(root_m, key) + layout.tmp_glob(root_r, key):
-        stale.unlink(missing_ok=True)
-    written: set[Path] = set()
-    n_messages = n_rejects = 0
+    parts = _Parts(Path(output), layout.input_key(path))
     fmt = None
     digest = hashlib.blake2b(digest_size=16)
     try:
         fmt, pieces = decode_file(path, format=format, source=source, digest=digest)
-        messages: list[pa.Table] = []
-        rejects: list[pa.Table] = []
-        held = chunk = 0
         for piece in pieces:
-            messages.append(piece.messages)
-            rejects.append(piece.rejects)
-            held += piece.messages.num_rows + piece.rejects.num_rows
-            if held >= CHUNK_ROWS:
-                n_messages, n_rejects = _flush(
-                    messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects
-                )
-                messages, rejects, held, chunk = [], [], 0, chunk + 1
-        n_messages, n_rejects = _flush(
-            messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects
-        )
+            parts.add(piece)
+        parts.flush()
     except Exception as exc:
         if not is_input_error(exc):
             raise
         return FileResult(path, fmt, error=describe_error(exc))
-    for old in layout.part_glob(root_m, key) + layout.part_glob(root_r, key):
-        if old not in written:
-            old.unlink(missing_ok=True)
-    return FileResult(path, fmt, n_messages, n_rejects, len(written), None, digest.hexdigest())
+    parts.remove_stale()
+    return FileResult(
+        path, fmt, parts.messages, parts.rejects, len(parts.written), None, digest.hexdigest()
+    )
 
 
-def _flush(messages, rejects, root_m, root_r, key, chunk, written, n_messages, n_rejects):
-    if messages:
-        table = _conform(pa.concat_tables(messages), schema.MESSAGES)
-        written.update(_write_partitions(table, root_m, key, chunk, _MESSAGE_ORDER))
-        n_messages += table.num_rows
-    if rejects:
-        table = _conform(pa.concat_tables(rejects), schema.REJECTS)
-        written.update(_write_partitions(table, root_r, key, chunk, _REJECT_ORDER))
-        n_rejects += table.num_rows
-    return n_messages, n_rejects
+class _Parts:
+    """The part files of one input: rows held until :data:`CHUNK_ROWS`, then written."""
+
+    def __init__(self, output: Path, key: str) -> None:
+        self.roots = (output / layout.MESSAGES_DIR, output / layout.REJECTS_DIR)
+        self.key = key
+        self.written: set[Path] = set()
+        self.messages = self.rejects = 0
+        self._held: tuple[list[pa.Table], list[pa.Table]] = ([], [])
+        self._rows = self._chunk = 0
+        for root in self.roots:  # left by a run that was killed
+            for tmp in layout.tmp_glob(root, key):
+                tmp.unlink(missing_ok=True)
+
+    def add(self, piece) -> None:
+        self._held[0].append(piece.messages)
+        self._held[1].append(piece.rejects)
+        self._rows += piece.messages.num_rows + piece.rejects.num_rows
+        if self._rows >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        messages, rejects = self._held
+        if messages:
+            table = _conform(pa.concat_tables(messages), schema.MESSAGES)
+            self._write(table, self.roots[0], _MESSAGE_ORDER)
+            self.messages += table.num_rows
+        if rejects:
+            table = _conform(pa.concat_tables(rejects), schema.REJECTS)
+            self._write(table, self.roots[1], _REJECT_ORDER)
+            self.rejects += table.num_rows
+        self._held = ([], [])
+        self._rows = 0
+        self._chunk += 1
+
+    def remove_stale(self) -> None:
+        for root in self.roots:
+            for old in layout.part_glob(root, self.key):
+                if old not in self.written:
+                    old.unlink(missing_ok=True)
+
+    def _write(self, table: pa.Table, root: Path, order: list[tuple[str, str]]) -> None:
+        """Write ``table`` as one part per day, each sorted by ``order``."""
+        if table.num_rows == 0:
+            return
+        day = "__day"
+        table = table.append_column(day, layout.partition_dates(table))
+        table = table.sort_by([(day, "ascending"), *order])
+        days = table.column(day).cast(pa.int32()).to_numpy()
+        table = table.drop_columns([day])
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / layout.part_name(self.key, self._chunk)
+            tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+            pq.write_table(table.slice(int(lo), int(hi - lo)), tmp, compression="zstd")
+            os.replace(tmp, target)
+            self.written.add(target)
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
@@ -343,31 +374,6 @@ def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
     if missing:
         raise SchemaError(f"decoded table lacks columns {', '.join(missing)}")
     return table.select(target.names).cast(target).replace_schema_metadata(target.metadata)
-
-
-def _write_partitions(
-    table: pa.Table, root: Path, key: str, chunk: int, order: list[tuple[str, str]]
-) -> list[Path]:
-    if table.num_rows == 0:
-        return []
-    day = "__day"
-    table = table.append_column(day, layout.partition_dates(table))
-    table = table.sort_by([(day, "ascending"), *order])
-    days = table.column(day).cast(pa.int32()).to_numpy()
-    starts = np.flatnonzero(np.diff(days)) + 1
-    bounds = np.concatenate([[0], starts, [len(days)]])
-    table = table.drop_columns([day])
-    written = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        part = table.slice(int(lo), int(hi - lo))
-        folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / layout.part_name(key, chunk)
-        tmp = folder / f".{target.name}.{os.getpid()}.tmp"
-        pq.write_table(part, tmp, compression="zstd")
-        os.replace(tmp, target)
-        written.append(target)
-    return written
 
 
 def _epoch_day(days: int) -> dt.date:
