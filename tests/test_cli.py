@@ -254,3 +254,18 @@ def test_subprocess_convert(tmp_path, captures):
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_bad_or_unreachable_scheduler(capsys, tmp_path, captures, monkeypatch):
+    from bofan_analytics.dataset import _convert
+
+    monkeypatch.setattr(_convert, "SCHEDULER_TIMEOUT_S", 0.5)
+    out = str(tmp_path / "ds")
+    code, _, err = run(capsys, "convert", str(captures), "-o", out, "--scheduler", "nonsense")
+    assert code == 2
+    assert_one_line(err, "bad scheduler address 'nonsense'")
+    code, _, err = run(
+        capsys, "convert", str(captures), "-o", out, "--scheduler", "tcp://127.0.0.1:9"
+    )
+    assert code == 1
+    assert_one_line(err, "cannot reach the Dask scheduler at tcp://127.0.0.1:9")

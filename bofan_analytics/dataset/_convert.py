@@ -27,6 +27,9 @@ __all__ = ["convert", "ConvertResult", "FileResult"]
 #: Decoded rows held in memory before they are written out as one chunk of part files.
 CHUNK_ROWS = 250_000
 
+#: Seconds to wait for a Dask scheduler given by address before giving up.
+SCHEDULER_TIMEOUT_S = 10
+
 _MESSAGE_ORDER = [
     (schema.DEVICE_ID, "ascending"),
     (schema.TIME, "ascending"),
@@ -235,7 +238,9 @@ def _convert_on_dask(
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout=10)
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except ValueError as exc:
+            raise FormatError(f"bad scheduler address {scheduler!r}: {exc}") from None
         except (OSError, TimeoutError) as exc:
             raise BofanError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         cluster = None
