@@ -1198,6 +1198,42 @@ def _track_length_m(lat, lon):
     return float(_haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
 
 
+def _overspeed(pos, limits, zones):
+    """Runs of consecutive fixes of a device above their limit (a new limit starts a run)."""
+    rows = []
+    device = pos["device_id"].to_numpy(object)
+    speed = pos["speed_kmh"].to_numpy(float)
+    t = pos["time_ms"].to_numpy()
+    above = speed > limits
+    same = np.concatenate([[False], (device[1:] == device[:-1]) & (limits[1:] == limits[:-1])])
+    starts = np.flatnonzero(above & ~(same & np.concatenate([[False], above[:-1]])))
+    for a in starts:
+        b = a + 1
+        while b < len(pos) and above[b] and same[b]:
+            b += 1
+        rows.append(
+            {
+                "device_id": device[a],
+                "start_time": t[a],
+                "end_time": t[b - 1],
+                "max_speed_kmh": float(speed[a:b].max()),
+                "fixes": int(b - a),
+                "limit_kmh": float(limits[a]),
+                "geofence": zones[a],
+            }
+        )
+    columns = [
+        "device_id",
+        "start_time",
+        "end_time",
+        "max_speed_kmh",
+        "fixes",
+        "limit_kmh",
+        "geofence",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _episodes(df, trips, stops, charges, battery, geofences):
     """The planted episodes as tables, with times taken from the frames."""
     pos = _positions(df)
@@ -1248,28 +1284,21 @@ def _episodes(df, trips, stops, charges, battery, geofences):
         )
     stops_df = pd.DataFrame(stop_rows)
 
-    over_rows = []
-    for device, g in pos[pos["protocol"] == "pt502"].groupby("device_id", sort=False):
-        speed = g["speed_kmh"].to_numpy(float)
-        above = np.concatenate([[False], speed > SPEED_LIMIT_KMH, [False]])
-        starts = np.flatnonzero(~above[:-1] & above[1:])
-        ends = np.flatnonzero(above[:-1] & ~above[1:])
-        t = g["time_ms"].to_numpy()
-        for a, b in zip(starts, ends, strict=True):
-            over_rows.append(
-                {
-                    "device_id": device,
-                    "start_time": t[a],
-                    "end_time": t[b - 1],
-                    "max_speed_kmh": float(speed[a:b].max()),
-                    "fixes": int(b - a),
-                    "limit_kmh": SPEED_LIMIT_KMH,
-                }
-            )
-    over_df = pd.DataFrame(
-        over_rows,
-        columns=["device_id", "start_time", "end_time", "max_speed_kmh", "fixes", "limit_kmh"],
+    vehicles = pos[pos["protocol"] == "pt502"]
+    over_df = _overspeed(vehicles, np.full(len(vehicles), SPEED_LIMIT_KMH), [None] * len(vehicles))
+    # with the zones' own limits: a fix in a zone with speed_limit_kmh takes the lowest
+    limits = np.full(len(vehicles), SPEED_LIMIT_KMH)
+    zone = np.full(len(vehicles), None, dtype=object)
+    inside = _inside_geofences(
+        geofences, vehicles["lat"].to_numpy(float), vehicles["lon"].to_numpy(float)
     )
+    for k, feature in enumerate(geofences["features"]):
+        limit = feature["properties"].get("speed_limit_kmh")
+        if limit is None:
+            continue
+        lower = inside[:, k] & (limit < limits)
+        limits[lower], zone[lower] = limit, feature["properties"]["name"]
+    zone_df = _overspeed(vehicles, limits, zone)
 
     names = [f["properties"]["name"] for f in geofences["features"]]
     fence_rows = []
@@ -1330,7 +1359,8 @@ def _episodes(df, trips, stops, charges, battery, geofences):
     return {
         "trips": trips_df,
         "stops": stops_df,
-        "overspeed": over_df,
+        "overspeed": over_df.drop(columns="geofence"),
+        "zone_overspeed": zone_df,
         "geofence_events": fences_df,
         "charges": charges_df,
         "battery": pd.DataFrame(battery, columns=["device_id", "drain_pct_per_h", "noise_pct"]),

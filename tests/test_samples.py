@@ -321,6 +321,25 @@ def test_overspeed_episodes_are_runs_above_the_limit(fleet):
     assert len(fast) == over["fixes"].sum()
 
 
+def test_zone_overspeed_uses_the_zone_limits(fleet):
+    pos = positions(fleet.frames)
+    zones = fleet.episodes["zone_overspeed"]
+    limits = {
+        f["properties"]["name"]: f["properties"]["speed_limit_kmh"]
+        for f in fleet.geofences["features"]
+    }
+    assert set(zones["geofence"].dropna()) == set(limits)
+    for ep in zones.itertuples():
+        assert ep.limit_kmh == (SPEED_LIMIT_KMH if pd.isna(ep.geofence) else limits[ep.geofence])
+        track = pos[
+            (pos["device_id"] == ep.device_id) & pos["time_ms"].between(ep.start_time, ep.end_time)
+        ]
+        assert (track["speed_kmh"] > ep.limit_kmh).all()
+        assert len(track) == ep.fixes
+    outside = zones[zones["geofence"].isna()]
+    assert len(outside) <= len(fleet.episodes["overspeed"])
+
+
 def test_geofence_events_alternate(fleet):
     events = fleet.episodes["geofence_events"]
     names = {f["properties"]["name"] for f in fleet.geofences["features"]}
