@@ -1,22 +1,53 @@
 """Distance kernels shared by the analytics modules (metres, WGS-84 degrees in)."""
 
+import functools
 import math
+import types
 
 import numba
 import numpy as np
 
 from .._numba import NUMBA_OPTIONS, jit
 
-__all__ = ["EARTH_RADIUS_M", "pjit", "haversine_m", "hop_distances", "fill_speed"]
+__all__ = ["EARTH_RADIUS_M", "PARALLEL_FROM", "pjit", "haversine_m", "cumulative_m", "fill_speed"]
 
-#: The package settings plus ``parallel``: only for kernels whose loop over devices writes
-#: each device's own slice of the output.
-pjit = numba.njit(parallel=True, **NUMBA_OPTIONS)
+#: Inputs shorter than this run serially: waking the worker threads costs milliseconds,
+#: more than the whole job on a small fleet.
+PARALLEL_FROM = 200_000
+
+
+class _DeviceParallel:
+    """A kernel compiled twice: parallel across devices for big inputs, serial for small.
+
+    Only for kernels whose ``prange`` loop (over devices, geofences or items) writes each
+    iteration's own slice of the output. The size is that of the first argument.
+    """
+
+    def __init__(self, fn):
+        serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                    fn.__defaults__, fn.__closure__)
+        serial.__qualname__ = fn.__qualname__ + "_serial"
+        self.parallel = numba.njit(parallel=True, **NUMBA_OPTIONS)(fn)
+        self.serial = numba.njit(**NUMBA_OPTIONS)(serial)
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, first, *args):
+        kernel = self.parallel if len(first) >= PARALLEL_FROM else self.serial
+        return kernel(first, *args)
+
+
+def pjit(fn):
+    """Compile ``fn`` with the package settings, parallel for big inputs (see above)."""
+    return _DeviceParallel(fn)
 
 #: Mean Earth radius (IUGG), the sphere every distance here is measured on.
 EARTH_RADIUS_M = 6_371_008.8
 
 _RAD = math.pi / 180.0
+_M_PER_DEG = EARTH_RADIUS_M * _RAD
+#: Hops shorter than this (degrees on either axis, about 5 km) use the local flat-earth
+#: formula; its error there is below a millimetre per kilometre.
+_FLAT_DEG = 0.05
 
 
 @jit
@@ -31,18 +62,39 @@ def haversine_m(lat1, lon1, lat2, lon2):
 
 
 @pjit
-def hop_distances(lat, lon, bounds):
-    """Metres from the previous fix of the same device (0 at each device's first fix)."""
+def cumulative_m(lat, lon, bounds):
+    """Path length in metres from each device's first fix to every fix.
+
+    The distance between rows ``a <= b`` of one device is ``cum[b] - cum[a]``. A hop of a few
+    kilometres or less is measured on the local tangent plane (one cosine per fix instead
+    of the haversine's five transcendental calls per hop); longer hops on the sphere.
+    """
     n = lat.shape[0]
-    out = np.zeros(n)
+    out = np.empty(n)
     for g in numba.prange(bounds.shape[0] - 1):
-        for i in range(bounds[g] + 1, bounds[g + 1]):
-            out[i] = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
+        s = bounds[g]
+        e = bounds[g + 1]
+        if e <= s:
+            continue
+        out[s] = 0.0
+        c_prev = math.cos(lat[s] * _RAD)
+        for i in range(s + 1, e):
+            c = math.cos(lat[i] * _RAD)
+            dlat = lat[i] - lat[i - 1]
+            dlon = lon[i] - lon[i - 1]
+            if abs(dlat) < _FLAT_DEG and abs(dlon) < _FLAT_DEG:
+                dx = dlon * 0.5 * (c + c_prev) * _M_PER_DEG
+                dy = dlat * _M_PER_DEG
+                d = math.sqrt(dx * dx + dy * dy)
+            else:
+                d = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
+            out[i] = out[i - 1] + d
+            c_prev = c
     return out
 
 
 @pjit
-def fill_speed(speed, hop_m, t_ms, bounds):
+def fill_speed(speed, cum_m, t_ms, bounds):
     """Speed per fix: the reported one, else the speed implied by the hop into the fix.
 
     A device's first fix takes the speed of the hop out of it, a lone fix stays NaN.
@@ -59,5 +111,5 @@ def fill_speed(speed, hop_m, t_ms, bounds):
                 continue
             dt = (t_ms[j] - t_ms[j - 1]) / 1000.0
             if dt > 0:
-                out[i] = hop_m[j] / dt * 3.6
+                out[i] = (cum_m[j] - cum_m[j - 1]) / dt * 3.6
     return out

@@ -6,20 +6,37 @@ fixes (a device that re-sends its log), and hands back plain contiguous arrays p
 group boundaries ``bounds`` (device ``g`` owns rows ``bounds[g]:bounds[g + 1]``). Kernels
 then run per device over sorted arrays. Late uploads are placed by their time: arrival
 order plays no part.
+
+Input that is already clean and sorted (``DecodedLog.positions()``, a dataset read back)
+takes a fast path: the device runs come from Arrow's run-end encoding of the ids, the
+checks run without temporaries, and the columns are used in place.
+Only otherwise are ids factorized and rows sorted; on a memory-starved machine every
+full-length temporary costs as much as a kernel pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._numba import jit
 from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
-from ._geo import fill_speed, hop_distances
+from ._geo import cumulative_m, fill_speed
 
-__all__ = ["Track", "prepare", "compact_rows", "float_column", "times_ms", "to_times", "device_array"]
+__all__ = [
+    "Track",
+    "prepare",
+    "compact_rows",
+    "float_column",
+    "times_ms",
+    "to_times",
+    "device_array",
+]
 
 _NAT = np.iinfo(np.int64).min
 
@@ -30,16 +47,21 @@ class Track:
 
     devices: np.ndarray  #: device id of each group (object array)
     bounds: np.ndarray  #: int64, group g is rows bounds[g]:bounds[g+1]
-    rows: np.ndarray  #: int64, row of the input frame each fix came from
+    rows: np.ndarray | None  #: row of the input frame of each fix; None: the same rows
     t_ms: np.ndarray  #: int64 milliseconds since the epoch, UTC
     lat: np.ndarray
     lon: np.ndarray
     speed_kmh: np.ndarray  #: reported speed, NaN where the protocol has none
     odometer_m: np.ndarray
+    _cum: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return int(self.t_ms.shape[0])
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """A column of the input frame in the track's row order."""
+        return values if self.rows is None else np.ascontiguousarray(values[self.rows])
 
     def group_of(self, idx: np.ndarray) -> np.ndarray:
         """Group number of each row index in ``idx``."""
@@ -48,23 +70,24 @@ class Track:
     def device_of(self, idx: np.ndarray) -> np.ndarray:
         return self.devices[self.group_of(idx)]
 
-    def hops_m(self) -> np.ndarray:
-        """Metres from the previous fix of the same device (0 at a device's first fix)."""
-        if self._hops is None:
-            self._hops = hop_distances(self.lat, self.lon, self.bounds)
-        return self._hops
+    def cum_m(self) -> np.ndarray:
+        """Path length from each device's first fix (see :func:`._geo.cumulative_m`)."""
+        if self._cum is None:
+            self._cum = cumulative_m(self.lat, self.lon, self.bounds)
+        return self._cum
 
     def speed_or_derived(self) -> np.ndarray:
         """Reported speed, or where it is missing (PT-60) the speed implied by positions."""
-        return fill_speed(self.speed_kmh, self.hops_m(), self.t_ms, self.bounds)
-
-    _hops: np.ndarray | None = None
+        if not _any_nan(self.speed_kmh):
+            return self.speed_kmh
+        return fill_speed(self.speed_kmh, self.cum_m(), self.t_ms, self.bounds)
 
 
 def float_column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A column as float64 with NaN for null; all NaN when the column is absent."""
+    """A column as float64 with NaN for null; all NaN (read-only) when the column is absent."""
     if name not in frame.columns:
-        return np.full(len(frame), np.nan)
+        # a zero-stride view: no full-length allocation for a column that is not there
+        return np.broadcast_to(np.float64(np.nan), (len(frame),))
     col = frame[name]
     if col.dtype == np.float64:
         return col.to_numpy()
@@ -76,7 +99,9 @@ def times_ms(col: pd.Series) -> np.ndarray:
     if not isinstance(col.dtype, pd.DatetimeTZDtype):
         col = pd.to_datetime(col, utc=True)
     index = pd.DatetimeIndex(col)
-    return np.asarray(index.tz_convert("UTC").as_unit("ms").asi8)
+    if index.unit != "ms":
+        index = index.as_unit("ms")
+    return np.asarray(index.asi8)
 
 
 def to_times(t_ms: np.ndarray, tz=None) -> pd.DatetimeIndex:
@@ -86,9 +111,32 @@ def to_times(t_ms: np.ndarray, tz=None) -> pd.DatetimeIndex:
     return index if tz is None else index.tz_convert(tz)
 
 
-def device_array(values) -> pd.arrays.ArrowStringArray | np.ndarray:
-    """Device ids as the package's string dtype."""
+def device_array(values):
+    """Device ids (or other labels) as the package's string dtype."""
     return pd.array(np.asarray(values, dtype=object), dtype="str")
+
+
+@jit
+def compact_rows(bounds, counts):
+    """Rows ``bounds[g] + j`` for ``j < counts[g]``: where per-device kernels wrote items."""
+    total = 0
+    for g in range(counts.shape[0]):
+        total += counts[g]
+    idx = np.empty(total, np.int64)
+    k = 0
+    for g in range(counts.shape[0]):
+        for j in range(counts[g]):
+            idx[k] = bounds[g] + j
+            k += 1
+    return idx
+
+
+@jit
+def _any_nan(values):
+    for v in values:
+        if math.isnan(v):
+            return True
+    return False
 
 
 @jit
@@ -109,18 +157,46 @@ def _first_of_each_time(codes, t_ms):
 
 
 @jit
-def compact_rows(bounds, counts):
-    """Rows ``bounds[g] + j`` for ``j < counts[g]``: where per-device kernels wrote items."""
-    total = 0
-    for g in range(counts.shape[0]):
-        total += counts[g]
-    idx = np.empty(total, np.int64)
-    k = 0
-    for g in range(counts.shape[0]):
-        for j in range(counts[g]):
-            idx[k] = bounds[g] + j
-            k += 1
-    return idx
+def _clean_and_sorted(t_ms, lat, lon, valid, bounds):
+    """Every fix usable, and times strictly rising within each device."""
+    for g in range(bounds.shape[0] - 1):
+        for i in range(bounds[g], bounds[g + 1]):
+            if t_ms[i] == _NAT or math.isnan(lat[i]) or math.isnan(lon[i]) or not valid[i]:
+                return False
+            if lat[i] == 0.0 and lon[i] == 0.0:
+                return False
+            if i > bounds[g] and t_ms[i] <= t_ms[i - 1]:
+                return False
+    return True
+
+
+def _device_runs(col: pd.Series):
+    """``(bounds, heads)`` when the ids are non-null strings in rising runs, else None."""
+    try:
+        arr = pa.array(col.array) if hasattr(col.array, "__arrow_array__") else None
+    except (pa.ArrowException, TypeError):
+        arr = None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr is None or arr.null_count or not (pa.types.is_string(arr.type)
+                                             or pa.types.is_large_string(arr.type)):
+        return None
+    runs = pc.run_end_encode(arr, run_end_type=pa.int64())
+    heads = runs.values
+    if len(heads) > 1 and not pc.all(pc.less(heads.slice(0, len(heads) - 1),
+                                             heads.slice(1))).as_py():
+        return None  # a device appears in more than one run, or out of order
+    bounds = np.concatenate(([0], runs.run_ends.to_numpy())).astype(np.int64)
+    return bounds, np.asarray(heads.to_pylist(), dtype=object)
+
+
+def _valid_flags(frame: pd.DataFrame) -> np.ndarray:
+    if VALID not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    col = frame[VALID]
+    if col.dtype == np.bool_:
+        return col.to_numpy()
+    return col.to_numpy(dtype=bool, na_value=True)
 
 
 def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
@@ -133,22 +209,30 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     require_fix : bool
         Keep only rows with coordinates, a fix flag that is not false and not 0°/0°.
     """
-    t = times_ms(frame[TIME]) if len(frame) else np.empty(0, np.int64)
-    codes, uniques = pd.factorize(frame[DEVICE_ID], sort=True)
-    codes = codes.astype(np.int64, copy=False)
+    n = len(frame)
+    t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
     lat = float_column(frame, LAT)
     lon = float_column(frame, LON)
+    valid = _valid_flags(frame)
+    runs = _device_runs(frame[DEVICE_ID]) if n else None
+    if runs is not None and require_fix and _clean_and_sorted(t, lat, lon, valid, runs[0]):
+        bounds, heads = runs
+        return Track(devices=heads, bounds=bounds, rows=None, t_ms=t, lat=lat, lon=lon,
+                     speed_kmh=float_column(frame, SPEED_KMH),
+                     odometer_m=float_column(frame, ODOMETER_M))
+    if runs is not None:
+        bounds, uniques = runs
+        codes = np.repeat(np.arange(len(uniques), dtype=np.int64), np.diff(bounds))
+    else:
+        codes, uniques = pd.factorize(frame[DEVICE_ID], sort=True)
+        codes = codes.astype(np.int64, copy=False)
     keep = (t != _NAT) & (codes >= 0)
     if require_fix:
         keep &= ~(np.isnan(lat) | np.isnan(lon))
         keep &= ~((lat == 0.0) & (lon == 0.0))
-        if VALID in frame.columns:
-            keep &= frame[VALID].to_numpy(dtype=bool, na_value=True)
-    rows = np.arange(len(frame), dtype=np.int64) if keep.all() else np.flatnonzero(keep)
-    if rows.shape[0] != len(frame):
-        c, tt = codes[rows], t[rows]
-    else:
-        c, tt = codes, t
+        keep &= valid
+    rows = np.flatnonzero(keep)
+    c, tt = codes[rows], t[rows]
     if _needs_sort(c, tt):
         order = np.lexsort((tt, c))  # stable: duplicates keep input order
         rows, c, tt = rows[order], c[order], tt[order]
@@ -160,11 +244,9 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     if c.shape[0] == 0:
         bounds = np.zeros(1, dtype=np.int64)
     devices = np.asarray(uniques, dtype=object)[c[bounds[:-1]]]
-    whole = rows.shape[0] == len(frame) and rows[-1:].tolist() == [len(frame) - 1]
-    identity = whole and not (rows[1:] < rows[:-1]).any()
 
     def take(a):
-        return np.ascontiguousarray(a if identity else a[rows])
+        return np.ascontiguousarray(a[rows])
 
     return Track(
         devices=devices,

@@ -149,7 +149,7 @@ def _analyse(messages, *, low_pct, min_charge_pct, noise_pct):
         frame = frame[has]
         pct = pct[has]
     track = prepare(frame, require_fix=False)
-    v = np.ascontiguousarray(pct[track.rows])
+    v = np.ascontiguousarray(track.take(pct))
     tol = 2.0 * noise_pct + 1.0
     out = _battery(track.t_ms, v, track.bounds, float(min_charge_pct), tol, float(low_pct))
     return track, v, out

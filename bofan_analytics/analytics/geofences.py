@@ -208,7 +208,7 @@ def _settle(kind, start, dur, confirmed, min_dwell_ms, ev_row, ev_enter, n_ev, b
 
 
 @pjit
-def _crossings(rows, offsets, t_ms, group, bounds, min_dwell_ms):
+def _crossings(rows, offsets, t_ms, bounds, min_dwell_ms):
     """Enter/exit events of every geofence from its sorted inside rows.
 
     A device's fixes alternate between segments inside and outside; its first segment sets
@@ -227,7 +227,7 @@ def _crossings(rows, offsets, t_ms, group, bounds, min_dwell_ms):
         p = offsets[f]
         end = offsets[f + 1]
         while p < end:
-            g = group[rows[p]]
+            g = np.searchsorted(bounds, rows[p], side="right") - 1
             ds = bounds[g]
             de = bounds[g + 1]
             confirmed = rows[p] == ds
@@ -257,8 +257,7 @@ def _events(track: Track, fences, min_dwell_s: float):
     if not min_dwell_s >= 0:
         raise FormatError(f"min_dwell_s must be a number >= 0, got {min_dwell_s!r}")
     rows, offsets = inside_pairs(fences, track.lat, track.lon)
-    group = np.repeat(np.arange(len(track.devices), dtype=np.int64), np.diff(track.bounds))
-    ev_row, ev_enter, counts = _crossings(rows, offsets, track.t_ms, group, track.bounds,
+    ev_row, ev_enter, counts = _crossings(rows, offsets, track.t_ms, track.bounds,
                                           int(round(min_dwell_s * 1000)))
     fence_of = np.repeat(np.arange(len(fences), dtype=np.int64), counts)
     starts = np.repeat(2 * offsets[:-1] - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)

@@ -138,7 +138,7 @@ def find_overspeed(
     track = prepare(as_positions(positions))
     limit = _limits(track, limit_kmh, geofences, overlap)
     speed = track.speed_or_derived()
-    cum = np.cumsum(track.hops_m())
+    cum = track.cum_m()
     rs, re, peak, counts = _runs(track.t_ms, speed, limit, cum, track.bounds,
                                  int(round(min_duration_s * 1000)))
     idx = compact_rows(track.bounds, counts)

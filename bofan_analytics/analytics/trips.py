@@ -91,13 +91,15 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
     sum_lat = lat[s0]
     sum_lon = lon[s0]
     cnt = 1
+    # the east-west scale of the cluster, from its first fix: a cluster spans metres
+    coslat = math.cos(lat[s0] * math.pi / 180.0)
     for i in range(s0 + 1, e0 + 1):
         inside = False
         if i < e0:
             clat = sum_lat / cnt
             clon = sum_lon / cnt
             dy = (lat[i] - clat) * _M_PER_DEG
-            dx = (lon[i] - clon) * _M_PER_DEG * math.cos(clat * math.pi / 180.0)
+            dx = (lon[i] - clon) * _M_PER_DEG * coslat
             inside = dx * dx + dy * dy <= radius_m * radius_m
         if inside:
             sum_lat += lat[i]
@@ -125,6 +127,7 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
             sum_lat = lat[i]
             sum_lon = lon[i]
             cnt = 1
+            coslat = math.cos(lat[i] * math.pi / 180.0)
 
     # pass 2: merge candidates joined by less than min_dist_m of gap-free movement, and
     # cut the movement between kept stops into trips. Stops are rewritten in place
@@ -271,7 +274,7 @@ def _segment(track: Track, *, min_distance_m, min_duration_s, stop_gap_s, stop_r
     _check_positive(min_distance_m=min_distance_m, min_duration_s=min_duration_s,
                     stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m,
                     moving_speed_kmh=moving_speed_kmh)
-    cum = np.cumsum(track.hops_m())
+    cum = track.cum_m()
     out = _segment_all(track.t_ms, track.lat, track.lon, track.speed_kmh, cum, track.bounds,
                        float(stop_radius_m), float(moving_speed_kmh),
                        int(round(min_duration_s * 1000)), int(round(stop_gap_s * 1000)),

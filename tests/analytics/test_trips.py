@@ -264,3 +264,18 @@ def test_matches_reference(pieces, seed, with_speed):
     assert list(trips.idle_s) == pytest.approx(ref_idle)
     assert list(trips.distance_m) == pytest.approx(
         [naive.path_m(rows, a, b) for a, b in ref_trips], rel=1e-9)
+
+
+def test_parallel_and_serial_kernels_agree(monkeypatch):
+    from bofan_analytics.analytics import _geo, find_overspeed, geofence_events
+
+    fences = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "home", "radius_m": 100},
+        "geometry": {"type": "Point", "coordinates": [at(0, 0)[1], at(0, 0)[0]]}}]}
+    fleet = pd.concat([one_trip_track(device=str(d), speed=d % 2 == 0) for d in range(5)])
+    calls = [detect_trips, detect_stops, lambda f: find_overspeed(f, limit_kmh=30),
+             lambda f: geofence_events(f, fences)]
+    serial = [call(fleet) for call in calls]
+    monkeypatch.setattr(_geo, "PARALLEL_FROM", 0)
+    for call, expected in zip(calls, serial, strict=True):
+        pd.testing.assert_frame_equal(call(fleet), expected)
