@@ -95,7 +95,9 @@ def _messages(source, devices, start, end) -> pd.DataFrame:
         from ..analytics._input import as_messages
 
         frame = _filter(as_messages(source), devices, start, end)
-    for column in (S.MSG_TYPE, S.BATTERY_PCT, S.ALARM, S.LAT, S.LON, S.SPEED_KMH, S.VALID):
+    if S.VALID not in frame.columns:
+        frame[S.VALID] = True  # plain tables of positions: every row with coordinates is a fix
+    for column in (S.MSG_TYPE, S.BATTERY_PCT, S.ALARM, S.LAT, S.LON, S.SPEED_KMH):
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
     frame[S.TIME] = pd.to_datetime(frame[S.TIME], utc=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _chromium import CHROMIUM, run_page, screenshot
-from conftest import PAYLOAD
+from conftest import PAYLOAD, write_dataset
 
 import bofan_analytics as ba
 from bofan_analytics.viz import SPEED_CLASSES
@@ -57,18 +57,38 @@ def test_map_renders_offline(tmp_path, fleet, fences):
 
 
 def test_hostile_names_show_as_text_and_run_nothing(tmp_path, fleet, fences):
+    """A dataset whose message types, a device id and a geofence name are markup."""
     evil = fleet.copy()
     evil["msg_type"] = PAYLOAD
     evil.loc[evil.device_id == evil.device_id.iloc[-1], "device_id"] = PAYLOAD
+    dataset = write_dataset(evil, tmp_path / "dataset")
     page = ba.write_report(
-        evil, tmp_path / "evil.html", geofences=fences, speed_limit_kmh=100, title=PAYLOAD
+        dataset, tmp_path / "evil.html", geofences=fences, speed_limit_kmh=100, title=PAYLOAD
     )
     found = run_page(page, tmp_path)
     assert_clean(found, maps=2)
     assert found["opened"] > 10
-    # shown to the reader exactly as the device sent it
-    assert found["text"].count(PAYLOAD) >= 5
+    # shown to the reader exactly as the device sent it: title, nav, table, heading, types, visits
+    assert found["text"].count(PAYLOAD) >= 6
     screenshot(page, ARTIFACTS / "report-hostile-names.png", tmp_path)
+
+
+@pytest.mark.slow
+def test_report_of_the_sample_captures(tmp_path):
+    samples = Path(__file__).resolve().parents[2] / "data" / "samples"
+    dataset = tmp_path / "dataset"
+    result = ba.convert([samples / "fleet.log"], dataset)
+    assert result.ok
+    page = ba.write_report(
+        dataset,
+        tmp_path / "samples.html",
+        geofences=samples / "geofences.geojson",
+        speed_limit_kmh=90,
+    )
+    devices = ba.read_log(samples / "fleet.log").positions()["device_id"].nunique()
+    found = run_page(page, tmp_path)
+    assert_clean(found, maps=devices)
+    screenshot(page, ARTIFACTS / "report-samples.png", tmp_path)
 
 
 def test_the_probe_does_see_a_script_that_runs(tmp_path):

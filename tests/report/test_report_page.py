@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import CAR, PAYLOAD, TRACKER
+from conftest import CAR, PAYLOAD, TRACKER, write_dataset
 from helpers import make_track, ts
 
 import bofan_analytics as ba
@@ -174,3 +174,37 @@ def test_html_table_escapes_and_truncates():
     assert "<img" not in html and html.count(ESCAPED) == 2
     assert "First 2 of 3 rows" in html
     assert html_table(frame.iloc[:0], []) == '<p class="empty">None.</p>'
+
+
+def test_plain_position_tables_and_devices_without_fixes(fleet):
+    plain = fleet[["device_id", "time", "lat", "lon", "speed_kmh"]]
+    assert build_report(plain).summary.fixes.tolist() == (
+        plain.drop_duplicates(["device_id", "time", "lat", "lon"])
+        .groupby("device_id")
+        .size()
+        .tolist()
+    )
+    no_fix = fleet.copy()
+    no_fix.loc[no_fix.device_id == TRACKER, "valid"] = False
+    report = build_report(no_fix)
+    assert report.html.count('class="folium-map"') == 1
+    assert "No valid fixes: nothing to draw on a map." in report.html
+    assert report.summary.set_index("device_id").loc[TRACKER, "battery_pct"] == pytest.approx(10)
+
+
+def test_report_from_a_dataset_directory(tmp_path, fleet, fences):
+    dataset = write_dataset(fleet, tmp_path / "dataset")
+    out = write_report(
+        dataset,
+        tmp_path / "report.html",
+        devices=[CAR],
+        start=ts(0).isoformat(),
+        end="2026-11-02",
+        geofences=fences,
+        speed_limit_kmh=100,
+    )
+    html = out.read_text(encoding="utf-8")
+    assert "<title>Fleet report – dataset</title>" in html
+    assert html.count('<section class="device"') == 1 and f"<h2>Device {CAR}</h2>" in html
+    with pytest.raises(InputError):
+        write_report(tmp_path / "missing", tmp_path / "x.html")
