@@ -102,8 +102,9 @@ def track_map(
         Limit for the overspeed layer and the legend.
     devices : list of str, optional
         Only these devices.
-    tiles : str or None
-        Folium tile set; ``None`` for no background.
+    tiles : str, folium.TileLayer or None
+        Background tiles: a folium tile set name (default ``"OpenStreetMap"``) or a
+        TileLayer for a custom URL; ``None`` for none, e.g. on a machine with no network.
     max_points : int
         Upper bound on the number of track vertices drawn.
     tolerance_m : float
@@ -158,9 +159,15 @@ def track_map(
     m = folium.Map(
         location=None if bounds is None else _centre(bounds),
         zoom_start=12,
-        tiles=tiles,
+        tiles=None,
         control_scale=True,
     )
+    if tiles is not None:
+        # named as the caller spelled it (folium would lower-case it); Leaflet's layer
+        # control shows names as markup, hence the escaping
+        name = escape_text(tiles) if isinstance(tiles, str) and "{" not in tiles else None
+        layer = tiles if isinstance(tiles, folium.TileLayer) else folium.TileLayer(tiles, name=name)
+        m.add_child(layer)
     strip_cdn_links(m)
     m.add_child(OfflineLeaflet(), name="bofan_offline_leaflet")
 
@@ -173,8 +180,9 @@ def track_map(
             drawn.add("geofences")
     if overspeed_df is not None and len(overspeed_df):
         commands = track.overspeed_commands(overspeed_df, tolerance_m, max_points)
-        DataLayer(commands, name="Overspeed").add_to(m)
-        drawn.add("overspeed")
+        if commands:
+            DataLayer(commands, name="Overspeed").add_to(m)
+            drawn.add("overspeed")
     for device, commands in track.track_commands(tolerance_m, max_points, max_gap_s):
         DataLayer(commands, name="Track " + escape_text(device)).add_to(m)
     if stops_df is not None and len(stops_df):
