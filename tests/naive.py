@@ -32,8 +32,9 @@ def path_m(fixes, a, b):
 
 def stops_and_trips(fixes, *, min_distance_m=200, min_duration_s=180, stop_gap_s=3600,
                     radius_m=50, moving_kmh=2):
-    """``fixes``: list of (t_s, lat, lon, speed_kmh or nan). Returns (stops, trips) as
-    lists of (first index, last index) and trips' idle seconds as a third list."""
+    """``fixes``: list of (t_s, lat, lon, speed_kmh or nan). Returns stops as (first, last
+    stationary index), trips as (first, last index) starting at the first fix after a stop,
+    and the trips' idle seconds."""
     n = len(fixes)
     if n == 0:
         return [], [], []
@@ -84,7 +85,8 @@ def stops_and_trips(fixes, *, min_distance_m=200, min_duration_s=180, stop_gap_s
                 continue
             pe = j - 1
             if pe > ps and path_m(fixes, ps, pe) >= min_distance_m:
-                trips.append((ps, pe))
+                after_stop = ps == a and any(s[1] == a for s in stops)
+                trips.append((ps + after_stop, pe))
                 idle.append(sum(fixes[e][0] - fixes[s][0] for s, e in idles
                                 if s >= ps and e <= pe))
             ps = j

@@ -24,9 +24,12 @@ The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
    any other. A stop that is still going on at the last fix is reported with ``open``
    true and ends at that fix.
 
-A trip starts at the last fix of the stop it leaves (or, with ``trip_start="move"``, at the
-first fix after it) and ends at the first fix of the next stop, so stops and trips tile
-the timeline. Fixes are ordered by their own time, never by arrival, so positions a device
+A stop runs from its first stationary fix (the arrival) to the first fix after it (the
+departure: the device was last seen parked before that, and gone at it); a silent
+tracker's stop therefore lasts until it reports again. A trip runs from that departure fix
+(or, with ``trip_start="stop"``, from the last stationary fix) to the arrival fix of the
+next stop, so stops and trips tile the timeline and share their boundary fixes. The position
+of a stop is the mean of its stationary fixes. Fixes are ordered by their own time, never by arrival, so positions a device
 uploads late after a coverage gap land where they belong. Speed comes from the device
 where it sends one and from positions otherwise (PT-60). All computing is in UTC; ``tz=``
 only converts the output times, so a daylight-saving change never splits anything.
@@ -71,7 +74,7 @@ TRIP_COLUMNS = (
 STOP_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", LAT, LON, "open")
 
 _M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
-_TRIP_STARTS = ("stop", "move")
+_TRIP_STARTS = ("move", "stop")
 
 
 @jit
@@ -298,7 +301,7 @@ def detect_trips(
     stop_gap_s: float = 3600,
     stop_radius_m: float = 50,
     moving_speed_kmh: float = 2,
-    trip_start: str = "stop",
+    trip_start: str = "move",
     tz=None,
 ) -> pd.DataFrame:
     """Find the trips of every device: the movement between two stops.
@@ -323,8 +326,9 @@ def detect_trips(
     moving_speed_kmh : float
         A fix at the edge of a stop whose reported speed is at least this belongs to the
         trip, not the stop (devices without a speed field: not used).
-    trip_start : {"stop", "move"}
-        Start a trip at the last fix of the stop it leaves, or at the first fix after it.
+    trip_start : {"move", "stop"}
+        Start a trip at the first fix after the stop it leaves (where the stop ends), or at
+        the last fix of that stop.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
 
@@ -402,9 +406,10 @@ def detect_stops(
     Returns
     -------
     pandas.DataFrame
-        One row per stop: ``device_id, start_time, end_time, duration_s, lat, lon, open``
-        (``lat``/``lon`` the mean of the stop's fixes; ``open`` when the stop is still going
-        on at the device's last fix).
+        One row per stop: ``device_id, start_time, end_time, duration_s, lat, lon, open``:
+        from the arrival fix to the departure fix (the first fix after the stationary ones),
+        ``lat``/``lon`` the mean of the stationary fixes, ``open`` when the stop is still
+        going on at the device's last fix (it then ends there).
 
     Examples
     --------
@@ -418,12 +423,14 @@ def detect_stops(
     _, mlat = _range_stats(track.lat, s, e)
     _, mlon = _range_stats(track.lon, s, e)
     last_row = track.bounds[track.group_of(e) + 1] - 1 if e.shape[0] else e
+    is_open = e == last_row
+    end = np.where(is_open, e, e + 1)  # the departure fix
     return _frame(STOP_COLUMNS, {
         DEVICE_ID: device_array(track.device_of(s)),
         "start_time": to_times(track.t_ms[s], tz),
-        "end_time": to_times(track.t_ms[e], tz),
-        "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
+        "end_time": to_times(track.t_ms[end], tz),
+        "duration_s": (track.t_ms[end] - track.t_ms[s]) / 1000.0,
         LAT: mlat,
         LON: mlon,
-        "open": e == last_row,
+        "open": is_open,
     })

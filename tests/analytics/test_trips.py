@@ -33,17 +33,20 @@ def test_one_trip_between_two_stops():
     assert list(stops.columns) == list(STOP_COLUMNS)
     assert len(trips) == 1 and len(stops) == 2
     trip = trips.iloc[0]
-    assert (trip.start_time, trip.end_time) == (ts(600), ts(744))
-    assert trip.duration_s == 144
-    assert trip.distance_m == pytest.approx(2000, abs=0.01)
+    # from the first moving fix to the arrival fix
+    first_hop = 50 / 3.6 * 10
+    assert (trip.start_time, trip.end_time) == (ts(610), ts(744))
+    assert trip.duration_s == 134
+    assert trip.distance_m == pytest.approx(2000 - first_hop, abs=0.01)
     assert trip.max_speed_kmh == 50
-    assert trip.avg_speed_kmh == pytest.approx(2000 / 144 * 3.6, rel=1e-5)
-    assert (trip.start_lat, trip.start_lon) == at(0, 0)
+    assert trip.avg_speed_kmh == pytest.approx((2000 - first_hop) / 134 * 3.6, rel=1e-5)
+    assert (trip.start_lat, trip.start_lon) == pytest.approx(at(first_hop, 0))
     assert (trip.end_lat, trip.end_lon) == pytest.approx(at(2000, 0))
     assert trip.idle_s == 0
+    # from the arrival fix to the departure fix (the first one no longer parked)
     assert times(stops, "start_time") == [ts(0), ts(744)]
-    assert times(stops, "end_time") == [ts(600), ts(1504)]
-    assert list(stops.duration_s) == [600, 760]
+    assert times(stops, "end_time") == [ts(610), ts(1504)]
+    assert list(stops.duration_s) == [610, 760]
     assert list(stops.open) == [False, True]
     assert (stops.lat[1], stops.lon[1]) == pytest.approx(at(2000, 0))
 
@@ -54,11 +57,12 @@ def test_trips_and_stops_tile_the_timeline():
     assert trips.end_time[0] == stops.start_time[1]
 
 
-def test_trip_start_at_first_moving_fix():
-    trip = detect_trips(one_trip_track(), trip_start="move").iloc[0]
-    assert trip.start_time == ts(610)
-    assert trip.distance_m == pytest.approx(2000 - 50 / 3.6 * 10, abs=0.01)
-    with pytest.raises(FormatError, match="stop, move"):
+def test_trip_start_at_last_stationary_fix():
+    trip = detect_trips(one_trip_track(), trip_start="stop").iloc[0]
+    assert trip.start_time == ts(600)
+    assert trip.distance_m == pytest.approx(2000, abs=0.01)
+    assert (trip.start_lat, trip.start_lon) == at(0, 0)
+    with pytest.raises(FormatError, match="move, stop"):
         detect_trips(one_trip_track(), trip_start="later")
 
 
@@ -71,7 +75,7 @@ def test_traffic_light_does_not_split_the_trip_and_counts_as_idle():
                               park(570, 900, 2000, 0)))
     trips = detect_trips(track)
     assert len(trips) == 1
-    assert (trips.start_time[0], trips.end_time[0]) == (ts(300), ts(560))
+    assert (trips.start_time[0], trips.end_time[0]) == (ts(310), ts(560))
     assert trips.idle_s[0] == 60
     assert times(detect_stops(track), "start_time") == [ts(0), ts(560)]
 
@@ -101,7 +105,7 @@ def test_data_gap_ends_a_trip():
                               drive(7644, (2000, 0), (4000, 0), 50),
                               park(7798, 8400, 4000, 0)))
     trips = detect_trips(track)
-    assert times(trips, "start_time") == [ts(300), ts(7654)]
+    assert times(trips, "start_time") == [ts(310), ts(7654)]
     assert times(trips, "end_time") == [ts(444), ts(7788)]
     stops = detect_stops(track)
     assert times(stops, "start_time") == [ts(0), ts(7788)]
@@ -114,7 +118,7 @@ def test_silent_gap_while_parked_stays_one_stop():
                               drive(5 * 3600 + 300, (5, 5), (1000, 5), 50)))
     stops = detect_stops(track)
     assert len(stops) == 1
-    assert (stops.start_time[0], stops.end_time[0]) == (ts(0), ts(5 * 3600 + 300))
+    assert (stops.start_time[0], stops.end_time[0]) == (ts(0), ts(5 * 3600 + 310))
     assert not stops.open[0]
 
 
@@ -142,7 +146,7 @@ def test_devices_are_separate():
     b["time"] = b["time"] + pd.Timedelta(seconds=30)
     trips = detect_trips(pd.concat([b, a]))
     assert list(trips.device_id) == ["A", "B"]
-    assert list(trips.start_time) == [ts(600), ts(630)]
+    assert list(trips.start_time) == [ts(610), ts(640)]
 
 
 @pytest.mark.parametrize("fn, columns", [(detect_trips, TRIP_COLUMNS), (detect_stops, STOP_COLUMNS)])
@@ -158,7 +162,7 @@ def test_pt60_track_without_speed():
     track = one_trip_track(speed=False, protocol="pt60")
     assert track.speed_kmh.isna().all()
     trips = detect_trips(track)
-    assert (trips.start_time[0], trips.end_time[0]) == (ts(600), ts(744))
+    assert (trips.start_time[0], trips.end_time[0]) == (ts(610), ts(744))
     assert trips.max_speed_kmh[0] == pytest.approx(50, rel=1e-3)
     assert times(detect_stops(track), "start_time") == [ts(0), ts(744)]
 
@@ -176,7 +180,7 @@ def test_rolling_arrival_inside_the_radius_belongs_to_the_trip():
 def test_odometer_at_both_ends():
     track = one_trip_track()
     track["odometer_m"] = np.where(track.time <= ts(600), 1000.0, 3000.0)
-    track.loc[track.time == ts(600), "odometer_m"] = np.nan
+    track.loc[track.time == ts(610), "odometer_m"] = np.nan
     trip = detect_trips(track).iloc[0]
     # the start fix has none: the first reading inside the trip stands in
     assert (trip.start_odometer_m, trip.end_odometer_m) == (3000.0, 3000.0)
@@ -189,7 +193,7 @@ def test_local_times_across_a_daylight_saving_change():
     track = make_track(concat(park(0, 7200, 0, 0), drive(7200, (0, 0), (2000, 0), 50)),
                        start=start)
     stops = detect_stops(track, tz="Europe/Berlin")
-    assert stops.duration_s[0] == 7200
+    assert stops.duration_s[0] == 7210
     assert str(stops.start_time.dt.tz) == "Europe/Berlin"
     assert stops.start_time[0] == start
     assert stops.start_time[0].utcoffset() == pd.Timedelta(hours=2)
@@ -257,13 +261,15 @@ def test_matches_reference(pieces, seed, with_speed):
     trips, stops = detect_trips(track), detect_stops(track)
     rows = [(f[0], *at(f[1], f[2]), f[3] if with_speed else math.nan) for f in fixes]
     ref_stops, ref_trips, ref_idle = naive.stops_and_trips(rows)
+    last = len(rows) - 1
     assert times(stops, "start_time") == [ts(rows[a][0]) for a, _ in ref_stops]
-    assert times(stops, "end_time") == [ts(rows[b][0]) for _, b in ref_stops]
+    assert times(stops, "end_time") == [ts(rows[min(b + 1, last)][0]) for _, b in ref_stops]
+    assert list(stops.open) == [b == last for _, b in ref_stops]
     assert times(trips, "start_time") == [ts(rows[a][0]) for a, _ in ref_trips]
     assert times(trips, "end_time") == [ts(rows[b][0]) for _, b in ref_trips]
     assert list(trips.idle_s) == pytest.approx(ref_idle)
     assert list(trips.distance_m) == pytest.approx(
-        [naive.path_m(rows, a, b) for a, b in ref_trips], rel=1e-9)
+        [naive.path_m(rows, a, b) for a, b in ref_trips], rel=1e-6)
 
 
 def test_parallel_and_serial_kernels_agree(monkeypatch):
