@@ -16,6 +16,11 @@ from . import _layout as layout
 
 __all__ = ["read_dataset", "read_messages", "read_positions", "read_rejects"]
 
+#: What ``start``/``end`` accept: an ISO string, a date (a whole day), a datetime or a
+#: pandas Timestamp; naive values are UTC.
+TimeBound = str | dt.date | dt.datetime | None
+Devices = str | Iterable[str] | None
+
 _UTC_MS = pa.timestamp("ms", tz="UTC")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TABLES = {layout.MESSAGES_DIR: schema.MESSAGES, layout.REJECTS_DIR: schema.REJECTS}
@@ -25,9 +30,9 @@ _PARTITIONING = ds.partitioning(pa.schema([(layout.PARTITION, pa.date32())]), fl
 def read_dataset(
     path: str | os.PathLike,
     *,
-    devices: str | Iterable[str] | None = None,
-    start=None,
-    end=None,
+    devices: Devices = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
     columns: Sequence[str] | None = None,
     table: str = "messages",
 ) -> pa.Table:
@@ -106,9 +111,9 @@ def read_dataset(
 def read_messages(
     path: str | os.PathLike,
     *,
-    devices: str | Iterable[str] | None = None,
-    start=None,
-    end=None,
+    devices: Devices = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
     columns: Sequence[str] | None = None,
 ):
     """:func:`read_dataset` as a pandas DataFrame.
@@ -121,7 +126,13 @@ def read_messages(
     return _to_pandas(table)
 
 
-def read_rejects(path: str | os.PathLike, *, start=None, end=None, columns=None):
+def read_rejects(
+    path: str | os.PathLike,
+    *,
+    start: TimeBound = None,
+    end: TimeBound = None,
+    columns: Sequence[str] | None = None,
+):
     """The rejects of a dataset as a pandas DataFrame, filtered on ``received_at``.
 
     Examples
@@ -141,9 +152,9 @@ def _to_pandas(table: pa.Table):
 def read_positions(
     path: str | os.PathLike,
     *,
-    devices: str | Iterable[str] | None = None,
-    start=None,
-    end=None,
+    devices: Devices = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
 ):
     """Valid fixes of a dataset, as :meth:`DecodedLog.positions` gives them for a log.
 
