@@ -88,8 +88,10 @@ def _cut_text(buf, i, e, final):
     j = i + 1
     while j < limit:
         c = buf[j]
-        if c == _CR or c == _LF or c == _DOLLAR or c == _HDR:
-            return _FRAME, j, j, 0
+        # one test for the common byte: every stop byte is <= '$' or is 0xBF
+        if c <= _DOLLAR or c == _HDR:
+            if c == _CR or c == _LF or c == _DOLLAR or c == _HDR:
+                return _FRAME, j, j, 0
         j += 1
     if limit == e and e - i < MAX_TEXT_FRAME:
         if final:
@@ -153,7 +155,7 @@ def _cut_pt60(buf, i, e, final):
     j = i + 4
     while j < limit:
         c = buf[j]
-        if c == _CR or c == _LF:
+        if c <= _CR and (c == _CR or c == _LF):
             return _FRAME, j, j, 0
         if c == _AT:
             if j + 4 > e:
@@ -191,36 +193,19 @@ def _cut_garbage(buf, i, e, final, line_start):
 
 
 @jit
-def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
-    """Cut every segment ``buf[seg_s[k]:seg_e[k]]`` into frames and rejects.
-
-    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep)``:
-    frame k occupies ``buf[f_off[k]:f_e[k]]`` (the binary header included) and its text is
-    ``buf[f_s[k]:f_e[k]]``; reject k is ``buf[r_s[k]:r_e[k]]``; ``consumed[k]`` is where
-    segment k stopped (its end unless it is not final and ends inside a frame); ``n_sep``
-    counts CR/LF separator bytes.
-    """
+def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
+                f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed):
+    """The framing loop, resumable: it returns when an output array is full so that the
+    caller can grow it. (Growing arrays inside the loop would make numba count references
+    on every iteration, which costs more than the framing itself.)"""
     nseg = seg_s.shape[0]
-    cap = 16 + (buf.shape[0] >> 6)
-    f_off = np.empty(cap, np.int64)
-    f_s = np.empty(cap, np.int64)
-    f_e = np.empty(cap, np.int64)
-    f_seg = np.empty(cap, np.int32)
-    nf = 0
-    rcap = 16
-    r_s = np.empty(rcap, np.int64)
-    r_e = np.empty(rcap, np.int64)
-    r_reason = np.empty(rcap, np.int8)
-    r_seg = np.empty(rcap, np.int32)
-    nr = 0
-    consumed = np.empty(nseg, np.int64)
     n_sep = 0
-    for k in range(nseg):
-        i = seg_s[k]
+    while k < nseg:
         e = seg_e[k]
         final = seg_final[k] != 0
-        line_start = seg_line_start[k] != 0
         while i < e:
+            if nf == f_off.shape[0] or nr == r_s.shape[0]:
+                return k, i, line_start, nf, nr, n_sep, False
             c = buf[i]
             if c == _CR or c == _LF:
                 n_sep += 1
@@ -250,22 +235,12 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
             if kind == _NEED_MORE:
                 break
             if kind == _FRAME:
-                if nf == f_off.shape[0]:
-                    f_off = grow_i64(f_off, nf)
-                    f_s = grow_i64(f_s, nf)
-                    f_e = grow_i64(f_e, nf)
-                    f_seg = grow_i32(f_seg, nf)
                 f_off[nf] = start
                 f_s[nf] = content
                 f_e[nf] = fend
                 f_seg[nf] = k
                 nf += 1
             else:
-                if nr == r_s.shape[0]:
-                    r_s = grow_i64(r_s, nr)
-                    r_e = grow_i64(r_e, nr)
-                    r_reason = grow_i8(r_reason, nr)
-                    r_seg = grow_i32(r_seg, nr)
                 r_s[nr] = start
                 r_e[nr] = fend
                 r_reason[nr] = reason
@@ -274,6 +249,59 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
             i = nxt
             line_start = False
         consumed[k] = i
+        k += 1
+        if k < nseg:
+            i = seg_s[k]
+            line_start = seg_line_start[k] != 0
+    return k, i, line_start, nf, nr, n_sep, True
+
+
+@jit
+def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
+    """Cut every segment ``buf[seg_s[k]:seg_e[k]]`` into frames and rejects.
+
+    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep)``:
+    frame k occupies ``buf[f_off[k]:f_e[k]]`` (the binary header included) and its text is
+    ``buf[f_s[k]:f_e[k]]``; reject k is ``buf[r_s[k]:r_e[k]]``; ``consumed[k]`` is where
+    segment k stopped (its end unless it is not final and ends inside a frame); ``n_sep``
+    counts CR/LF separator bytes.
+    """
+    nseg = seg_s.shape[0]
+    cap = 16 + nseg + (buf.shape[0] >> 7)
+    f_off = np.empty(cap, np.int64)
+    f_s = np.empty(cap, np.int64)
+    f_e = np.empty(cap, np.int64)
+    f_seg = np.empty(cap, np.int32)
+    rcap = 16
+    r_s = np.empty(rcap, np.int64)
+    r_e = np.empty(rcap, np.int64)
+    r_reason = np.empty(rcap, np.int8)
+    r_seg = np.empty(rcap, np.int32)
+    consumed = np.empty(nseg, np.int64)
+    k = 0
+    i = seg_s[0] if nseg > 0 else 0
+    line_start = seg_line_start[0] != 0 if nseg > 0 else True
+    nf = 0
+    nr = 0
+    n_sep = 0
+    while True:
+        k, i, line_start, nf, nr, sep, done = _frame_into(
+            buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
+            f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed,
+        )
+        n_sep += sep
+        if done:
+            break
+        if nf == f_off.shape[0]:
+            f_off = grow_i64(f_off, nf)
+            f_s = grow_i64(f_s, nf)
+            f_e = grow_i64(f_e, nf)
+            f_seg = grow_i32(f_seg, nf)
+        if nr == r_s.shape[0]:
+            r_s = grow_i64(r_s, nr)
+            r_e = grow_i64(r_e, nr)
+            r_reason = grow_i8(r_reason, nr)
+            r_seg = grow_i32(r_seg, nr)
     return (
         f_off[:nf],
         f_s[:nf],

@@ -49,6 +49,17 @@ def _datetime_ms(buf, s, e, sep):
 
 
 @jit
+def _count_lines(buf, s0, e0):
+    """An exact bound on the lines in ``buf[s0:e0]``, so the scanners never grow an array
+    inside their loop (numba would then count references on every iteration)."""
+    n = 1
+    for i in range(s0, e0):
+        if buf[i] == 10:
+            n += 1
+    return n
+
+
+@jit
 def scan_lines(buf, s0, e0, final):
     """Split ``buf[s0:e0]`` into lines of the ``lines`` format.
 
@@ -57,7 +68,7 @@ def scan_lines(buf, s0, e0, final):
     the payload excludes the prefix and the CR/LF; ``consumed`` is the end of the last
     complete line (everything when ``final``).
     """
-    cap = 16 + ((e0 - s0) >> 5)
+    cap = _count_lines(buf, s0, e0)
     pay_s = np.empty(cap, np.int64)
     pay_e = np.empty(cap, np.int64)
     recv = np.empty(cap, np.int64)
@@ -96,20 +107,6 @@ def scan_lines(buf, s0, e0, final):
                 p = i
         else:
             p = i
-        if n == pay_s.shape[0]:
-            m = n * 2
-            a = np.empty(m, np.int64)
-            a[:n] = pay_s[:n]
-            pay_s = a
-            a = np.empty(m, np.int64)
-            a[:n] = pay_e[:n]
-            pay_e = a
-            a = np.empty(m, np.int64)
-            a[:n] = recv[:n]
-            recv = a
-            a = np.empty(m, np.int64)
-            a[:n] = line_s[:n]
-            line_s = a
         pay_s[n] = p
         pay_e[n] = end
         recv[n] = t
@@ -129,7 +126,7 @@ def scan_traccar(buf, s0, e0, final):
     device data (``<``), 1 for a server reply (``>``), 2 for any other log line. ``key``
     identifies the session: the id's hex value, plus ``1 << 48`` for UDP (``U…``).
     """
-    cap = 16 + ((e0 - s0) >> 5)
+    cap = _count_lines(buf, s0, e0)
     kind = np.empty(cap, np.int8)
     recv = np.empty(cap, np.int64)
     key = np.empty(cap, np.int64)
@@ -185,26 +182,6 @@ def scan_traccar(buf, s0, e0, final):
                             sess = v + (np.int64(1) << np.int64(48) if buf[b + 1] == 85 else 0)
                         else:
                             ps = end
-        if n == kind.shape[0]:
-            m = n * 2
-            a8 = np.empty(m, np.int8)
-            a8[:n] = kind[:n]
-            kind = a8
-            a = np.empty(m, np.int64)
-            a[:n] = recv[:n]
-            recv = a
-            a = np.empty(m, np.int64)
-            a[:n] = key[:n]
-            key = a
-            a = np.empty(m, np.int64)
-            a[:n] = pay_s[:n]
-            pay_s = a
-            a = np.empty(m, np.int64)
-            a[:n] = pay_e[:n]
-            pay_e = a
-            a = np.empty(m, np.int64)
-            a[:n] = line_s[:n]
-            line_s = a
         kind[n] = k
         recv[n] = t
         key[n] = sess

@@ -44,7 +44,6 @@ from ._text_kernels import (
     INT64_NULL,
     days_from_civil,
     find_byte,
-    grow_i64,
     is_digits,
     parse_decimal,
     parse_hex,
@@ -222,10 +221,13 @@ def _parse_compact_time(buf, s):
 
 
 @jit
-def _grow_cells(cells_i, cells_cid, n):
-    new_i = np.empty((4, max(16, cells_i.shape[1] * 2)), np.int32)
+def _grow_cells(cells_i, cells_cid, n, need):
+    m = max(16, cells_i.shape[1] * 2, n + need)
+    new_i = np.empty((4, m), np.int32)
     new_i[:, :n] = cells_i[:, :n]
-    return new_i, grow_i64(cells_cid, n)
+    new_cid = np.empty(m, np.int64)
+    new_cid[:n] = cells_cid[:n]
+    return new_i, new_cid
 
 
 @jit
@@ -450,7 +452,8 @@ def _count_byte(buf, s, e, b):
 
 @jit
 def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
-    """One PT-60 frame. Returns (reason, tcode, cells_i, cells_cid, nc)."""
+    """One PT-60 frame. Returns (reason, tcode, nc); the cell arrays have room for
+    every tower the frame can hold (a tower takes at least 10 bytes)."""
     cv[C_PROTO, k] = P_PT60
     while e > s and (buf[e - 1] == 32 or buf[e - 1] == 13 or buf[e - 1] == 10):
         e -= 1
@@ -460,26 +463,26 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
     fam = buf[s + 1]
     p = s + 4
     if p >= e:
-        return R_TRUNCATED, np.int64(0), cells_i, cells_cid, nc
+        return R_TRUNCATED, np.int64(0), nc
     sep = buf[p]
     if sep != 44 and sep != 124:
-        return R_BAD_FIELD, np.int64(0), cells_i, cells_cid, nc
+        return R_BAD_FIELD, np.int64(0), nc
     p += 1
     # version
     q = find_byte(buf, p, e, sep)
     if q == e:
-        return R_TRUNCATED, np.int64(0), cells_i, cells_cid, nc
+        return R_TRUNCATED, np.int64(0), nc
     vs = p + 1 if q > p and buf[p] == 86 else p
     if not is_digits(buf, vs, q):
-        return R_BAD_FIELD, np.int64(0), cells_i, cells_cid, nc
+        return R_BAD_FIELD, np.int64(0), nc
     # type
     p = q + 1
     q = find_byte(buf, p, e, sep)
     if q == e:
-        return R_TRUNCATED, np.int64(0), cells_i, cells_cid, nc
+        return R_TRUNCATED, np.int64(0), nc
     mtype = parse_uint(buf, p, q)
     if mtype < 0 or q - p > 3:
-        return R_BAD_FIELD, np.int64(0), cells_i, cells_cid, nc
+        return R_BAD_FIELD, np.int64(0), nc
     tcode = np.int64(fam)
     digits = np.empty(3, np.int64)
     nd = 0
@@ -496,22 +499,22 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
     p = q + 1
     q = find_byte(buf, p, e, sep)
     if q == e:
-        return R_TRUNCATED, tcode, cells_i, cells_cid, nc
+        return R_TRUNCATED, tcode, nc
     if not is_digits(buf, p, q) or q - p > 20:
-        return R_BAD_DEVICE_ID, tcode, cells_i, cells_cid, nc
+        return R_BAD_DEVICE_ID, tcode, nc
     _set_slice(sl, S_DEVICE, k, p, q)
     # imsi
     p = q + 1
     q = find_byte(buf, p, e, sep)
     if q > p and not is_digits(buf, p, q):
-        return R_BAD_FIELD, tcode, cells_i, cells_cid, nc
+        return R_BAD_FIELD, tcode, nc
     p = q + 1
     if fam == 71 and mtype == 1:  # G login: no time
         if p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
-        return R_OK, tcode, cells_i, cells_cid, nc
+        return R_OK, tcode, nc
     if p >= e:
-        return R_TRUNCATED, tcode, cells_i, cells_cid, nc
+        return R_TRUNCATED, tcode, nc
     q = find_byte(buf, p, e, sep)
     if fam == 66 and not (q - p == 14 and is_digits(buf, p, q)):
         # [firmware|] state | battery | time
@@ -520,20 +523,20 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
             p = q + 1
             q = find_byte(buf, p, e, sep)
         if q - p != 1 or (buf[p] != 48 and buf[p] != 49):
-            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
         p = q + 1
         q = find_byte(buf, p, e, sep)
         battery = parse_uint(buf, p, q)
         if battery < 0 or battery > 100:
-            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
         fv[F_BATTERY, k] = battery
         p = q + 1
         q = find_byte(buf, p, e, sep)
     if q - p != 14 or not is_digits(buf, p, q):
-        return (R_TRUNCATED if q - p < 14 and q == e else R_BAD_TIME), tcode, cells_i, cells_cid, nc
+        return (R_TRUNCATED if q - p < 14 and q == e else R_BAD_TIME), tcode, nc
     t, reason = _parse_compact_time(buf, p)
     if reason != R_OK:
-        return reason, tcode, cells_i, cells_cid, nc
+        return reason, tcode, nc
     iv[I_TIME, k] = t
     p = q + 1
     if p > e:
@@ -546,23 +549,23 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
             lat, st1 = parse_decimal(buf, p, semi)
             lon, st2 = parse_decimal(buf, semi + 1, q) if semi < q else (np.nan, 1)
             if st1 != 0 or not -90.0 <= lat <= 90.0:
-                return (R_TRUNCATED if p >= e else R_BAD_LATITUDE), tcode, cells_i, cells_cid, nc
+                return (R_TRUNCATED if p >= e else R_BAD_LATITUDE), tcode, nc
             if st2 != 0 or not -180.0 <= lon <= 180.0:
-                return R_BAD_LONGITUDE, tcode, cells_i, cells_cid, nc
+                return R_BAD_LONGITUDE, tcode, nc
             fv[F_LAT, k] = lat
             fv[F_LON, k] = lon
             cv[C_VALID, k] = 1
         elif mtype == 13:
             steps = parse_uint(buf, p, q)
             if steps < 0:
-                return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+                return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
             iv[I_STEPS, k] = steps
         elif mtype == 14:
             heart = parse_uint(buf, p, q)
             q2 = find_byte(buf, q + 1, e, 44) if q < e else e
             battery = parse_uint(buf, q + 1, q2) if q < e else -1
             if heart < 0 or battery < 0 or battery > 100:
-                return (R_TRUNCATED if q >= e else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+                return (R_TRUNCATED if q >= e else R_BAD_FIELD), tcode, nc
             iv[I_HEART, k] = heart
             fv[F_BATTERY, k] = battery
         else:
@@ -574,10 +577,8 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
                 q2 = find_byte(buf, p2, e, 44)
                 while p2 < q2:
                     r = find_byte(buf, p2, q2, 124)
-                    if nc == cells_cid.shape[0]:
-                        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc)
                     if not _parse_cell(buf, p2, r, 59, False, cells_i, cells_cid, nc):
-                        return R_BAD_FIELD, tcode, cells_i, cells_cid, ncell0
+                        return R_BAD_FIELD, tcode, ncell0
                     nc += 1
                     p2 = r + 1
     else:
@@ -597,31 +598,52 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
             q2 = find_byte(buf, q + 1, e, 124) if q < e else e
             lon, st2 = parse_decimal(buf, q + 1, q2) if q < e else (np.nan, 1)
             if st1 != 0 or not -90.0 <= lat <= 90.0:
-                return R_BAD_LATITUDE, tcode, cells_i, cells_cid, nc
+                return R_BAD_LATITUDE, tcode, nc
             if st2 != 0 or not -180.0 <= lon <= 180.0:
-                return R_BAD_LONGITUDE, tcode, cells_i, cells_cid, nc
+                return R_BAD_LONGITUDE, tcode, nc
             fv[F_LAT, k] = lat
             fv[F_LON, k] = lon
             cv[C_VALID, k] = 1
         elif mtype == 1 or mtype == 3 or mtype == 6:
             if mtype == 1:
                 if kind != 2:
-                    return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, cells_i, cells_cid, nc
+                    return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, nc
                 cv[C_VALID, k] = 0
             r = p
             while r < e:
                 q = find_byte(buf, r, e, 124)
                 if _count_byte(buf, r, q, 44) == 4:
-                    if nc == cells_cid.shape[0]:
-                        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc)
                     if not _parse_cell(buf, r, q, 44, True, cells_i, cells_cid, nc):
-                        return R_BAD_FIELD, tcode, cells_i, cells_cid, ncell0
+                        return R_BAD_FIELD, tcode, ncell0
                     nc += 1
                 r = q + 1
         elif mtype != 33 and p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
     iv[I_CELLS, k] = nc - ncell0
-    return R_OK, tcode, cells_i, cells_cid, nc
+    return R_OK, tcode, nc
+
+
+@jit
+def _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc):
+    """The parse loop, resumable: returns before a PT-60 frame whose towers might not fit,
+    so the caller grows the cell arrays outside the loop."""
+    n = f_s.shape[0]
+    while k < n:
+        s = f_s[k]
+        e = f_e[k]
+        c = buf[s]
+        if c == 36:
+            reason, t = _parse_pt502(buf, s, e, k, cv, iv, fv, sl)
+        elif c == 64 and e - s >= 4:
+            if nc + (e - s) // 10 + 1 > cells_cid.shape[0]:
+                return k, nc
+            reason, t, nc = _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc)
+        else:
+            reason, t = R_UNKNOWN_PROTOCOL, np.int64(0)
+        cv[C_STATUS, k] = reason
+        tcode[k] = t
+        k += 1
+    return k, nc
 
 
 @jit
@@ -636,24 +658,13 @@ def parse_frames(buf, f_s, f_e):
     fv = np.full((N_F, n), np.nan)
     sl = np.full((2 * N_S, n), -1, np.int64)
     tcode = np.zeros(n, np.int64)
-    cells_i = np.empty((4, 16), np.int32)
-    cells_cid = np.empty(16, np.int64)
+    cells_i = np.empty((4, 64), np.int32)
+    cells_cid = np.empty(64, np.int64)
     nc = 0
-    for k in range(n):
-        s = f_s[k]
-        e = f_e[k]
-        c = buf[s]
-        if c == 36:
-            reason, t = _parse_pt502(buf, s, e, k, cv, iv, fv, sl)
-        elif c == 64 and e - s >= 4:
-            reason, t, cells_i, cells_cid, nc = _parse_pt60(
-                buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc
-            )
-        else:
-            reason, t = R_UNKNOWN_PROTOCOL, np.int64(0)
-        cv[C_STATUS, k] = reason
-        tcode[k] = t
-        if reason != R_OK:
-            nc -= iv[I_CELLS, k]
-            iv[I_CELLS, k] = 0
+    k = 0
+    while True:
+        k, nc = _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc)
+        if k >= n:
+            break
+        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, (f_e[k] - f_s[k]) // 10 + 1)
     return cv, iv, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc]

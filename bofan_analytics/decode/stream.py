@@ -6,6 +6,10 @@ memory stays bounded however large the input, and cutting the input into chunks 
 gives the same tables as decoding it whole.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,6 +24,33 @@ from ._text_kernels import INT64_NULL
 __all__ = ["StreamDecoder", "Accounting"]
 
 _UDP_BIT = 1 << 48
+#: below this a chunk is decoded on one thread: the parts would be too small to pay off
+_PARALLEL_MIN_BYTES = 4 << 20
+_POOL = None
+
+
+def _threads():
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_threads(), thread_name_prefix="bofan-decode")
+    return _POOL
+
+
+def _line_bounds(data, parts):
+    """Cut points of ``data`` into about ``parts`` pieces, each ending just after a line end."""
+    bounds = [0]
+    step = len(data) // parts
+    for k in range(1, parts):
+        cut = data.find(b"\n", max(bounds[-1], k * step))
+        if cut < 0:
+            break
+        bounds.append(cut + 1)
+    bounds.append(len(data))
+    return sorted(set(bounds)) if len(data) else [0, 0]
 _FORMATS = ("stream", "lines", "traccar")
 
 
@@ -147,15 +178,29 @@ class StreamDecoder:
 
     def _step_lines(self, data, final):
         buf = np.frombuffer(data, np.uint8)
-        pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, 0, buf.shape[0], final)
+        # lines are independent: a large chunk is cut at line ends and the parts decoded on
+        # threads (the kernels release the GIL); positions stay relative to ``data``
+        bounds = _line_bounds(data, _threads() if len(data) >= _PARALLEL_MIN_BYTES else 1)
+        parts = [(lo, hi, final or hi < len(data)) for lo, hi in pairwise(bounds)]
+        if len(parts) == 1:
+            results = [self._lines_part(buf, *parts[0])]
+        else:
+            results = list(_pool().map(lambda part: self._lines_part(buf, *part), parts))
+        messages = pa.concat_tables([r[0] for r in results])
+        rejects = pa.concat_tables([r[1] for r in results])
+        self.accounting.separator_bytes += sum(r[2] for r in results)
+        consumed = results[-1][3]
+        self._tail = data[consumed:]
+        self._base += consumed
+        return messages, rejects
+
+    def _lines_part(self, buf, lo, hi, final):
+        pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, lo, hi, final)
         segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
         messages, rejects, _, stats, _ = decode_segments(
             buf, segs, OffsetMap(self._base, recv), self.source
         )
-        self.accounting.separator_bytes += stats["separator_bytes"]
-        self._tail = data[consumed:]
-        self._base += consumed
-        return messages, rejects
+        return messages, rejects, stats["separator_bytes"], consumed
 
     def _step_traccar(self, data, final):
         buf = np.frombuffer(data, np.uint8)
