@@ -552,9 +552,9 @@ def _simulate_vehicle(rng, index, city, sites, t0, days, geofences):
     df = df.sort_values("time", kind="stable").reset_index(drop=True)
     df["odometer"] = df["odometer"].fillna(odometer0).cummax()
     df["level"] = 15
-    _park_alarms(rng, index, df, parks, city)
+    charges = _park_alarms(rng, index, df, parks, city)
     df = df.sort_values("time", kind="stable").reset_index(drop=True)
-    return df, trips, parks
+    return df, trips, parks, charges
 
 
 def _fixes_on_route(city, points, kt, kv, ks, rel, rec, depart, trip_no, odometer, **extra):
@@ -586,16 +586,30 @@ def _trip_alarms(index, trip_no, n_trips):
 
 
 def _park_alarms(rng, index, df, parks, city):
-    """Alarms raised while parked: a power cut (the battery drains after it) and a tow."""
+    """Alarms raised while parked: a power cut and a tow; the charge after the power cut.
+
+    After the cut the backup battery drains one level (of 15) every 20 min; the power comes
+    back when the vehicle leaves and the battery charges one level every 2 min.
+    """
+    charges = []
     if index % 10 == 3:
         park = next(p for p in parks[1:] if 1800 < p["end"] - p["start"] < 4 * 3600)
         t = park["start"] + 300
         rows = df.index[(df["time"] > t) & (df["time"] < park["end"]) & (df["trip"] == -1)]
         df.loc[rows, "level"] = np.maximum(14 - (df.loc[rows, "time"] - t) // 1200, 6)
+        low = int(df.loc[rows, "level"].min())
+        back = park["end"]
+        full = back + (15 - low - 1) * 120
+        rows = df.index[(df["time"] >= back) & (df["time"] < full)]
+        df.loc[rows, "level"] = low + 1 + (df.loc[rows, "time"] - back) // 120
         _append_fix(df, rng, t, "CPA", park, city)
+        charges.append(
+            {"start": back, "end": full, "start_pct": low * 100 / 15, "rate": 100 / 15 * 30}
+        )
     if index % 10 == 5:
         park = max(parks, key=lambda p: p["end"] - p["start"])
         _append_fix(df, rng, park["start"] + 4 * 3600 + 17, "TOW", park, city)
+    return charges
 
 
 def _append_fix(df, rng, t, msg, park, city):
@@ -1147,8 +1161,13 @@ def generate_fleet(
             sites = [(float(rng.uniform(-40, 40)), float(rng.uniform(-30, 30))), *main_sites]
         else:
             sites = _sites(rng, city, 6, {"features": []}, with_client=False)
-        df, v_trips, v_parks = _simulate_vehicle(rng, i, city, sites, t0, days, geofences)
+        df, v_trips, v_parks, v_charges = _simulate_vehicle(
+            rng, i, city, sites, t0, days, geofences
+        )
         frames.append(_finish_vehicle(rng, i, device_id, df))
+        charges += [
+            {"device_id": device_id, **c, "end_pct": 100.0, "complete": True} for c in v_charges
+        ]
         trips += [{"device_id": device_id, **t} for t in v_trips]
         stops += [{"device_id": device_id, **_place_latlon(city, p)} for p in v_parks]
 
@@ -1163,7 +1182,19 @@ def generate_fleet(
         frames.append(df)
         trips += [{"device_id": imei, **w} for w in walks]
         stops += [{"device_id": imei, **_place_latlon(city, s)} for s in stays]
-        charges += [{"device_id": imei, **c} for c in p_charges if c["end"] <= end]
+        for c in p_charges:
+            # a charge still running when the capture ends has no end time yet
+            complete = c["end"] <= end
+            reached = c["start_pct"] + c["rate"] * (end - c["start"]) / 3600
+            charges.append(
+                {
+                    "device_id": imei,
+                    **c,
+                    "end": c["end"] if complete else None,
+                    "end_pct": 100.0 if complete else reached,
+                    "complete": complete,
+                }
+            )
         battery.append({"device_id": imei, "drain_pct_per_h": round(drain, 4), "noise_pct": 1.0})
 
     df = _finalise(rng, pd.concat(frames, ignore_index=True))
@@ -1330,14 +1361,23 @@ def _episodes(df, trips, stops, charges, battery, geofences):
             {
                 "device_id": c["device_id"],
                 "start_time": c["start"] * _MS,
-                "end_time": c["end"] * _MS,
+                "end_time": None if c["end"] is None else c["end"] * _MS,
                 "start_pct": round(c["start_pct"], 2),
-                "end_pct": 100.0,
+                "end_pct": round(c["end_pct"], 2),
                 "rate_pct_per_h": round(c["rate"], 3),
+                "complete": c["complete"],
             }
             for c in charges
         ],
-        columns=["device_id", "start_time", "end_time", "start_pct", "end_pct", "rate_pct_per_h"],
+        columns=[
+            "device_id",
+            "start_time",
+            "end_time",
+            "start_pct",
+            "end_pct",
+            "rate_pct_per_h",
+            "complete",
+        ],
     )
     alarm_rows = df[df["alarm"].notna() & ~df["duplicate"]]
     alarms_df = alarm_rows[["device_id", "time_ms", "alarm", "lat", "lon", "msg_type"]].rename(

@@ -352,24 +352,27 @@ def test_geofence_events_alternate(fleet):
 
 
 def test_battery_drains_at_its_rate_and_charges_overnight(fleet):
-    frames = fleet.frames[
-        (fleet.frames["protocol"] == "pt60") & fleet.frames["battery_pct"].notna()
-    ]
+    readings = fleet.frames[fleet.frames["battery_pct"].notna() & ~fleet.frames["duplicate"]]
+    frames = readings[readings["protocol"] == "pt60"]
     charges = fleet.episodes["charges"]
     assert len(charges) >= 5
     assert (frames["battery_pct"] < 20).any()
-    for charge in charges.itertuples():
-        device = frames[frames["device_id"] == charge.device_id].sort_values("time_ms")
+    for charge in charges[charges["complete"]].itertuples():
+        device = readings[readings["device_id"] == charge.device_id].sort_values("time_ms")
         during = device[device["time_ms"].between(charge.start_time, charge.end_time + 3_600_000)]
         assert during["battery_pct"].is_monotonic_increasing
         assert during["battery_pct"].iloc[-1] == 100
+        before = device[device["time_ms"] < charge.start_time]["battery_pct"]
+        assert before.iloc[-1] <= charge.start_pct + 1.5
+    # the vehicle whose power was cut charges when the power comes back
+    assert set(charges["device_id"]) - set(frames["device_id"])
+    overnight = charges[charges["device_id"].isin(frames["device_id"])]
     for battery in fleet.episodes["battery"].itertuples():
         assert 2 <= battery.drain_pct_per_h <= 5
         device = frames[frames["device_id"] == battery.device_id].sort_values("time_ms")
-        morning = device[
-            device["time_ms"].between(device["time_ms"].iloc[0], charges["start_time"].min() - 1)
-        ]
-        hours = (morning["time_ms"] - morning["time_ms"].iloc[0]) / 3_600_000
+        first = device["time_ms"].iloc[0]
+        morning = device[device["time_ms"].between(first, overnight["start_time"].min() - 1)]
+        hours = (morning["time_ms"] - first) / 3_600_000
         slope = np.polyfit(hours, morning["battery_pct"], 1)[0]
         assert slope == pytest.approx(-battery.drain_pct_per_h, abs=0.3)
 
