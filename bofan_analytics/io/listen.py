@@ -265,9 +265,21 @@ class Listener:
         self._log = self._udp_file = None
 
     def _open(self, name: str, mode: str, **kwargs):
+        """Open a capture file; raw files never append to another run's file of that name."""
         path = self.out_dir / name
+        if mode == "xb":
+            stem, n = path.name[: -len(".bin")], 1
+            while True:
+                try:
+                    handle = open(path, "xb")  # closed in stop() or by the handler
+                    break
+                except FileExistsError:  # two runs in the same second
+                    n += 1
+                    path = self.out_dir / f"{stem}-{n}.bin"
+        else:
+            handle = open(path, mode, **kwargs)  # closed in stop()
         self.stats.files.append(os.fspath(path))
-        return open(path, mode, **kwargs)  # closed in stop() or by the handler
+        return handle
 
     def _log_frames(self, frames: list[bytes], moment: dt.datetime) -> list[bytes]:
         """Write text frames to the lines log; return the replies they call for."""
@@ -292,7 +304,7 @@ class Listener:
         self._next_conn += 1
         self.stats.connections += 1
         name = f"bofan-{_now().strftime('%Y%m%dT%H%M%SZ')}-tcp{self._next_conn:04d}.bin"
-        raw = self._open(name, "ab")
+        raw = self._open(name, "xb")
         cutter = FrameCutter()
         received = 0
         try:
@@ -340,7 +352,7 @@ class Listener:
         self.stats.datagrams += 1
         self.stats.bytes_received += len(data)
         if self._udp_file is None:
-            self._udp_file = self._open(f"bofan-{self._run}-udp.bin", "ab")
+            self._udp_file = self._open(f"bofan-{self._run}-udp.bin", "xb")
         self._udp_file.write(data)
         self._udp_file.flush()
         # a datagram is complete: what is left in it is one more frame

@@ -231,3 +231,29 @@ def test_bofan_listen_stops_cleanly_on_a_signal(tmp_path, sig):
     assert logged_frames(tmp_path) == [POS.decode()]
     (raw,) = tmp_path.glob("*-tcp0001.bin")
     assert raw.read_bytes() == POS + b"\r\n"
+
+
+def test_runs_in_the_same_second_do_not_share_raw_files(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from bofan_analytics.io import listen as listen_module
+
+    frozen = dt.datetime(2026, 11, 2, 7, 10, 27, 948000, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(listen_module, "_now", lambda: frozen)
+
+    async def one_run(payload: bytes):
+        async with Listener(tmp_path, port=0) as listener:
+            _, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(payload)
+            await writer.drain()
+            writer.close()
+            await wait_for(lambda: listener.stats.connections == 1 and not listener._tasks)
+            return listener.stats.files
+
+    first = asyncio.run(one_run(POS + b"\r\n"))
+    second = asyncio.run(one_run(POS2 + b"\r\n"))
+    raw_first, raw_second = first[-1], second[-1]
+    assert Path(raw_first).name == "bofan-20261102T071027Z-tcp0001.bin"
+    assert Path(raw_second).name == "bofan-20261102T071027Z-tcp0001-2.bin"
+    assert Path(raw_first).read_bytes() == POS + b"\r\n"
+    assert Path(raw_second).read_bytes() == POS2 + b"\r\n"
