@@ -12,10 +12,10 @@ What the simulation does
 ------------------------
 Vehicles (PT-502) park overnight at a depot, then drive three to five trips a day along
 grid-like roads (urban 30-50 km/h, arterial 60-85, highway 95-120), stopping 30-90 s at
-traffic lights (speed 0, not a stop), and park 15-120 min between trips with 10-20 m of
-GPS jitter. They report every 10-30 s while driving and every few minutes while parked, or
-fall asleep while parked. Alarms, invalid (``V``) fixes, duplicated frames, a coverage gap
-whose fixes are uploaded late, one photo and one firmware report are planted.
+traffic lights (speed 0, not a stop), and park from 20 min to a few hours between trips
+with 10-20 m of GPS jitter. They report every 10-30 s while driving and every 2-5 min while
+parked, or fall asleep while parked. Alarms, invalid (``V``) fixes, duplicated frames, a
+coverage gap whose fixes are uploaded late, one photo and one firmware report are planted.
 
 Personal trackers (PT-60, ``@G#@`` and ``@B#@`` families) walk at 3-6 km/h between home,
 work and a shop, report positions, cell towers, heart rate, steps and battery, drain their
@@ -23,10 +23,12 @@ battery at a known rate and charge overnight.
 
 Truth
 -----
-The truth of a capture is a JSON document (see :func:`render_capture`): ``frames`` holds one
-entry per frame in file order (columns as in :mod:`bofan_analytics.schema` plus
-``duplicate``, ``late`` and ``offset``), the other keys hold the planted episodes. Values are
-those a correct decoder reads back, after the rounding the frame text imposes.
+:func:`render_capture` gives the truth of a capture in two parts: ``frames``, one row per
+frame in file order (columns and types as in :data:`bofan_analytics.schema.MESSAGES`, plus
+``duplicate``, ``late`` and ``offset``), and ``truth``, a JSON-serialisable dict of counts
+and planted episodes. Values are those a correct decoder reads back, after the rounding
+the frame text imposes. :func:`write_samples` stores them as ``<capture>.frames.parquet``
+and ``<capture>.truth.json``; ``data/samples/README.md`` describes every key.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +67,7 @@ SPEED_LIMIT_KMH = 90.0
 #: Version of the truth document layout; bumped when a key changes meaning.
 TRUTH_VERSION = 1
 
-KNOT_KMH = 1.852
+_KNOT_KMH = 1.852
 
 #: Grammar of a PT-502 sentence as the generator writes it (without line end).
 PT502_FRAME_RE = (
@@ -96,7 +98,6 @@ _CITIES = (
     ("Bogota", 4.6533, -74.0836, 732, -8.0),
 )
 
-_G_FIRMWARE = "V01"
 _B_FIRMWARE = "S6_EN_A_V1.3.7"
 _PT502_FIRMWARE = "510-V1.12,A11-V3.0"
 
@@ -127,15 +128,17 @@ class Fleet:
         One row per frame, in the order the server received them (``received_ms``).
         Columns: ``device_id, protocol, msg_type, time_ms, received_ms, valid, lat, lon,
         speed_kmh, course, alarm, battery_pct, ...`` with the values a decoder reads
-        back, plus ``text`` (the frame bytes without terminator), ``duplicate`` and
-        ``late``.
+        back, plus ``text`` (the frame without terminator; ``$PHD`` binary data is in
+        ``payload``), ``duplicate`` and ``late``.
     episodes : dict of str to pandas.DataFrame
-        ``trips``, ``stops``, ``overspeed``, ``geofence_events``, ``charges``,
-        ``alarms``, ``battery``, ``photos``.
+        ``trips``, ``stops``, ``overspeed``, ``zone_overspeed``, ``geofence_events``,
+        ``charges``, ``battery``, ``alarms``, ``photos``; times in ms since the epoch.
     geofences : dict
         A GeoJSON FeatureCollection of the geofences the episodes refer to.
     seed : int
         The seed the fleet was generated from.
+    start, end : pandas.Timestamp
+        The time span of the capture (UTC).
     """
 
     frames: pd.DataFrame
@@ -144,7 +147,6 @@ class Fleet:
     seed: int
     start: pd.Timestamp
     end: pd.Timestamp
-    sessions: dict = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         counts = self.frames.groupby("protocol").size().to_dict()
@@ -165,7 +167,9 @@ class Capture:
     data : bytes
         The file content (uncompressed).
     truth : dict
-        The truth document (JSON-serialisable), see :func:`render_capture`.
+        Counts and planted episodes (JSON-serialisable), see :func:`render_capture`.
+    frames : pandas.DataFrame
+        One row per frame a decoder must return, in file order, see :func:`render_capture`.
     """
 
     data: bytes
@@ -1056,7 +1060,7 @@ def _format(row):
     if kind == "pos":
         lat_text, lat = _fmt_coord(row.lat, 2)
         lon_text, lon = _fmt_coord(row.lon, 3)
-        knots = f"{row.speed_ms * 3.6 / KNOT_KMH:.2f}"
+        knots = f"{row.speed_ms * 3.6 / _KNOT_KMH:.2f}"
         course = f"{row.course:.2f}"
         level = int(row.level)
         odometer = int(row.odometer)
@@ -1070,7 +1074,7 @@ def _format(row):
         return text, (
             lat,
             lon,
-            float(knots) * KNOT_KMH,
+            float(knots) * _KNOT_KMH,
             float(course),
             level * 100 / 15,
             int(row.sats),
