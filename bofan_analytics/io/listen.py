@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InputError
+
 __all__ = ["Listener", "ListenStats", "FrameCutter", "listen", "reply_for"]
 
 #: Longest a frame may grow without an end before it is logged as it is.
@@ -226,6 +228,16 @@ class Listener:
     async def start(self) -> None:
         """Bind TCP and UDP on the same port and open the run's lines log."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            port = await self._bind()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise InputError(f"cannot listen on {self.host}:{self.port}: {reason}") from None
+        self.stats.port = self.port = port
+        self._run = _now().strftime("%Y%m%dT%H%M%SZ")
+        self._log = self._open(f"bofan-{self._run}.log", "a", encoding="utf-8", newline="\n")
+
+    async def _bind(self) -> int:
         loop = asyncio.get_running_loop()
         for attempt in range(5):
             self._tcp = await asyncio.start_server(self._on_connection, self.host, self.port)
@@ -237,13 +249,12 @@ class Listener:
             except OSError:
                 self._tcp.close()
                 await self._tcp.wait_closed()
+                self._tcp = None
                 if self.port != 0 or attempt == 4:  # a free TCP port may be busy in UDP
                     raise
                 continue
-            break
-        self.stats.port = self.port = port
-        self._run = _now().strftime("%Y%m%dT%H%M%SZ")
-        self._log = self._open(f"bofan-{self._run}.log", "a", encoding="utf-8", newline="\n")
+            return port
+        raise AssertionError("unreachable")
 
     async def stop(self) -> None:
         """Stop listening, close every connection, flush and close the files."""

@@ -257,3 +257,15 @@ def test_runs_in_the_same_second_do_not_share_raw_files(tmp_path, monkeypatch):
     assert Path(raw_second).name == "bofan-20261102T071027Z-tcp0001-2.bin"
     assert Path(raw_first).read_bytes() == POS + b"\r\n"
     assert Path(raw_second).read_bytes() == POS2 + b"\r\n"
+
+
+def test_a_busy_port_is_one_line_and_exit_1(tmp_path, capsys):
+    from bofan_analytics.cli import main
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        code = main(["listen", "--port", str(port), "-o", str(tmp_path), "--duration", "0.1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err
