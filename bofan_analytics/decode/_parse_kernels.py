@@ -656,7 +656,7 @@ def parse_frames(buf, f_s, f_e):
     iv[I_TIME, :] = INT64_NULL
     iv[I_CELLS, :] = 0
     fv = np.full((N_F, n), np.nan)
-    sl = np.full((2 * N_S, n), -1, np.int64)
+    sl = np.full((2 * N_S, n), -1, np.int32)  # chunks stay far below 2 GiB
     tcode = np.zeros(n, np.int64)
     cells_i = np.empty((4, 64), np.int32)
     cells_cid = np.empty(64, np.int64)

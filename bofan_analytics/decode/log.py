@@ -16,7 +16,7 @@ from .stream import StreamDecoder
 __all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
 
 #: bytes read and decoded at a time; memory stays a small multiple of this
-DEFAULT_CHUNK_BYTES = 32 << 20
+DEFAULT_CHUNK_BYTES = 8 << 20
 _HEAD_BYTES = 65536
 
 

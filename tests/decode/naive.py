@@ -18,6 +18,10 @@ _PT502 = re.compile(
 _PT60_G6 = re.compile(
     r"@G#@,V?\d+,6,(?P<id>\d+),\d*,(?P<t>\d{14}),(?P<lat>-?[\d.]+);(?P<lon>-?[\d.]+),"
 )
+_PT60_B = re.compile(
+    r"@B#@\|\d+\|(?P<type>\d+)\|(?P<id>\d+)\|\d*\|(?:(?P<fw>[^|]*[A-Za-z][^|]*)\|)?"
+    r"(?:(?P<state>[01])\|(?P<bat>\d+)\|)?(?P<t>\d{14})\|"
+)
 _ALARMS = {"IN1": "sos", "GOF": "geofence", "TOW": "tow", "HDA": "hard_acceleration",
            "HDB": "hard_braking", "FDA": "fatigue_driving", "SKA": "vibration",
            "PMA": "movement", "CPA": "power_cut"}
@@ -60,6 +64,15 @@ def decode_line(line: str):
             "valid": True, "lat": float(m["lat"]), "lon": float(m["lon"]),
             "speed_kmh": None, "course": None, "alarm": None, "battery_pct": None,
             "odometer_m": None,
+        }
+    m = _PT60_B.match(line)
+    if m:
+        t = datetime.strptime(m["t"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        return {
+            "device_id": m["id"], "protocol": "pt60", "msg_type": f"B{int(m['type'])}",
+            "time": t, "valid": None, "lat": None, "lon": None, "speed_kmh": None,
+            "course": None, "alarm": None,
+            "battery_pct": float(m["bat"]) if m["bat"] else None, "odometer_m": None,
         }
     return None
 
