@@ -85,17 +85,10 @@ def read_dataset(
             f"unknown column(s) {', '.join(map(repr, unknown))}; {table} has {', '.join(known)}"
         )
 
-    dataset = ds.dataset(
-        root,
-        schema=pa.schema([*target, pa.field(layout.PARTITION, pa.date32())]),
-        format="parquet",
-        partitioning=_PARTITIONING,
-    )
     time_column = schema.TIME if table == layout.MESSAGES_DIR else schema.RECEIVED_AT
     if devices is not None and table != layout.MESSAGES_DIR:
         raise FormatError("rejects have no device id; leave devices out")
     where = _filter(devices, start, end, time_column)
-    _check_versions(dataset, where, root)
 
     order = (
         [schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET]
@@ -103,7 +96,7 @@ def read_dataset(
         else [schema.SOURCE, schema.OFFSET]
     )
     wanted = names + [c for c in order if c not in names]
-    result = dataset.to_table(columns=wanted, filter=where)
+    result = _scan(root, target, wanted, where)
     result = result.sort_by([(c, "ascending") for c in order]).select(names)
     return result.replace_schema_metadata(target.metadata)
 
@@ -175,24 +168,33 @@ def read_positions(
         & ds.field(schema.LON).is_valid()
     )
     root = _table_dir(path, layout.MESSAGES_DIR)
-    dataset = ds.dataset(
-        root,
-        schema=pa.schema([*schema.MESSAGES, pa.field(layout.PARTITION, pa.date32())]),
-        format="parquet",
-        partitioning=_PARTITIONING,
-    )
     where = _filter(devices, start, end, schema.TIME)
     where = where_fix if where is None else where & where_fix
-    _check_versions(dataset, where, root)
-    fixes = dataset.to_table(
-        columns=[*schema.POSITION_COLUMNS, schema.SOURCE, schema.OFFSET], filter=where
-    )
+    columns = [*schema.POSITION_COLUMNS, schema.SOURCE, schema.OFFSET]
+    fixes = _scan(root, schema.MESSAGES, columns, where)
     # Input order (as read_log of the same files gives it) decides which of two duplicate
     # fixes is kept; then the same dedup and order as DecodedLog.positions().
     from ..decode import positions_from_messages
 
     fixes = fixes.sort_by([(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")])
     return positions_from_messages(fixes)
+
+
+def _scan(root: str, target: pa.Schema, columns: list[str], where) -> pa.Table:
+    """Read ``columns`` of the rows matching ``where``, after checking the files' versions."""
+    try:
+        dataset = ds.dataset(
+            root,
+            schema=pa.schema([*target, pa.field(layout.PARTITION, pa.date32())]),
+            format="parquet",
+            partitioning=_PARTITIONING,
+        )
+        _check_versions(dataset, where, root)
+        return dataset.to_table(columns=columns, filter=where)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        # a foreign or broken file, or a directory that is not a date=YYYY-MM-DD partition
+        reason = str(exc).splitlines()[0]
+        raise SchemaError(f"{root}: not a dataset written by bofan convert: {reason}") from None
 
 
 def _table_dir(path: str | os.PathLike, table: str) -> str:

@@ -226,6 +226,22 @@ def test_read_errors_are_clear(tmp_path, two_inputs):
         read_dataset(tmp_path / "ds", devices="1", table="rejects")
 
 
+def test_foreign_files_in_a_dataset_are_a_schema_error(tmp_path, two_inputs):
+    src, _, _ = two_inputs
+    convert(src, tmp_path / "ds")
+    stray = tmp_path / "ds" / "messages" / "date=2026-11-02" / "notes.parquet"
+    stray.write_text("not parquet")
+    with pytest.raises(SchemaError, match="not a dataset written by bofan convert: .*notes"):
+        read_dataset(tmp_path / "ds")
+    stray.unlink()
+    someday = tmp_path / "ds" / "messages" / "date=someday"
+    someday.mkdir()
+    good = next((tmp_path / "ds" / "messages" / "date=2026-11-02").glob("*.parquet"))
+    (someday / good.name).write_bytes(good.read_bytes())
+    with pytest.raises(SchemaError, match="error parsing 'someday'"):
+        read_positions(tmp_path / "ds")
+
+
 def _rewrite_metadata(path, metadata):
     table = pq.read_table(path)
     pq.write_table(table.replace_schema_metadata(metadata), path)
