@@ -91,6 +91,7 @@ PT60_B_FRAME_RE = (
 _M_PER_DEG = 111_320.0
 _EARTH_RADIUS_M = 6_371_008.8
 _MS = 1000
+_MIN_STREET_M = 120.0
 
 # Where the fleet lives: (name, latitude, longitude, mcc, grid bearing in degrees).
 _CITIES = (
@@ -214,9 +215,15 @@ def _route(rng, start, end, grid_bearing):
     steps[1::2, 1 if x_first else 0] = fy if x_first else fx
     points = local[0] + np.vstack([[0.0, 0.0], np.cumsum(steps, axis=0)])
     points[-1] = local[1]
-    lengths = np.hypot(*np.diff(points, axis=0).T)
-    points = np.vstack([points[0], points[1:][lengths > 1.0]])
-    return _rotate(points, grid_bearing)
+    # no street shorter than a block: a vehicle must be able to brake within one
+    kept = [points[0]]
+    for point in points[1:-1]:
+        if np.hypot(*(point - kept[-1])) >= _MIN_STREET_M:
+            kept.append(point)
+    if len(kept) > 1 and np.hypot(*(points[-1] - kept[-1])) < _MIN_STREET_M:
+        kept.pop()
+    kept.append(points[-1])
+    return _rotate(np.array(kept), grid_bearing)
 
 
 def _knots(lengths, targets_kmh, corner_ms, dwell_s, accel, brake):
@@ -438,6 +445,7 @@ def _drive(rng, start, target, bearing, hard_accel, hard_brake):
     )
     lights = rng.random(m + 1) < 0.45
     lights[0] = lights[-1] = False
+    lights[1:] &= ~lights[:-1]  # never two red lights in a row: one wait is at most 90 s
     corner = np.where(lights, 0.0, rng.uniform(15, 30, m + 1) / 3.6)
     corner[0] = corner[-1] = 0.0
     dwell = np.where(lights, rng.integers(30, 91, m + 1), 0)

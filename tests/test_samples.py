@@ -337,7 +337,7 @@ def test_zone_overspeed_uses_the_zone_limits(fleet):
         assert (track["speed_kmh"] > ep.limit_kmh).all()
         assert len(track) == ep.fixes
     outside = zones[zones["geofence"].isna()]
-    assert len(outside) <= len(fleet.episodes["overspeed"])
+    assert outside["fixes"].sum() <= fleet.episodes["overspeed"]["fixes"].sum()
 
 
 def test_geofence_events_alternate(fleet):
@@ -363,7 +363,7 @@ def test_battery_drains_at_its_rate_and_charges_overnight(fleet):
         assert during["battery_pct"].is_monotonic_increasing
         assert during["battery_pct"].iloc[-1] == 100
         before = device[device["time_ms"] < charge.start_time]["battery_pct"]
-        assert before.iloc[-1] <= charge.start_pct + 1.5
+        assert before.iloc[-1] <= charge.start_pct + 4  # gauge noise and drain since
     # the vehicle whose power was cut charges when the power comes back
     assert set(charges["device_id"]) - set(frames["device_id"])
     overnight = charges[charges["device_id"].isin(frames["device_id"])]
