@@ -132,6 +132,13 @@ def _build_parser() -> _Parser:
     p.add_argument(
         "--max-bytes", type=_positive_int, metavar="N", help="close a connection after N bytes"
     )
+    p.add_argument(
+        "--idle-timeout",
+        type=_positive_float,
+        default=300.0,
+        metavar="S",
+        help="close a connection silent for S seconds (default 300)",
+    )
     p.add_argument("--no-reply", action="store_true", help="do not answer PT-60 frames")
     p.set_defaults(run=_run_listen)
 
@@ -245,6 +252,7 @@ def _run_listen(args) -> int:
         port=args.port,
         duration_s=args.duration,
         max_bytes=args.max_bytes,
+        idle_timeout_s=args.idle_timeout,
         reply=not args.no_reply,
         on_ready=announce,
     )

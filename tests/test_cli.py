@@ -42,6 +42,7 @@ def assert_one_line(err: str, *fragments: str) -> None:
         (["report", "ds", "-o", "r.html", "--speed-limit", "-5"], "positive number"),
         (["listen", "-o", "caps", "--port", "70000"], "not a port number"),
         (["listen", "-o", "caps", "--duration", "0"], "positive number"),
+        (["listen", "-o", "caps", "--idle-timeout", "soon"], "not a number"),
         (["summary"], "INPUT"),
     ],
 )
