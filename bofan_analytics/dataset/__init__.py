@@ -20,6 +20,8 @@ Layout
   slice of rows it was written in (large captures are decoded and written chunk by chunk).
   Converting a file again therefore overwrites its parts and removes the ones it no longer
   needs: no duplicates. Within a file, messages are sorted by ``device_id`` then ``time``.
+  Inputs of one conversion with the same decompressed content (``x.log`` and
+  ``x.log.gz``) are kept once.
 * Parts are written under a hidden temporary name and renamed, so no reader ever sees a
   half-written file; every Parquet reader skips hidden files.
 
