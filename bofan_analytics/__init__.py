@@ -38,7 +38,11 @@ _LAZY = {
     "load_geofences": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
+    "ConvertResult": "bofan_analytics.dataset",
     "read_dataset": "bofan_analytics.dataset",
+    "read_messages": "bofan_analytics.dataset",
+    "read_positions": "bofan_analytics.dataset",
+    "read_rejects": "bofan_analytics.dataset",
     # viz and report
     "track_map": "bofan_analytics.viz",
     "write_report": "bofan_analytics.report",

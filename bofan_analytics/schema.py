@@ -7,7 +7,9 @@ Schema versions
 ---------------
 :data:`SCHEMA_VERSION` is written into the key-value metadata of every Parquet file the
 package writes (key ``bofan_analytics.schema_version``) and checked when a dataset is read.
-Version 1: the ``MESSAGES`` and ``REJECTS`` schemas below.
+Version 1: the ``MESSAGES`` and ``REJECTS`` schemas below. The dataset layout on disk
+(``DATASET/messages/date=YYYY-MM-DD/``, rows without any date under ``date=1970-01-01``)
+is documented in :mod:`bofan_analytics.dataset`.
 """
 
 import pyarrow as pa

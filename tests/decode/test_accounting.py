@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bofan_analytics as ba
-from bofan_analytics.io import detect_format, open_capture
+from bofan_analytics.io import detect_format, iter_capture_files, open_capture
 
 from .vectors import ALL_FRAMES, framing
 
@@ -63,10 +63,7 @@ def test_noise_is_rejected_with_offsets():
     assert len(log.messages) == 2
 
 
-@pytest.mark.parametrize(
-    "path", sorted(p for p in SAMPLES.glob("*") if p.is_file() and p.suffix not in {".json", ".geojson", ".md"}),
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("path", list(iter_capture_files(SAMPLES)), ids=lambda p: p.name)
 def test_sample_files_account_for_every_byte(path):
     with open_capture(path) as f:
         data = f.read()
