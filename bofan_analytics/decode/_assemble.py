@@ -125,6 +125,9 @@ _STRING = pa.string()
 
 
 def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
+    # one signature per kernel keeps the first (uncached) compilation short
+    starts = np.asarray(starts, np.int32)
+    ends = np.asarray(ends, np.int32)
     offsets, data, valid = gather_slices(buf, starts, ends, cap)
     n = starts.shape[0]
     nulls = n - int(valid.sum())

@@ -231,6 +231,7 @@ class StreamDecoder:
         out, out_start = gather_pieces(
             read_buf, all_s[order], all_e[order], all_hex[order]
         )
+        out.flags.writeable = False  # the same kernel signature as for file bytes
         keys = all_key[order]
         udp = keys >= _UDP_BIT
         # one segment per TCP session run; every UDP datagram is a segment of its own
