@@ -23,13 +23,15 @@ RUNTIME_JS = """
 var bofan = window.bofan || (window.bofan = {});
 bofan.draw = function (group, commands) {
   commands.forEach(function (c) {
-    if (c.draw === "lines") {
+    if (c.draw === "lines" && c.tips) {
       c.lines.forEach(function (line, i) {
-        var l = L.polyline(line, c.style);
-        var tip = c.tips ? c.tips[i] : c.tip;
-        if (tip) { l.bindTooltip(tip, {sticky: true}); }
-        l.addTo(group);
+        L.polyline(line, c.style).bindTooltip(c.tips[i], {sticky: true}).addTo(group);
       });
+    } else if (c.draw === "lines") {
+      // one multi-polyline: a single SVG path however many pieces the track has
+      var l = L.polyline(c.lines, c.style);
+      if (c.tip) { l.bindTooltip(c.tip, {sticky: true}); }
+      l.addTo(group);
     } else if (c.draw === "points") {
       c.points.forEach(function (p) {
         var style = Object.assign({}, c.style);
@@ -90,7 +92,8 @@ class DataLayer(Layer):
     """An overlay (a Leaflet feature group) filled in the browser from embedded JSON.
 
     ``commands`` is a list of ``{"draw": "lines" | "points" | "shapes", ...}`` objects,
-    see :data:`RUNTIME_JS`. ``name`` is the layer's label in the layer control, which
+    see :data:`RUNTIME_JS`. ``lines`` with one ``tip`` become one multi-polyline (one
+    SVG path); with ``tips``, one polyline per line. ``name`` is the layer's label in the layer control, which
     Leaflet inserts as markup: it must already be HTML-escaped.
     """
 

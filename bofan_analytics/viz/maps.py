@@ -25,6 +25,9 @@ SPEED_CLASSES = (
 #: Colour of track pieces whose speed is neither reported nor computable.
 UNKNOWN_SPEED_COLOR = "#808080"
 
+#: Above this many overspeed stretches they share one tooltip (their table has the detail).
+_MAX_TIPS = 500
+
 _OVERSPEED_STYLE = {"color": "#ff00ff", "weight": 11, "opacity": 0.45, "lineCap": "round"}
 _TRIP_START_STYLE = {
     "radius": 7,
@@ -106,7 +109,8 @@ def track_map(
         Background tiles: a folium tile set name (default ``"OpenStreetMap"``) or a
         TileLayer for a custom URL; ``None`` for none, e.g. on a machine with no network.
     max_points : int
-        Upper bound on the number of track vertices drawn.
+        Upper bound on the number of line vertices drawn (a quarter of it at most for
+        the overspeed highlights, the rest for the tracks).
     tolerance_m : float
         Initial simplification tolerance; doubled until ``max_points`` holds.
     max_gap_s : float
@@ -179,7 +183,8 @@ def track_map(
             DataLayer([shapes], name="Geofences").add_to(m)
             drawn.add("geofences")
     if overspeed_df is not None and len(overspeed_df):
-        commands = track.overspeed_commands(overspeed_df, tolerance_m, max_points)
+        commands = track.overspeed_commands(overspeed_df, tolerance_m, max_points // 4)
+        max_points -= sum(len(line) for c in commands for line in c["lines"])
         if commands:
             DataLayer(commands, name="Overspeed").add_to(m)
             drawn.add("overspeed")
@@ -391,6 +396,8 @@ class _Track:
         start = self.locate(overspeed[S.DEVICE_ID], overspeed["start_time"])
         stop = self.locate(overspeed[S.DEVICE_ID], overspeed["end_time"])
         pieces, tips = [], []
+        detailed = len(overspeed) <= _MAX_TIPS
+        rows = overspeed.to_dict("records") if detailed else None
         for i, (a, b) in enumerate(zip(start, stop, strict=True)):
             if a < 0 or b < 0:
                 continue
@@ -398,33 +405,32 @@ class _Track:
             if b <= a:
                 continue
             pieces.append(np.arange(a, b + 1))
-            row = overspeed.iloc[i]
-            tips.append(
-                _label(
-                    "Overspeed",
-                    [
-                        ("device", row[S.DEVICE_ID]),
-                        ("from", fmt_time(row["start_time"])),
-                        ("duration", fmt_duration(row.get("duration_s"))),
-                        ("max speed", fmt_number(row.get("max_speed_kmh"), 0) + " km/h"),
-                        ("limit", fmt_number(row.get("limit_kmh"), 0) + " km/h"),
-                    ],
+            if detailed:
+                row = rows[i]
+                tips.append(
+                    _label(
+                        "Overspeed",
+                        [
+                            ("device", row[S.DEVICE_ID]),
+                            ("from", fmt_time(row["start_time"])),
+                            ("duration", fmt_duration(row.get("duration_s"))),
+                            ("max speed", fmt_number(row.get("max_speed_kmh"), 0) + " km/h"),
+                            ("limit", fmt_number(row.get("limit_kmh"), 0) + " km/h"),
+                        ],
+                    )
                 )
-            )
         if not pieces:
             return []
         verts = np.concatenate(pieces)
         vrun = np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
         kept, line = _simplify(self.x, self.y, verts, vrun, tolerance_m, max_points)
         lines = _split_lines(self.lat, self.lon, kept, line)
-        return [
-            {
-                "draw": "lines",
-                "style": _OVERSPEED_STYLE,
-                "lines": lines,
-                "tips": [tips[i] for i in np.unique(line)],
-            }
-        ]
+        command = {"draw": "lines", "style": _OVERSPEED_STYLE, "lines": lines}
+        if detailed:
+            command["tips"] = [tips[i] for i in np.unique(line)]
+        else:
+            command["tip"] = _label("Overspeed", [("stretches", f"{len(overspeed):,}")])
+        return [command]
 
 
 def _fill_speed(code, t, lat, lon, speed) -> np.ndarray:
