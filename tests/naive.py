@@ -43,7 +43,8 @@ def stops_and_trips(fixes, *, min_distance_m=200, min_duration_s=180, stop_gap_s
     for i in range(1, n):
         clat = sum(fixes[j][1] for j in members) / len(members)
         clon = sum(fixes[j][2] for j in members) / len(members)
-        if local_m(clat, clon, fixes[i][1], fixes[i][2]) <= radius_m:
+        if local_m(clat, clon, fixes[i][1], fixes[i][2]) <= radius_m and \
+                not fixes[i][3] >= moving_kmh:
             members.append(i)
         else:
             clusters.append((members[0], members[-1]))
@@ -55,7 +56,11 @@ def stops_and_trips(fixes, *, min_distance_m=200, min_duration_s=180, stop_gap_s
             cs += 1
         while ce > cs and fixes[ce][3] >= moving_kmh:
             ce -= 1
-        if fixes[ce][0] - fixes[cs][0] >= min_duration_s:
+        until = fixes[ce][0]
+        if ce + 1 < n and (ce > cs or fixes[ce][3] < moving_kmh) and \
+                fixes[ce + 1][0] - fixes[ce][0] >= min_duration_s:
+            until = fixes[ce + 1][0]
+        if until - fixes[cs][0] >= min_duration_s:
             cands.append([cs, ce])
         elif ce > cs:
             idles.append((cs, ce))

@@ -8,8 +8,10 @@ One pass per device over its readings in time order, with hysteresis against noi
 is counted):
 
 * **Charging** starts when a reading is at least ``min_charge_pct`` above the lowest
-  reading since the last charge. It is dated back along the rising readings that stand
-  more than ``tol`` above that lowest one: the episode starts at the reading before them. It ends at the
+  reading since the last charge. It is dated back along the readings that rise (or hold)
+  and stand more than ``tol`` above that lowest one or more than ``2 * noise_pct`` above
+  the reading before them: the episode starts at the reading before those, the last one
+  before the charger was plugged in. It ends at the
   first reading of its highest value, once a reading falls more than ``tol`` below it (or
   the data ends).
 * **Discharge spans** run from the last reading near the top of a charge (within
@@ -49,6 +51,8 @@ BATTERY_COLUMNS = (
 CHARGE_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", "start_pct", "end_pct")
 
 _MS_PER_H = 3_600_000.0
+#: A drain slower than this (percent per hour) is a full battery on mains, not a drain.
+_FLAT_PCT_PER_H = 1e-6
 
 
 @pjit
@@ -107,10 +111,12 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
                     lo = x
                 if x < lo + min_charge:
                     continue
-                # date the rise back over the rising readings clearly above the floor: the
-                # episode starts at the reading where the rise leaves the floor
+                # date the rise back over the readings that belong to it: not below the
+                # next one, and either clearly above the floor or clearly up on the one
+                # before (a first charging reading can still sit near the floor)
                 start = i
-                while start - 1 > span_from and lo + tol < v[start - 1] < v[start]:
+                while start - 1 > span_from and v[start - 1] <= v[start] and (
+                        v[start - 1] > lo + tol or v[start - 1] - v[start - 2] > tol - 1.0):
                     start -= 1
                 start -= 1
                 ep_s[s0 + k] = start
@@ -124,8 +130,10 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
                 mt = 0.0
                 mv = 0.0
                 for j in range(span_from, last + 1):
-                    mt += (t_ms[j] - t_ms[span_from]) / m
-                    mv += v[j] / m
+                    mt += t_ms[j] - t_ms[span_from]
+                    mv += v[j]
+                mt /= m
+                mv /= m  # a flat span stays exactly flat: no slope out of rounding
                 for j in range(span_from, last + 1):
                     dt = (t_ms[j] - t_ms[span_from]) - mt
                     sxy += dt * (v[j] - mv)
@@ -194,7 +202,7 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
     drain = -slope * _MS_PER_H
     last_pct = v[last]
     with np.errstate(divide="ignore", invalid="ignore"):
-        hours = np.where(~charging & (drain > 0), last_pct / drain, np.nan)
+        hours = np.where(~charging & (drain > _FLAT_PCT_PER_H), last_pct / drain, np.nan)
     return pd.DataFrame({
         DEVICE_ID: device_array(track.devices),
         "first_time": to_times(track.t_ms[first], tz),

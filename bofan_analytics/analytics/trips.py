@@ -4,14 +4,18 @@ The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
 ------------------------------------------------------------------------
 1. **Stationary clusters.** Walking a device's fixes in time order, a cluster grows while
    each new fix lies within ``stop_radius_m`` of the running centroid of the cluster; the
-   first fix outside starts the next cluster. A cluster's first and last fixes are dropped
-   from it while their reported speed is at least ``moving_speed_kmh``: an arriving or
-   leaving vehicle can be inside the radius a few seconds before it stands still. Parked GPS jitter therefore stays inside one
+   first fix outside starts the next cluster. Where the device reports its speed, a fix
+   moving at ``moving_speed_kmh`` or more also ends the cluster, and is dropped from the
+   start of the one it begins: a vehicle pulling out of its spot, or rolling in, is inside
+   the radius while already (or still) driving. Parked GPS jitter therefore stays inside one
    cluster, and a silent gap while parked (a sleeping tracker) does too, because only
    positions are compared, never the time between them. Each fix is looked at once, so the
    cost is linear however long a stop lasts.
-2. **Stop candidates.** A cluster lasting at least ``min_duration_s`` (first to last fix)
-   is a stop candidate. A shorter cluster of two or more fixes is a standstill inside a
+2. **Stop candidates.** A cluster lasting at least ``min_duration_s`` is a stop candidate.
+   It lasts to its last fix, or, when the device was seen standing (two fixes in the
+   cluster, or a reported speed of zero) and then fell silent for ``min_duration_s`` or
+   more, to its next fix: a tracker that sleeps while parked reports again only when it
+   drives off, so one or two fixes can make a long stop. A shorter cluster of two or more fixes is a standstill inside a
    trip (traffic light, queue): it does not split the trip and its duration is added to
    the trip's ``idle_s``.
 3. **Movement between stops.** The fixes from the last fix of one candidate to the first
@@ -103,7 +107,8 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
             clon = sum_lon / cnt
             dy = (lat[i] - clat) * _M_PER_DEG
             dx = (lon[i] - clon) * _M_PER_DEG * coslat
-            inside = dx * dx + dy * dy <= radius_m * radius_m
+            # a fix whose reported speed says it moves never belongs to a standstill
+            inside = dx * dx + dy * dy <= radius_m * radius_m and not speed[i] >= moving_kmh
         if inside:
             sum_lat += lat[i]
             sum_lon += lon[i]
@@ -117,7 +122,14 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
             cs += 1
         while ce > cs and speed[ce] >= moving_kmh:
             ce -= 1
-        if t_ms[ce] - t_ms[cs] >= min_dur_ms:
+        # a device seen standing (two fixes together, or one reporting zero speed) that
+        # then falls silent for a stop's length was parked until its next fix: a tracker
+        # that sleeps while parked makes long stops out of one or two fixes
+        lasted = t_ms[ce] - t_ms[cs]
+        if ce + 1 < e0 and (ce > cs or speed[ce] < moving_kmh) and \
+                t_ms[ce + 1] - t_ms[ce] >= min_dur_ms:
+            lasted = t_ms[ce + 1] - t_ms[cs]
+        if lasted >= min_dur_ms:
             stop_s[s0 + n_cand] = cs
             stop_e[s0 + n_cand] = ce
             n_cand += 1
