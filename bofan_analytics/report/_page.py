@@ -148,11 +148,12 @@ footer { color: var(--muted); font-size: 12px; padding: 12px 28px 24px; }
 def html_table(frame: pd.DataFrame | None, columns, *, limit: int = MAX_ROWS, links=None) -> str:
     """An escaped ``<table>`` of ``frame`` with the (column, heading, formatter) ``columns``.
 
+    ``links``, when given, holds one ``href`` per row for the first column. At most
+    ``limit`` rows are shown, with a note saying how many there are.
+
     Examples
     --------
     >>> import pandas as pd
-    ``links``, when given, holds one ``href`` per row for the first column.
-
     >>> html_table(pd.DataFrame({"geofence": ["<b>"]}), [("geofence", "Geofence", str)])
     '<div class="scroll"><table class="data"><thead><tr><th>Geofence</th></tr></thead><tbody><tr><td>&lt;b&gt;</td></tr></tbody></table></div>'
     """
