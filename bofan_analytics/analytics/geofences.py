@@ -95,6 +95,9 @@ def load_geofences(source):
         if not isinstance(features, list):
             raise GeofenceError("GeoJSON geofences need a FeatureCollection with features")
         frame = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+        if not features:
+            frame = gpd.GeoDataFrame({"name": pd.Series([], dtype="str")},
+                                     geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     if "name" not in frame.columns or frame["name"].isna().any():
         raise GeofenceError("every geofence needs a 'name' property")
     if "radius_m" not in frame.columns:

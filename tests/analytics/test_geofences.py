@@ -173,3 +173,10 @@ def test_bad_geofences(feature, message):
         load_geofences(collection(feature))
     with pytest.raises(GeofenceError):
         load_geofences("/nonexistent/fences.geojson")
+
+
+def test_no_geofences_no_events():
+    empty = collection()
+    assert load_geofences(empty).empty
+    assert geofence_events(walk(XS), empty).empty
+    assert geofence_visits(walk(XS), empty).empty

@@ -285,3 +285,16 @@ def test_parallel_and_serial_kernels_agree(monkeypatch):
     monkeypatch.setattr(_geo, "PARALLEL_FROM", 0)
     for call, expected in zip(calls, serial, strict=True):
         pd.testing.assert_frame_equal(call(fleet), expected)
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.assign(device_id=7),                                    # integer ids
+    lambda t: t.assign(device_id=t.device_id.astype(object)),           # plain objects
+    lambda t: t.assign(device_id=t.device_id.astype("category")),
+    lambda t: t.assign(time=t.time.dt.tz_localize(None)),               # naive UTC
+    lambda t: t.assign(time=t.time.astype("datetime64[ns, UTC]")),
+])
+def test_column_variants(change):
+    trips = detect_trips(change(one_trip_track()))
+    assert (trips.start_time[0], trips.end_time[0]) == (ts(610), ts(744))
+    assert trips.device_id.dtype == "str"
