@@ -243,3 +243,10 @@ def test_a_million_fixes_make_a_small_page_quickly():
     vertices = {tuple(pt) for colour in lines.values() for line in colour for pt in line}
     for i in df.index[df.alarm.notna()]:
         assert (round(df.lat[i], 5), round(df.lon[i], 5)) in vertices
+
+
+def test_tiles_can_be_left_out_and_keep_their_name(commute):
+    bare = render(ba.track_map(commute, trips=False, stops=False, tiles=None))
+    assert "L.tileLayer" not in bare
+    osm = render(ba.track_map(commute, trips=False, stops=False))
+    assert '"OpenStreetMap" :' in osm and "tile.openstreetmap.org" in osm
