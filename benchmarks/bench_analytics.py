@@ -8,9 +8,11 @@ the 90 km/h limit) with one traffic-light standstill, and back the other way. Te
 (polygons and circles) sit around the devices' home spots so that crossings happen.
 
 Printed: seconds and fixes/s of ``detect_trips``, ``detect_stops``, ``find_overspeed`` and
-``geofence_events`` (each from the DataFrame, sorting included), their combined rate, then
-``detect_stops`` and MovingPandas' ``TrajectoryStopDetector`` on the same slice: fixes/s
-of both, the ratio, and how many stops agree (same start and end within one fix).
+``geofence_events`` (each from the DataFrame, sorting included), their combined rate, the
+rate on input that needs sorting, then ``detect_stops`` and MovingPandas'
+``TrajectoryStopDetector`` on the same slice: fixes/s of both, the ratio, and how many
+stops agree (same start and end within one fix); last, both on one long park, where a
+detector that re-measures the whole stop at every fix slows down as the stop grows.
 """
 
 from __future__ import annotations
@@ -168,7 +170,37 @@ def main() -> None:
     print(f"  ratio {their_s / our_s:,.0f}x on the same slice; "
           f"{big_rate / (m / their_s):,.0f}x against our rate on {n:,} fixes")
     print(f"  same stops: {agree(ours, theirs)} of movingpandas' {len(theirs)} "
-          f"(ours: {len(ours)}), start and end within {STEP_S} s")
+          f"(ours: {len(ours)}), start and end within {STEP_S} s (ours end at the departure "
+          "fix, theirs at the last fix before it)")
+    overnight()
+
+
+def long_park(n: int, *, seed: int = 4) -> pd.DataFrame:
+    """One device parked for ``n`` fixes (one a second) with 8 m of jitter."""
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2026-11-02T18:00:00Z").value // 1_000_000
+    return pd.DataFrame({
+        "device_id": pd.array(["860000000000042"] * n, dtype="str"),
+        "time": pd.DatetimeIndex((t0 + np.arange(n) * 1000).view("datetime64[ms]")).tz_localize("UTC"),
+        "lat": 52.0 + rng.uniform(-8, 8, n) / M_PER_DEG,
+        "lon": 13.0 + rng.uniform(-8, 8, n) / (M_PER_DEG * math.cos(math.radians(52.0))),
+        "speed_kmh": np.zeros(n),
+    })
+
+
+def overnight(ours_n: int = 1_000_000, theirs_n: int = 2_000) -> None:
+    """Cost of one long stop: linear here, quadratic for a detector that re-measures the
+    whole stop at every fix."""
+    print("one long park (a fix a second, 8 m jitter):")
+    for n in (ours_n // 10, ours_n):
+        park = long_park(n)
+        stops, seconds = timed(ba.detect_stops, park)
+        print(f"  bofan_analytics  {n:>9,} fixes  {n / seconds:14,.0f} fixes/s  {len(stops)} stop")
+    for n in (theirs_n // 2, theirs_n):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs, seconds = movingpandas_stops(long_park(n), max_diameter=100, min_duration_s=180)
+        print(f"  movingpandas     {n:>9,} fixes  {n / seconds:14,.0f} fixes/s  {len(theirs)} stop")
 
 
 def _stops_seconds(frame):

@@ -293,6 +293,8 @@ def test_parallel_and_serial_kernels_agree(monkeypatch):
     lambda t: t.assign(device_id=t.device_id.astype("category")),
     lambda t: t.assign(time=t.time.dt.tz_localize(None)),               # naive UTC
     lambda t: t.assign(time=t.time.astype("datetime64[ns, UTC]")),
+    lambda t: t.assign(speed_kmh=t.speed_kmh.astype("Float64"), valid=t.valid.astype("boolean")),
+    lambda t: t.convert_dtypes(dtype_backend="pyarrow"),
 ])
 def test_column_variants(change):
     trips = detect_trips(change(one_trip_track()))
