@@ -62,7 +62,8 @@ def alarms(messages, *, kinds=None, tz=None) -> pd.DataFrame:
         order = np.lexsort((kind.astype(str), t, dev.astype(str)))
     else:
         order = np.empty(0, np.int64)
-    dev, t, kind, msg, lat, lon = dev[order], t[order], kind[order], msg[order], lat[order], lon[order]
+    dev, t, kind, msg = dev[order], t[order], kind[order], msg[order]
+    lat, lon = lat[order], lon[order]
     first = np.ones(len(order), bool)
     first[1:] = ~((dev[1:] == dev[:-1]) & (t[1:] == t[:-1]) & (kind[1:] == kind[:-1]))
     return pd.DataFrame({

@@ -7,17 +7,17 @@ The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
    first fix outside starts the next cluster. Where the device reports its speed, a fix
    moving at ``moving_speed_kmh`` or more also ends the cluster, and is dropped from the
    start of the one it begins: a vehicle pulling out of its spot, or rolling in, is inside
-   the radius while already (or still) driving. Parked GPS jitter therefore stays inside one
-   cluster, and a silent gap while parked (a sleeping tracker) does too, because only
-   positions are compared, never the time between them. Each fix is looked at once, so the
-   cost is linear however long a stop lasts.
+   the radius while already (or still) driving. Parked GPS jitter therefore stays inside
+   one cluster, and a silent gap while parked (a sleeping tracker) does too, because only
+   positions are compared, never the time between them. Each fix is looked at once, so
+   the cost is linear however long a stop lasts.
 2. **Stop candidates.** A cluster lasting at least ``min_duration_s`` is a stop candidate.
    It lasts to its last fix, or, when the device was seen standing (two fixes in the
    cluster, or a reported speed of zero) and then fell silent for ``min_duration_s`` or
    more, to its next fix: a tracker that sleeps while parked reports again only when it
-   drives off, so one or two fixes can make a long stop. A shorter cluster of two or more fixes is a standstill inside a
-   trip (traffic light, queue): it does not split the trip and its duration is added to
-   the trip's ``idle_s``.
+   drives off, so one or two fixes can make a long stop. A shorter cluster of two or more
+   fixes is a standstill inside a trip (traffic light, queue): it does not split the trip
+   and its duration is added to the trip's ``idle_s``.
 3. **Movement between stops.** The fixes from the last fix of one candidate to the first
    fix of the next are cut wherever two consecutive fixes are more than ``stop_gap_s``
    apart (a data gap ends a trip). Each piece that covers at least ``min_distance_m`` of
@@ -28,15 +28,21 @@ The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
    any other. A stop that is still going on at the last fix is reported with ``open``
    true and ends at that fix.
 
+What the rows mean
+------------------
 A stop runs from its first stationary fix (the arrival) to the first fix after it (the
-departure: the device was last seen parked before that, and gone at it); a silent
-tracker's stop therefore lasts until it reports again. A trip runs from that departure fix
-(or, with ``trip_start="stop"``, from the last stationary fix) to the arrival fix of the
-next stop, so stops and trips tile the timeline and share their boundary fixes. The position
-of a stop is the mean of its stationary fixes. Fixes are ordered by their own time, never by arrival, so positions a device
-uploads late after a coverage gap land where they belong. Speed comes from the device
-where it sends one and from positions otherwise (PT-60). All computing is in UTC; ``tz=``
-only converts the output times, so a daylight-saving change never splits anything.
+departure: the device was last seen parked before that, and gone at it), so a silent
+tracker's stop lasts until it reports again. A trip runs from that departure fix (or, with
+``trip_start="stop"``, from the last stationary fix) to the arrival fix of the next stop:
+stops and trips tile the timeline and share their boundary fixes. The position of a stop
+is the mean of its stationary fixes; distances are path lengths over all fixes.
+
+Fixes are ordered by their own time, never by arrival, so positions a device uploads late
+after a coverage gap land where they belong. Speed comes from the device where it sends
+one and from positions otherwise (PT-60). Without a speed field, the fix a device makes a
+few metres into its departure (or just short of its arrival) cannot be told from parked
+jitter, so boundaries are exact to within one fix. All computing is in UTC; ``tz=`` only
+converts the output times, so a daylight-saving change never splits anything.
 """
 
 from __future__ import annotations
@@ -357,7 +363,8 @@ def detect_trips(
     >>> trips.groupby("device_id").distance_m.sum()                  # doctest: +SKIP
     """
     if trip_start not in _TRIP_STARTS:
-        raise FormatError(f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
+        raise FormatError(
+            f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
     track = prepare(as_positions(positions))
     cum, _, (s, e, idle_ms, after_stop) = _segment(
         track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
