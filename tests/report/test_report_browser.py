@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _chromium import CHROMIUM, run_page, screenshot
-from conftest import PAYLOAD, write_dataset
+from _fleet import PAYLOAD, write_dataset
 
 import bofan_analytics as ba
 from bofan_analytics.viz import SPEED_CLASSES

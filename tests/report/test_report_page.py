@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import CAR, PAYLOAD, TRACKER, write_dataset
+from _fleet import CAR, PAYLOAD, TRACKER, write_dataset
 from helpers import make_track, ts
 
 import bofan_analytics as ba
