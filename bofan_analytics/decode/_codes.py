@@ -18,6 +18,7 @@ __all__ = [
     "R_BAD_PHOTO",
     "R_BAD_HEX",
     "R_BAD_LINE",
+    "R_BAD_CAPTURE",
     "P_NONE",
     "P_PT502",
     "P_PT60",
@@ -44,6 +45,7 @@ REASONS = (
     "bad_photo",
     "bad_hex",
     "bad_line",
+    "bad_capture",
 )
 (
     R_OK,
@@ -62,6 +64,7 @@ REASONS = (
     R_BAD_PHOTO,
     R_BAD_HEX,
     R_BAD_LINE,
+    R_BAD_CAPTURE,
 ) = range(len(REASONS))
 
 P_NONE, P_PT502, P_PT60 = 0, 1, 2

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from ..errors import FormatError, InputError
+from ..errors import InputError
 from ..io.files import check_format, detect_format, iter_capture_files, open_capture
 from .stream import StreamDecoder
 
@@ -223,7 +223,7 @@ def read_log(
     source : path, list of paths, directory, or bytes
         Capture files (plain, ``.gz`` or ``.zst``; told by their content), directories
         (walked for capture files), or the bytes of one capture.
-    format : {"auto", "stream", "lines", "traccar"}
+    format : {"auto", "stream", "lines", "traccar", "pcap"}
         The layout; ``"auto"`` detects it for each file from its first bytes.
     source_name : str, optional
         Name for the ``source`` column when ``source`` is bytes (default ``"<bytes>"``).
@@ -249,8 +249,6 @@ def read_log(
     -32.96956
     """
     check_format(format)
-    if format == "pcap":
-        raise FormatError("pcap captures are not supported yet; use stream, lines or traccar")
     if isinstance(source, (bytes, bytearray, memoryview)):
         log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes)
     else:
@@ -274,10 +272,7 @@ def read_log(
 def _resolve_format(fmt, head):
     if fmt != "auto":
         return fmt
-    detected = detect_format(head)
-    if detected == "pcap":
-        raise FormatError("pcap captures are not supported yet; use stream, lines or traccar")
-    return detected
+    return detect_format(head)
 
 
 def _decode_bytes(data, fmt, name, chunk_bytes):

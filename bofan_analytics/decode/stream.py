@@ -16,8 +16,25 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ..errors import FormatError
-from ._assemble import OffsetMap, PieceMap, Segments, decode_segments, empty_rejects
-from ._codes import R_BAD_HEX, REASONS
+from ..io._pcap_kernels import (
+    PCAP_CLASSIC,
+    PCAP_NG,
+    T_OTHER,
+    T_TCP,
+    T_UDP,
+    parse_packets,
+    reassemble_tcp,
+    scan_records,
+)
+from ._assemble import (
+    OffsetMap,
+    PieceMap,
+    Segments,
+    decode_segments,
+    empty_messages,
+    empty_rejects,
+)
+from ._codes import R_BAD_CAPTURE, R_BAD_HEX, R_TRUNCATED, REASONS
 from ._lines_kernels import classify_pieces, gather_pieces, scan_lines, scan_traccar
 from ._text_kernels import INT64_NULL
 
@@ -51,7 +68,7 @@ def _line_bounds(data, parts):
         bounds.append(cut + 1)
     bounds.append(len(data))
     return sorted(set(bounds)) if len(data) else [0, 0]
-_FORMATS = ("stream", "lines", "traccar")
+_FORMATS = ("stream", "lines", "traccar", "pcap")
 
 
 class Accounting:
@@ -97,7 +114,7 @@ class StreamDecoder:
 
     Parameters
     ----------
-    format : {"stream", "lines", "traccar"}
+    format : {"stream", "lines", "traccar", "pcap"}
         The capture's layout (see ``bofan_analytics.io.CAPTURE_FORMATS``).
     source : str
         Name written to the ``source`` column of every row.
@@ -123,7 +140,8 @@ class StreamDecoder:
         self._base = 0  # source offset of self._tail[0]
         self._line_start = True
         self._known_devices = {}
-        self._carry = {}  # traccar: session key -> (bytes, [(rel, src, factor, recv), ...])
+        self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
+        self._pcap = None
         self._finished = False
 
     # -- public -------------------------------------------------------------------------
@@ -151,8 +169,10 @@ class StreamDecoder:
             messages, rejects = self._step_stream(data, final)
         elif self.format == "lines":
             messages, rejects = self._step_lines(data, final)
-        else:
+        elif self.format == "traccar":
             messages, rejects = self._step_traccar(data, final)
+        else:
+            messages, rejects = self._step_pcap(data, final)
         acc = self.accounting
         acc.messages += len(messages)
         acc.rejects += len(rejects)
@@ -211,38 +231,121 @@ class StreamDecoder:
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
         cls = classify_pieces(buf, pay_s, pay_e)
         bad = cls == 2
-        pay_e_bad = pay_e[bad]
-        bad_hex = self._bad_hex_rejects(buf, pay_s[bad], pay_e_bad, recv[bad])
+        extra = self._raw_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX)
         keep = ~bad
-        pay_s, pay_e, recv, key, cls = pay_s[keep], pay_e[keep], recv[keep], key[keep], cls[keep]
+        udp = key[keep] >= _UDP_BIT
+        messages, rejects = self._decode_pieces(
+            data, pay_s[keep], pay_e[keep], cls[keep], recv[keep], key[keep], udp,
+            np.zeros(udp.shape[0], bool), final, extra,
+        )
+        self._tail = data[consumed:]
+        self._base += consumed
+        return messages, rejects
 
-        # carried-over session tails first, then this chunk's reads, grouped by session
+    def _step_pcap(self, data, final):
+        buf = np.frombuffer(data, np.uint8)
+        extra = []
+        st = self._pcap
+        start = 0
+        if st is None:
+            if len(data) < 24 and not final:
+                return empty_messages(), empty_rejects()
+            st = self._pcap = _PcapState.from_header(data)
+            start = st.header_bytes
+            if st.kind == 0:
+                st.dead = True
+        if st.dead:
+            # everything after a record that cannot be read: one reject, raw bytes kept
+            if len(data):
+                extra.append(self._raw_rejects(buf, np.array([0]), np.array([len(data)]),
+                                               np.array([INT64_NULL]), R_BAD_CAPTURE))
+            self._base += len(data)
+            self._tail = b""
+            return empty_messages(), _concat_rejects(extra)
+        data_s, data_len, ts, link, consumed, st.n_if, st.big, status = scan_records(
+            buf, start, buf.shape[0], final, st.kind, st.big, st.nano, st.linktype,
+            st.if_link, st.if_div, st.n_if,
+        )
+        if status:
+            reason = R_BAD_CAPTURE if status == 1 else R_TRUNCATED
+            extra.append(self._raw_rejects(buf, np.array([consumed]), np.array([len(data)]),
+                                           np.array([INT64_NULL]), reason))
+            st.dead = status == 1
+            consumed = len(data)
+        proto, key, sport, dport, seq, flags, pay_s, pay_len, lost = parse_packets(
+            buf, data_s, data_len, link
+        )
+        if st.server_port is None and (proto != T_OTHER).any():
+            st.server_port = _server_port(proto, sport, dport, flags)
+        device = (proto != T_OTHER) & (dport == (st.server_port or -1))
+        tcp = np.flatnonzero(device & (proto == T_TCP))
+        tcp = tcp[np.argsort(key[tcp], kind="stable")]
+        next_seq = np.array([st.next_seq.get(int(k), -1) for k in key[tcp]], np.int64)
+        t_start, t_len, t_brk, _dup = reassemble_tcp(
+            key[tcp], seq[tcp], flags[tcp], pay_s[tcp], pay_len[tcp], lost[tcp], next_seq
+        )
+        if tcp.shape[0]:
+            last = np.flatnonzero(np.append(key[tcp][1:] != key[tcp][:-1], True))
+            st.next_seq.update(zip(key[tcp][last].tolist(), next_seq[last].tolist(), strict=True))
+        udp = np.flatnonzero(device & (proto == T_UDP) & (pay_len > 0))
+        has = t_len > 0
+        piece_s = np.concatenate([t_start[has], pay_s[udp]])
+        piece_e = piece_s + np.concatenate([t_len[has], pay_len[udp]])
+        order = np.argsort(np.concatenate([tcp[has], udp]), kind="stable")  # capture order
+        messages, rejects = self._decode_pieces(
+            data,
+            piece_s[order],
+            piece_e[order],
+            np.zeros(piece_s.shape[0], np.int8),
+            np.concatenate([ts[tcp][has], ts[udp]])[order],
+            np.concatenate([key[tcp][has], key[udp]])[order],
+            np.concatenate([np.zeros(int(has.sum()), bool), np.ones(udp.shape[0], bool)])[order],
+            np.concatenate([t_brk[has], np.zeros(udp.shape[0], bool)])[order],
+            final,
+            _concat_rejects(extra) if extra else None,
+        )
+        self._tail = data[consumed:]
+        self._base += consumed
+        return messages, rejects
+
+    def _decode_pieces(self, data, pay_s, pay_e, hexcls, recv, key, datagram, brk, final,
+                       extra_rejects=None):
+        """Decode payload pieces of ``data`` (log reads, packets) grouped by connection.
+
+        Pieces of one connection are joined in order (after the unfinished tail it left in
+        the previous chunk); a datagram, or a piece after a hole (``brk``), starts a segment
+        of its own. ``extra_rejects`` are merged in source order.
+        """
         blob, c_s, c_e, c_src, c_fac, c_recv, c_key = self._carry_pieces()
-        read_buf = np.frombuffer(blob + data, np.uint8) if blob else buf
+        buf = np.frombuffer(blob + data, np.uint8) if blob else np.frombuffer(data, np.uint8)
         shift = len(blob)
+        nc = c_s.shape[0]
         all_s = np.concatenate([c_s, pay_s + shift])
         all_e = np.concatenate([c_e, pay_e + shift])
-        all_hex = np.concatenate([np.zeros(c_s.shape[0], np.int8), cls])
+        all_hex = np.concatenate([np.zeros(nc, np.int8), hexcls])
         all_src = np.concatenate([c_src, self._base + pay_s])
-        all_fac = np.concatenate([c_fac, np.where(cls == 1, 2, 1)])
+        all_fac = np.concatenate([c_fac, np.where(hexcls == 1, 2, 1)])
         all_recv = np.concatenate([c_recv, recv])
         all_key = np.concatenate([c_key, key])
+        all_dgram = np.concatenate([np.zeros(nc, bool), datagram])
+        all_brk = np.concatenate([np.zeros(nc, bool), brk])
         order = np.argsort(all_key, kind="stable")
-        out, out_start = gather_pieces(
-            read_buf, all_s[order], all_e[order], all_hex[order]
-        )
+        out, out_start = gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         out.flags.writeable = False  # the same kernel signature as for file bytes
         keys = all_key[order]
-        udp = keys >= _UDP_BIT
-        # one segment per TCP session run; every UDP datagram is a segment of its own
+        dgram = all_dgram[order]
         new_seg = np.ones(keys.shape[0], bool)
-        new_seg[1:] = (keys[1:] != keys[:-1]) | udp[1:]
+        new_seg[1:] = (keys[1:] != keys[:-1]) | dgram[1:] | dgram[:-1] | all_brk[order][1:]
         first = np.flatnonzero(new_seg)
         seg_s = out_start[first]
         seg_e = np.append(out_start[first[1:]], out_start[-1])
         seg_key = keys[first]
-        seg_final = np.where(seg_key >= _UDP_BIT, 1, 1 if final else 0).astype(np.int8)
-        segs = Segments(seg_s, seg_e, seg_final, 1, key=seg_key)
+        # a segment ends for good when it is a datagram or another of its connection follows
+        followed = np.append(seg_key[1:] == seg_key[:-1], False)
+        seg_final = (dgram[first] | followed | final).astype(np.int8)
+        # after a hole in the data nothing says a line starts there
+        seg_line_start = (~all_brk[order][first]).astype(np.int8)
+        segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key)
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
         messages, rejects, consumed_segs, stats, rej_end = decode_segments(
             out, segs, mapping, self.source, self._known_devices
@@ -252,12 +355,12 @@ class StreamDecoder:
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
             self._carry[int(seg_key[k])] = self._carry_entry(out, mapping, a, b)
-        if len(bad_hex):
-            ends = np.concatenate([rej_end, self._base + pay_e_bad])
-            rejects = pa.concat_tables([rejects, bad_hex])
+        if extra_rejects is not None and len(extra_rejects):
+            offs = extra_rejects.column(S.OFFSET).to_numpy()
+            lens = extra_rejects.column(S.LENGTH).to_numpy()
+            ends = np.concatenate([rej_end, offs + lens])
+            rejects = pa.concat_tables([rejects, extra_rejects])
             rejects = rejects.take(pa.array(np.argsort(ends, kind="stable")))
-        self._tail = data[consumed:]
-        self._base += consumed
         return messages, rejects
 
     @staticmethod
@@ -286,7 +389,8 @@ class StreamDecoder:
         arr = np.array(rows, np.int64).reshape(-1, 6)
         return bytes(blob), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5]
 
-    def _bad_hex_rejects(self, buf, s, e, recv):
+    def _raw_rejects(self, buf, s, e, recv, reason):
+        """Rejects for stretches the framer never sees (bad hex, unreadable capture records)."""
         if s.shape[0] == 0:
             return empty_rejects()
         from ._assemble import _string_array, _times
@@ -297,10 +401,54 @@ class StreamDecoder:
                 S.SOURCE: pa.array([self.source] * n, pa.string()),
                 S.OFFSET: pa.array(self._base + s, pa.int64()),
                 S.LENGTH: pa.array((e - s).astype(np.int32), pa.int32()),
-                S.REASON: pa.array([REASONS[R_BAD_HEX]] * n, pa.string()),
+                S.REASON: pa.array([REASONS[reason]] * n, pa.string()),
                 S.PROTOCOL: pa.nulls(n, pa.string()),
-                S.RECEIVED_AT: _times(np.where(recv == INT64_NULL, INT64_NULL, recv)),
+                S.RECEIVED_AT: _times(np.asarray(recv, np.int64)),
                 S.RAW: _string_array(buf, s, e, typ=pa.binary(), cap=1024),
             },
             schema=S.REJECTS,
         )
+
+
+class _PcapState:
+    """What a packet capture's decoder keeps between chunks."""
+
+    def __init__(self, kind, big=False, nano=False, linktype=1, header_bytes=0):
+        self.kind = kind
+        self.big = big
+        self.nano = nano
+        self.linktype = linktype
+        self.header_bytes = header_bytes
+        self.if_link = np.zeros(64, np.int64)
+        self.if_div = np.ones(64, np.int64)
+        self.n_if = 0
+        self.server_port = None
+        self.next_seq = {}
+        self.dead = False
+
+    @classmethod
+    def from_header(cls, data):
+        magic = data[:4]
+        if magic == b"\x0a\x0d\x0d\x0a":
+            return cls(PCAP_NG)
+        for big in (False, True):
+            value = int.from_bytes(magic, "big" if big else "little")
+            if value in (0xA1B2C3D4, 0xA1B23C4D) and len(data) >= 24:
+                link = int.from_bytes(data[20:24], "big" if big else "little") & 0xFFFF
+                return cls(PCAP_CLASSIC, big, value == 0xA1B23C4D, link, 24)
+        return cls(0)
+
+
+def _server_port(proto, sport, dport, flags):
+    """The listening port: where connections were opened to, else the port every packet shares."""
+    syn = (proto == T_TCP) & ((flags & 0x12) == 0x02)
+    if syn.any():
+        ports, counts = np.unique(dport[syn], return_counts=True)
+        return int(ports[np.argmax(counts)])
+    ports, counts = np.unique(np.concatenate([sport[proto != T_OTHER], dport[proto != T_OTHER]]),
+                              return_counts=True)
+    return int(ports[np.argmax(counts)])
+
+
+def _concat_rejects(tables):
+    return pa.concat_tables(tables) if tables else empty_rejects()

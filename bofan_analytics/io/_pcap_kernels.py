@@ -1,0 +1,323 @@
+"""Packet captures: libpcap and pcapng records, link layers, IPv4/IPv6, TCP and UDP.
+
+:func:`scan_records` walks the records of a chunk of a capture file and :func:`parse_packets`
+reads each packet's headers down to the transport payload. Both write arrays; the decoder
+then reassembles TCP payloads per connection (:func:`reassemble_tcp`) and hands the bytes
+to the framer like any other stream.
+"""
+
+import numpy as np
+
+from .._numba import jit
+
+__all__ = [
+    "PCAP_CLASSIC",
+    "PCAP_NG",
+    "scan_records",
+    "parse_packets",
+    "reassemble_tcp",
+    "T_OTHER",
+    "T_TCP",
+    "T_UDP",
+]
+
+PCAP_CLASSIC, PCAP_NG = 1, 2
+T_OTHER, T_TCP, T_UDP = 0, 6, 17
+_MAX_IFACES = 64
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@jit
+def _u16(buf, p, big):
+    if big:
+        return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
+    return np.int64(buf[p]) | (np.int64(buf[p + 1]) << 8)
+
+
+@jit
+def _u32(buf, p, big):
+    if big:
+        return (
+            (np.int64(buf[p]) << 24) | (np.int64(buf[p + 1]) << 16)
+            | (np.int64(buf[p + 2]) << 8) | np.int64(buf[p + 3])
+        )
+    return (
+        np.int64(buf[p]) | (np.int64(buf[p + 1]) << 8)
+        | (np.int64(buf[p + 2]) << 16) | (np.int64(buf[p + 3]) << 24)
+    )
+
+
+@jit
+def scan_records(buf, s0, e0, final, kind, big, nano, linktype, if_link, if_div, n_if):
+    """Records of a capture chunk ``buf[s0:e0]`` (the file header already read).
+
+    ``kind`` is :data:`PCAP_CLASSIC` or :data:`PCAP_NG`; for classic files ``big``, ``nano``
+    and ``linktype`` come from the file header; pcapng interface descriptions found on the
+    way are appended to ``if_link`` / ``if_div`` (time units per second divided down to ms).
+    Returns ``(data_s, data_len, ts_ms, link, consumed, n_if, big, status)``; status is 0,
+    or 1 when a block is malformed (the rest of the chunk cannot be read).
+    """
+    cap = 16 + (e0 - s0) // 16
+    data_s = np.empty(cap, np.int64)
+    data_len = np.empty(cap, np.int64)
+    ts = np.empty(cap, np.int64)
+    link = np.empty(cap, np.int32)
+    n = 0
+    i = s0
+    status = 0
+    while i < e0:
+        if kind == PCAP_CLASSIC:
+            if i + 16 > e0:
+                break
+            incl = _u32(buf, i + 8, big)
+            if incl > 262144 * 4:
+                status = 1
+                break
+            if i + 16 + incl > e0:
+                break
+            sec = _u32(buf, i, big)
+            frac = _u32(buf, i + 4, big)
+            data_s[n] = i + 16
+            data_len[n] = incl
+            ts[n] = sec * 1000 + (frac // 1000000 if nano else frac // 1000)
+            link[n] = linktype
+            n += 1
+            i += 16 + incl
+        else:
+            if i + 12 > e0:
+                break
+            btype = _u32(buf, i, big)
+            if btype == 0x0A0D0D0A:  # section header: its byte order applies from here on
+                magic_le = _u32(buf, i + 8, False)
+                big = magic_le != 0x1A2B3C4D
+                n_if = 0
+            blen = _u32(buf, i + 4, big)
+            if blen < 12 or blen % 4 != 0 or blen > 1 << 24:
+                status = 1
+                break
+            if i + blen > e0:
+                break
+            if btype == 1 and n_if < if_link.shape[0]:  # interface description
+                if_link[n_if] = _u16(buf, i + 8, big)
+                div = np.int64(1000)  # microseconds by default
+                p = i + 16
+                while p + 4 <= i + blen - 4:
+                    code = _u16(buf, p, big)
+                    olen = _u16(buf, p + 2, big)
+                    if code == 0:
+                        break
+                    if code == 9 and olen >= 1:
+                        r = buf[p + 4]
+                        if r & 0x80 == 0:
+                            units = np.int64(10) ** np.int64(r)
+                        else:
+                            units = np.int64(1) << np.int64(r & 0x7F)
+                        div = max(np.int64(1), units // 1000)
+                    p += 4 + ((olen + 3) // 4) * 4
+                if_div[n_if] = div
+                n_if += 1
+            elif btype == 6 and blen >= 32:  # enhanced packet
+                iface = _u32(buf, i + 8, big)
+                caplen = _u32(buf, i + 20, big)
+                if iface < n_if and 28 + caplen <= blen:
+                    stamp = (_u32(buf, i + 12, big) << 32) | _u32(buf, i + 16, big)
+                    data_s[n] = i + 28
+                    data_len[n] = caplen
+                    ts[n] = stamp // if_div[iface]
+                    link[n] = if_link[iface]
+                    n += 1
+            elif btype == 3 and blen >= 16 and n_if > 0:  # simple packet: no time
+                orig = _u32(buf, i + 8, big)
+                data_s[n] = i + 12
+                data_len[n] = min(orig, blen - 16)
+                ts[n] = np.iinfo(np.int64).min
+                link[n] = if_link[0]
+                n += 1
+            i += blen
+        if n == cap:
+            break
+    if final and i < e0 and status == 0:
+        status = 2  # the file ends inside a record
+    return data_s[:n], data_len[:n], ts[:n], link[:n], i, n_if, big, status
+
+
+@jit
+def _fnv(h, buf, s, e):
+    for i in range(s, e):
+        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
+    return h
+
+
+@jit
+def parse_packets(buf, data_s, data_len, link):
+    """Link, network and transport headers of each packet.
+
+    Returns ``(proto, key, sport, dport, seq, flags, pay_s, pay_len, lost)``: ``proto`` is
+    :data:`T_TCP`, :data:`T_UDP` or :data:`T_OTHER`; ``key`` a 62-bit hash of the
+    direction-sensitive connection (addresses, ports, protocol); ``lost`` the payload bytes
+    the capture cut off (snap length).
+    """
+    n = data_s.shape[0]
+    proto = np.zeros(n, np.int8)
+    key = np.zeros(n, np.int64)
+    sport = np.zeros(n, np.int32)
+    dport = np.zeros(n, np.int32)
+    seq = np.zeros(n, np.int64)
+    flags = np.zeros(n, np.int32)
+    pay_s = np.zeros(n, np.int64)
+    pay_len = np.zeros(n, np.int64)
+    lost = np.zeros(n, np.int64)
+    for k in range(n):
+        p = data_s[k]
+        end = p + data_len[k]
+        lt = link[k]
+        ethertype = -1
+        ipver = 0
+        if lt == 1:  # Ethernet, with VLAN tags
+            if end - p < 14:
+                continue
+            ethertype = (np.int64(buf[p + 12]) << 8) | buf[p + 13]
+            p += 14
+            while (ethertype == 0x8100 or ethertype == 0x88A8) and end - p >= 4:
+                ethertype = (np.int64(buf[p + 2]) << 8) | buf[p + 3]
+                p += 4
+        elif lt == 113:  # Linux cooked
+            if end - p < 16:
+                continue
+            ethertype = (np.int64(buf[p + 14]) << 8) | buf[p + 15]
+            p += 16
+        elif lt == 276:  # Linux cooked v2
+            if end - p < 20:
+                continue
+            ethertype = (np.int64(buf[p]) << 8) | buf[p + 1]
+            p += 20
+        elif lt == 0 or lt == 108:  # BSD loopback: address family in host order
+            if end - p < 4:
+                continue
+            fam = buf[p] if buf[p] != 0 else buf[p + 3]
+            ipver = 4 if fam == 2 else 6
+            p += 4
+        elif lt == 101 or lt == 12 or lt == 14 or lt == 228 or lt == 229:
+            ipver = 0  # raw IP: told by the version nibble
+        else:
+            continue
+        if ethertype == 0x0800:
+            ipver = 4
+        elif ethertype == 0x86DD:
+            ipver = 6
+        elif ethertype != -1:
+            continue
+        if p >= end:
+            continue
+        if ipver == 0:
+            ipver = buf[p] >> 4
+        h = _FNV_OFFSET
+        if ipver == 4:
+            if end - p < 20:
+                continue
+            ihl = (buf[p] & 15) * 4
+            total = (np.int64(buf[p + 2]) << 8) | buf[p + 3]
+            frag = ((np.int64(buf[p + 6]) & 0x3F) << 8) | buf[p + 7]
+            if ihl < 20 or total < ihl or frag != 0:
+                continue  # fragments: device frames are far smaller than a packet
+            l4 = buf[p + 9]
+            h = _fnv(h, buf, p + 12, p + 20)
+            ip_end = p + total
+            p += ihl
+        elif ipver == 6:
+            if end - p < 40:
+                continue
+            l4 = buf[p + 6]
+            ip_end = p + 40 + ((np.int64(buf[p + 4]) << 8) | buf[p + 5])
+            h = _fnv(h, buf, p + 8, p + 40)
+            p += 40
+            while (l4 == 0 or l4 == 43 or l4 == 60) and end - p >= 8:
+                l4 = buf[p]
+                p += (np.int64(buf[p + 1]) + 1) * 8
+            if l4 == 44:
+                continue
+        else:
+            continue
+        lost_here = max(np.int64(0), ip_end - end)
+        ip_end = min(ip_end, end)
+        if l4 == 6:
+            if ip_end - p < 20:
+                continue
+            off = (buf[p + 12] >> 4) * 4
+            if off < 20 or p + off > ip_end:
+                continue
+            proto[k] = T_TCP
+            sport[k] = (np.int32(buf[p]) << 8) | buf[p + 1]
+            dport[k] = (np.int32(buf[p + 2]) << 8) | buf[p + 3]
+            seq[k] = _u32(buf, p + 4, True)
+            flags[k] = buf[p + 13]
+            pay_s[k] = p + off
+            pay_len[k] = ip_end - (p + off)
+        elif l4 == 17:
+            if ip_end - p < 8:
+                continue
+            proto[k] = T_UDP
+            sport[k] = (np.int32(buf[p]) << 8) | buf[p + 1]
+            dport[k] = (np.int32(buf[p + 2]) << 8) | buf[p + 3]
+            ulen = (np.int64(buf[p + 4]) << 8) | buf[p + 5]
+            pay_s[k] = p + 8
+            pay_len[k] = max(np.int64(0), min(ulen, ip_end - p) - 8)
+        else:
+            continue
+        lost[k] = lost_here
+        h = _fnv(h, buf, p, p + 4)
+        h = (h ^ np.uint64(l4)) * _FNV_PRIME
+        key[k] = np.int64(h >> np.uint64(2))
+    return proto, key, sport, dport, seq, flags, pay_s, pay_len, lost
+
+
+@jit
+def reassemble_tcp(key, seq, flags, pay_s, pay_len, lost, next_seq):
+    """Put the payloads of each connection in sequence order, in capture order.
+
+    Packets come grouped by connection (``key``), in capture order within one; ``next_seq``
+    holds, per packet's connection, the sequence number expected next (-1: unknown yet) and
+    is updated. Retransmitted bytes are dropped, a partial overlap is trimmed, and bytes
+    missing from the capture start a new segment (``brk``) so that no frame is glued across
+    the hole. Returns ``(start, length, brk, dup_bytes)``.
+    """
+    n = key.shape[0]
+    start = pay_s.copy()
+    length = pay_len.copy()
+    brk = np.zeros(n, np.bool_)
+    dup = np.int64(0)
+    expect = np.int64(-1)
+    hole = False
+    for k in range(n):
+        if k == 0 or key[k] != key[k - 1]:
+            expect = next_seq[k]
+            hole = False
+        s = seq[k]
+        if flags[k] & 2:  # SYN takes one sequence number
+            s = (s + 1) & 0xFFFFFFFF
+        ln = pay_len[k]
+        if expect < 0:
+            expect = s
+        diff = (s - expect) & 0xFFFFFFFF
+        if diff >= 0x80000000:  # starts before what we have: a retransmission
+            over = 0x100000000 - diff
+            if over >= ln:
+                dup += ln
+                length[k] = 0
+                continue
+            start[k] += over
+            length[k] = ln - over
+            dup += over
+            s = expect
+        elif diff > 0:
+            brk[k] = True
+        if hole:
+            brk[k] = True
+        # bytes the capture cut off the end of this packet: the next one starts anew
+        hole = lost[k] > 0
+        expect = (s + length[k] + lost[k]) & 0xFFFFFFFF
+        if flags[k] & 1:
+            expect = (expect + 1) & 0xFFFFFFFF
+        next_seq[k] = expect
+    return start, length, brk, dup

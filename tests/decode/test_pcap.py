@@ -1,0 +1,136 @@
+"""Packet captures: TCP reassembly per connection, UDP datagrams, link layers, pcapng."""
+
+from pathlib import Path
+
+import pytest
+
+import bofan_analytics as ba
+from bofan_analytics.io import detect_format
+
+from .pcap_builder import SERVER, ether, ipv4, ipv6, pcap, pcapng, sll, tcp, udp
+
+POS_A = b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\r\n"
+POS_B = b"$POS,353451000164,082405.000,A,1254.8501,N,10051.6752,E,0.00,237.99,160513,,,A/0000,0/0/55000//a71/\r\n"
+G6 = b"@G#@,V01,6,111112222233333,8888888888888888,20150312010203,23.2014050;104.235212,@R#@"
+DEV1 = b"\x0a\x00\x00\x05"
+DEV2 = b"\x0a\x00\x00\x06"
+T0 = 1_793_000_000.0
+
+
+def up(dev, port, seq, data, flags=0x18):
+    return ether(ipv4(dev, SERVER[0], 6, tcp(port, SERVER[1], seq, data, flags)))
+
+
+def down(dev, port, seq, data):
+    return ether(ipv4(SERVER[0], dev, 6, tcp(SERVER[1], port, seq, data)))
+
+
+def test_tcp_frames_split_over_segments_and_connections():
+    half = 40
+    packets = [
+        (T0, up(DEV1, 40001, 999, b"", flags=0x02)),  # SYN
+        (T0 + 0.1, up(DEV1, 40001, 1000, POS_A[:half])),
+        (T0 + 0.2, up(DEV2, 40002, 5000, G6)),
+        (T0 + 0.3, down(DEV2, 40002, 77, b"@G#@,V01,38,20260101000000,@R#@")),  # reply
+        (T0 + 0.4, up(DEV1, 40001, 1000 + half, POS_A[half:] + POS_B)),
+        (T0 + 0.5, up(DEV1, 40001, 1000 + half, POS_A[half:] + POS_B)),  # retransmission
+        (T0 + 0.6, ether(ipv4(DEV2, SERVER[0], 17, udp(50000, SERVER[1], POS_B)))),
+    ]
+    data = pcap(packets)
+    assert detect_format(data) == "pcap"
+    log = ba.read_log(data)
+    m = log.messages.to_pylist()
+    assert [(r["msg_type"], r["device_id"]) for r in m] == [
+        ("G6", "111112222233333"), ("POS", "216769295715"), ("POS", "353451000164"),
+        ("POS", "353451000164"),
+    ]
+    # received when the last byte of the frame arrived; offsets point into the file
+    assert m[1]["received_at"].timestamp() == pytest.approx(T0 + 0.4)
+    assert m[1]["offset"] == data.index(POS_A[:half])
+    assert m[0]["offset"] == data.index(G6)
+    assert m[3]["offset"] == data.rindex(POS_B)
+    assert len(log.rejects) == 0
+    acc = log.accounting.to_pylist()[0]
+    assert acc["input_bytes"] == len(data)
+
+
+def test_a_hole_in_the_capture_rejects_the_cut_frame_not_the_next():
+    packets = [
+        (T0, up(DEV1, 40001, 1000, POS_A[:50])),
+        # 20 bytes never captured
+        (T0 + 1, up(DEV1, 40001, 1070, POS_A[70:] + POS_B)),
+    ]
+    log = ba.read_log(pcap(packets))
+    assert log.messages.column("device_id").to_pylist() == ["353451000164"]
+    assert [r["reason"] for r in log.rejects.to_pylist()] == ["truncated", "garbage"]
+
+
+@pytest.mark.parametrize("variant", ["ipv6", "vlan", "sll", "big", "nano", "pcapng", "pcapng-ns"])
+def test_link_layers_and_file_variants(variant):
+    seg = tcp(40001, SERVER[1], 1, POS_A + G6)
+    if variant == "ipv6":
+        pkt = ether(ipv6(bytes(15) + b"\x05", bytes(15) + b"\x01", 6, seg), v6=True)
+    elif variant == "vlan":
+        pkt = ether(ipv4(DEV1, SERVER[0], 6, seg), vlan=True)
+    elif variant == "sll":
+        pkt = sll(ipv4(DEV1, SERVER[0], 6, seg))
+    else:
+        pkt = ether(ipv4(DEV1, SERVER[0], 6, seg))
+    packets = [(T0 + 0.25, pkt)]
+    if variant == "sll":
+        data = pcap(packets, linktype=113)
+    elif variant == "pcapng":
+        data = pcapng(packets)
+    elif variant == "pcapng-ns":
+        data = pcapng(packets, tsresol=9)
+    else:
+        data = pcap(packets, big=variant == "big", nano=variant == "nano")
+    log = ba.read_log(data)
+    assert log.messages.column("msg_type").to_pylist() == ["POS", "G6"]
+    assert log.messages.column("received_at")[0].as_py().timestamp() == pytest.approx(T0 + 0.25)
+
+
+def test_chunked_pcap_equals_whole():
+    packets = []
+    seq = 1
+    stream = (POS_A + G6 + b"\r\n" + POS_B) * 20
+    for i in range(0, len(stream), 37):
+        part = stream[i : i + 37]
+        packets.append((T0 + i, up(DEV1, 40001, seq, part)))
+        seq += len(part)
+    data = pcap(packets)
+    whole = ba.read_log(data)
+    assert len(whole.messages) == 60 and len(whole.rejects) == 0
+    for size in (64, 100, 999):
+        parts = ba.read_log(data, chunk_bytes=size)
+        assert parts.messages.equals(whole.messages)
+        assert parts.rejects.equals(whole.rejects)
+
+
+def test_broken_capture_is_rejected_not_raised():
+    data = pcap([(T0, up(DEV1, 40001, 1, POS_A))])
+    broken = data + b"\x00" * 8 + b"\xff\xff\xff\x7f" + b"\x00" * 30
+    log = ba.read_log(broken, format="pcap")
+    assert len(log.messages) == 1
+    r = log.rejects.to_pylist()
+    assert [(x["reason"], x["offset"]) for x in r] == [("bad_capture", len(data))]
+    cut = ba.read_log(data[:-10], format="pcap")
+    assert [x["reason"] for x in cut.rejects.to_pylist()] == ["truncated"]
+
+
+def test_real_tcpdump_capture_of_loopback_traffic():
+    """``tests/data/pcap/loopback.pcap``: recorded by tcpdump, see the script beside it."""
+    path = Path(__file__).resolve().parents[1] / "data" / "pcap" / "loopback.pcap"
+    data = path.read_bytes()
+    log = ba.read_log(path)
+    m = log.messages.to_pylist()
+    assert [(r["msg_type"], r["device_id"]) for r in m] == [
+        ("POS", "216769295715"), ("G6", "111112222233333"), ("POS", "353451000164"),
+        ("POS", "353451000164"),
+    ]
+    assert len(log.rejects) == 0
+    # the sentence sent in two pieces starts in the first packet's payload
+    assert data[m[0]["offset"] : m[0]["offset"] + 40] == POS_A[:40]
+    assert data[m[1]["offset"] : m[1]["offset"] + m[1]["length"]] == G6
+    times = [r["received_at"] for r in m]
+    assert times == sorted(times) and all(t is not None for t in times)
