@@ -16,8 +16,8 @@ __all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "descr
 # Errors that mean "this input cannot be read", as opposed to a bug in the package.
 _INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
 
-#: Formats the streaming decoder reads piece by piece; others (pcap) are decoded whole.
-_STREAMABLE = frozenset({"stream", "lines", "traccar"})
+#: Formats the streaming decoder reads piece by piece (all of them).
+_STREAMABLE = frozenset({"stream", "lines", "traccar", "pcap"})
 
 #: Bytes read from a capture before its format is decided, and per decoder feed after that.
 HEAD_SIZE = 64 * 1024
