@@ -2,6 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import T0, concat, drive, make_track, park, ts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bofan_analytics.analytics import alarms, battery_trends, charge_episodes, clean
 from bofan_analytics.analytics.alarms import ALARM_COLUMNS
@@ -105,3 +107,34 @@ def test_clean_reports_each_filter():
     assert len(everything) == len(frame) and nothing.empty
     with pytest.raises(FormatError):
         clean(frame, max_speed_kmh=-5)
+
+
+def test_empty_inputs_keep_their_columns():
+    track = make_track([])
+    kept, removed = clean(track)
+    assert kept.empty and list(kept.columns) == list(track.columns)
+    assert removed.empty and list(removed.columns) == [*track.columns, "reason"]
+    out = alarms(track)
+    assert out.empty and list(out.columns) == list(ALARM_COLUMNS)
+    assert str(out.time.dtype) == "datetime64[ms, UTC]"
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), charges=st.integers(0, 3),
+       drain=st.floats(1.0, 5.0), step_min=st.sampled_from([15, 30]))
+def test_planted_charges_are_counted_and_drain_fitted(seed, charges, drain, step_min):
+    """Discharge at ``drain`` %/h with ±1 noise, ``charges`` charges to 100 % at 40 %/h."""
+    rng = np.random.default_rng(seed)
+    step_h = step_min / 60
+    pct, level = [], 95.0
+    for k in range(charges + 1):
+        for _ in range(int(30 / drain / step_h)):          # drain about 30 points
+            pct.append(round(level + rng.uniform(-1, 1)))
+            level -= drain * step_h
+        if k < charges:
+            while level < 100:                              # charge, noise-free, capped
+                level = min(100.0, level + 40 * step_h)
+                pct.append(round(level))
+    out = battery_trends(readings(pct, step_s=step_min * 60))
+    assert out.charges[0] == charges
+    assert out.drain_pct_per_h[0] == pytest.approx(drain, abs=0.25)
