@@ -137,13 +137,18 @@ def _fixes(messages: pd.DataFrame) -> pd.DataFrame:
 
 
 def _count(table, devices) -> pd.Series:
-    if table is None or table.empty:
+    """Rows per device; missing (not zero) when the analysis did not run."""
+    if table is None:
+        return pd.Series(pd.NA, index=devices, dtype="Int64")
+    if table.empty:
         return pd.Series(0, index=devices, dtype="int64")
     return table.groupby(S.DEVICE_ID).size().reindex(devices, fill_value=0).astype("int64")
 
 
 def _total(table, column, devices) -> pd.Series:
-    if table is None or table.empty or column not in table.columns:
+    if table is None:
+        return pd.Series(np.nan, index=devices)
+    if table.empty or column not in table.columns:
         return pd.Series(0.0, index=devices)
     return table.groupby(S.DEVICE_ID)[column].sum().reindex(devices, fill_value=0.0)
 
@@ -200,20 +205,20 @@ def _summary(messages: pd.DataFrame, positions: pd.DataFrame, tables: dict) -> p
             if S.PROTOCOL in messages
             else None,
             "messages": by_dev.size().reindex(devices, fill_value=0).to_numpy(),
-            "fixes": _count(positions, devices).to_numpy(),
+            "fixes": _count(positions, devices).array,
             "first_time": by_dev[S.TIME].min().reindex(devices).to_numpy(),
             "last_time": by_dev[S.TIME].max().reindex(devices).to_numpy(),
             "distance_m": _total(trips, "distance_m", devices).to_numpy(),
             "driving_s": _total(trips, "duration_s", devices).to_numpy(),
             "idle_s": _idle_seconds(positions, trips).reindex(devices, fill_value=0.0).to_numpy(),
             "max_speed_kmh": max_speed.to_numpy(),
-            "trips": _count(trips, devices).to_numpy(),
-            "stops": _count(tables["stops"], devices).to_numpy(),
+            "trips": _count(trips, devices).array,
+            "stops": _count(tables["stops"], devices).array,
             "stopped_s": _total(tables["stops"], "duration_s", devices).to_numpy(),
-            "overspeed": _count(tables["overspeed"], devices).to_numpy(),
+            "overspeed": _count(tables["overspeed"], devices).array,
             "overspeed_s": _total(tables["overspeed"], "duration_s", devices).to_numpy(),
-            "geofence_visits": _count(tables["geofence_visits"], devices).to_numpy(),
-            "alarms": _count(tables["alarms"], devices).to_numpy(),
+            "geofence_visits": _count(tables["geofence_visits"], devices).array,
+            "alarms": _count(tables["alarms"], devices).array,
             "battery_pct": last_pct.to_numpy(),
         }
     )

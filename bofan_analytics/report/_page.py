@@ -228,7 +228,12 @@ def _kpis(row: pd.Series, speed_limit_kmh) -> str:
             if speed_limit_kmh
             else "no limit given",
         ),
-        ("Geofence visits", _int(row["geofence_visits"])),
+        (
+            "Geofence visits",
+            "no geofences given"
+            if pd.isna(row["geofence_visits"])
+            else _int(row["geofence_visits"]),
+        ),
         ("Alarms", _int(row["alarms"])),
         ("Battery (last)", _pct(row["battery_pct"]) or "n/a"),
         ("Messages / fixes", f"{_int(row['messages'])} / {_int(row['fixes'])}"),

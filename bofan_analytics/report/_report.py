@@ -26,7 +26,11 @@ class Report:
     html : str
         The self-contained page (:meth:`save` writes it).
     summary : pandas.DataFrame
-        One row per device: distance, driving and idle time, max speed, counts.
+        One row per device: ``device_id, protocol, messages, fixes, first_time,
+        last_time, distance_m`` (of the trips), ``driving_s`` (trip time), ``idle_s``
+        (time below 5 km/h inside trips), ``max_speed_kmh, trips, stops, stopped_s,
+        overspeed, overspeed_s, geofence_visits, alarms, battery_pct`` (last reading).
+        Counts of an analysis that did not run are missing (``<NA>``), not 0.
     tables : dict of str to pandas.DataFrame or None
         ``trips``, ``stops``, ``overspeed``, ``geofence_visits``, ``alarms``, ``battery``;
         ``None`` for an analysis that was not run (no speed limit, no geofences).
