@@ -45,7 +45,9 @@ _LAZY = {
     "read_rejects": "bofan_analytics.dataset",
     # viz and report
     "track_map": "bofan_analytics.viz",
+    "battery_chart": "bofan_analytics.viz",
     "write_report": "bofan_analytics.report",
+    "build_report": "bofan_analytics.report",
 }
 
 __all__ = [

@@ -42,6 +42,7 @@ from ._codes import (
 from ._text_kernels import (
     BAD,
     INT64_NULL,
+    POW10,
     days_from_civil,
     find_byte,
     is_digits,
@@ -190,15 +191,12 @@ def _parse_ddmm(buf, s, e):
     ip = parse_uint(buf, s, dot)
     if ip < 0:
         return np.nan, False
-    frac = 0.0
-    scale = 1.0
-    for i in range(dot + 1, e):
-        c = buf[i]
-        if c < 48 or c > 57:
-            return np.nan, False
-        frac = frac * 10.0 + (c - 48)
-        scale *= 10.0
-    minutes = (ip % 100) + frac / scale
+    if e - dot - 1 > 18:
+        return np.nan, False
+    fp = parse_uint(buf, dot + 1, e)
+    if fp < 0:
+        return np.nan, False
+    minutes = (ip % 100) + fp / POW10[e - dot - 1]
     if minutes >= 60.0:
         return np.nan, False
     return (ip // 100) + minutes / 60.0, True

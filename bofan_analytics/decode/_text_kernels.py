@@ -15,6 +15,7 @@ __all__ = [
     "parse_uint",
     "parse_hex",
     "parse_decimal",
+    "POW10",
     "is_digits",
     "days_from_civil",
     "valid_date",
@@ -78,11 +79,17 @@ def parse_hex(buf, s, e):
     return v
 
 
+#: exact powers of ten for scaling integer-accumulated fractions
+POW10 = np.array([10.0**k for k in range(19)])
+
+
 @jit
 def parse_decimal(buf, s, e):
     """Signed decimal number ``-?d*(.d*)?`` with at least one digit.
 
     Returns ``(value, status)``: status 0 ok, 1 empty (value NaN), 2 malformed (value NaN).
+    Digits are summed as integers and scaled once (one rounding, and no chain of
+    dependent float operations per digit).
     """
     if e <= s:
         return np.nan, 1
@@ -93,24 +100,23 @@ def parse_decimal(buf, s, e):
         i += 1
     elif buf[i] == 43:  # '+'
         i += 1
-    ip = 0.0
-    ndig = 0
+    ip = np.int64(0)
+    ni = 0
     while i < e and 48 <= buf[i] <= 57:
-        ip = ip * 10.0 + (buf[i] - 48)
-        ndig += 1
+        ip = ip * 10 + (buf[i] - 48)
+        ni += 1
         i += 1
-    frac = 0.0
-    scale = 1.0
+    fp = np.int64(0)
+    nf = 0
     if i < e and buf[i] == 46:  # '.'
         i += 1
         while i < e and 48 <= buf[i] <= 57:
-            frac = frac * 10.0 + (buf[i] - 48)
-            scale *= 10.0
-            ndig += 1
+            fp = fp * 10 + (buf[i] - 48)
+            nf += 1
             i += 1
-    if i != e or ndig == 0 or ndig > 30:
+    if i != e or ni + nf == 0 or ni > 18 or nf > 18:
         return np.nan, 2
-    v = ip + frac / scale
+    v = ip + fp / POW10[nf]
     if neg:
         v = -v
     return v, 0
