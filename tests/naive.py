@@ -52,12 +52,25 @@ def stops_and_trips(fixes, *, min_distance_m=200, min_duration_s=180, stop_gap_s
     clusters.append((members[0], members[-1]))
     cands, idles = [], []
     for cs, ce in clusters:
+        together = ce > cs
         while cs < ce and fixes[cs][3] >= moving_kmh:
             cs += 1
         while ce > cs and fixes[ce][3] >= moving_kmh:
             ce -= 1
+
+        def hop_kmh(i):
+            dt = fixes[i + 1][0] - fixes[i][0]
+            return path_m(fixes, i, i + 1) / dt * 3.6 if dt > 0 else 0.0
+
+        if cs < ce and math.isnan(fixes[cs][3]) and cs > 0 and \
+                hop_kmh(cs - 1) >= moving_kmh and hop_kmh(cs) >= moving_kmh:
+            cs += 1
+        if ce > cs and math.isnan(fixes[ce][3]) and ce + 1 < n and \
+                fixes[ce][0] - fixes[ce - 1][0] > fixes[ce + 1][0] - fixes[ce][0] and \
+                hop_kmh(ce - 1) < moving_kmh and hop_kmh(ce) >= moving_kmh:
+            ce -= 1
         until = fixes[ce][0]
-        if ce + 1 < n and (ce > cs or fixes[ce][3] < moving_kmh) and \
+        if ce + 1 < n and (together or fixes[ce][3] < moving_kmh) and \
                 fixes[ce + 1][0] - fixes[ce][0] >= min_duration_s:
             until = fixes[ce + 1][0]
         if until - fixes[cs][0] >= min_duration_s:

@@ -7,7 +7,10 @@ The algorithm (shared by :func:`detect_trips` and :func:`detect_stops`)
    first fix outside starts the next cluster. Where the device reports its speed, a fix
    moving at ``moving_speed_kmh`` or more also ends the cluster, and is dropped from the
    start of the one it begins: a vehicle pulling out of its spot, or rolling in, is inside
-   the radius while already (or still) driving. Parked GPS jitter therefore stays inside
+   the radius while already (or still) driving. Without a speed field, the hops around
+   the first and last fix decide, for one fix at each end: a first fix reached and left
+   at walking pace or faster is still arriving, a last fix reached slowly after a long
+   silence but left fast, and soon, is already leaving. Parked GPS jitter therefore stays inside
    one cluster, and a silent gap while parked (a sleeping tracker) does too, because only
    positions are compared, never the time between them. Each fix is looked at once, so
    the cost is linear however long a stop lasts.
@@ -39,9 +42,8 @@ is the mean of its stationary fixes; distances are path lengths over all fixes.
 
 Fixes are ordered by their own time, never by arrival, so positions a device uploads late
 after a coverage gap land where they belong. Speed comes from the device where it sends
-one and from positions otherwise (PT-60). Without a speed field, the fix a device makes a
-few metres into its departure (or just short of its arrival) cannot be told from parked
-jitter, so boundaries are exact to within one fix. All computing is in UTC; ``tz=`` only
+one and from positions otherwise (PT-60). Without a speed field, boundaries rest on the
+hops around them and can be one fix off where parked jitter looks like movement. All computing is in UTC; ``tz=`` only
 converts the output times, so a daylight-saving change never splits anything.
 """
 
@@ -88,6 +90,13 @@ _TRIP_STARTS = ("move", "stop")
 
 
 @jit
+def _hop_kmh(t_ms, cum_m, i):
+    """Speed of the hop from fix ``i`` to fix ``i + 1`` (same device) in km/h."""
+    dt = t_ms[i + 1] - t_ms[i]
+    return (cum_m[i + 1] - cum_m[i]) / dt * 3600.0 if dt > 0 else 0.0
+
+
+@jit
 def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, min_dur_ms,
                     gap_ms, min_dist_m,
                     stop_s, stop_e, trip_s, trip_e, trip_idle_ms, trip_after_stop,
@@ -121,18 +130,32 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
             cnt += 1
             continue
         ce = i - 1
-        # an arriving or leaving vehicle can be inside the radius while still rolling: that
-        # fix belongs to the trip. Only a reported speed decides (a NaN compares false);
-        # speeds derived from jittery positions would eat into the stop.
+        together = ce > cs  # seen standing: two fixes within the radius
+        # an arriving or leaving device can be inside the radius while still moving: that
+        # fix belongs to the trip. A reported speed decides (a NaN compares false) ...
         while cs < ce and speed[cs] >= moving_kmh:
             cs += 1
         while ce > cs and speed[ce] >= moving_kmh:
+            ce -= 1
+        # ... else the hops around it, for one fix at most: hops between jittery fixes
+        # can look fast too and must not eat into the stop. Arriving: moving into the fix
+        # and on out of it. Leaving: reached slowly after a longer silence than the one
+        # before the next fix, and left fast (a tracker that reports more often once it
+        # moves, and whose first report on the way lies a few metres from its spot).
+        if cs < ce and math.isnan(speed[cs]) and cs > s0 and \
+                _hop_kmh(t_ms, cum_m, cs - 1) >= moving_kmh and \
+                _hop_kmh(t_ms, cum_m, cs) >= moving_kmh:
+            cs += 1
+        if ce > cs and math.isnan(speed[ce]) and ce + 1 < e0 and \
+                t_ms[ce] - t_ms[ce - 1] > t_ms[ce + 1] - t_ms[ce] and \
+                _hop_kmh(t_ms, cum_m, ce - 1) < moving_kmh and \
+                _hop_kmh(t_ms, cum_m, ce) >= moving_kmh:
             ce -= 1
         # a device seen standing (two fixes together, or one reporting zero speed) that
         # then falls silent for a stop's length was parked until its next fix: a tracker
         # that sleeps while parked makes long stops out of one or two fixes
         lasted = t_ms[ce] - t_ms[cs]
-        if ce + 1 < e0 and (ce > cs or speed[ce] < moving_kmh) and \
+        if ce + 1 < e0 and (together or speed[ce] < moving_kmh) and \
                 t_ms[ce + 1] - t_ms[ce] >= min_dur_ms:
             lasted = t_ms[ce + 1] - t_ms[cs]
         if lasted >= min_dur_ms:

@@ -6,9 +6,10 @@ heartbeats without a position and a coverage gap uploaded late.
 
 Exact for everything the frames pin down. Two documented tolerances:
 
-* PT-60 trackers send no speed, and the fix a walker makes a few metres from home as it
-  sets off (or arrives) looks like parked jitter: their trip and stop boundaries are right
-  to within one fix.
+* PT-60 trackers send no speed: the fix a walker makes a few metres from home as it sets
+  off is told from parked jitter by the hops around it, which fails when the last parked
+  report came only moments before (a few percent of departures): their trip and stop
+  boundaries are checked to within one fix.
 * Charges are planted at the moment of plugging in and of reaching 100 %, which fall
   between battery readings: the detected episode starts at the last reading before the
   rise (readings taken in the first minutes on the charger are within the noise of the

@@ -173,8 +173,8 @@ def test_rolling_arrival_inside_the_radius_belongs_to_the_trip():
                    [(750, 1970, 0, 10.0), (760, 2000, 0, 0.0)], park(770, 1500, 2000, 0))
     trips = detect_trips(make_track(fixes))
     assert trips.end_time[0] == ts(760)
-    # without a speed field the rolling fix is indistinguishable from parked jitter
-    assert detect_trips(make_track(fixes, speed=False)).end_time[0] == ts(750)
+    # without a speed field the hops tell: reached at 25 km/h, left at 11 km/h
+    assert detect_trips(make_track(fixes, speed=False)).end_time[0] == ts(760)
 
 
 def test_odometer_at_both_ends():
