@@ -116,6 +116,12 @@ def _build_parser() -> _Parser:
     p.add_argument("--to", dest="end", type=_when, metavar="DATE", help="inclusive")
     p.add_argument("--geofences", metavar="FILE", help="GeoJSON with a name per feature")
     p.add_argument("--speed-limit", type=_positive_float, metavar="KMH")
+    p.add_argument(
+        "--export",
+        action="append",
+        choices=("csv", "xlsx"),
+        help="also write the tables beside the report (repeatable)",
+    )
     p.set_defaults(run=_run_report)
 
     p = commands.add_parser(
@@ -231,6 +237,7 @@ def _run_report(args) -> int:
         end=args.end,
         geofences=args.geofences,
         speed_limit_kmh=args.speed_limit,
+        export=args.export,
     )
     print(f"report written to {args.output}")
     return EXIT_OK

@@ -95,7 +95,8 @@ def test_report_delegates_to_write_report(capsys, tmp_path, monkeypatch):
         capsys,
         "report", str(tmp_path / "ds"), "-o", str(tmp_path / "r.html"),
         "--device", "0001", "--device", "0002", "--from", "2026-11-02", "--to", "2026-11-03",
-        "--geofences", str(geofences), "--speed-limit", "90",
+        "--geofences", str(geofences), "--speed-limit", "90", "--export", "csv",
+        "--export", "xlsx",
     )  # fmt: skip
     assert (code, err) == (0, "")
     assert calls == [
@@ -107,6 +108,7 @@ def test_report_delegates_to_write_report(capsys, tmp_path, monkeypatch):
                 "end": "2026-11-03",
                 "geofences": str(geofences),
                 "speed_limit_kmh": 90.0,
+                "export": ["csv", "xlsx"],
             },
         )
     ]
@@ -227,6 +229,10 @@ def test_convert_then_report(capsys, tmp_path, captures):
     assert (code, err) == (0, "")
     assert (tmp_path / "r.html").stat().st_size > 0
     assert "0123456789" in (tmp_path / "r.html").read_text()
+    code, out, err = run(capsys, "report", str(dataset), "-o", str(tmp_path / "t.html"),
+                         "--export", "csv")
+    assert (code, err) == (0, "")
+    assert (tmp_path / "t-trips.csv").read_text().startswith("device_id,")
 
 
 def test_convert_with_one_bad_input_exits_1_but_converts_the_rest(capsys, tmp_path, captures):
