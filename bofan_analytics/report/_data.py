@@ -10,10 +10,9 @@ import pandas as pd
 from .. import schema as S
 from ..errors import InputError
 
-__all__ = ["ReportData", "collect", "IDLE_SPEED_KMH", "TABLES"]
+__all__ = ["ReportData", "collect", "TABLES"]
 
 #: Inside a trip, a fix slower than this counts as idling (engine on, vehicle not moving).
-IDLE_SPEED_KMH = 5.0
 
 #: Result tables of a report, in the order they are shown and exported.
 TABLES = ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery")
@@ -153,34 +152,6 @@ def _total(table, column, devices) -> pd.Series:
     return table.groupby(S.DEVICE_ID)[column].sum().reindex(devices, fill_value=0.0)
 
 
-def _idle_seconds(positions: pd.DataFrame, trips) -> pd.Series:
-    """Seconds spent below :data:`IDLE_SPEED_KMH` inside trips, per device.
-
-    Each fix belongs to the trip that started last at or before it (``merge_asof``) if
-    that trip has not ended yet; the time to the next fix of the same trip counts as idle
-    when the fix is slower than the threshold.
-    """
-    if trips is None or trips.empty or positions.empty or S.SPEED_KMH not in positions:
-        return pd.Series(dtype=float)
-    pos = positions[[S.DEVICE_ID, S.TIME, S.SPEED_KMH]].copy()
-    pos[S.TIME] = pd.to_datetime(pos[S.TIME], utc=True).dt.as_unit("ms")
-    tr = trips[[S.DEVICE_ID, "start_time", "end_time"]].copy()
-    tr["start_time"] = pd.to_datetime(tr["start_time"], utc=True).dt.as_unit("ms")
-    tr["end_time"] = pd.to_datetime(tr["end_time"], utc=True).dt.as_unit("ms")
-    tr["trip"] = np.arange(len(tr))
-    pos = pos.sort_values(S.TIME, kind="stable")
-    tr = tr.sort_values("start_time", kind="stable")
-    joined = pd.merge_asof(
-        pos, tr, left_on=S.TIME, right_on="start_time", by=S.DEVICE_ID, direction="backward"
-    )
-    joined = joined.loc[joined["trip"].notna() & (joined[S.TIME] <= joined["end_time"])]
-    joined = joined.sort_values([S.DEVICE_ID, S.TIME], kind="stable")
-    nxt = joined.groupby("trip")[S.TIME].shift(-1)
-    dt = (nxt - joined[S.TIME]).dt.total_seconds()
-    idle = dt.where(pd.to_numeric(joined[S.SPEED_KMH], errors="coerce") < IDLE_SPEED_KMH)
-    return idle.groupby(joined[S.DEVICE_ID]).sum()
-
-
 def _summary(messages: pd.DataFrame, positions: pd.DataFrame, tables: dict) -> pd.DataFrame:
     """One row per device: the numbers at the top of its section."""
     devices = sorted(messages[S.DEVICE_ID].dropna().astype(str).unique())
@@ -210,7 +181,8 @@ def _summary(messages: pd.DataFrame, positions: pd.DataFrame, tables: dict) -> p
             "last_time": by_dev[S.TIME].max().reindex(devices).to_numpy(),
             "distance_m": _total(trips, "distance_m", devices).to_numpy(),
             "driving_s": _total(trips, "duration_s", devices).to_numpy(),
-            "idle_s": _idle_seconds(positions, trips).reindex(devices, fill_value=0.0).to_numpy(),
+            # standing time inside trips, as detect_trips measures it
+            "idle_s": _total(trips, "idle_s", devices).to_numpy(),
             "max_speed_kmh": max_speed.to_numpy(),
             "trips": _count(trips, devices).array,
             "stops": _count(tables["stops"], devices).array,

@@ -14,7 +14,7 @@ from .. import schema as S
 from .._version import __version__
 from ..viz._format import fmt_duration, fmt_km, fmt_number, fmt_time
 from ..viz._html import escape_text
-from ._data import IDLE_SPEED_KMH, ReportData
+from ._data import ReportData
 
 __all__ = ["render_page", "html_table", "summary_table", "TABLE_COLUMNS"]
 
@@ -217,7 +217,7 @@ def _kpis(row: pd.Series, speed_limit_kmh) -> str:
     items = [
         ("Distance", fmt_km(row["distance_m"])),
         ("Driving time", fmt_duration(row["driving_s"])),
-        (f"Idle time (< {IDLE_SPEED_KMH:.0f} km/h in trips)", fmt_duration(row["idle_s"])),
+        ("Idle time (standing inside trips)", fmt_duration(row["idle_s"])),
         ("Max speed", _speed(row["max_speed_kmh"])),
         ("Trips", _int(row["trips"])),
         ("Stops", f"{_int(row['stops'])} · {fmt_duration(row['stopped_s'])}"),

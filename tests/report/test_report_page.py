@@ -6,12 +6,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from _fleet import CAR, PAYLOAD, TRACKER, write_dataset
-from helpers import make_track, ts
+from helpers import ts
 
 import bofan_analytics as ba
 from bofan_analytics.errors import FormatError, InputError
 from bofan_analytics.report import Report, build_report, write_report
-from bofan_analytics.report._data import _idle_seconds
 from bofan_analytics.report._page import html_table
 
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -77,15 +76,13 @@ def test_summary_numbers(fleet, fences):
     assert set(visits.geofence) <= {PAYLOAD, "depot"} and PAYLOAD in set(visits.geofence)
 
 
-def test_idle_is_slow_time_inside_trips():
-    # fixes every 10 s; inside the trip (10..100 s) the car stands from 30 s to 60 s
-    speeds = [0, 50, 50, 0, 0, 0, 50, 50, 50, 50, 50, 0, 0]
-    fixes = [(10.0 * i, 100.0 * i, 0.0, v) for i, v in enumerate(speeds)]
-    pos = make_track(fixes)
-    trips = pd.DataFrame(
-        {"device_id": [pos.device_id[0]], "start_time": [ts(10)], "end_time": [ts(100)]}
-    )
-    assert _idle_seconds(pos, trips).to_dict() == {pos.device_id[0]: 30.0}
+def test_idle_is_the_trips_standing_time(fleet):
+    report = build_report(fleet)
+    trips = report.tables["trips"]
+    s = report.summary.set_index("device_id")
+    for device, idle in trips.groupby("device_id")["idle_s"].sum().items():
+        assert s.loc[device, "idle_s"] == pytest.approx(idle)
+    assert "Idle time (standing inside trips)" in report.html
 
 
 def test_overspeed_and_geofences_are_optional(fleet):
