@@ -4,7 +4,7 @@ import numpy as np
 
 from .._numba import jit
 
-__all__ = ["gather_slices", "inherit_device"]
+__all__ = ["gather_slices", "inherit_device", "take_strings"]
 
 
 @jit
@@ -63,3 +63,24 @@ def inherit_device(dev_s, dev_e, f_seg, ok, needs_device):
                 orphans[no] = k
                 no += 1
     return orphans[:no]
+
+
+@jit
+def take_strings(codes, dict_offsets, dict_data):
+    """Arrow string buffers of ``dictionary[codes]`` (a few distinct strings, many rows)."""
+    n = codes.shape[0]
+    offsets = np.empty(n + 1, np.int32)
+    total = 0
+    for k in range(n):
+        c = codes[k]
+        total += dict_offsets[c + 1] - dict_offsets[c]
+    data = np.empty(total, np.uint8)
+    pos = 0
+    for k in range(n):
+        offsets[k] = pos
+        c = codes[k]
+        for i in range(dict_offsets[c], dict_offsets[c + 1]):
+            data[pos] = dict_data[i]
+            pos += 1
+    offsets[n] = pos
+    return offsets, data

@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import schema as S
-from ._arrow_kernels import gather_slices, inherit_device
+from ._arrow_kernels import gather_slices, inherit_device, take_strings
 from ._codes import ALARM_NAMES, PROTOCOL_NAMES, REASONS
 from ._framing_kernels import frame_segments
 from ._parse_kernels import (
@@ -44,9 +44,9 @@ __all__ = ["Segments", "OffsetMap", "PieceMap", "decode_segments", "empty_messag
 _TS = pa.timestamp("ms", tz="UTC")
 RAW_CAP = 1024
 _T_PHD = pack_type("PHD")
-_PROTO_DICT = pa.array([name or "" for name in PROTOCOL_NAMES], pa.string())
-_ALARM_DICT = pa.array([name or "" for name in ALARM_NAMES], pa.string())
-_REASON_DICT = pa.array(list(REASONS), pa.string())
+_PROTO_DICT = [name or "" for name in PROTOCOL_NAMES]
+_ALARM_DICT = [name or "" for name in ALARM_NAMES]
+_REASON_DICT = list(REASONS)
 
 
 class Segments:
@@ -138,8 +138,24 @@ def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
 
 
 def _dict_strings(indices, dictionary, null_code=None):
-    idx = pa.array(indices.astype(np.int32), mask=None if null_code is None else indices == null_code)
-    return pa.DictionaryArray.from_arrays(idx, dictionary).cast(pa.string())
+    """A string column from small integer codes into ``dictionary`` (a list of str)."""
+    codes = np.ascontiguousarray(indices, np.int32)
+    encoded = [text.encode() for text in dictionary]
+    dict_offsets = np.zeros(len(encoded) + 1, np.int32)
+    np.cumsum([len(b) for b in encoded], out=dict_offsets[1:])
+    dict_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    offsets, data = take_strings(codes, dict_offsets, dict_data)
+    n = codes.shape[0]
+    bitmap = None
+    nulls = 0
+    if null_code is not None:
+        valid = codes != null_code
+        nulls = n - int(valid.sum())
+        if nulls:
+            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
+    )
 
 
 def _ints(values, typ, null=-1):
@@ -155,9 +171,7 @@ def _times(values):
 
 
 def _source_array(source, n):
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, np.int32)), pa.array([source], pa.string())
-    ).cast(pa.string())
+    return _dict_strings(np.zeros(n, np.int32), [source])
 
 
 def empty_messages():
@@ -228,9 +242,7 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,
         return _string_array(buf, sl[2 * field][idx], sl[2 * field + 1][idx])
 
     codes, inverse = np.unique(tcode[idx], return_inverse=True)
-    msg_type = _dict_strings(
-        inverse.reshape(-1), pa.array([unpack_type(c) for c in codes], pa.string())
-    )
+    msg_type = _dict_strings(inverse.reshape(-1), [unpack_type(c) for c in codes])
     valid = cv[C_VALID][idx]
     ncells = iv[I_CELLS][idx]
     cell_offsets = np.zeros(n + 1, np.int32)
