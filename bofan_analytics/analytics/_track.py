@@ -171,7 +171,12 @@ def _clean_and_sorted(t_ms, lat, lon, valid, bounds):
 
 
 def _device_runs(col: pd.Series):
-    """``(bounds, heads)`` when the ids are non-null strings in rising runs, else None."""
+    """Runs of equal ids: ``(bounds, run_codes, uniques)``, or None for non-string ids.
+
+    ``uniques`` are the ids in sorted order and ``run_codes`` the code of each run; sorted,
+    grouped input has ``run_codes == arange``. Only the run heads are factorized, so input
+    that is grouped but for some late rows costs little more than sorted input.
+    """
     try:
         arr = pa.array(col.array) if hasattr(col.array, "__arrow_array__") else None
     except (pa.ArrowException, TypeError):
@@ -183,11 +188,26 @@ def _device_runs(col: pd.Series):
         return None
     runs = pc.run_end_encode(arr, run_end_type=pa.int64())
     heads = runs.values
-    if len(heads) > 1 and not pc.all(pc.less(heads.slice(0, len(heads) - 1),
-                                             heads.slice(1))).as_py():
-        return None  # a device appears in more than one run, or out of order
     bounds = np.concatenate(([0], runs.run_ends.to_numpy())).astype(np.int64)
-    return bounds, np.asarray(heads.to_pylist(), dtype=object)
+    if len(heads) < 2 or pc.all(pc.less(heads.slice(0, len(heads) - 1), heads.slice(1))).as_py():
+        return bounds, np.arange(len(heads), dtype=np.int64), np.asarray(heads.to_pylist(),
+                                                                          dtype=object)
+    run_codes, uniques = pd.factorize(pd.array(heads, dtype="str"), sort=True)
+    return bounds, run_codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _sort_order(codes: np.ndarray, t_ms: np.ndarray) -> np.ndarray:
+    """Stable order by (code, time). One int64 key when both fit: numpy's stable sort is
+    adaptive, so input that is sorted but for some late rows sorts in near-linear time."""
+    if t_ms.shape[0] == 0:
+        return np.empty(0, np.int64)
+    t0 = int(t_ms.min())
+    span_bits = int(int(t_ms.max()) - t0 + 1).bit_length()
+    code_bits = int(codes.max() + 1).bit_length() if codes.shape[0] else 0
+    if span_bits + code_bits <= 62:
+        key = (codes << span_bits) | (t_ms - t0)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((t_ms, codes))
 
 
 def _valid_flags(frame: pd.DataFrame) -> np.ndarray:
@@ -215,14 +235,14 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     lon = float_column(frame, LON)
     valid = _valid_flags(frame)
     runs = _device_runs(frame[DEVICE_ID]) if n else None
-    if runs is not None and require_fix and _clean_and_sorted(t, lat, lon, valid, runs[0]):
-        bounds, heads = runs
-        return Track(devices=heads, bounds=bounds, rows=None, t_ms=t, lat=lat, lon=lon,
-                     speed_kmh=float_column(frame, SPEED_KMH),
-                     odometer_m=float_column(frame, ODOMETER_M))
     if runs is not None:
-        bounds, uniques = runs
-        codes = np.repeat(np.arange(len(uniques), dtype=np.int64), np.diff(bounds))
+        bounds, run_codes, uniques = runs
+        grouped = bool((run_codes == np.arange(run_codes.shape[0])).all())
+        if grouped and require_fix and _clean_and_sorted(t, lat, lon, valid, bounds):
+            return Track(devices=uniques, bounds=bounds, rows=None, t_ms=t, lat=lat, lon=lon,
+                         speed_kmh=float_column(frame, SPEED_KMH),
+                         odometer_m=float_column(frame, ODOMETER_M))
+        codes = np.repeat(run_codes, np.diff(bounds))
     else:
         codes, uniques = pd.factorize(frame[DEVICE_ID], sort=True)
         codes = codes.astype(np.int64, copy=False)
@@ -234,7 +254,7 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     rows = np.flatnonzero(keep)
     c, tt = codes[rows], t[rows]
     if _needs_sort(c, tt):
-        order = np.lexsort((tt, c))  # stable: duplicates keep input order
+        order = _sort_order(c, tt)  # stable: duplicates keep input order
         rows, c, tt = rows[order], c[order], tt[order]
     first = _first_of_each_time(c, tt)
     if not first.all():
