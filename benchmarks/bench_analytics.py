@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import bofan_analytics as ba
-from bofan_analytics.analytics._geo import PARALLEL_FROM
+# run from a checkout without installing it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import bofan_analytics as ba  # noqa: E402
+from bofan_analytics.analytics._geo import PARALLEL_FROM  # noqa: E402
 
 STEP_S = 10
 PARK = 120  # fixes parked per cycle (20 min)
