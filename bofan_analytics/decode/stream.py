@@ -57,6 +57,33 @@ def _pool():
     return _POOL
 
 
+def _stream_bounds(data, parts):
+    """Cut points of a raw stream where no frame can span: a line end followed by the start
+    of a sentence or a PT-60 frame, with no binary header just before. A chunk holding a
+    ``$PHD`` photo chunk (binary data may contain anything) is not cut at all."""
+    if data.find(b"$PHD") >= 0:
+        return [0, len(data)]
+    bounds = [0]
+    step = len(data) // parts
+    for k in range(1, parts):
+        pos = max(bounds[-1], k * step)
+        while True:
+            cut = data.find(b"\n", pos)
+            if cut < 0 or cut + 5 > len(data):
+                cut = -1
+                break
+            start = data[cut + 1 : cut + 5]
+            frame = start[:1] == b"$" or start in (b"@G#@", b"@B#@")
+            if frame and data.find(b"\xbf", max(0, cut - 5), cut + 1) < 0:
+                break
+            pos = cut + 1
+        if cut < 0:
+            break
+        bounds.append(cut + 1)
+    bounds.append(len(data))
+    return bounds
+
+
 def _line_bounds(data, parts):
     """Cut points of ``data`` into about ``parts`` pieces, each ending just after a line end."""
     bounds = [0]
@@ -184,17 +211,36 @@ class StreamDecoder:
 
     def _step_stream(self, data, final):
         buf = np.frombuffer(data, np.uint8)
-        segs = Segments([0], [buf.shape[0]], final, self._line_start)
-        messages, rejects, consumed, stats, _ = decode_segments(
-            buf, segs, OffsetMap(self._base), self.source, self._known_devices
-        )
-        used = int(consumed[0])
-        self.accounting.separator_bytes += stats["separator_bytes"]
+        bounds = [0, len(data)]
+        if len(data) >= _PARALLEL_MIN_BYTES and _threads() > 1:
+            bounds = _stream_bounds(data, _threads())
+        parts = []
+        for j, (lo, hi) in enumerate(pairwise(bounds)):
+            last = j == len(bounds) - 2
+            # every cut is a line end followed by a frame start: nothing spans it
+            parts.append((lo, hi, final or not last, self._line_start if j == 0 else True))
+        if len(parts) == 1:
+            results = [self._stream_part(buf, *parts[0], self._known_devices)]
+        else:
+            results = list(_pool().map(lambda part: self._stream_part(buf, *part, {}), parts))
+            for r in results:
+                self._known_devices.update(r[4])
+        messages = pa.concat_tables([r[0] for r in results])
+        rejects = pa.concat_tables([r[1] for r in results])
+        self.accounting.separator_bytes += sum(r[2] for r in results)
+        used = results[-1][3]
         if used > 0:
             self._line_start = data[used - 1] in (10, 13)
         self._tail = data[used:]
         self._base += used
         return messages, rejects
+
+    def _stream_part(self, buf, lo, hi, final, line_start, known):
+        segs = Segments([lo], [hi], final, line_start)
+        messages, rejects, consumed, stats, _ = decode_segments(
+            buf, segs, OffsetMap(self._base), self.source, known
+        )
+        return messages, rejects, stats["separator_bytes"], int(consumed[0]), known
 
     def _step_lines(self, data, final):
         buf = np.frombuffer(data, np.uint8)

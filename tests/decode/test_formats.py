@@ -145,3 +145,26 @@ def test_phd_device_carries_over_chunks():
     stream = POS_A + b"\r\n" + b"$PHD0,4,abcd\r\n"
     log = ba.read_log(stream, chunk_bytes=len(POS_A) + 3)
     assert log.messages.column("device_id").to_pylist() == ["216769295715"] * 2
+
+
+@pytest.mark.parametrize("fmt", ["stream", "lines"])
+def test_chunks_cut_for_threads_decode_the_same(monkeypatch, fmt):
+    import bofan_analytics.decode.stream as stream_mod
+
+    frames = [POS_A, G6 + b"@R#@", b"\xbf\xfb\x00\n\x00" + POS_B, b"junk", POS_B]
+    if fmt == "stream":
+        data = b"\r\n".join(frames * 50) + b"\r\n"
+    else:  # a line log has no binary headers (their bytes may hold a line end)
+        frames[2] = POS_B
+        data = b"".join(b"2026-11-02T07:10:27.948Z " + f + b"\n" for f in frames * 50)
+    whole = ba.read_log(data, format=fmt)
+    monkeypatch.setattr(stream_mod, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(stream_mod, "_threads", lambda: 3)
+    if fmt == "stream":
+        cuts = stream_mod._stream_bounds(data, 3)
+        assert len(cuts) == 4 and all(data[c - 1 : c] == b"\n" for c in cuts[1:-1])
+    for size in (len(data), 1000, 333):
+        parts = ba.read_log(data, format=fmt, chunk_bytes=size)
+        assert parts.messages.equals(whole.messages)
+        assert parts.rejects.equals(whole.rejects)
+    assert len(whole.messages) == 200 and len(whole.rejects) == 50
