@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._numba import jit
+from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
 from ._geo import cumulative_m, fill_speed
 
@@ -108,7 +109,12 @@ def to_times(t_ms: np.ndarray, tz=None) -> pd.DatetimeIndex:
     """Epoch milliseconds as tz-aware times: UTC, or local in ``tz`` (same instants)."""
     index = pd.DatetimeIndex(np.asarray(t_ms, dtype=np.int64).view("datetime64[ms]"))
     index = index.tz_localize("UTC")
-    return index if tz is None else index.tz_convert(tz)
+    if tz is None:
+        return index
+    try:
+        return index.tz_convert(tz)
+    except (TypeError, ValueError, LookupError) as exc:  # unknown zone names among them
+        raise FormatError(f"tz must be a time zone such as 'Europe/Berlin', got {tz!r}") from exc
 
 
 def device_array(values):

@@ -223,9 +223,11 @@ def test_other_inputs(monkeypatch, tmp_path):
         detect_trips([1, 2, 3])
 
 
-def test_bad_threshold():
+def test_bad_threshold_and_zone():
     with pytest.raises(FormatError, match="min_duration_s"):
         detect_stops(one_trip_track(), min_duration_s=-1)
+    with pytest.raises(FormatError, match="Europe/Berlin"):
+        detect_stops(one_trip_track(), tz="Mars/Olympus_Mons")
 
 
 # --------------------------------------------------------------- against the reference
