@@ -92,7 +92,15 @@ def protocols(messages):
 
 
 def test_trips(fleet, messages, protocols):
-    check_episodes(ba.detect_trips(messages), fleet.episodes["trips"], messages, protocols)
+    trips = ba.detect_trips(messages)
+    truth = fleet.episodes["trips"]
+    check_episodes(trips, truth, messages, protocols)
+    # over the same fixes, the same path and top speed
+    vehicles = truth[truth.protocol == "pt502"].sort_values(["device_id", "start_time"],
+                                                           key=lambda c: c.astype(str))
+    found = trips[trips.device_id.map(protocols) == "pt502"]
+    assert list(found.distance_m) == pytest.approx(list(vehicles.distance_m), rel=1e-6)
+    assert list(found.max_speed_kmh) == pytest.approx(list(vehicles.max_speed_kmh))
 
 
 def test_stops(fleet, messages, protocols):
