@@ -202,6 +202,44 @@ def _parse_ddmm(buf, s, e):
     return (ip // 100) + minutes / 60.0, True
 
 
+#: fixed fields of a PT-502 sentence after its type: id, time, validity, latitude,
+#: N/S, longitude, E/W, speed, course, date
+_PT502_FIELDS = 10
+
+
+@jit
+def _time_of_day(buf, p, q):
+    """``hhmmss[.f{1,6}]`` as milliseconds, or -1."""
+    dot = find_byte(buf, p, q, 46)
+    if dot - p != 6 or q - dot > 7 or (dot < q and q - dot < 2):
+        return -1
+    hh = parse_uint(buf, p, p + 2)
+    mm = parse_uint(buf, p + 2, p + 4)
+    ss = parse_uint(buf, p + 4, p + 6)
+    ms = 0
+    if dot < q:
+        if parse_uint(buf, dot + 1, q) < 0:
+            return -1
+        ms = parse_uint(buf, dot + 1, min(q, dot + 4))
+        for _ in range(min(q, dot + 4) - dot - 1, 3):
+            ms *= 10
+    if hh < 0 or mm < 0 or ss < 0 or hh > 23 or mm > 59 or ss > 59:
+        return -1
+    return ((hh * 60 + mm) * 60 + ss) * 1000 + ms
+
+
+@jit
+def _coordinate(buf, p, q, hs, he, positive, negative, limit):
+    """Degrees from ``DDMM.MMMM`` at ``buf[p:q]`` and the hemisphere letter ``buf[hs:he]``;
+    NaN when either is malformed or the value is beyond ``limit``."""
+    value, ok = _parse_ddmm(buf, p, q)
+    if not ok or value > limit or he - hs != 1:
+        return np.nan
+    if buf[hs] != positive and buf[hs] != negative:
+        return np.nan
+    return -value if buf[hs] == negative else value
+
+
 @jit
 def _parse_compact_time(buf, s):
     """``yyyymmddhhmmss`` at s: (epoch ms, reason)."""
@@ -229,7 +267,7 @@ def _grow_cells(cells_i, cells_cid, n, need):
 
 
 @jit
-def _parse_pt502(buf, s, e, k, cv, iv, fv, sl):
+def _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut):
     """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
     cv[C_PROTO, k] = P_PT502
     t = s + 1
@@ -273,89 +311,53 @@ def _parse_pt502(buf, s, e, k, cv, iv, fv, sl):
         tcode = _pack(buf, t, comma)
     cv[C_ALARM, k] = _alarm_code(tcode)
 
-    # device id
+    # the ten fixed fields after the type: field i is buf[cut[i - 1] + 1 : cut[i]]
+    cut[0] = comma
+    nf = 1
     p = comma + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
+    while nf <= _PT502_FIELDS:
+        q = find_byte(buf, p, e, 44)
+        cut[nf] = q
+        nf += 1
+        if q == e:
+            break
+        p = q + 1
+    if nf <= _PT502_FIELDS:  # a field before the date ran into the end
         return R_TRUNCATED, tcode
-    if not is_digits(buf, p, q) or q - p > 20:
+    # device id
+    if not is_digits(buf, cut[0] + 1, cut[1]) or cut[1] - cut[0] - 1 > 20:
         return R_BAD_DEVICE_ID, tcode
-    _set_slice(sl, S_DEVICE, k, p, q)
+    _set_slice(sl, S_DEVICE, k, cut[0] + 1, cut[1])
     # time hhmmss[.fff]
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    dot = find_byte(buf, p, q, 46)
-    if dot - p != 6 or q - dot > 7 or (dot < q and q - dot < 2):
+    tod = _time_of_day(buf, cut[1] + 1, cut[2])
+    if tod < 0:
         return R_BAD_TIME, tcode
-    hh = parse_uint(buf, p, p + 2)
-    mm = parse_uint(buf, p + 2, p + 4)
-    ss = parse_uint(buf, p + 4, p + 6)
-    ms = 0
-    if dot < q:
-        ms = parse_uint(buf, dot + 1, min(q, dot + 4))
-        for _ in range(min(q, dot + 4) - dot - 1, 3):
-            ms *= 10
-        if parse_uint(buf, dot + 1, q) < 0:
-            return R_BAD_TIME, tcode
-    if hh < 0 or mm < 0 or ss < 0 or ms < 0 or hh > 23 or mm > 59 or ss > 59:
-        return R_BAD_TIME, tcode
-    tod = ((hh * 60 + mm) * 60 + ss) * 1000 + ms
     # validity
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    if q - p != 1 or (buf[p] != 65 and buf[p] != 86):
+    p = cut[2] + 1
+    if cut[3] - p != 1 or (buf[p] != 65 and buf[p] != 86):
         return R_BAD_VALIDITY, tcode
     cv[C_VALID, k] = 1 if buf[p] == 65 else 0
-    # latitude, hemisphere
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    lat, ok = _parse_ddmm(buf, p, q)
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    if not ok or lat > 90.0 or q - p != 1 or (buf[p] != 78 and buf[p] != 83):
+    # latitude and longitude, each with its hemisphere
+    lat = _coordinate(buf, cut[3] + 1, cut[4], cut[4] + 1, cut[5], 78, 83, 90.0)  # N / S
+    if np.isnan(lat):
         return R_BAD_LATITUDE, tcode
-    fv[F_LAT, k] = -lat if buf[p] == 83 else lat
-    # longitude, hemisphere
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    lon, ok = _parse_ddmm(buf, p, q)
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    if not ok or lon > 180.0 or q - p != 1 or (buf[p] != 69 and buf[p] != 87):
+    lon = _coordinate(buf, cut[5] + 1, cut[6], cut[6] + 1, cut[7], 69, 87, 180.0)  # E / W
+    if np.isnan(lon):
         return R_BAD_LONGITUDE, tcode
-    fv[F_LON, k] = -lon if buf[p] == 87 else lon
+    fv[F_LAT, k] = lat
+    fv[F_LON, k] = lon
     # speed (knots), course: empty means unknown
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    v, st = parse_decimal(buf, p, q)
+    v, st = parse_decimal(buf, cut[7] + 1, cut[8])
     if st == 2 or v < 0:
         return R_BAD_FIELD, tcode
     fv[F_SPEED, k] = v * KNOT_KMH
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
-    if q == e:
-        return R_TRUNCATED, tcode
-    v, st = parse_decimal(buf, p, q)
+    v, st = parse_decimal(buf, cut[8] + 1, cut[9])
     if st == 2 or v < 0 or v > 360.0:
         return R_BAD_FIELD, tcode
     fv[F_COURSE, k] = v
     # date ddmmyy
-    p = q + 1
-    q = find_byte(buf, p, e, 44)
+    p = cut[9] + 1
+    q = cut[10]
     if q - p != 6:
         return (R_TRUNCATED if q == e and q - p < 6 else R_BAD_DATE), tcode
     dd = parse_uint(buf, p, p + 2)
@@ -622,7 +624,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
 
 
 @jit
-def _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc):
+def _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc, cut):
     """The parse loop, resumable: returns before a PT-60 frame whose towers might not fit,
     so the caller grows the cell arrays outside the loop."""
     n = f_s.shape[0]
@@ -631,7 +633,7 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc)
         e = f_e[k]
         c = buf[s]
         if c == 36:
-            reason, t = _parse_pt502(buf, s, e, k, cv, iv, fv, sl)
+            reason, t = _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut)
         elif c == 64 and e - s >= 4:
             if nc + (e - s) // 10 + 1 > cells_cid.shape[0]:
                 return k, nc
@@ -658,10 +660,13 @@ def parse_frames(buf, f_s, f_e):
     tcode = np.zeros(n, np.int64)
     cells_i = np.empty((4, 64), np.int32)
     cells_cid = np.empty(64, np.int64)
+    cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
     nc = 0
     k = 0
     while True:
-        k, nc = _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc)
+        k, nc = _parse_into(
+            buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc, cut
+        )
         if k >= n:
             break
         cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, (f_e[k] - f_s[k]) // 10 + 1)
