@@ -1,5 +1,7 @@
 """Integer codes shared by the kernels and the Python side (kernels see them as constants)."""
 
+from ..schema import ALARMS, REJECT_REASONS
+
 __all__ = [
     "REASONS",
     "R_OK",
@@ -28,25 +30,8 @@ __all__ = [
     "MAX_PHOTO_CHUNK",
 ]
 
-REASONS = (
-    "ok",
-    "truncated",
-    "garbage",
-    "unknown_protocol",
-    "too_long",
-    "bad_header",
-    "bad_device_id",
-    "bad_time",
-    "bad_date",
-    "bad_latitude",
-    "bad_longitude",
-    "bad_validity",
-    "bad_field",
-    "bad_photo",
-    "bad_hex",
-    "bad_line",
-    "bad_capture",
-)
+#: reject reason code -> name; code 0 is "ok" (names and meanings: schema.REJECT_REASONS)
+REASONS = ("ok", *REJECT_REASONS)
 (
     R_OK,
     R_TRUNCATED,
@@ -70,20 +55,8 @@ REASONS = (
 P_NONE, P_PT502, P_PT60 = 0, 1, 2
 PROTOCOL_NAMES = (None, "pt502", "pt60")
 
-#: alarm code -> name; code 0 is "no alarm"
-ALARM_NAMES = (
-    None,
-    "sos",
-    "geofence",
-    "tow",
-    "hard_acceleration",
-    "hard_braking",
-    "fatigue_driving",
-    "vibration",
-    "movement",
-    "power_cut",
-    "low_battery",
-)
+#: alarm code -> name; code 0 is "no alarm" (the kernels' codes follow schema.ALARMS)
+ALARM_NAMES = (None, *ALARMS)
 
 #: the longest text frame a device sends (PT-60 Wi-Fi scans run to about 1.5 KiB)
 MAX_TEXT_FRAME = 4096
