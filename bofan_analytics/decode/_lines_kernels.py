@@ -5,7 +5,7 @@ import numpy as np
 from .._numba import jit
 from ._text_kernels import INT64_NULL, days_from_civil, find_byte, parse_uint, valid_date
 
-__all__ = ["scan_lines", "scan_traccar", "classify_pieces", "gather_pieces"]
+__all__ = ["MAX_LINE_BYTES", "scan_lines", "scan_traccar", "classify_pieces", "gather_pieces"]
 
 _MS_DAY = 86_400_000
 L_DATA, L_REPLY, L_OTHER = 0, 1, 2
@@ -48,11 +48,30 @@ def _datetime_ms(buf, s, e, sep):
     return t, p
 
 
+#: a line longer than this is cut there: an endless line must not hold unbounded memory
+MAX_LINE_BYTES = 1 << 20
+
+
+@jit
+def _line_end(buf, i, e0, final):
+    """End of the line starting at i (its LF, or the cut of an overlong line) and where the
+    next line starts; ``(-1, -1)`` when the line may go on in the next chunk."""
+    limit = min(e0, i + MAX_LINE_BYTES)
+    nl = find_byte(buf, i, limit, 10)
+    if nl < limit:
+        return nl, nl + 1
+    if limit == i + MAX_LINE_BYTES:
+        return limit, limit
+    if final:
+        return e0, e0
+    return -1, -1
+
+
 @jit
 def _count_lines(buf, s0, e0):
     """An exact bound on the lines in ``buf[s0:e0]``, so the scanners never grow an array
     inside their loop (numba would then count references on every iteration)."""
-    n = 1
+    n = 1 + (e0 - s0) // MAX_LINE_BYTES
     for i in range(s0, e0):
         if buf[i] == 10:
             n += 1
@@ -76,8 +95,8 @@ def scan_lines(buf, s0, e0, final):
     n = 0
     i = s0
     while i < e0:
-        nl = find_byte(buf, i, e0, 10)
-        if nl == e0 and not final:
+        nl, nxt = _line_end(buf, i, e0, final)
+        if nl < 0:
             break
         end = nl
         while end > i and buf[end - 1] == 13:
@@ -112,7 +131,7 @@ def scan_lines(buf, s0, e0, final):
         recv[n] = t
         line_s[n] = i
         n += 1
-        i = nl + 1 if nl < e0 else e0
+        i = nxt
     return pay_s[:n], pay_e[:n], recv[:n], line_s[:n], i
 
 
@@ -136,8 +155,8 @@ def scan_traccar(buf, s0, e0, final):
     n = 0
     i = s0
     while i < e0:
-        nl = find_byte(buf, i, e0, 10)
-        if nl == e0 and not final:
+        nl, nxt = _line_end(buf, i, e0, final)
+        if nl < 0:
             break
         end = nl
         while end > i and (buf[end - 1] == 13 or buf[end - 1] == 32):
@@ -189,7 +208,7 @@ def scan_traccar(buf, s0, e0, final):
         pay_e[n] = end
         line_s[n] = i
         n += 1
-        i = nl + 1 if nl < e0 else e0
+        i = nxt
     return kind[:n], recv[:n], key[:n], pay_s[:n], pay_e[:n], line_s[:n], i
 
 

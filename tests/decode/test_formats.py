@@ -168,3 +168,19 @@ def test_chunks_cut_for_threads_decode_the_same(monkeypatch, fmt):
         assert parts.messages.equals(whole.messages)
         assert parts.rejects.equals(whole.rejects)
     assert len(whole.messages) == 200 and len(whole.rejects) == 50
+
+
+@pytest.mark.parametrize("fmt", ["lines", "traccar"])
+def test_an_endless_line_is_cut_not_buffered(monkeypatch, fmt):
+    from bofan_analytics.decode import _lines_kernels
+
+    limit = _lines_kernels.MAX_LINE_BYTES
+    data = b"x" * (2 * limit + 10) + b"\n" + b"2026-11-02T07:10:27Z " + POS_A + b"\n"
+    if fmt == "traccar":
+        data = b"2026-11-02 07:10:27  INFO: [T0000000a: pt502 < 10.0.0.5] " + _hex(POS_A) + b"\n" + data
+    log = ba.read_log(data, format=fmt, chunk_bytes=limit // 3)
+    dec = ba.StreamDecoder(fmt)
+    for i in range(0, len(data), limit // 3):
+        dec.feed(data[i : i + limit // 3])
+        assert len(dec._tail) <= limit + limit // 3
+    assert len(log.messages) == 1
