@@ -12,6 +12,7 @@ import os
 import pandas as pd
 import pyarrow as pa
 
+from .._select import filter_rows
 from ..errors import InputError, SchemaError
 from ..schema import DEVICE_ID, TIME
 
@@ -22,7 +23,7 @@ def _from_table(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _coerce(obj, *, kind: str) -> pd.DataFrame:
+def _coerce(obj, *, kind: str, devices=None, start=None, end=None) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         frame = obj
     elif isinstance(obj, pa.Table):
@@ -33,7 +34,8 @@ def _coerce(obj, *, kind: str) -> pd.DataFrame:
         from .. import dataset
 
         reader = dataset.read_positions if kind == "positions" else dataset.read_messages
-        frame = reader(obj)
+        # the filters run on the Parquet files: only the devices and days asked for are read
+        return _checked(reader(obj, devices=devices, start=start, end=end), kind)
     elif hasattr(obj, "messages") and hasattr(obj, "positions"):
         # a DecodedLog: positions() already keeps valid fixes; battery and alarm analysis
         # need every frame (heartbeats carry battery, alarm frames may carry no fix)
@@ -47,17 +49,23 @@ def _coerce(obj, *, kind: str) -> pd.DataFrame:
             f"cannot read {kind} from {type(obj).__name__}: pass a pandas DataFrame, a pyarrow "
             "Table, a DecodedLog or the path of a dataset written by `bofan convert`"
         )
+    frame = _checked(frame, kind)
+    return filter_rows(frame, devices=devices, start=start, end=end)
+
+
+def _checked(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     missing = [c for c in (DEVICE_ID, TIME) if c not in frame.columns]
     if missing:
         raise SchemaError(f"{kind} lack the column(s) {', '.join(missing)}")
     return frame
 
 
-def as_positions(obj) -> pd.DataFrame:
-    """Return the positions of ``obj`` as a DataFrame (not yet filtered or sorted)."""
-    return _coerce(obj, kind="positions")
+def as_positions(obj, *, devices=None, start=None, end=None) -> pd.DataFrame:
+    """Return the positions of ``obj`` as a DataFrame (not yet sorted), only those of
+    ``devices`` within ``[start, end]`` when given (see :mod:`bofan_analytics._select`)."""
+    return _coerce(obj, kind="positions", devices=devices, start=start, end=end)
 
 
-def as_messages(obj) -> pd.DataFrame:
-    """Return the messages of ``obj`` as a DataFrame (not yet filtered or sorted)."""
-    return _coerce(obj, kind="messages")
+def as_messages(obj, *, devices=None, start=None, end=None) -> pd.DataFrame:
+    """Return the messages of ``obj`` as a DataFrame (not yet sorted), filtered likewise."""
+    return _coerce(obj, kind="messages", devices=devices, start=start, end=end)

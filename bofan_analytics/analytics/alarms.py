@@ -15,7 +15,8 @@ __all__ = ["alarms", "ALARM_COLUMNS"]
 ALARM_COLUMNS = (DEVICE_ID, TIME, ALARM, LAT, LON, MSG_TYPE)
 
 
-def alarms(messages, *, kinds=None, tz=None) -> pd.DataFrame:
+def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
+           end=None) -> pd.DataFrame:
     """The alarms the devices raised: SOS, geofence, harsh acceleration/braking, fatigue,
     tow, vibration, movement, power cut, low battery.
 
@@ -29,6 +30,9 @@ def alarms(messages, *, kinds=None, tz=None) -> pd.DataFrame:
         Keep only these alarms (names as in ``bofan_analytics.schema.ALARMS``).
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -39,7 +43,7 @@ def alarms(messages, *, kinds=None, tz=None) -> pd.DataFrame:
     --------
     >>> alarms(log, kinds=["sos", "power_cut"])                      # doctest: +SKIP
     """
-    frame = as_messages(messages)
+    frame = as_messages(messages, devices=devices, start=start, end=end)
     if kinds is not None:
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
         unknown = sorted(set(kinds) - set(ALARMS))

@@ -145,12 +145,12 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
     return ep_s, ep_e, n_ep, slope, lows, charging_at_end
 
 
-def _analyse(messages, *, low_pct, min_charge_pct, noise_pct):
+def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, end):
     for name, value in (("low_pct", low_pct), ("min_charge_pct", min_charge_pct),
                         ("noise_pct", noise_pct)):
         if not value >= 0:
             raise FormatError(f"{name} must be a number >= 0, got {value!r}")
-    frame = as_messages(messages)
+    frame = as_messages(messages, devices=devices, start=start, end=end)
     pct = float_column(frame, BATTERY_PCT)
     has = ~np.isnan(pct)
     if not has.all():
@@ -164,7 +164,8 @@ def _analyse(messages, *, low_pct, min_charge_pct, noise_pct):
 
 
 def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
-                   noise_pct: float = 1, tz=None) -> pd.DataFrame:
+                   noise_pct: float = 1, tz=None, devices=None, start=None,
+                   end=None) -> pd.DataFrame:
     """Battery level, drain rate, charges and low-battery events of every device.
 
     See the module docstring for the method.
@@ -181,6 +182,9 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
         The readings' ± noise, in percentage points.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -196,7 +200,8 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
     >>> battery_trends(log, low_pct=15)[["device_id", "hours_left"]]   # doctest: +SKIP
     """
     track, v, (_, _, n_ep, slope, lows, charging) = _analyse(
-        messages, low_pct=low_pct, min_charge_pct=min_charge_pct, noise_pct=noise_pct)
+        messages, low_pct=low_pct, min_charge_pct=min_charge_pct, noise_pct=noise_pct,
+        devices=devices, start=start, end=end)
     first = track.bounds[:-1]
     last = track.bounds[1:] - 1
     drain = -slope * _MS_PER_H
@@ -217,12 +222,12 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
 
 
 def charge_episodes(messages, *, min_charge_pct: float = 10, noise_pct: float = 1,
-                    tz=None) -> pd.DataFrame:
+                    tz=None, devices=None, start=None, end=None) -> pd.DataFrame:
     """The charge episodes :func:`battery_trends` counts, one row each.
 
     Parameters
     ----------
-    messages, min_charge_pct, noise_pct, tz
+    messages, min_charge_pct, noise_pct, tz, devices, start, end
         As for :func:`battery_trends`.
 
     Returns
@@ -236,7 +241,8 @@ def charge_episodes(messages, *, min_charge_pct: float = 10, noise_pct: float = 
     >>> charge_episodes(log).duration_s.median() / 3600              # doctest: +SKIP
     """
     track, v, (ep_s, ep_e, n_ep, *_) = _analyse(
-        messages, low_pct=0, min_charge_pct=min_charge_pct, noise_pct=noise_pct)
+        messages, low_pct=0, min_charge_pct=min_charge_pct, noise_pct=noise_pct,
+        devices=devices, start=start, end=end)
     idx = compact_rows(track.bounds, n_ep)
     s, e = ep_s[idx], ep_e[idx]
     return pd.DataFrame({

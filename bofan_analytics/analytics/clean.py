@@ -62,6 +62,9 @@ def clean(
     max_speed_kmh: float | None = None,
     min_distance_m: float | None = None,
     now=None,
+    devices=None,
+    start=None,
+    end=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Remove unusable fixes, and say which filter removed each one.
 
@@ -87,6 +90,9 @@ def clean(
         Distance of the too-close filter; None switches it off.
     now : timestamp-like, optional
         The present, for fixes without ``received_at`` (default: the clock).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -104,7 +110,7 @@ def clean(
                         ("min_distance_m", min_distance_m)):
         if value is not None and not value >= 0:
             raise FormatError(f"{name} must be a number >= 0 or None, got {value!r}")
-    frame = as_positions(positions)
+    frame = as_positions(positions, devices=devices, start=start, end=end)
     n = len(frame)
     reason = np.full(n, None, dtype=object)
     t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)

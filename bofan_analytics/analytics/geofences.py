@@ -271,7 +271,8 @@ def _events(track: Track, fences, min_dwell_s: float):
     return r[order], fence_of[order], enter[order]
 
 
-def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None) -> pd.DataFrame:
+def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
+                    devices=None, start=None, end=None) -> pd.DataFrame:
     """Enter and exit events of every device for every geofence.
 
     An event is stamped at the first fix on the other side of the boundary. A device's
@@ -288,6 +289,9 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None) ->
         Shortest stay on the other side of a boundary that counts as a crossing.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -300,7 +304,7 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None) ->
     >>> events = geofence_events(log.positions(), "zones.geojson", min_dwell_s=60)  # doctest: +SKIP
     """
     fences = load_geofences(geofences)
-    track = prepare(as_positions(positions))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     r, f, enter = _events(track, fences, min_dwell_s)
     names = fences["name"].to_numpy(dtype=object)
     return pd.DataFrame({
@@ -313,7 +317,8 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None) ->
     }, columns=list(EVENT_COLUMNS))
 
 
-def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None) -> pd.DataFrame:
+def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,
+                    devices=None, start=None, end=None) -> pd.DataFrame:
     """Stays inside geofences: each enter paired with the exit that follows it.
 
     A device that starts inside has a first visit without ``enter_time``; one still inside
@@ -321,7 +326,7 @@ def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None) ->
 
     Parameters
     ----------
-    positions, geofences, min_dwell_s, tz
+    positions, geofences, min_dwell_s, tz, devices, start, end
         As for :func:`geofence_events`.
 
     Returns
@@ -336,7 +341,7 @@ def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None) ->
     >>> visits.groupby("geofence").dwell_s.median()                  # doctest: +SKIP
     """
     fences = load_geofences(geofences)
-    track = prepare(as_positions(positions))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     r, f, enter = _events(track, fences, min_dwell_s)
     g = track.group_of(r)
     order = np.lexsort((r, f, g))

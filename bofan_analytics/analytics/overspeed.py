@@ -93,6 +93,9 @@ def find_overspeed(
     geofences=None,
     overlap: str = "lowest",
     tz=None,
+    devices=None,
+    start=None,
+    end=None,
 ) -> pd.DataFrame:
     """Find the episodes where a device drove above the speed limit.
 
@@ -117,6 +120,9 @@ def find_overspeed(
         Which zone limit a fix inside several zones takes.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -135,7 +141,7 @@ def find_overspeed(
         raise FormatError("find_overspeed needs limit_kmh, geofences with speed limits, or both")
     if not min_duration_s >= 0:
         raise FormatError(f"min_duration_s must be a number >= 0, got {min_duration_s!r}")
-    track = prepare(as_positions(positions))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     limit = _limits(track, limit_kmh, geofences, overlap)
     speed = track.speed_or_derived()
     cum = track.cum_m()

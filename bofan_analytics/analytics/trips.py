@@ -344,6 +344,9 @@ def detect_trips(
     moving_speed_kmh: float = 2,
     trip_start: str = "move",
     tz=None,
+    devices=None,
+    start=None,
+    end=None,
 ) -> pd.DataFrame:
     """Find the trips of every device: the movement between two stops.
 
@@ -372,6 +375,9 @@ def detect_trips(
         the last fix of that stop.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -388,7 +394,7 @@ def detect_trips(
     if trip_start not in _TRIP_STARTS:
         raise FormatError(
             f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
-    track = prepare(as_positions(positions))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     cum, _, (s, e, idle_ms, after_stop) = _segment(
         track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
         stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh)
@@ -430,6 +436,9 @@ def detect_stops(
     stop_radius_m: float = 50,
     moving_speed_kmh: float = 2,
     tz=None,
+    devices=None,
+    start=None,
+    end=None,
 ) -> pd.DataFrame:
     """Find the stops of every device: where it stayed put for at least ``min_duration_s``.
 
@@ -444,6 +453,9 @@ def detect_stops(
         As for :func:`detect_trips`.
     tz : str or tzinfo, optional
         Time zone of the output times (default UTC).
+    devices, start, end : optional
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
+        end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -458,7 +470,7 @@ def detect_stops(
     >>> stops = detect_stops(log.positions(), tz="Europe/Berlin")   # doctest: +SKIP
     >>> stops[stops.duration_s > 8 * 3600]                          # doctest: +SKIP
     """
-    track = prepare(as_positions(positions))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     _, (s, e), _ = _segment(
         track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
         stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh)

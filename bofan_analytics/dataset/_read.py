@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from .. import schema
+from .._select import Devices, TimeBound, device_list, time_range
 from ..errors import FormatError, InputError, SchemaError
 from . import _layout as layout
 
@@ -18,11 +18,8 @@ __all__ = ["read_dataset", "read_messages", "read_positions", "read_rejects"]
 
 #: What ``start``/``end`` accept: an ISO string, a date (a whole day), a datetime or a
 #: pandas Timestamp; naive values are UTC.
-TimeBound = str | dt.date | dt.datetime | None
-Devices = str | Iterable[str] | None
 
 _UTC_MS = pa.timestamp("ms", tz="UTC")
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TABLES = {layout.MESSAGES_DIR: schema.MESSAGES, layout.REJECTS_DIR: schema.REJECTS}
 _PARTITIONING = ds.partitioning(pa.schema([(layout.PARTITION, pa.date32())]), flavor="hive")
 
@@ -230,21 +227,21 @@ def _check_versions(dataset: ds.Dataset, where, root: str) -> None:
 
 def _filter(devices, start, end, time_column: str):
     parts = []
-    if devices is not None:
-        ids = [devices] if isinstance(devices, str) else [str(d) for d in devices]
+    ids = device_list(devices)
+    if ids is not None:
         parts.append(ds.field(schema.DEVICE_ID).isin(ids))
-    if start is not None:
-        lo, _ = _bound(start, "start")
+    lo, hi, inclusive = time_range(start, end)
+    if lo is not None:
         parts.append(ds.field(time_column) >= pa.scalar(lo, _UTC_MS))
         parts.append(ds.field(layout.PARTITION) >= pa.scalar(lo.date(), pa.date32()))
-    if end is not None:
-        hi, whole_day = _bound(end, "end")
-        if whole_day:
-            nxt = hi + dt.timedelta(days=1)
-            parts.append(ds.field(time_column) < pa.scalar(nxt, _UTC_MS))
-        else:
+    if hi is not None:
+        if inclusive:
             parts.append(ds.field(time_column) <= pa.scalar(hi, _UTC_MS))
-        parts.append(ds.field(layout.PARTITION) <= pa.scalar(hi.date(), pa.date32()))
+            last_day = hi.date()
+        else:
+            parts.append(ds.field(time_column) < pa.scalar(hi, _UTC_MS))
+            last_day = (hi - dt.timedelta(microseconds=1)).date()
+        parts.append(ds.field(layout.PARTITION) <= pa.scalar(last_day, pa.date32()))
     if not parts:
         return None
     where = parts[0]
@@ -253,18 +250,3 @@ def _filter(devices, start, end, time_column: str):
     return where
 
 
-def _bound(value, name: str) -> tuple[dt.datetime, bool]:
-    """``value`` as an aware UTC datetime, and whether it was a bare date."""
-    import pandas as pd
-
-    whole_day = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
-        isinstance(value, str) and bool(_DATE_ONLY.match(value.strip()))
-    )
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise FormatError(f"{name}: cannot read {value!r} as a date or time") from None
-    if pd.isna(stamp):
-        raise FormatError(f"{name}: cannot read {value!r} as a date or time")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime(), whole_day

@@ -93,7 +93,7 @@ def _messages(source, devices, start, end) -> pd.DataFrame:
             source = read_log(source)
         from ..analytics._input import as_messages
 
-        frame = _filter(as_messages(source), devices, start, end)
+        frame = as_messages(source, devices=devices, start=start, end=end)
     if S.VALID not in frame.columns:
         frame[S.VALID] = True  # plain tables of positions: every row with coordinates is a fix
     for column in (S.MSG_TYPE, S.BATTERY_PCT, S.ALARM, S.LAT, S.LON, S.SPEED_KMH):
@@ -101,25 +101,6 @@ def _messages(source, devices, start, end) -> pd.DataFrame:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
     frame[S.TIME] = pd.to_datetime(frame[S.TIME], utc=True)
     return frame.reset_index(drop=True)
-
-
-def _filter(frame: pd.DataFrame, devices, start, end) -> pd.DataFrame:
-    """The rows ``bofan_analytics.dataset.read_messages`` would keep for these bounds."""
-    from ..dataset._read import _bound
-
-    keep = pd.Series(True, index=frame.index)
-    if devices is not None:
-        ids = [devices] if isinstance(devices, str) else [str(d) for d in devices]
-        keep &= frame[S.DEVICE_ID].isin(ids)
-    time = pd.to_datetime(frame[S.TIME], utc=True)
-    if start is not None:
-        lo, _ = _bound(start, "start")
-        keep &= time >= pd.Timestamp(lo)
-    if end is not None:
-        hi, whole_day = _bound(end, "end")
-        hi = pd.Timestamp(hi)
-        keep &= (time < hi + pd.Timedelta(days=1)) if whole_day else (time <= hi)
-    return frame.loc[keep.fillna(False).astype(bool)]
 
 
 def _fixes(messages: pd.DataFrame) -> pd.DataFrame:

@@ -216,9 +216,15 @@ def test_other_inputs(monkeypatch, tmp_path):
     from bofan_analytics import dataset
 
     seen = []
-    monkeypatch.setattr(dataset, "read_positions", lambda path: seen.append(path) or track)
+    monkeypatch.setattr(
+        dataset, "read_positions", lambda path, **where: seen.append((path, where)) or track
+    )
     pd.testing.assert_frame_equal(detect_trips(tmp_path), expected)
-    assert seen == [tmp_path]
+    pd.testing.assert_frame_equal(detect_trips(tmp_path, devices="x", end="2026-11-02"), expected)
+    assert seen == [
+        (tmp_path, {"devices": None, "start": None, "end": None}),
+        (tmp_path, {"devices": "x", "start": None, "end": "2026-11-02"}),
+    ]
     with pytest.raises(InputError):
         detect_trips([1, 2, 3])
 
