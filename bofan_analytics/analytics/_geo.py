@@ -1,44 +1,13 @@
 """Distance kernels shared by the analytics modules (metres, WGS-84 degrees in)."""
 
-import functools
 import math
-import types
 
 import numba
 import numpy as np
 
-from .._numba import NUMBA_OPTIONS, jit
+from .._numba import jit, pjit
 
-__all__ = ["EARTH_RADIUS_M", "PARALLEL_FROM", "pjit", "haversine_m", "cumulative_m", "fill_speed"]
-
-#: Inputs shorter than this run serially: waking the worker threads costs milliseconds,
-#: more than the whole job on a small fleet.
-PARALLEL_FROM = 200_000
-
-
-class _DeviceParallel:
-    """A kernel compiled twice: parallel across devices for big inputs, serial for small.
-
-    Only for kernels whose ``prange`` loop (over devices, geofences or items) writes each
-    iteration's own slice of the output. The size is that of the first argument.
-    """
-
-    def __init__(self, fn):
-        serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
-                                    fn.__defaults__, fn.__closure__)
-        serial.__qualname__ = fn.__qualname__ + "_serial"
-        self.parallel = numba.njit(parallel=True, **NUMBA_OPTIONS)(fn)
-        self.serial = numba.njit(**NUMBA_OPTIONS)(serial)
-        functools.update_wrapper(self, fn)
-
-    def __call__(self, first, *args):
-        kernel = self.parallel if len(first) >= PARALLEL_FROM else self.serial
-        return kernel(first, *args)
-
-
-def pjit(fn):
-    """Compile ``fn`` with the package settings, parallel for big inputs (see above)."""
-    return _DeviceParallel(fn)
+__all__ = ["EARTH_RADIUS_M", "haversine_m", "cumulative_m", "fill_speed"]
 
 #: Mean Earth radius (IUGG), the sphere every distance here is measured on.
 EARTH_RADIUS_M = 6_371_008.8

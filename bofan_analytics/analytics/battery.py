@@ -29,9 +29,9 @@ import numba
 import numpy as np
 import pandas as pd
 
+from .._numba import pjit
 from ..errors import FormatError
 from ..schema import BATTERY_PCT, DEVICE_ID
-from ._geo import pjit
 from ._input import as_messages
 from ._track import compact_rows, device_array, float_column, prepare, to_times
 

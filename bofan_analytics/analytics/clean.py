@@ -6,9 +6,10 @@ import numba
 import numpy as np
 import pandas as pd
 
+from .._numba import pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON, RECEIVED_AT, TIME, VALID
-from ._geo import haversine_m, pjit
+from ._geo import haversine_m
 from ._input import as_positions
 from ._track import _first_of_each_time, _needs_sort, float_column, times_ms
 

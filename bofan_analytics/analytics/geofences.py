@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._numba import jit
+from .._numba import jit, pjit
 from ..errors import FormatError, GeofenceError
 from ..schema import DEVICE_ID, LAT, LON, TIME
-from ._geo import EARTH_RADIUS_M, haversine_m, pjit
+from ._geo import EARTH_RADIUS_M, haversine_m
 from ._input import as_positions
 from ._track import Track, device_array, prepare, to_times
 

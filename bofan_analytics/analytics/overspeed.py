@@ -6,9 +6,9 @@ import numba
 import numpy as np
 import pandas as pd
 
+from .._numba import pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID
-from ._geo import pjit
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
 from .geofences import inside_pairs, load_geofences

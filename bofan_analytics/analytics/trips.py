@@ -55,10 +55,10 @@ import numba
 import numpy as np
 import pandas as pd
 
-from .._numba import jit
+from .._numba import jit, pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON
-from ._geo import EARTH_RADIUS_M, pjit
+from ._geo import EARTH_RADIUS_M
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
 

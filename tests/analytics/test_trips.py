@@ -281,7 +281,8 @@ def test_matches_reference(pieces, seed, with_speed):
 
 
 def test_parallel_and_serial_kernels_agree(monkeypatch):
-    from bofan_analytics.analytics import _geo, find_overspeed, geofence_events
+    from bofan_analytics import _numba
+    from bofan_analytics.analytics import find_overspeed, geofence_events
 
     fences = {"type": "FeatureCollection", "features": [{
         "type": "Feature", "properties": {"name": "home", "radius_m": 100},
@@ -290,7 +291,7 @@ def test_parallel_and_serial_kernels_agree(monkeypatch):
     calls = [detect_trips, detect_stops, lambda f: find_overspeed(f, limit_kmh=30),
              lambda f: geofence_events(f, fences)]
     serial = [call(fleet) for call in calls]
-    monkeypatch.setattr(_geo, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(_numba, "PARALLEL_FROM", 0)
     for call, expected in zip(calls, serial, strict=True):
         pd.testing.assert_frame_equal(call(fleet), expected)
 
