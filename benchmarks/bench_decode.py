@@ -115,7 +115,7 @@ def main(argv=None):
         ba.read_log(data[:100_000])  # compile or load the cached kernels first
 
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):  # best of five: the figure the machine allows, not its noise
             t = time.perf_counter()
             log = ba.read_log(path)
             best = min(best, time.perf_counter() - t)
