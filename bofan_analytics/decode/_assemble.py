@@ -25,7 +25,6 @@ from ._parse_kernels import (
     I_RSSI,
     I_SATS,
     I_STEPS,
-    I_TIME,
     S_ADC,
     S_DEVICE,
     S_DRIVER,
@@ -193,13 +192,13 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
     )
-    cv, iv, fv, sl, tcode, cells_i, cells_cid = parse_frames(buf, f_s, f_e)
+    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid = parse_frames(buf, f_s, f_e)
     status = cv[C_STATUS]
     ok = status == 0
     orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, ok, tcode == _T_PHD)
 
     idx = np.flatnonzero(ok)
-    messages = _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,
+    messages = _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
                                cells_i, cells_cid, mapping, source)
     if known_devices is not None:
         messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
@@ -234,7 +233,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
     return messages, rejects, consumed, stats, rej_end
 
 
-def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,
+def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
                     cells_i, cells_cid, mapping, source):
     n = idx.shape[0]
 
@@ -266,7 +265,7 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, fv, sl, tcode,
         S.DEVICE_ID: slc(S_DEVICE),
         S.PROTOCOL: _dict_strings(cv[C_PROTO][idx], _PROTO_DICT, null_code=0),
         S.MSG_TYPE: msg_type,
-        S.TIME: _times(iv[I_TIME][idx]),
+        S.TIME: _times(tm[idx]),
         S.RECEIVED_AT: _times(mapping.received(f_seg[idx], end - 1)),
         S.VALID: pa.array(valid == 1, pa.bool_(), mask=valid < 0),
         S.LAT: _floats(fv[F_LAT][idx]),

@@ -1,9 +1,10 @@
 """Field parsing of PT-502 sentences and PT-60 frames into preallocated columns.
 
 :func:`parse_frames` walks the frames the framer cut and writes one row per frame into
-column-major arrays: ``cv`` small codes (status, protocol, valid, alarm), ``iv`` integers,
-``fv`` floats, ``sl`` byte ranges of text fields (``-1`` when absent), ``tcode`` the
-message type packed into an int64 (up to 8 ASCII bytes). Cell towers go to flat arrays,
+column-major arrays: ``cv`` small codes (status, protocol, valid, alarm), ``iv`` int32
+fields, ``tm`` the device time (epoch ms), ``fv`` floats, ``sl`` byte ranges of text
+fields (``-1`` when absent), ``tcode`` the message type packed into an int64 (up to 8
+ASCII bytes). Cell towers go to flat arrays,
 ``iv[I_CELLS]`` of them per frame. A frame with a malformed field gets a reject code in
 ``cv[C_STATUS]``; the Python side turns it into a reject row. Nothing becomes 0 by
 accident: missing is NaN or ``-1``.
@@ -61,7 +62,6 @@ __all__ = [
     "C_VALID",
     "C_ALARM",
     "N_C",
-    "I_TIME",
     "I_SATS",
     "I_RSSI",
     "I_STEPS",
@@ -88,7 +88,8 @@ __all__ = [
 ]
 
 C_STATUS, C_PROTO, C_VALID, C_ALARM, N_C = 0, 1, 2, 3, 4
-I_TIME, I_SATS, I_RSSI, I_STEPS, I_HEART, I_PHOTO_SIZE, I_PHOTO_OFFSET, I_CELLS, N_I = range(9)
+I_SATS, I_RSSI, I_STEPS, I_HEART, I_PHOTO_SIZE, I_PHOTO_OFFSET, I_CELLS, N_I = range(8)
+_INT32_MAX = 2**31 - 1
 F_LAT, F_LON, F_SPEED, F_COURSE, F_BATTERY, F_ODOMETER, N_F = range(7)
 S_DEVICE, S_INPUTS, S_OUTPUTS, S_ADC, S_DRIVER, S_FIRMWARE, S_PAYLOAD, N_S = range(8)
 
@@ -267,7 +268,7 @@ def _grow_cells(cells_i, cells_cid, n, need):
 
 
 @jit
-def _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut):
+def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut):
     """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
     cv[C_PROTO, k] = P_PT502
     t = s + 1
@@ -279,7 +280,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut):
         off = parse_uint(buf, t + 3, comma)
         c2 = find_byte(buf, comma + 1, e, 44)
         length = parse_uint(buf, comma + 1, c2)
-        if off < 0 or length < 0 or c2 == e and length > 0 or e - (c2 + 1) != length:
+        if off < 0 or off > _INT32_MAX or length < 0 or c2 == e and length > 0 or e - (c2 + 1) != length:
             return (R_TRUNCATED if c2 == e or e - (c2 + 1) < length else R_BAD_PHOTO), _T_PHD
         iv[I_PHOTO_OFFSET, k] = off
         sl[2 * S_PAYLOAD, k] = c2 + 1
@@ -298,7 +299,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut):
         dash = find_byte(buf, t + 3, comma, 45)
         size = parse_uint(buf, t + 3, dash)
         n = parse_uint(buf, dash + 1, comma) if dash < comma else -1
-        if size == BAD or n == BAD:
+        if size == BAD or n == BAD or size > _INT32_MAX:
             return R_BAD_FIELD, _T_PHO
         iv[I_PHOTO_SIZE, k] = size
         tcode = _T_PHO
@@ -368,7 +369,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut):
     year = 2000 + yy if yy < 80 else 1900 + yy
     if not valid_date(year, mo, dd):
         return R_BAD_DATE, tcode
-    iv[I_TIME, k] = days_from_civil(year, mo, dd) * _MS_DAY + tod
+    tm[k] = days_from_civil(year, mo, dd) * _MS_DAY + tod
     # tail: mode/INPUTS,OUTPUTS/ADC/ODOMETER/DRIVER/STATE/
     p = find_byte(buf, q, e, 47)
     if p >= e:
@@ -451,7 +452,7 @@ def _count_byte(buf, s, e, b):
 
 
 @jit
-def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
+def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
     """One PT-60 frame. Returns (reason, tcode, nc); the cell arrays have room for
     every tower the frame can hold (a tower takes at least 10 bytes)."""
     cv[C_PROTO, k] = P_PT60
@@ -537,7 +538,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
     t, reason = _parse_compact_time(buf, p)
     if reason != R_OK:
         return reason, tcode, nc
-    iv[I_TIME, k] = t
+    tm[k] = t
     p = q + 1
     if p > e:
         p = e
@@ -557,14 +558,14 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
             cv[C_VALID, k] = 1
         elif mtype == 13:
             steps = parse_uint(buf, p, q)
-            if steps < 0:
+            if steps < 0 or steps > _INT32_MAX:
                 return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
             iv[I_STEPS, k] = steps
         elif mtype == 14:
             heart = parse_uint(buf, p, q)
             q2 = find_byte(buf, q + 1, e, 44) if q < e else e
             battery = parse_uint(buf, q + 1, q2) if q < e else -1
-            if heart < 0 or battery < 0 or battery > 100:
+            if heart < 0 or heart > _INT32_MAX or battery < 0 or battery > 100:
                 return (R_TRUNCATED if q >= e else R_BAD_FIELD), tcode, nc
             iv[I_HEART, k] = heart
             fv[F_BATTERY, k] = battery
@@ -624,7 +625,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc):
 
 
 @jit
-def _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc, cut):
+def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut):
     """The parse loop, resumable: returns before a PT-60 frame whose towers might not fit,
     so the caller grows the cell arrays outside the loop."""
     n = f_s.shape[0]
@@ -633,11 +634,13 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc,
         e = f_e[k]
         c = buf[s]
         if c == 36:
-            reason, t = _parse_pt502(buf, s, e, k, cv, iv, fv, sl, cut)
+            reason, t = _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut)
         elif c == 64 and e - s >= 4:
             if nc + (e - s) // 10 + 1 > cells_cid.shape[0]:
                 return k, nc
-            reason, t, nc = _parse_pt60(buf, s, e, k, cv, iv, fv, sl, cells_i, cells_cid, nc)
+            reason, t, nc = _parse_pt60(
+                buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc
+            )
         else:
             reason, t = R_UNKNOWN_PROTOCOL, np.int64(0)
         cv[C_STATUS, k] = reason
@@ -652,9 +655,9 @@ def parse_frames(buf, f_s, f_e):
     n = f_s.shape[0]
     cv = np.zeros((N_C, n), np.int8)
     cv[C_VALID, :] = -1
-    iv = np.full((N_I, n), -1, np.int64)
-    iv[I_TIME, :] = INT64_NULL
+    iv = np.full((N_I, n), -1, np.int32)
     iv[I_CELLS, :] = 0
+    tm = np.full(n, INT64_NULL, np.int64)
     fv = np.full((N_F, n), np.nan)
     sl = np.full((2 * N_S, n), -1, np.int32)  # chunks stay far below 2 GiB
     tcode = np.zeros(n, np.int64)
@@ -665,9 +668,9 @@ def parse_frames(buf, f_s, f_e):
     k = 0
     while True:
         k, nc = _parse_into(
-            buf, f_s, f_e, k, cv, iv, fv, sl, tcode, cells_i, cells_cid, nc, cut
+            buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut
         )
         if k >= n:
             break
         cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, (f_e[k] - f_s[k]) // 10 + 1)
-    return cv, iv, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc]
+    return cv, iv, tm, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc]

@@ -157,3 +157,11 @@ def test_nothing_is_zero_by_accident():
     assert row["odometer_m"] == 0.0  # the device did send 0
     assert not any(isinstance(v, float) and math.isnan(v) for v in row.values())
     assert pa.types.is_timestamp(ba.read_log(b"").messages.schema.field("time").type)
+
+
+def test_numbers_too_large_for_their_column_are_rejected():
+    # int32 columns: a count beyond 2**31 - 1 is a bad field, not a wrapped value
+    big = b"@G#@,V01,13,357653051059785,9404223001501310,20180419112656,99999999999,"
+    assert [r["reason"] for r in ba.read_log(big + b"\r\n").rejects.to_pylist()] == ["bad_field"]
+    phd = b"$PHD9999999999,4,abcd"
+    assert [r["reason"] for r in ba.read_log(phd + b"\r\n").rejects.to_pylist()] == ["bad_photo"]
