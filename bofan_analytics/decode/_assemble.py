@@ -186,10 +186,10 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
 
     ``known_devices`` maps a segment key (connection) to the last device id seen on it in an
     earlier chunk, for ``$PHD`` chunks that carry none; it is updated in place.
-    Returns ``(messages, rejects, consumed, stats, reject_ends)``; ``reject_ends`` are the
+    Returns ``(messages, rejects, consumed, reject_ends)``; ``reject_ends`` are the
     source offsets just past each reject, in the rejects' order.
     """
-    (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep) = frame_segments(
+    (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
     )
     cv, iv, tm, fv, sl, tcode, cells_i, cells_cid = parse_frames(buf, f_s, f_e)
@@ -225,12 +225,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
         order = np.argsort(rej_end, kind="stable")
         rejects = rejects.take(pa.array(order))
         rej_end = rej_end[order]
-    stats = {
-        "message_bytes": int(messages.column(S.LENGTH).to_numpy().sum()) if len(messages) else 0,
-        "reject_bytes": int(rejects.column(S.LENGTH).to_numpy().sum()) if len(rejects) else 0,
-        "separator_bytes": int(n_sep),
-    }
-    return messages, rejects, consumed, stats, rej_end
+    return messages, rejects, consumed, rej_end
 
 
 def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,

@@ -107,7 +107,7 @@ class Accounting:
     """
 
     __slots__ = ("source", "format", "input_bytes", "message_bytes", "reject_bytes",
-                 "separator_bytes", "messages", "rejects")
+                 "messages", "rejects")
 
     def __init__(self, source, fmt):
         self.source = source
@@ -115,7 +115,6 @@ class Accounting:
         self.input_bytes = 0
         self.message_bytes = 0
         self.reject_bytes = 0
-        self.separator_bytes = 0
         self.messages = 0
         self.rejects = 0
 
@@ -224,11 +223,10 @@ class StreamDecoder:
         else:
             results = list(_pool().map(lambda part: self._stream_part(buf, *part, {}), parts))
             for r in results:
-                self._known_devices.update(r[4])
+                self._known_devices.update(r[3])
         messages = pa.concat_tables([r[0] for r in results])
         rejects = pa.concat_tables([r[1] for r in results])
-        self.accounting.separator_bytes += sum(r[2] for r in results)
-        used = results[-1][3]
+        used = results[-1][2]
         if used > 0:
             self._line_start = data[used - 1] in (10, 13)
         self._tail = data[used:]
@@ -237,10 +235,10 @@ class StreamDecoder:
 
     def _stream_part(self, buf, lo, hi, final, line_start, known):
         segs = Segments([lo], [hi], final, line_start)
-        messages, rejects, consumed, stats, _ = decode_segments(
+        messages, rejects, consumed, _ = decode_segments(
             buf, segs, OffsetMap(self._base), self.source, known
         )
-        return messages, rejects, stats["separator_bytes"], int(consumed[0]), known
+        return messages, rejects, int(consumed[0]), known
 
     def _step_lines(self, data, final):
         buf = np.frombuffer(data, np.uint8)
@@ -254,8 +252,7 @@ class StreamDecoder:
             results = list(_pool().map(lambda part: self._lines_part(buf, *part), parts))
         messages = pa.concat_tables([r[0] for r in results])
         rejects = pa.concat_tables([r[1] for r in results])
-        self.accounting.separator_bytes += sum(r[2] for r in results)
-        consumed = results[-1][3]
+        consumed = results[-1][2]
         self._tail = data[consumed:]
         self._base += consumed
         return messages, rejects
@@ -263,10 +260,10 @@ class StreamDecoder:
     def _lines_part(self, buf, lo, hi, final):
         pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, lo, hi, final)
         segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
-        messages, rejects, _, stats, _ = decode_segments(
+        messages, rejects, _, _ = decode_segments(
             buf, segs, OffsetMap(self._base, recv), self.source
         )
-        return messages, rejects, stats["separator_bytes"], consumed
+        return messages, rejects, consumed
 
     def _step_traccar(self, data, final):
         buf = np.frombuffer(data, np.uint8)
@@ -393,10 +390,9 @@ class StreamDecoder:
         seg_line_start = (~all_brk[order][first]).astype(np.int8)
         segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key)
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
-        messages, rejects, consumed_segs, stats, rej_end = decode_segments(
+        messages, rejects, consumed_segs, rej_end = decode_segments(
             out, segs, mapping, self.source, self._known_devices
         )
-        self.accounting.separator_bytes += stats["separator_bytes"]
         self._carry = {}
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
