@@ -20,8 +20,15 @@ demo: $(STAMP)
 	$(BOFAN) report build/demo_dataset -o reports/demo.html --geofences data/samples/geofences.geojson --speed-limit 90
 	@echo "report written to reports/demo.html"
 
+# The analytics kernels once more as plain Python (NUMBA_DISABLE_JIT=1): a kernel bug then
+# shows a Python traceback, and coverage sees kernel code.
+NOJIT_TESTS := tests/analytics/test_kernels.py tests/analytics/test_trips.py \
+	tests/analytics/test_overspeed.py tests/analytics/test_geofences.py \
+	tests/analytics/test_battery_alarms_clean.py
+
 test: $(STAMP)
 	$(PY) -m ruff check bofan_analytics tests benchmarks scripts
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider $(NOJIT_TESTS)
 	$(PY) -m pytest -q
 
 samples: $(STAMP)
@@ -30,6 +37,7 @@ samples: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_decode.py
 	$(PY) benchmarks/bench_analytics.py
+	$(PY) benchmarks/bench_first_run.py
 
 clean:
 	rm -rf build reports .pytest_cache

@@ -7,11 +7,14 @@ on threads, and no ``fastmath`` flags are set: missing values are NaN and must s
 """
 
 import functools
+import sys
+import threading
 import types
 
 import numba
+import numba.core.event as _numba_event
 
-__all__ = ["jit", "pjit", "NUMBA_OPTIONS", "PARALLEL_FROM"]
+__all__ = ["jit", "pjit", "NUMBA_OPTIONS", "PARALLEL_FROM", "COMPILE_NOTICES"]
 
 NUMBA_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
 
@@ -46,3 +49,49 @@ class _DeviceParallel:
 def pjit(fn):
     """Compile ``fn`` with the package settings, parallel for big inputs (see above)."""
     return _DeviceParallel(fn)
+
+
+#: What the user is told, once per process and part, when a kernel of that part is really
+#: compiled (not loaded from the on-disk cache): a fresh install compiles for a while, and
+#: silence then looks like a hang. Keyed by the sub-package the kernel lives in.
+COMPILE_NOTICES = {
+    "decode": "compiling the decoder for this machine (first run only)…",
+    "io": "compiling the capture readers for this machine (first run only)…",
+    "analytics": "compiling the analytics kernels for this machine (first run only)…",
+    "viz": "compiling the map kernels for this machine (first run only)…",
+    "report": "compiling the report kernels for this machine (first run only)…",
+    "dataset": "compiling the dataset kernels for this machine (first run only)…",
+    "": "compiling kernels for this machine (first run only)…",
+}
+
+
+class _CompileNotice(_numba_event.Listener):
+    """Says on stderr, once per part, that a package kernel is being compiled.
+
+    numba fires ``numba:compile`` only for a real compilation: a kernel loaded from the
+    cache says nothing, so a warm run stays quiet.
+    """
+
+    def __init__(self):
+        self._told = set()
+        self._lock = threading.Lock()
+
+    def on_start(self, event):
+        dispatcher = (event.data or {}).get("dispatcher")
+        module = getattr(getattr(dispatcher, "py_func", None), "__module__", "") or ""
+        parts = module.split(".")
+        if len(parts) < 2 or parts[0] != __package__:
+            return
+        part = parts[1] if parts[1] in COMPILE_NOTICES else ""
+        with self._lock:
+            if part in self._told:
+                return
+            self._told.add(part)
+        print(f"bofan_analytics: {COMPILE_NOTICES[part]}", file=sys.stderr, flush=True)
+
+    def on_end(self, event):
+        pass
+
+
+_NOTICE = _CompileNotice()
+_numba_event.register("numba:compile", _NOTICE)
