@@ -186,24 +186,48 @@ _ACCOUNTING_SCHEMA = pa.schema(
 )
 
 
+def _numbers(column):
+    """A numeric column as one numpy array (nulls as NaN or 0: the caller masks them)."""
+    return column.combine_chunks().fill_null(0).to_numpy()
+
+
 def positions_from_messages(messages):
-    """The ``positions()`` view of a messages table (also used for Parquet datasets)."""
+    """The ``positions()`` view of a messages table (also used for Parquet datasets).
+
+    Order and de-duplication work on integer codes, not on pandas objects: device ids are
+    ranked once per distinct id, numpy sorts (rank, time) stably, and a kernel drops resent
+    fixes (see ``_positions_kernels``); pandas only receives the final rows.
+    """
     import pandas as pd
 
-    m = messages
+    from ._positions_kernels import first_copies
+
+    t = messages.select(list(S.POSITION_COLUMNS))
     mask = pc.and_(
-        pc.fill_null(m.column(S.VALID), False),
+        pc.fill_null(t.column(S.VALID), False),
         pc.and_(
-            pc.is_valid(m.column(S.TIME)),
-            pc.and_(pc.is_valid(m.column(S.LAT)), pc.is_valid(m.column(S.LON))),
+            pc.is_valid(t.column(S.TIME)),
+            pc.and_(pc.is_valid(t.column(S.LAT)), pc.is_valid(t.column(S.LON))),
         ),
     )
-    t = m.filter(mask).select(list(S.POSITION_COLUMNS))
+    rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    if len(rows):
+        codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
+        n_ids = len(codes.dictionary)
+        rank = np.empty(n_ids + 1, dtype=np.int64)   # the extra slot: no id, sorted last
+        rank[pc.array_sort_indices(codes.dictionary).to_numpy()] = np.arange(n_ids)
+        rank[n_ids] = n_ids
+        device = rank[pc.fill_null(codes.indices, n_ids).to_numpy()[rows]]
+        time = _numbers(t.column(S.TIME).cast(pa.int64()))[rows]
+        order = np.lexsort((time, device))
+        device, time = device[order], time[order]
+        lat = _numbers(t.column(S.LAT))[rows[order]]
+        lon = _numbers(t.column(S.LON))[rows[order]]
+        rows = rows[order[first_copies(device, time, lat, lon)]]
+    t = t.take(rows)
     df = t.to_pandas(
         types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True
     )
-    df = df.drop_duplicates([S.DEVICE_ID, S.TIME, S.LAT, S.LON], keep="first")
-    df = df.sort_values([S.DEVICE_ID, S.TIME], kind="stable", ignore_index=True)
     return df
 
 
