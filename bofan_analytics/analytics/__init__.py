@@ -12,6 +12,7 @@ from .alarms import alarms
 from .battery import battery_trends, charge_episodes
 from .clean import clean
 from .geofences import geofence_events, geofence_visits, load_geofences
+from .geometry import to_geodataframe
 from .overspeed import find_overspeed
 from .trips import detect_stops, detect_trips
 
@@ -26,4 +27,5 @@ __all__ = [
     "geofence_events",
     "geofence_visits",
     "load_geofences",
+    "to_geodataframe",
 ]
