@@ -38,6 +38,7 @@ _LAZY = {
     "load_geofences": "bofan_analytics.analytics",
     # geometry, exports, density and places
     "to_geodataframe": "bofan_analytics.analytics",
+    "export": "bofan_analytics.exports",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",
