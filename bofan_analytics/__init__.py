@@ -39,6 +39,7 @@ _LAZY = {
     # geometry, exports, density and places
     "to_geodataframe": "bofan_analytics.analytics",
     "export": "bofan_analytics.exports",
+    "density": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",

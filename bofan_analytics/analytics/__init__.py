@@ -11,6 +11,7 @@ once and returns one row per item with ``device_id`` first.
 from .alarms import alarms
 from .battery import battery_trends, charge_episodes
 from .clean import clean
+from .density import density
 from .geofences import geofence_events, geofence_visits, load_geofences
 from .geometry import to_geodataframe
 from .overspeed import find_overspeed
@@ -21,6 +22,7 @@ __all__ = [
     "battery_trends",
     "charge_episodes",
     "clean",
+    "density",
     "detect_trips",
     "detect_stops",
     "find_overspeed",
