@@ -36,6 +36,10 @@ _LAZY = {
     "alarms": "bofan_analytics.analytics",
     "clean": "bofan_analytics.analytics",
     "load_geofences": "bofan_analytics.analytics",
+    # geometry, exports, density and places
+    "to_geodataframe": "bofan_analytics.analytics",
+    "export": "bofan_analytics.exports",
+    "density": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",

@@ -78,6 +78,20 @@ def _when(text: str) -> str:
     return text
 
 
+def _format_or_date(text: str) -> tuple:
+    """``bofan export --to``: an export format, or (given again) the last date."""
+    from .exports import EXPORT_FORMATS
+
+    if text in EXPORT_FORMATS:
+        return ("format", text)
+    try:
+        return ("date", _when(text))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an export format ({', '.join(EXPORT_FORMATS)}) nor a date"
+        ) from None
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="bofan",
@@ -156,6 +170,30 @@ def _build_parser() -> _Parser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture file or directory")
     p.add_argument("--format", default="auto", choices=_FORMATS)
     p.set_defaults(run=_run_summary)
+
+    p = commands.add_parser(
+        "export",
+        help="write trips, stops and alarms as GPX, KML or GeoParquet",
+        description="Export a dataset for GIS tools and route-replay apps: GPX 1.1 (a track "
+        "per trip, stops and alarms as waypoints), KML/KMZ (a placemark per trip, stop and "
+        "alarm) or GeoParquet (a directory: positions, trips, stops). --to takes the format "
+        "and, given again, the last date; the format can also come from OUT's suffix.",
+    )
+    p.add_argument("dataset", metavar="DATASET")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument(
+        "--to",
+        dest="to",
+        action="append",
+        type=_format_or_date,
+        metavar="gpx|kml|kmz|geoparquet|DATE",
+        help="the export format, and/or the last date (inclusive)",
+    )
+    p.add_argument("--device", action="append", metavar="ID", help="only this device (repeatable)")
+    p.add_argument("--from", dest="start", type=_when, metavar="DATE")
+    p.add_argument("--tz", metavar="ZONE", help="time zone of names, KML and GeoParquet times")
+    p.add_argument("--geofences", metavar="FILE", help="also export these geofences' events")
+    p.set_defaults(run=_run_export)
     return parser
 
 
@@ -176,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if args.command is None:
-        return _fail("error: choose a command: convert, report, listen, summary", EXIT_USAGE)
+        return _fail("error: choose a command: convert, report, export, listen, summary", EXIT_USAGE)
     try:
         return args.run(args)
     except FormatError as exc:
@@ -240,6 +278,33 @@ def _run_report(args) -> int:
         export=args.export,
     )
     print(f"report written to {args.output}")
+    return EXIT_OK
+
+
+def _run_export(args) -> int:
+    to = [v for k, v in args.to or () if k == "format"]
+    until = [v for k, v in args.to or () if k == "date"]
+    if len(to) > 1 or len(until) > 1:
+        return _fail("error: --to takes one format and one date at most", EXIT_USAGE)
+    if not os.path.isdir(os.path.join(args.dataset, "messages")):
+        what = "no such dataset" if not os.path.exists(args.dataset) else "not a dataset"
+        return _fail(f"{args.dataset}: {what} (write one with 'bofan convert')", EXIT_INPUT)
+    if args.geofences is not None and not os.path.isfile(args.geofences):
+        return _fail(f"{args.geofences}: no such geofence file", EXIT_INPUT)
+    from .exports import export
+
+    paths = export(
+        args.dataset,
+        args.output,
+        to=to[0] if to else None,
+        tz=args.tz,
+        devices=args.device,
+        start=args.start,
+        end=until[0] if until else None,
+        geofences=args.geofences,
+    )
+    for path in paths:
+        print(f"written {path}")
     return EXIT_OK
 
 

@@ -11,7 +11,9 @@ once and returns one row per item with ``device_id`` first.
 from .alarms import alarms
 from .battery import battery_trends, charge_episodes
 from .clean import clean
+from .density import density
 from .geofences import geofence_events, geofence_visits, load_geofences
+from .geometry import to_geodataframe
 from .overspeed import find_overspeed
 from .trips import detect_stops, detect_trips
 
@@ -20,10 +22,12 @@ __all__ = [
     "battery_trends",
     "charge_episodes",
     "clean",
+    "density",
     "detect_trips",
     "detect_stops",
     "find_overspeed",
     "geofence_events",
     "geofence_visits",
     "load_geofences",
+    "to_geodataframe",
 ]

@@ -272,7 +272,7 @@ def _events(track: Track, fences, min_dwell_s: float):
 
 
 def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
-                    devices=None, start=None, end=None) -> pd.DataFrame:
+                    devices=None, start=None, end=None, geometry: bool = False) -> pd.DataFrame:
     """Enter and exit events of every device for every geofence.
 
     An event is stamped at the first fix on the other side of the boundary. A device's
@@ -292,6 +292,8 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     devices, start, end : optional
         Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
         end date covers its whole day). From a dataset path only those rows are read.
+    geometry : bool
+        Return a GeoDataFrame (EPSG:4326) with a point at each event's ``lat``/``lon``.
 
     Returns
     -------
@@ -307,7 +309,7 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     r, f, enter = _events(track, fences, min_dwell_s)
     names = fences["name"].to_numpy(dtype=object)
-    return pd.DataFrame({
+    events = pd.DataFrame({
         DEVICE_ID: device_array(track.device_of(r)),
         "geofence": device_array(names[f]),
         "event": device_array(np.where(enter, "enter", "exit").astype(object)),
@@ -315,6 +317,11 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
         LAT: track.lat[r],
         LON: track.lon[r],
     }, columns=list(EVENT_COLUMNS))
+    if geometry:
+        from .geometry import with_points
+
+        return with_points(events)
+    return events
 
 
 def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,

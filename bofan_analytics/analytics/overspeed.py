@@ -96,6 +96,8 @@ def find_overspeed(
     devices=None,
     start=None,
     end=None,
+    geometry: bool = False,
+    simplify_m: float | None = None,
 ) -> pd.DataFrame:
     """Find the episodes where a device drove above the speed limit.
 
@@ -123,6 +125,11 @@ def find_overspeed(
     devices, start, end : optional
         Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
         end date covers its whole day). From a dataset path only those rows are read.
+    geometry : bool
+        Return a GeoDataFrame (EPSG:4326) with a LineString through the fixes of each
+        episode (a Point for an episode of one fix).
+    simplify_m : float, optional
+        With ``geometry``, simplify the lines to this tolerance in metres (ends kept).
 
     Returns
     -------
@@ -149,7 +156,7 @@ def find_overspeed(
                                  int(round(min_duration_s * 1000)))
     idx = compact_rows(track.bounds, counts)
     s, e, peak = rs[idx], re[idx], peak[idx]
-    return pd.DataFrame({
+    episodes = pd.DataFrame({
         DEVICE_ID: device_array(track.device_of(s)),
         "start_time": to_times(track.t_ms[s], tz),
         "end_time": to_times(track.t_ms[e], tz),
@@ -158,4 +165,9 @@ def find_overspeed(
         "distance_m": cum[e] - cum[s],
         "limit_kmh": limit[s],
     }, columns=list(OVERSPEED_COLUMNS))
+    if geometry:
+        from .geometry import with_lines
+
+        return with_lines(episodes, track, s, e, simplify_m=simplify_m)
+    return episodes
 

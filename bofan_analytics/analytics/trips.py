@@ -347,6 +347,8 @@ def detect_trips(
     devices=None,
     start=None,
     end=None,
+    geometry: bool = False,
+    simplify_m: float | None = None,
 ) -> pd.DataFrame:
     """Find the trips of every device: the movement between two stops.
 
@@ -378,6 +380,11 @@ def detect_trips(
     devices, start, end : optional
         Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
         end date covers its whole day). From a dataset path only those rows are read.
+    geometry : bool
+        Return a GeoDataFrame (EPSG:4326) with a LineString through every fix of each
+        trip, first vertex the start fix and last the end fix.
+    simplify_m : float, optional
+        With ``geometry``, simplify the lines to this tolerance in metres (ends kept).
 
     Returns
     -------
@@ -409,7 +416,7 @@ def detect_trips(
     distance = cum[e] - cum[s]
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.where(duration > 0, distance / duration * 3.6, np.nan)
-    return _frame(TRIP_COLUMNS, {
+    trips = _frame(TRIP_COLUMNS, {
         DEVICE_ID: device_array(track.device_of(s)),
         "start_time": to_times(track.t_ms[s], tz),
         "end_time": to_times(track.t_ms[e], tz),
@@ -425,6 +432,11 @@ def detect_trips(
         "start_odometer_m": odo0,
         "end_odometer_m": odo1,
     })
+    if geometry:
+        from .geometry import with_lines
+
+        return with_lines(trips, track, s, e, simplify_m=simplify_m)
+    return trips
 
 
 def detect_stops(
@@ -439,6 +451,7 @@ def detect_stops(
     devices=None,
     start=None,
     end=None,
+    geometry: bool = False,
 ) -> pd.DataFrame:
     """Find the stops of every device: where it stayed put for at least ``min_duration_s``.
 
@@ -456,6 +469,8 @@ def detect_stops(
     devices, start, end : optional
         Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
         end date covers its whole day). From a dataset path only those rows are read.
+    geometry : bool
+        Return a GeoDataFrame (EPSG:4326) with a point at each stop's ``lat``/``lon``.
 
     Returns
     -------
@@ -479,7 +494,7 @@ def detect_stops(
     last_row = track.bounds[track.group_of(e) + 1] - 1 if e.shape[0] else e
     is_open = e == last_row
     end = np.where(is_open, e, e + 1)  # the departure fix
-    return _frame(STOP_COLUMNS, {
+    stops = _frame(STOP_COLUMNS, {
         DEVICE_ID: device_array(track.device_of(s)),
         "start_time": to_times(track.t_ms[s], tz),
         "end_time": to_times(track.t_ms[end], tz),
@@ -488,3 +503,8 @@ def detect_stops(
         LON: mlon,
         "open": is_open,
     })
+    if geometry:
+        from .geometry import with_points
+
+        return with_points(stops)
+    return stops

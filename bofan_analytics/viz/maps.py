@@ -73,6 +73,8 @@ def track_map(
     max_points: int = 200_000,
     tolerance_m: float = 2.0,
     max_gap_s: float = 3600.0,
+    heatmap: bool | int = False,
+    density=None,
 ):
     """Draw tracks coloured by speed, with trips, stops, overspeed, geofences and alarms.
 
@@ -115,6 +117,14 @@ def track_map(
         Initial simplification tolerance; doubled until ``max_points`` holds.
     max_gap_s : float
         Two fixes further apart in time are not joined by a line.
+    heatmap : bool or int
+        Add a density layer of H3 cells shaded by their number of fixes (see
+        :func:`~bofan_analytics.analytics.density`), at resolution 8 or the one given, and
+        hide the tracks at first (the layer control shows them again): for fleets too
+        large to read as tracks.
+    density : DataFrame, optional
+        A :func:`~bofan_analytics.analytics.density` result to draw as that layer instead
+        (e.g. of a longer period than the tracks).
 
     Returns
     -------
@@ -188,8 +198,15 @@ def track_map(
         if commands:
             DataLayer(commands, name="Overspeed").add_to(m)
             drawn.add("overspeed")
+    if heatmap is not False or density is not None:
+        from ._density import density_commands, density_legend
+
+        cells = density if density is not None else _heat_cells(pos, heatmap)
+        DataLayer(density_commands(cells), name="Density").add_to(m)
+        m.add_child(Legend(density_legend(cells), position="bottomright"))
     for device, commands in track.track_commands(tolerance_m, max_points, max_gap_s):
-        DataLayer(commands, name="Track " + escape_text(device)).add_to(m)
+        DataLayer(commands, name="Track " + escape_text(device),
+                  show=heatmap is False).add_to(m)
     if stops_df is not None and len(stops_df):
         DataLayer([_stop_points(stops_df)], name="Stops").add_to(m)
         drawn.add("stops")
@@ -208,6 +225,12 @@ def track_map(
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def _heat_cells(pos: pd.DataFrame, heatmap) -> pd.DataFrame:
+    from ..analytics import density
+
+    return density(pos, resolution=8 if heatmap is True else heatmap)
 
 
 def _positions_frame(obj, devices=None) -> pd.DataFrame:
