@@ -1,20 +1,69 @@
-"""Report tables as CSV files or one Excel workbook."""
+"""Report tables as CSV files or one Excel workbook.
 
+Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and, in some, a
+tab or carriage return first) as a formula. Text from devices and users (device ids,
+geofence names, message types) must never become one: in CSV every such text cell is
+prefixed with a single quote, as OWASP recommends ("CSV injection"), so
+``=HYPERLINK("http://x","y")`` is written ``'=HYPERLINK("http://x","y")``. Numbers are
+numbers, not text: a numeric column, and a text cell that is a plain decimal number such
+as ``-12.5``, are written as they are. In the workbook, text cells are stored with the
+string type, which no spreadsheet evaluates.
+"""
+
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import BofanError
 
-__all__ = ["write_csv", "write_xlsx"]
+__all__ = ["write_csv", "write_xlsx", "neutralise_formulas", "FORMULA_START"]
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_FORMULA = "[" + re.escape("".join(FORMULA_START)) + "]"
+_PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells cannot be read as spreadsheet formulas.
+
+    A text cell starting with one of :data:`FORMULA_START` gets a leading single quote,
+    unless it is a plain decimal number. Numeric, boolean and time columns are unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"name": ["=1+2", "-3", "@SUM(A1)", "depot"], "x": [-1.5, 2, 3, 4]})
+    >>> neutralise_formulas(frame).to_dict("list")
+    {'name': ["'=1+2", '-3', "'@SUM(A1)", 'depot'], 'x': [-1.5, 2.0, 3.0, 4.0]}
+    """
+    out = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        values = values.astype(object)
+        is_text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        if not is_text.any():
+            continue
+        text = values[is_text].astype(str)
+        risky = text.str.match(_FORMULA) & ~text.str.fullmatch(_PLAIN_NUMBER)
+        if risky.any():
+            values = values.copy()
+            values.loc[risky[risky].index] = "'" + text[risky]
+            out[column] = values
+    return out
 
 
 def write_csv(frames: dict, stem: Path) -> list:
-    """``<stem>-<name>.csv`` per frame; times as ISO 8601 UTC; values exactly as computed."""
+    """``<stem>-<name>.csv`` per frame; times as ISO 8601 UTC; values as computed, with
+    text that a spreadsheet would run as a formula prefixed by ``'`` (see the module notes)."""
     paths = []
     for name, frame in frames.items():
         path = stem.with_name(f"{stem.name}-{name}.csv")
-        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        neutralise_formulas(frame).to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
         paths.append(path)
     return paths
 

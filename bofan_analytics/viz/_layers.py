@@ -7,9 +7,15 @@ Map data travels as one JSON document per layer, drawn by a few lines of JavaScr
 and every string in it is JSON-escaped data, never code. Labels shown in tooltips and
 popups are HTML-escaped in Python before they are put in the JSON, because Leaflet
 inserts them as markup.
+
+branca renders a ``MacroElement`` by passing each macro's output to a new ``Element``,
+which compiles that output as a Jinja template: whatever a macro printed is evaluated a
+second time. The elements here put their output into the page as it is instead
+(:func:`_render_verbatim`), so even a string that escaped escaping could not run.
 """
 
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -67,6 +73,32 @@ LEGEND_CSS = """
 """
 
 
+class _Verbatim(Element):
+    """Markup put into the page exactly as given: never compiled as a template."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "Verbatim"
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+def _render_verbatim(element: MacroElement, kwargs: dict) -> None:
+    """What ``MacroElement.render`` does, without compiling the macros' output again."""
+    figure = element.get_root()
+    macros = element._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = macros.get(part)
+        if macro is not None:
+            getattr(figure, part).add_child(
+                _Verbatim(str(macro(element, kwargs))), name=element.get_name()
+            )
+    for child in element._children.values():
+        child.render(**kwargs)
+
+
 class OfflineLeaflet(MacroElement):
     """Leaflet inlined into the page head, plus the drawing runtime."""
 
@@ -86,6 +118,9 @@ class OfflineLeaflet(MacroElement):
         self.head = leaflet_head()
         self.css = LEGEND_CSS
         self.runtime = RUNTIME_JS
+
+    def render(self, **kwargs):
+        _render_verbatim(self, kwargs)
 
 
 class DataLayer(Layer):
@@ -111,6 +146,17 @@ class DataLayer(Layer):
         self._name = "DataLayer"
         self.data = script_json(commands)
 
+    def render(self, **kwargs):
+        # as folium's Layer.render, with the macro output kept verbatim
+        if self.show:
+            self.add_child(
+                ElementAddToElement(
+                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
+                ),
+                name=self.get_name() + "_add",
+            )
+        _render_verbatim(self, kwargs)
+
 
 class Legend(MacroElement):
     """A Leaflet control in a map corner showing ``html`` (trusted markup built by this package)."""
@@ -134,6 +180,9 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.position = position
         self.html = script_json(html)
+
+    def render(self, **kwargs):
+        _render_verbatim(self, kwargs)
 
 
 def strip_cdn_links(m) -> None:
