@@ -92,6 +92,12 @@ def _format_or_date(text: str) -> tuple:
         ) from None
 
 
+_LOG_TZ_HELP = (
+    "time zone of tracker-server log time stamps, as an IANA name (the server's local "
+    "time; default UTC)"
+)
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="bofan",
@@ -109,6 +115,7 @@ def _build_parser() -> _Parser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture file or directory")
     p.add_argument("-o", "--output", required=True, metavar="DATASET")
     p.add_argument("--format", default="auto", choices=_FORMATS)
+    p.add_argument("--log-tz", metavar="ZONE", help=_LOG_TZ_HELP)
     p.add_argument(
         "--workers", type=_positive_int, metavar="N", help="convert on N local processes"
     )
@@ -130,6 +137,8 @@ def _build_parser() -> _Parser:
     p.add_argument("--to", dest="end", type=_when, metavar="DATE", help="inclusive")
     p.add_argument("--geofences", metavar="FILE", help="GeoJSON with a name per feature")
     p.add_argument("--speed-limit", type=_positive_float, metavar="KMH")
+    p.add_argument("--log-tz", metavar="ZONE",
+                   help=_LOG_TZ_HELP + "; used when INPUT is a capture, not a dataset")
     p.add_argument(
         "--export",
         action="append",
@@ -169,6 +178,7 @@ def _build_parser() -> _Parser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture file or directory")
     p.add_argument("--format", default="auto", choices=_FORMATS)
+    p.add_argument("--log-tz", metavar="ZONE", help=_LOG_TZ_HELP)
     p.set_defaults(run=_run_summary)
 
     p = commands.add_parser(
@@ -246,6 +256,7 @@ def _run_convert(args) -> int:
         format=args.format,
         workers=args.workers,
         scheduler=args.scheduler,
+        log_tz=args.log_tz,
     )
     for path, reason in result.errors:
         print(f"bofan: {path}: {reason}", file=sys.stderr)
@@ -260,7 +271,16 @@ def _run_convert(args) -> int:
 
 
 def _run_report(args) -> int:
-    if not os.path.isdir(os.path.join(args.dataset, "messages")):
+    source = args.dataset
+    if args.log_tz is not None or os.path.isfile(args.dataset):
+        from .decode._logtime import zone_table
+
+        zone_table(args.log_tz)  # an unknown zone is a bad argument
+    if os.path.isfile(args.dataset):  # a capture: decoded here, with its log's zone
+        from .decode import read_log
+
+        source = read_log(args.dataset, log_tz=args.log_tz)
+    elif not os.path.isdir(os.path.join(args.dataset, "messages")):
         what = "no such dataset" if not os.path.exists(args.dataset) else "not a dataset"
         return _fail(f"{args.dataset}: {what} (write one with 'bofan convert')", EXIT_INPUT)
     if args.geofences is not None and not os.path.isfile(args.geofences):
@@ -268,7 +288,7 @@ def _run_report(args) -> int:
     from .report import write_report
 
     write_report(
-        args.dataset,
+        source,
         args.output,
         devices=args.device,
         start=args.start,
@@ -335,7 +355,7 @@ def _run_listen(args) -> int:
 def _run_summary(args) -> int:
     from .dataset._summary import summarize
 
-    summary = summarize(args.inputs, format=args.format)
+    summary = summarize(args.inputs, format=args.format, log_tz=args.log_tz)
     for line in summary.lines():
         print(line)
     for path, reason in summary.errors:

@@ -44,6 +44,7 @@ import pandas as pd
 
 __all__ = [
     "FORMATS",
+    "TRACCAR_LAYOUTS",
     "SPEED_LIMIT_KMH",
     "TRUTH_VERSION",
     "Fleet",
@@ -1572,7 +1573,36 @@ def _render_lines(rng, frames):
     )
 
 
-def _render_traccar(rng, frames):
+#: how tracker-server releases write a network read (``render_capture(layout=...)``)
+TRACCAR_LAYOUTS = {
+    "hex": "[T1a2b3c4d: pt502 < 10.0.0.5] 24504f53... (5.x, 6.x; a few reads as plain text)",
+    "text": "6.3+ with logger.decodeTextData: a printable read as text, CR/LF as \\r \\n",
+    "4.x": "[1a2b3c4d: pt502 < 10.0.0.5] HEX: 24504f53...",
+    "3.x": "[1A2B3C4D: 5017 < 10.0.0.5] HEX: 24504f53... (the port, not the protocol)",
+}
+_PORTS_3X = {"pt502": 5017, "pt60": 5018}
+
+
+def _printable(data):
+    return all(32 <= b < 127 or b in (10, 13) for b in data)
+
+
+def _read_line(layout, sid, proto, direction, ip, data, as_text):
+    """One read as the log line's bracket and payload, in a release's layout."""
+    if layout == "hex":
+        payload = data.decode("ascii") if as_text else data.hex()
+        return f"[{sid}: {proto} {direction} {ip}] {payload}"
+    if layout == "text":
+        if _printable(data):
+            text = data.decode("ascii").replace("\r", "\\r").replace("\n", "\\n")
+            return f"[{sid}: {proto} {direction} {ip}] {text}"
+        return f"[{sid}: {proto} {direction} {ip}] {data.hex()}"
+    if layout == "4.x":
+        return f"[{sid[1:]}: {proto} {direction} {ip}] HEX: {data.hex()}"
+    return f"[{sid[1:].upper()}: {_PORTS_3X[proto]} {direction} {ip}] HEX: {data.hex()}"
+
+
+def _render_traccar(rng, frames, layout="hex", log_tz=None):
     frames = frames[frames["msg_type"] != "PHD"].reset_index(drop=True)
     devices = list(dict.fromkeys(frames["device_id"]))
     sessions, ips = {}, {}
@@ -1693,7 +1723,8 @@ def _render_traccar(rng, frames):
         reads.append(pending)
 
     def stamp(sec):
-        return pd.Timestamp(sec, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
+        t = pd.Timestamp(sec, unit="s", tz="UTC")
+        return (t if log_tz is None else t.tz_convert(log_tz)).strftime("%Y-%m-%d %H:%M:%S")
 
     first = reads[0][0] - 2
     header = [
@@ -1711,15 +1742,18 @@ def _render_traccar(rng, frames):
     for sec, sid, proto, ip, direction, data, as_text, numbers in reads:
         if sid not in seen and direction == "<" and sid.startswith("T"):
             seen.add(sid)
-            lines.append(f"{stamp(sec)}  INFO: [{sid}] connected")
+            shown = sid if layout in ("hex", "text") else sid[1:]
+            lines.append(f"{stamp(sec)}  INFO: [{shown}] connected")
             log_lines += 1
-        payload = data.decode("ascii") if as_text else data.hex()
+        if layout == "text" and as_text and proto == "pt502" and numbers != ["noise"]:
+            data = data + b"\r\n"  # text mode writes the line end too, as \r\n
         if numbers == ["noise"]:
             noise_at.append(len(lines))
         for i in numbers:
             if i != "noise" and received[i] is None:
                 received[i] = sec * _MS
-        lines.append(f"{stamp(sec)}  INFO: [{sid}: {proto} {direction} {ip}] {payload}")
+        read = _read_line(layout, sid, proto, direction, ip, data, as_text)
+        lines.append(f"{stamp(sec)}  INFO: {read}")
         log_lines += direction == ">"
     last = reads[-1][0]
     lines.append(f"{stamp(last)}  WARN: Connection reset by peer - {sorted(seen)[0]}")
@@ -1730,7 +1764,9 @@ def _render_traccar(rng, frames):
     return data, [None] * len(frames), received, reasons, (frames, log_lines)
 
 
-def render_capture(fleet: Fleet, format: str = "stream") -> Capture:
+def render_capture(
+    fleet: Fleet, format: str = "stream", *, layout: str = "hex", log_tz: str | None = None
+) -> Capture:
     """Write a fleet's frames as one capture file, with the truth of that file.
 
     Parameters
@@ -1742,6 +1778,13 @@ def render_capture(fleet: Fleet, format: str = "stream") -> Capture:
         frame per line behind its ISO-8601 receive time; ``traccar``: a tracker-server log
         with hex (sometimes text) payloads, split and merged reads, replies and log lines.
         Each format also gets five known noise stretches that a decoder must reject.
+    layout : str
+        For ``traccar``: how the server release writes a read (:data:`TRACCAR_LAYOUTS`).
+        The noise is written in that layout too, so its reject reasons may differ from
+        ``truth["noise"]`` outside ``hex``.
+    log_tz : str, optional
+        For ``traccar``: write the log's time stamps in this zone, as a server in it does
+        (``received_at`` in ``frames`` stays UTC).
 
     Returns
     -------
@@ -1765,6 +1808,8 @@ def render_capture(fleet: Fleet, format: str = "stream") -> Capture:
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if layout not in TRACCAR_LAYOUTS or (layout != "hex" and format != "traccar"):
+        raise ValueError(f"layout must be one of {', '.join(TRACCAR_LAYOUTS)} (traccar only)")
     rng = np.random.default_rng([fleet.seed, FORMATS.index(format)])
     frames = fleet.frames
     log_lines = 0
@@ -1773,7 +1818,9 @@ def render_capture(fleet: Fleet, format: str = "stream") -> Capture:
     elif format == "lines":
         data, offsets, received, noise, frames = _render_lines(rng, frames)
     else:
-        data, offsets, received, noise, (frames, log_lines) = _render_traccar(rng, frames)
+        data, offsets, received, noise, (frames, log_lines) = _render_traccar(
+            rng, frames, layout, log_tz
+        )
     table = frames.assign(
         offset=pd.array(offsets, dtype="Int64"),
         received_at=pd.to_datetime(pd.array(received, dtype="Int64"), unit="ms", utc=True),

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
+from ..decode._logtime import zone_table
 from ..errors import BofanError, FormatError, SchemaError
 from ..io.files import check_format
 from . import _layout as layout
@@ -118,6 +119,7 @@ def convert(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
+    log_tz: str | None = None,
 ) -> ConvertResult:
     """Decode capture files into a Parquet dataset partitioned by day.
 
@@ -139,6 +141,8 @@ def convert(
         its workers must see the same paths.
     progress : bool, optional
         Show a progress bar on stderr; by default only when stderr is a terminal.
+    log_tz : str, optional
+        The zone of tracker-server log time stamps (the server's local time); default UTC.
 
     Returns
     -------
@@ -153,6 +157,7 @@ def convert(
     (True, 1234)
     """
     check_format(format)
+    zone_table(log_tz)  # an unknown zone is a bad argument, before any file is touched
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise FormatError(f"workers must be a positive integer, not {workers!r}")
     out = Path(output)
@@ -166,9 +171,10 @@ def convert(
     if progress is None:
         progress = _stderr_is_terminal()
     if scheduler is not None or (workers or 1) > 1:
-        done = _convert_on_dask(todo, os.fspath(out), format, workers, scheduler, progress)
+        done = _convert_on_dask(todo, os.fspath(out), format, workers, scheduler, progress,
+                                log_tz)
     else:
-        done = _convert_here(todo, os.fspath(out), format, progress)
+        done = _convert_here(todo, os.fspath(out), format, progress, log_tz)
     results = [
         FileResult(f.path, error=f.error) if f.error is not None else done[f.path] for f in found
     ]
@@ -210,12 +216,13 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="file", desc="convert", file=sys.stderr)
 
 
-def _convert_here(paths: list[str], output: str, format: str, progress: bool) -> dict:
+def _convert_here(paths: list[str], output: str, format: str, progress: bool,
+                  log_tz: str | None = None) -> dict:
     bar = _progress_bar(len(paths), progress)
     done = {}
     try:
         for path in paths:
-            done[path] = convert_file(path, output, format=format)
+            done[path] = convert_file(path, output, format=format, log_tz=log_tz)
             if bar is not None:
                 bar.update()
     finally:
@@ -231,6 +238,7 @@ def _convert_on_dask(
     workers: int | None,
     scheduler: str | None,
     progress: bool,
+    log_tz: str | None = None,
 ) -> dict:
     import logging
 
@@ -265,6 +273,7 @@ def _convert_on_dask(
                 os.path.abspath(output),
                 format=format,
                 source=path,
+                log_tz=log_tz,
                 pure=False,
             ): path
             for path in paths
@@ -285,7 +294,12 @@ def _convert_on_dask(
 
 
 def convert_file(
-    path: str, output: str, *, format: str = "auto", source: str | None = None
+    path: str,
+    output: str,
+    *,
+    format: str = "auto",
+    source: str | None = None,
+    log_tz: str | None = None,
 ) -> FileResult:
     """Convert one capture into ``output``, replacing what an earlier run wrote for it.
 
@@ -298,7 +312,8 @@ def convert_file(
     fmt = None
     digest = hashlib.blake2b(digest_size=16)
     try:
-        fmt, pieces = decode_file(path, format=format, source=source, digest=digest)
+        fmt, pieces = decode_file(path, format=format, source=source, digest=digest,
+                                  log_tz=log_tz)
         for piece in pieces:
             parts.add(piece)
         parts.flush()

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import BofanError, InputError
-from ..io import detect_format, iter_capture_files, open_capture
+from ..io import iter_capture_files, open_capture, place_format
 from ..io.files import check_format
 
 __all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "describe_error"]
@@ -61,7 +61,12 @@ def find_captures(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
 
 
 def decode_file(
-    path: str | os.PathLike, *, format: str = "auto", source: str | None = None, digest=None
+    path: str | os.PathLike,
+    *,
+    format: str = "auto",
+    source: str | None = None,
+    digest=None,
+    log_tz: str | None = None,
 ):
     """Open one capture and decode it piece by piece, so memory stays bounded.
 
@@ -70,6 +75,8 @@ def decode_file(
     they hold every message and reject of the file. Formats the streaming decoder does not
     handle (``pcap``) come as one piece. ``digest`` (a ``hashlib`` object), if given, is
     fed the decompressed bytes, to tell the same capture stored twice (``x`` and ``x.gz``).
+    ``log_tz`` is the zone of a tracker-server log's time stamps (default UTC). A file whose
+    format cannot be told is an ``InputError`` naming it.
     """
     from ..decode import StreamDecoder, read_log
 
@@ -78,18 +85,19 @@ def decode_file(
     handle = open_capture(path)
     try:
         head = handle.read(HEAD_SIZE)
-        fmt = detect_format(head) if format == "auto" else format
+        fmt = place_format(head, source) if format == "auto" else format
         if fmt not in _STREAMABLE:
             chunk = head
             while chunk and digest is not None:
                 digest.update(chunk)
                 chunk = handle.read(READ_SIZE)
             handle.close()
-            return fmt, iter([read_log(path, format=fmt, source_name=source)])
+            return fmt, iter([read_log(path, format=fmt, source_name=source, log_tz=log_tz)])
     except BaseException:
         handle.close()
         raise
-    return fmt, _stream_pieces(handle, head, StreamDecoder(format=fmt, source=source), digest)
+    decoder = StreamDecoder(format=fmt, source=source, log_tz=log_tz)
+    return fmt, _stream_pieces(handle, head, decoder, digest)
 
 
 def _stream_pieces(handle, head: bytes, decoder, digest) -> Iterator:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from ..decode._logtime import zone_table
 from ._inputs import decode_file, describe_error, find_captures, is_input_error
 
 __all__ = ["Summary", "summarize"]
@@ -80,8 +81,17 @@ def _count(m: pa.Table, r: pa.Table):
     )
 
 
-def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format="auto") -> Summary:
-    """Decode captures piece by piece and count devices, frame types, positions, rejects."""
+def summarize(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    format="auto",
+    log_tz: str | None = None,
+) -> Summary:
+    """Decode captures piece by piece and count devices, frame types, positions, rejects.
+
+    ``log_tz`` is the zone of tracker-server log time stamps (default UTC).
+    """
+    zone_table(log_tz)  # an unknown zone is a bad argument, before any file is read
     summary = Summary()
     devices, frames, fixes, rejects = [], [], [], []
     seen: dict[str, str] = {}
@@ -93,7 +103,7 @@ def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format
         parts: tuple[list, list, list, list] = ([], [], [], [])
         n_messages = n_rejects = 0
         try:
-            fmt, pieces = decode_file(item.path, format=format, digest=digest)
+            fmt, pieces = decode_file(item.path, format=format, digest=digest, log_tz=log_tz)
             for piece in pieces:
                 n_messages += piece.messages.num_rows
                 n_rejects += piece.rejects.num_rows

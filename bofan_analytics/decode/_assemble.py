@@ -67,6 +67,7 @@ class OffsetMap:
     """Buffer positions that are source offsets plus a base (stream and line logs)."""
 
     reorders = False
+    files = None
 
     def __init__(self, base, seg_recv=None):
         self.base = base
@@ -89,9 +90,12 @@ class PieceMap:
 
     ``out_start[j]`` is where piece j begins in the buffer (with a final end entry);
     ``src[j]`` its first source byte; ``factor[j]`` source bytes per buffer byte (2 for hex).
+    ``files``, when pieces come from several files (a rotated log): ``(file index per
+    piece, file names)``.
     """
 
     reorders = True
+    files = None
 
     def __init__(self, out_start, src, factor, recv):
         self.out_start = np.asarray(out_start, np.int64)
@@ -118,6 +122,13 @@ class PieceMap:
 
     def received(self, seg, last):
         return self.recv[self._locate(last)]
+
+    def order_key(self, x):
+        """A key that sorts buffer positions in input order, files of a rotated set too."""
+        key = self.src(x)
+        if self.files is not None:
+            key = key + (self.files[0][self._locate(x)].astype(np.int64) << 44)
+        return key
 
 
 _STRING = pa.string()
@@ -173,6 +184,15 @@ def _source_array(source, n):
     return _dict_strings(np.zeros(n, np.int32), [source])
 
 
+def _source_column(mapping, source, at):
+    """The ``source`` of rows starting at buffer positions ``at``: the file of their first
+    byte when the buffer joins several files."""
+    if mapping.files is None:
+        return _source_array(source, at.shape[0])
+    file_of_piece, names = mapping.files
+    return _dict_strings(file_of_piece[mapping._locate(at)], names)
+
+
 def empty_messages():
     return S.MESSAGES.empty_table()
 
@@ -215,11 +235,13 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
         a[order] for a in (rej_s, rej_e, rej_reason, rej_proto, rej_seg)
     )
     rejects = _rejects_table(buf, rej_s, rej_e, rej_reason, rej_proto, rej_seg, mapping, source)
-    rej_end = mapping.src(np.maximum(rej_e - 1, rej_s)) + 1
+    rej_end = (mapping.order_key if mapping.reorders else mapping.src)(
+        np.maximum(rej_e - 1, rej_s)
+    ) + 1
     if mapping.reorders:
         # sessions were regrouped: restore input order, by where each frame was completed,
         # which does not depend on how the input was cut into chunks
-        msg_end = mapping.src(f_e[idx] - 1) + 1
+        msg_end = mapping.order_key(f_e[idx] - 1) + 1
         order = np.argsort(msg_end, kind="stable")
         messages = messages.take(pa.array(order))
         order = np.argsort(rej_end, kind="stable")
@@ -285,7 +307,7 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
         S.PAYLOAD: _string_array(
             buf, sl[2 * S_PAYLOAD][idx], sl[2 * S_PAYLOAD + 1][idx], typ=pa.binary()
         ),
-        S.SOURCE: _source_array(source, n),
+        S.SOURCE: _source_column(mapping, source, off),
         S.OFFSET: pa.array(mapping.src(off), pa.int64()),
         S.LENGTH: pa.array(mapping.src_len(off, end).astype(np.int32), pa.int32()),
     }
@@ -293,9 +315,8 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
 
 
 def _rejects_table(buf, r_s, r_e, reason, proto, seg, mapping, source):
-    n = r_s.shape[0]
     columns = {
-        S.SOURCE: _source_array(source, n),
+        S.SOURCE: _source_column(mapping, source, r_s),
         S.OFFSET: pa.array(mapping.src(r_s), pa.int64()),
         S.LENGTH: pa.array(mapping.src_len(r_s, r_e).astype(np.int32), pa.int32()),
         S.REASON: _dict_strings(reason, _REASON_DICT),

@@ -21,6 +21,8 @@ __all__ = [
     "R_BAD_HEX",
     "R_BAD_LINE",
     "R_BAD_CAPTURE",
+    "R_LONG_LINE",
+    "R_NO_REFERENCE",
     "P_NONE",
     "P_PT502",
     "P_PT60",
@@ -50,6 +52,8 @@ REASONS = ("ok", *REJECT_REASONS)
     R_BAD_HEX,
     R_BAD_LINE,
     R_BAD_CAPTURE,
+    R_LONG_LINE,
+    R_NO_REFERENCE,
 ) = range(len(REASONS))
 
 P_NONE, P_PT502, P_PT60 = 0, 1, 2

@@ -5,10 +5,26 @@ import numpy as np
 from .._numba import jit
 from ._text_kernels import INT64_NULL, days_from_civil, find_byte, parse_uint, valid_date
 
-__all__ = ["MAX_LINE_BYTES", "scan_lines", "scan_traccar", "classify_pieces", "gather_pieces"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "L_DATA",
+    "L_REPLY",
+    "L_OTHER",
+    "L_BAD",
+    "L_LONG",
+    "P_TEXT",
+    "P_HEX",
+    "P_ODD_HEX",
+    "P_ESCAPE",
+    "scan_lines",
+    "scan_traccar",
+    "classify_pieces",
+    "resolve_text",
+    "split_escapes",
+    "gather_pieces",
+]
 
 _MS_DAY = 86_400_000
-L_DATA, L_REPLY, L_OTHER = 0, 1, 2
 
 
 @jit
@@ -135,15 +151,105 @@ def scan_lines(buf, s0, e0, final):
     return pay_s[:n], pay_e[:n], recv[:n], line_s[:n], i
 
 
+#: what a tracker-server log line is (``kind`` of :func:`scan_traccar`)
+L_DATA, L_REPLY, L_OTHER, L_BAD, L_LONG = 0, 1, 2, 3, 4
+
+
 @jit
-def scan_traccar(buf, s0, e0, final):
+def _device_shaped(buf, s, e):
+    """Whether ``buf[s:e]`` holds ``[...< ...] payload``: the layout of a device read,
+    whatever the state of its time stamp or session id."""
+    b = find_byte(buf, s, e, 91)  # '['
+    close = find_byte(buf, b, e, 93)  # ']'
+    if close >= e - 1:
+        return False
+    for j in range(b + 1, close - 1):
+        if buf[j] == 60 and buf[j - 1] == 32 and buf[j + 1] == 32:  # ' < '
+            return True
+    return False
+
+
+@jit
+def _wall_to_utc(w, tz_utc, tz_off, last_utc):
+    """UTC ms of the wall-clock time ``w`` (ms) in a zone given as offset changes.
+
+    ``tz_off[k]`` is the offset (ms) in effect from the instant ``tz_utc[k]``; the first
+    entry is in effect since the beginning of time. A wall time that happens twice (clocks
+    set back) is its first occurrence unless that lies more than 30 minutes before the
+    previous line (``last_utc``): a log runs forward, so it has passed into the second. A
+    wall time that never happens (clocks set forward) is read with the offset before the
+    change.
+    """
+    n = tz_utc.shape[0]
+    if n == 1:
+        return w - tz_off[0]
+    day = np.int64(86_400_000)
+    k0 = max(np.searchsorted(tz_utc, w - day, side="right") - 1, 0)
+    k1 = max(np.searchsorted(tz_utc, w + day, side="right") - 1, 0)
+    o0 = tz_off[k0]
+    o1 = tz_off[k1]
+    u0 = w - o0
+    u1 = w - o1
+    ok0 = tz_off[max(np.searchsorted(tz_utc, u0, side="right") - 1, 0)] == o0
+    ok1 = tz_off[max(np.searchsorted(tz_utc, u1, side="right") - 1, 0)] == o1
+    if ok0 and ok1 and u0 != u1:
+        first = min(u0, u1)
+        if last_utc != INT64_NULL and first < last_utc - 1_800_000:
+            return max(u0, u1)
+        return first
+    if ok1:
+        return u1
+    return u0
+
+
+@jit
+def _session(buf, b, end):
+    """Session key of ``[T1a2b3c4d: `` / ``[1a2b3c4d: `` at ``b`` (the ``[``): the id's hex
+    value, plus ``1 << 48`` for UDP (``U``). Returns ``(key, index of the ':')`` or
+    ``(-1, b)`` when malformed."""
+    j = b + 1
+    udp = False
+    if j < end and (buf[j] == 84 or buf[j] == 85):  # T / U
+        udp = buf[j] == 85
+        j += 1
+    v = np.int64(0)
+    nd = 0
+    while j < end and nd < 13:
+        c = buf[j]
+        if 48 <= c <= 57:
+            v = v * 16 + (c - 48)
+        elif 97 <= c <= 102:
+            v = v * 16 + (c - 87)
+        elif 65 <= c <= 70:
+            v = v * 16 + (c - 55)
+        else:
+            break
+        nd += 1
+        j += 1
+    if nd == 0 or nd > 12 or j >= end or buf[j] != 58:  # ':'
+        return np.int64(-1), b
+    return v + (np.int64(1) << np.int64(48) if udp else np.int64(0)), j
+
+
+@jit
+def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     """Split a tracker-server log into lines and read each one's layout::
 
-        2026-11-02 07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] 24504f53...
+        2026-11-02 07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] 24504f53...   (5.x, 6.x)
+        2019-05-13 10:01:02  INFO: [1a2b3c4d: pt502 < 10.0.0.5] HEX: 24504f53... (4.x)
+        2017-01-01 10:00:00  INFO: [7D4E1731: 5017 < 10.0.0.5] HEX: 24504f53...  (3.x)
 
-    Returns ``(kind, recv_ms, key, pay_s, pay_e, line_s, consumed)``. ``kind`` is 0 for
-    device data (``<``), 1 for a server reply (``>``), 2 for any other log line. ``key``
-    identifies the session: the id's hex value, plus ``1 << 48`` for UDP (``U…``).
+    The time stamp is wall-clock time in the server's zone (``tz_utc``, ``tz_off``: see
+    :func:`_wall_to_utc`). ``cont`` says that ``s0`` lies inside a line cut at
+    :data:`MAX_LINE_BYTES`.
+
+    Returns ``(kind, recv_ms, key, pay_s, pay_e, line_s, consumed, cont, last_utc)``.
+    ``kind`` is ``L_DATA`` for device data (``<``), ``L_REPLY`` for a server reply
+    (``>``), ``L_OTHER`` for any other log line, ``L_BAD`` for a line with the layout of a
+    device read whose time stamp or session cannot be read, ``L_LONG`` for a piece of a line
+    longer than :data:`MAX_LINE_BYTES` (no network read is that long); for the last two the
+    payload range is the whole line. ``key`` identifies the session: the id's hex value,
+    plus ``1 << 48`` for UDP (``U…``).
     """
     cap = _count_lines(buf, s0, e0)
     kind = np.empty(cap, np.int8)
@@ -155,40 +261,43 @@ def scan_traccar(buf, s0, e0, final):
     n = 0
     i = s0
     while i < e0:
-        nl, nxt = _line_end(buf, i, e0, final)
-        if nl < 0:
+        limit = min(e0, i + MAX_LINE_BYTES)
+        nl = find_byte(buf, i, limit, 10)
+        cut = False
+        if nl < limit:
+            nxt = nl + 1
+        elif limit == i + MAX_LINE_BYTES:
+            nxt = limit
+            cut = True
+        elif final:
+            nxt = e0
+        else:
             break
         end = nl
         while end > i and (buf[end - 1] == 13 or buf[end - 1] == 32):
             end -= 1
         k = L_OTHER
         ps = end
+        pe = end
         sess = np.int64(-1)
-        t, p = _datetime_ms(buf, i, end, 32)
-        if t != INT64_NULL:
-            b = find_byte(buf, p, end, 91)  # '['
-            if b + 2 < end and (buf[b + 1] == 84 or buf[b + 1] == 85):  # T / U
-                j = b + 2
-                v = np.int64(0)
-                nd = 0
-                while j < end and nd < 12:
-                    c = buf[j]
-                    if 48 <= c <= 57:
-                        v = v * 16 + (c - 48)
-                    elif 97 <= c <= 102:
-                        v = v * 16 + (c - 87)
-                    elif 65 <= c <= 70:
-                        v = v * 16 + (c - 55)
-                    else:
-                        break
-                    nd += 1
-                    j += 1
-                if nd > 0 and j < end and buf[j] == 58:  # ':'
+        t = INT64_NULL
+        if cut or cont:
+            k = L_LONG
+            ps = i
+            pe = nl if cut else end
+        else:
+            w, p = _datetime_ms(buf, i, end, 32)
+            if w != INT64_NULL:
+                t = _wall_to_utc(w, tz_utc, tz_off, last_utc)
+                last_utc = t
+                b = find_byte(buf, p, end, 91)  # '['
+                v, j = _session(buf, b, end)
+                if v >= 0:
                     close = find_byte(buf, j, end, 93)  # ']'
                     d = j + 1
                     while d < close and buf[d] == 32:
                         d += 1
-                    while d < close and buf[d] != 32:  # protocol name
+                    while d < close and buf[d] != 32:  # protocol name, or port (3.x)
                         d += 1
                     while d < close and buf[d] == 32:
                         d += 1
@@ -196,20 +305,35 @@ def scan_traccar(buf, s0, e0, final):
                         ps = close + 1
                         if ps < end and buf[ps] == 32:
                             ps += 1
+                        # 3.x and 4.x write "HEX: " before the payload
+                        if (ps + 5 <= end and buf[ps] == 72 and buf[ps + 1] == 69
+                                and buf[ps + 2] == 88 and buf[ps + 3] == 58
+                                and buf[ps + 4] == 32):
+                            ps += 5
                         if ps < end:
                             k = L_DATA if buf[d] == 60 else L_REPLY
-                            sess = v + (np.int64(1) << np.int64(48) if buf[b + 1] == 85 else 0)
+                            sess = v
                         else:
                             ps = end
+                    elif _device_shaped(buf, i, end):
+                        k = L_BAD
+                elif _device_shaped(buf, i, end):
+                    k = L_BAD
+            elif _device_shaped(buf, i, end):
+                k = L_BAD
+            if k == L_BAD:
+                ps = i
+                pe = end
         kind[n] = k
         recv[n] = t
         key[n] = sess
         pay_s[n] = ps
-        pay_e[n] = end
+        pay_e[n] = pe
         line_s[n] = i
         n += 1
+        cont = cut
         i = nxt
-    return kind[:n], recv[:n], key[:n], pay_s[:n], pay_e[:n], line_s[:n], i
+    return kind[:n], recv[:n], key[:n], pay_s[:n], pay_e[:n], line_s[:n], i, cont, last_utc
 
 
 @jit
@@ -223,12 +347,17 @@ def _hexval(c):
     return -1
 
 
+#: classes of a tracker-server payload piece
+P_TEXT, P_HEX, P_ODD_HEX, P_ESCAPE = 0, 1, 2, 3
+
+
 @jit
 def classify_pieces(buf, p_s, p_e):
-    """0: text payload, 1: hex payload, 2: hex digits of odd length (cannot be decoded).
+    """``P_TEXT``: text payload, ``P_HEX``: hex payload, ``P_ODD_HEX``: hex digits of odd
+    length (cannot be hex).
 
     Text frames start with ``$``, ``@`` or ``0xBF``, none a hex digit, so a payload made
-    only of hex digits is hex.
+    only of hex digits is hex, unless it continues a text frame: see :func:`resolve_text`.
     """
     n = p_s.shape[0]
     out = np.empty(n, np.int8)
@@ -239,31 +368,141 @@ def classify_pieces(buf, p_s, p_e):
                 is_hex = False
                 break
         if not is_hex:
-            out[k] = 0
+            out[k] = P_TEXT
         elif (p_e[k] - p_s[k]) % 2 == 1:
-            out[k] = 2
+            out[k] = P_ODD_HEX
         else:
-            out[k] = 1
+            out[k] = P_HEX
     return out
 
 
 @jit
+def _ends_frame(buf, s, e):
+    """Whether a text read ends a frame: a line end (raw or written ``\\n``) or a PT-60
+    terminator ``@R#@`` / ``@E#@``."""
+    if e <= s:
+        return False
+    if buf[e - 1] == 10:
+        return True
+    if e - s >= 2 and buf[e - 2] == 92 and buf[e - 1] == 110:
+        return True
+    return (e - s >= 4 and buf[e - 4] == 64 and buf[e - 2] == 35 and buf[e - 1] == 64
+            and (buf[e - 3] == 82 or buf[e - 3] == 69))
+
+
+@jit
+def resolve_text(buf, p_s, p_e, cls, order, group_start, open_text):
+    """Decide hex-digit-only pieces from their session's state; returns the new classes
+    and the state each session is left in.
+
+    Pieces are visited session by session (``order``; session g owns
+    ``order[group_start[g]:group_start[g + 1]]``) in input order; ``open_text[g]`` says
+    whether the session's previous read was text that left a frame open. The rule: a
+    piece made only of hex digits is text when its session is inside an open text frame
+    and the piece does not read, as hex, as the start of a frame (``$``, ``@``, ``0xBF``);
+    otherwise it is hex. A text read leaves a frame open unless it ends in a line end or a
+    PT-60 terminator; a hex read (binary, so never written as text) closes it.
+    """
+    out = cls.copy()
+    state = open_text.copy()
+    for g in range(group_start.shape[0] - 1):
+        st = state[g]
+        for q in range(group_start[g], group_start[g + 1]):
+            k = order[q]
+            c = out[k]
+            if c != P_TEXT and st:
+                starts = False
+                if c == P_HEX and p_e[k] - p_s[k] >= 2:
+                    b0 = _hexval(buf[p_s[k]]) * 16 + _hexval(buf[p_s[k] + 1])
+                    starts = b0 == 36 or b0 == 64 or b0 == 191
+                if not starts:
+                    c = P_TEXT
+                    out[k] = c
+            if c == P_TEXT:
+                st = not _ends_frame(buf, p_s[k], p_e[k])
+            elif c == P_HEX:
+                st = False
+        state[g] = st
+    return out, state
+
+
+@jit
+def split_escapes(p_s, p_e, cls, buf):
+    """Cut text pieces around the two-character escapes ``\\r`` and ``\\n`` that a
+    tracker-server writes for CR and LF; each escape becomes a ``P_ESCAPE`` piece (two
+    source bytes for one byte, like hex). Returns ``(s, e, cls, parent)``."""
+    n = p_s.shape[0]
+    total = n
+    for k in range(n):
+        if cls[k] == P_TEXT:
+            i = p_s[k]
+            while i + 1 < p_e[k]:
+                if buf[i] == 92 and (buf[i + 1] == 114 or buf[i + 1] == 110):
+                    total += 2
+                    i += 2
+                else:
+                    i += 1
+    o_s = np.empty(total, np.int64)
+    o_e = np.empty(total, np.int64)
+    o_c = np.empty(total, np.int8)
+    parent = np.empty(total, np.int64)
+    m = 0
+    for k in range(n):
+        if cls[k] != P_TEXT:
+            o_s[m] = p_s[k]
+            o_e[m] = p_e[k]
+            o_c[m] = cls[k]
+            parent[m] = k
+            m += 1
+            continue
+        a = p_s[k]
+        i = a
+        while i + 1 < p_e[k]:
+            if buf[i] == 92 and (buf[i + 1] == 114 or buf[i + 1] == 110):
+                if i > a:
+                    o_s[m] = a
+                    o_e[m] = i
+                    o_c[m] = P_TEXT
+                    parent[m] = k
+                    m += 1
+                o_s[m] = i
+                o_e[m] = i + 2
+                o_c[m] = P_ESCAPE
+                parent[m] = k
+                m += 1
+                i += 2
+                a = i
+            else:
+                i += 1
+        if p_e[k] > a or a == p_s[k]:
+            o_s[m] = a
+            o_e[m] = p_e[k]
+            o_c[m] = P_TEXT
+            parent[m] = k
+            m += 1
+    return o_s[:m], o_e[:m], o_c[:m], parent[:m]
+
+
+@jit
 def gather_pieces(buf, p_s, p_e, p_hex):
-    """Copy the pieces into one buffer, decoding the hex ones. Returns (out, out_start)."""
+    """Copy the pieces into one buffer, decoding hex and escapes. Returns (out, out_start)."""
     n = p_s.shape[0]
     total = 0
     for k in range(n):
         ln = p_e[k] - p_s[k]
-        total += ln // 2 if p_hex[k] == 1 else ln
+        total += ln // 2 if (p_hex[k] == P_HEX or p_hex[k] == P_ESCAPE) else ln
     out = np.empty(total, np.uint8)
     out_start = np.empty(n + 1, np.int64)
     pos = 0
     for k in range(n):
         out_start[k] = pos
-        if p_hex[k] == 1:
+        if p_hex[k] == P_HEX:
             for i in range(p_s[k], p_e[k], 2):
                 out[pos] = _hexval(buf[i]) * 16 + _hexval(buf[i + 1])
                 pos += 1
+        elif p_hex[k] == P_ESCAPE:
+            out[pos] = 13 if buf[p_s[k] + 1] == 114 else 10
+            pos += 1
         else:
             for i in range(p_s[k], p_e[k]):
                 out[pos] = buf[i]

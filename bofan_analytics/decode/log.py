@@ -10,7 +10,13 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ..errors import InputError
-from ..io.files import check_format, detect_format, iter_capture_files, open_capture
+from ..io.files import (
+    check_format,
+    iter_capture_files,
+    open_capture,
+    place_format,
+    rotation_order,
+)
 from .stream import StreamDecoder
 
 __all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
@@ -237,6 +243,7 @@ def read_log(
     format: str = "auto",
     source_name: str | None = None,
     device_tz: str | Mapping[str, str] | None = None,
+    log_tz: str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     workers: int | None = None,
 ) -> DecodedLog:
@@ -246,7 +253,10 @@ def read_log(
     ----------
     source : path, list of paths, directory, or bytes
         Capture files (plain, ``.gz`` or ``.zst``; told by their content), directories
-        (walked for capture files), or the bytes of one capture.
+        (walked for capture files), or the bytes of one capture. The files of a rotated
+        tracker-server log (``tracker-server.log.20261102``, ``tracker-server.log``) given
+        together are read in date order, the live file last, and a frame split over the
+        rotation is joined. A file whose format cannot be told is an ``InputError``.
     format : {"auto", "stream", "lines", "traccar", "pcap"}
         The layout; ``"auto"`` detects it for each file from its first bytes.
     source_name : str, optional
@@ -256,6 +266,10 @@ def read_log(
         devices, or a mapping ``device_id -> zone``. Their device times are read as wall
         clock in that zone and converted to UTC; an hour that repeats when daylight saving
         ends is read as standard time, a skipped one is moved forward.
+    log_tz : str, optional
+        The zone of a tracker-server log's time stamps: servers log their own local time.
+        Default UTC. ``received_at`` is converted to UTC, daylight saving included; of a
+        wall time that happens twice, the log's order tells which (see ``scan_traccar``).
     chunk_bytes : int
         How much to read and decode at a time.
     workers : int, optional
@@ -274,59 +288,77 @@ def read_log(
     """
     check_format(format)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes)
+        log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes,
+                            log_tz)
     else:
         if isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable):
             source = [source]
         files = list(iter_capture_files(source))
         if not files:
             raise InputError("no capture files found in the given inputs")
-        n = max(1, min(len(files), workers or os.cpu_count() or 1))
+        groups = rotation_order(files)
+        n = max(1, min(len(groups), workers or os.cpu_count() or 1))
+
+        def decode(group):
+            return _decode_files(group, format, chunk_bytes, log_tz)
+
         if n == 1:
-            logs = [_decode_file(f, format, chunk_bytes) for f in files]
+            logs = [decode(g) for g in groups]
         else:
             with ThreadPoolExecutor(n) as pool:
-                logs = list(pool.map(lambda f: _decode_file(f, format, chunk_bytes), files))
+                logs = list(pool.map(decode, groups))
         log = DecodedLog.concat(logs)
     if device_tz is not None:
         log.messages = _localize(log.messages, device_tz)
     return log
 
 
-def _resolve_format(fmt, head):
+def _resolve_format(fmt, head, name):
     if fmt != "auto":
         return fmt
-    return detect_format(head)
+    return place_format(head, name)
 
 
-def _decode_bytes(data, fmt, name, chunk_bytes):
-    fmt = _resolve_format(fmt, data[:_HEAD_BYTES])
-    dec = StreamDecoder(fmt, source=name)
+def _decode_bytes(data, fmt, name, chunk_bytes, log_tz=None):
+    fmt = _resolve_format(fmt, data[:_HEAD_BYTES], name)
+    dec = StreamDecoder(fmt, source=name, log_tz=log_tz)
     parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
     parts.append(dec.finish())
     return DecodedLog.concat(parts)
 
 
-def _decode_file(path, fmt, chunk_bytes):
-    name = str(path)
-    try:
-        with open_capture(path) as f:
-            head = f.read(_HEAD_BYTES)
-            dec = StreamDecoder(_resolve_format(fmt, head), source=name)
-            parts = [dec.feed(head)] if head else []
-            while True:
-                chunk = f.read(chunk_bytes)
-                if not chunk:
-                    break
-                parts.append(dec.feed(chunk))
-            parts.append(dec.finish())
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read {name}: {exc}") from None
-    except Exception as exc:  # zstd/gzip stream errors have their own types
-        if type(exc).__module__.startswith(("zstd", "gzip", "zlib")):
-            raise InputError(f"cannot decompress {name}: {exc}") from None
-        raise
-    return DecodedLog.concat(parts)
+def _decode_files(paths, fmt, chunk_bytes, log_tz=None):
+    """Decode one file, or the files of a rotated log in order through one decoder (when
+    they are tracker-server logs; otherwise each on its own)."""
+    parts = []
+    dec = None
+    for path in paths:
+        name = str(path)
+        try:
+            with open_capture(path) as f:
+                head = f.read(_HEAD_BYTES)
+                file_fmt = _resolve_format(fmt, head, name)
+                if dec is not None and (file_fmt != "traccar" or dec.format != "traccar"):
+                    parts.append(dec.finish())
+                    dec = None
+                if dec is None:
+                    dec = StreamDecoder(file_fmt, source=name, log_tz=log_tz)
+                else:
+                    parts.append(dec.next_file(name))
+                parts.append(dec.feed(head) if head else None)
+                while True:
+                    chunk = f.read(chunk_bytes)
+                    if not chunk:
+                        break
+                    parts.append(dec.feed(chunk))
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read {name}: {exc}") from None
+        except Exception as exc:  # zstd/gzip stream errors have their own types
+            if type(exc).__module__.startswith(("zstd", "gzip", "zlib")):
+                raise InputError(f"cannot decompress {name}: {exc}") from None
+            raise
+    parts.append(dec.finish())
+    return DecodedLog.concat([p for p in parts if p is not None])
 
 
 def _localize(messages, device_tz):

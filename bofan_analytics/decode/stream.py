@@ -34,8 +34,23 @@ from ._assemble import (
     empty_messages,
     empty_rejects,
 )
-from ._codes import R_BAD_CAPTURE, R_BAD_HEX, R_TRUNCATED, REASONS
-from ._lines_kernels import classify_pieces, gather_pieces, scan_lines, scan_traccar
+from ._codes import R_BAD_CAPTURE, R_BAD_HEX, R_BAD_LINE, R_LONG_LINE, R_TRUNCATED, REASONS
+from ._lines_kernels import (
+    L_BAD,
+    L_DATA,
+    L_LONG,
+    P_ESCAPE,
+    P_HEX,
+    P_ODD_HEX,
+    P_TEXT,
+    classify_pieces,
+    gather_pieces,
+    resolve_text,
+    scan_lines,
+    scan_traccar,
+    split_escapes,
+)
+from ._logtime import zone_table
 from ._text_kernels import INT64_NULL
 
 __all__ = ["StreamDecoder", "Accounting"]
@@ -144,6 +159,9 @@ class StreamDecoder:
         The capture's layout (see ``bofan_analytics.io.CAPTURE_FORMATS``).
     source : str
         Name written to the ``source`` column of every row.
+    log_tz : str, optional
+        The zone of a tracker-server log's time stamps (the server's local time); default
+        UTC.
 
     Examples
     --------
@@ -154,7 +172,8 @@ class StreamDecoder:
     1
     """
 
-    def __init__(self, format: str = "stream", source: str = "<bytes>"):
+    def __init__(self, format: str = "stream", source: str = "<bytes>",
+                 log_tz: str | None = None):
         if format not in _FORMATS:
             raise FormatError(
                 f"cannot decode format {format!r} incrementally; choose one of: {', '.join(_FORMATS)}"
@@ -162,6 +181,7 @@ class StreamDecoder:
         self.format = format
         self.source = source
         self.accounting = Accounting(source, format)
+        self._accounts = [self.accounting]  # one per file of a rotated set
         self._tail = b""
         self._base = 0  # source offset of self._tail[0]
         self._line_start = True
@@ -169,6 +189,12 @@ class StreamDecoder:
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._pcap = None
         self._finished = False
+        # tracker-server logs: the zone of their time stamps, the UTC time of the last line,
+        # whether the input is inside an overlong line, sessions inside an open text frame
+        self._tz = zone_table(log_tz)
+        self._last_utc = INT64_NULL
+        self._cont = False
+        self._open_text = {}
 
     # -- public -------------------------------------------------------------------------
     def feed(self, chunk: bytes):
@@ -186,8 +212,30 @@ class StreamDecoder:
         self._finished = True
         return log
 
+    def next_file(self, source: str):
+        """Go on with the next file of a rotated tracker-server log (``x.log.20261102``
+        then ``x.log``): the last line of this file ends here, but a session's frame may go
+        on in the next file and is joined.
+
+        A joined frame's ``source`` and ``offset`` are those of its first byte; its
+        ``length`` counts its bytes in both files, and so does the accounting of the file
+        where it starts. Returns a ``DecodedLog`` of what this completes.
+        """
+        if self.format != "traccar":
+            raise FormatError("only tracker-server logs are read across rotated files")
+        if self._finished:
+            raise FormatError("this decoder has finished already")
+        log = self._step(b"", final=False, last_line=True)
+        self.source = source
+        self.accounting = Accounting(source, self.format)
+        self._accounts.append(self.accounting)
+        self._base = 0
+        self._tail = b""
+        self._cont = False
+        return log
+
     # -- internals ----------------------------------------------------------------------
-    def _step(self, chunk, final):
+    def _step(self, chunk, final, last_line=False):
         from .log import DecodedLog
 
         data = self._tail + bytes(chunk) if self._tail else bytes(chunk)
@@ -196,17 +244,28 @@ class StreamDecoder:
         elif self.format == "lines":
             messages, rejects = self._step_lines(data, final)
         elif self.format == "traccar":
-            messages, rejects = self._step_traccar(data, final)
+            messages, rejects = self._step_traccar(data, final, last_line)
         else:
             messages, rejects = self._step_pcap(data, final)
-        acc = self.accounting
-        acc.messages += len(messages)
-        acc.rejects += len(rejects)
-        if len(messages):
-            acc.message_bytes += int(pc.sum(messages.column(S.LENGTH)).as_py())
-        if len(rejects):
-            acc.reject_bytes += int(pc.sum(rejects.column(S.LENGTH)).as_py())
-        return DecodedLog(messages, rejects, [acc.as_dict()] if final else [])
+        self._count(messages, "messages", "message_bytes")
+        self._count(rejects, "rejects", "reject_bytes")
+        accounts = [acc.as_dict() for acc in self._accounts] if final else []
+        return DecodedLog(messages, rejects, accounts)
+
+    def _count(self, table, rows, nbytes):
+        """Add a table's rows and bytes to the accounting of the file each row is from."""
+        if not len(table):
+            return
+        if len(self._accounts) == 1:
+            parts = [(self.accounting, table)]
+        else:
+            src = table.column(S.SOURCE)
+            parts = [(acc, table.filter(pc.equal(src, acc.source))) for acc in self._accounts]
+        for acc, part in parts:
+            setattr(acc, rows, getattr(acc, rows) + len(part))
+            if len(part):
+                total = int(pc.sum(part.column(S.LENGTH)).as_py())
+                setattr(acc, nbytes, getattr(acc, nbytes) + total)
 
     def _step_stream(self, data, final):
         buf = np.frombuffer(data, np.uint8)
@@ -265,25 +324,54 @@ class StreamDecoder:
         )
         return messages, rejects, consumed
 
-    def _step_traccar(self, data, final):
+    def _step_traccar(self, data, final, last_line=False):
         buf = np.frombuffer(data, np.uint8)
-        kind, recv, key, pay_s, pay_e, _line_s, consumed = scan_traccar(
-            buf, 0, buf.shape[0], final
+        kind, recv, key, pay_s, pay_e, _line_s, consumed, self._cont, self._last_utc = (
+            scan_traccar(buf, 0, buf.shape[0], final or last_line, self._cont, *self._tz,
+                         self._last_utc)
         )
-        device = np.flatnonzero(kind == 0)
+        extra = [
+            self._raw_rejects(buf, pay_s[kind == code], pay_e[kind == code],
+                              recv[kind == code], reason)
+            for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE))
+        ]
+        device = np.flatnonzero(kind == L_DATA)
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
-        cls = classify_pieces(buf, pay_s, pay_e)
-        bad = cls == 2
-        extra = self._raw_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX)
+        cls = self._resolve_text(buf, pay_s, pay_e, classify_pieces(buf, pay_s, pay_e), key)
+        bad = cls == P_ODD_HEX
+        extra.append(self._raw_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX))
         keep = ~bad
-        udp = key[keep] >= _UDP_BIT
+        pay_s, pay_e, cls, parent = split_escapes(pay_s[keep], pay_e[keep], cls[keep], buf)
+        recv, key = recv[keep][parent], key[keep][parent]
+        udp = key >= _UDP_BIT
         messages, rejects = self._decode_pieces(
-            data, pay_s[keep], pay_e[keep], cls[keep], recv[keep], key[keep], udp,
-            np.zeros(udp.shape[0], bool), final, extra,
+            data, pay_s, pay_e, cls, recv, key, udp, np.zeros(udp.shape[0], bool), final,
+            pa.concat_tables(extra),
         )
         self._tail = data[consumed:]
         self._base += consumed
         return messages, rejects
+
+    def _resolve_text(self, buf, pay_s, pay_e, cls, key):
+        """Tell text from hex in pieces made only of hex digits, from each session's state
+        (the rule: :func:`~._lines_kernels.resolve_text`)."""
+        if not self._open_text and not (cls == P_TEXT).any():
+            return cls
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        if ks.shape[0] == 0:
+            return cls
+        first = np.flatnonzero(np.append(True, ks[1:] != ks[:-1]))
+        sessions = ks[first].tolist()
+        state0 = np.array([self._open_text.get(k, False) for k in sessions], bool)
+        cls, state = resolve_text(buf, pay_s, pay_e, cls, order,
+                                  np.append(first, ks.shape[0]), state0)
+        for k, is_open in zip(sessions, state.tolist(), strict=True):  # per session
+            if is_open:
+                self._open_text[k] = True
+            else:
+                self._open_text.pop(k, None)
+        return cls
 
     def _step_pcap(self, data, final):
         buf = np.frombuffer(data, np.uint8)
@@ -359,7 +447,7 @@ class StreamDecoder:
         the previous chunk); a datagram, or a piece after a hole (``brk``), starts a segment
         of its own. ``extra_rejects`` are merged in source order.
         """
-        blob, c_s, c_e, c_src, c_fac, c_recv, c_key = self._carry_pieces()
+        blob, c_s, c_e, c_src, c_fac, c_recv, c_key, c_file = self._carry_pieces()
         buf = np.frombuffer(blob + data, np.uint8) if blob else np.frombuffer(data, np.uint8)
         shift = len(blob)
         nc = c_s.shape[0]
@@ -367,11 +455,14 @@ class StreamDecoder:
         all_e = np.concatenate([c_e, pay_e + shift])
         all_hex = np.concatenate([np.zeros(nc, np.int8), hexcls])
         all_src = np.concatenate([c_src, self._base + pay_s])
-        all_fac = np.concatenate([c_fac, np.where(hexcls == 1, 2, 1)])
+        all_fac = np.concatenate(
+            [c_fac, np.where((hexcls == P_HEX) | (hexcls == P_ESCAPE), 2, 1)]
+        )
         all_recv = np.concatenate([c_recv, recv])
         all_key = np.concatenate([c_key, key])
         all_dgram = np.concatenate([np.zeros(nc, bool), datagram])
         all_brk = np.concatenate([np.zeros(nc, bool), brk])
+        all_file = np.concatenate([c_file, np.full(pay_s.shape[0], len(self._accounts) - 1)])
         order = np.argsort(all_key, kind="stable")
         out, out_start = gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         out.flags.writeable = False  # the same kernel signature as for file bytes
@@ -390,6 +481,8 @@ class StreamDecoder:
         seg_line_start = (~all_brk[order][first]).astype(np.int8)
         segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key)
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
+        if len(self._accounts) > 1:
+            mapping.files = (all_file[order], [acc.source for acc in self._accounts])
         messages, rejects, consumed_segs, rej_end = decode_segments(
             out, segs, mapping, self.source, self._known_devices
         )
@@ -400,7 +493,7 @@ class StreamDecoder:
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
-            ends = np.concatenate([rej_end, offs + lens])
+            ends = np.concatenate([rej_end, offs + lens + ((len(self._accounts) - 1) << 44)])
             rejects = pa.concat_tables([rejects, extra_rejects])
             rejects = rejects.take(pa.array(np.argsort(ends, kind="stable")))
         return messages, rejects
@@ -414,22 +507,26 @@ class StreamDecoder:
             lo = max(a, int(mapping.out_start[j]))
             hi = min(b, int(mapping.out_start[j + 1]))
             src = int(mapping.src0[j]) + (lo - int(mapping.out_start[j])) * int(mapping.factor[j])
-            pieces.append((lo - a, hi - a, src, int(mapping.factor[j]), int(mapping.recv[j])))
+            file = int(mapping.files[0][j]) if mapping.files is not None else 0
+            pieces.append(
+                (lo - a, hi - a, src, int(mapping.factor[j]), int(mapping.recv[j]), file)
+            )
         return out[a:b].tobytes(), pieces
 
     def _carry_pieces(self):
         if not self._carry:
             z = np.zeros(0, np.int64)
-            return b"", z, z, z, z, z, z
+            return b"", z, z, z, z, z, z, z
         blob = bytearray()
         rows = []
         for key, (data, pieces) in self._carry.items():
             base = len(blob)
             blob += data
-            for lo, hi, src, fac, recv in pieces:
-                rows.append((base + lo, base + hi, src, fac, recv, key))
-        arr = np.array(rows, np.int64).reshape(-1, 6)
-        return bytes(blob), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5]
+            for lo, hi, src, fac, recv, file in pieces:
+                rows.append((base + lo, base + hi, src, fac, recv, key, file))
+        arr = np.array(rows, np.int64).reshape(-1, 7)
+        return (bytes(blob), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5],
+                arr[:, 6])
 
     def _raw_rejects(self, buf, s, e, recv, reason):
         """Rejects for stretches the framer never sees (bad hex, unreadable capture records)."""

@@ -5,6 +5,15 @@ from .files import (
     detect_format,
     iter_capture_files,
     open_capture,
+    place_format,
+    rotation_order,
 )
 
-__all__ = ["CAPTURE_FORMATS", "detect_format", "iter_capture_files", "open_capture"]
+__all__ = [
+    "CAPTURE_FORMATS",
+    "detect_format",
+    "place_format",
+    "iter_capture_files",
+    "open_capture",
+    "rotation_order",
+]

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from ..errors import FormatError, InputError
 
-__all__ = ["CAPTURE_FORMATS", "detect_format", "iter_capture_files", "open_capture"]
+__all__ = [
+    "CAPTURE_FORMATS",
+    "detect_format",
+    "place_format",
+    "iter_capture_files",
+    "open_capture",
+    "rotation_order",
+]
 
 #: the input formats ``read_log`` and ``bofan convert`` accept, with what each one is
 CAPTURE_FORMATS = {
@@ -78,6 +85,51 @@ def detect_format(head: bytes) -> str:
     if _ISO_LINE.match(sample):
         return "lines"
     return "stream"
+
+
+#: what a raw stream holds somewhere near its start: a sentence, a PT-60 frame, a header
+_FRAME_STARTS = (b"$", b"@G#@", b"@B#@", b"\xbf")
+
+
+def place_format(head: bytes, name: str) -> str:
+    """:func:`detect_format`, or an :class:`InputError` naming the file when nothing in its
+    first bytes is a known layout: no pcap magic, no log line, and not one frame start.
+
+    >>> place_format(b"$POS,1,...\r\n", "dump.bin")
+    'stream'
+    """
+    fmt = detect_format(head)
+    if fmt == "stream" and head and not any(start in head for start in _FRAME_STARTS):
+        raise InputError(
+            f"cannot tell the format of {name}: not a packet capture, not a log of frames "
+            "and no frame start in its first bytes (give --format to force one)"
+        )
+    return fmt
+
+
+_ROTATED = re.compile(r"^(?P<live>.+)\.(?P<date>\d{8})(?P<ext>\.gz|\.zst)?$")
+
+
+def rotation_order(files: Iterable[Path]) -> list[list[Path]]:
+    """Group the files of rotated logs: ``name.YYYYMMDD`` (maybe ``.gz``/``.zst``) by date,
+    then ``name`` itself, the live file, last. Every other file is a group of its own.
+
+    >>> rotation_order([Path("t.log"), Path("t.log.20261102"), Path("t.log.20261101")])
+    [[PosixPath('t.log.20261101'), PosixPath('t.log.20261102'), PosixPath('t.log')]]
+    """
+    files = list(files)
+    groups: dict[tuple, list[tuple[str, Path]]] = {}
+    for p in files:
+        m = _ROTATED.match(p.name)
+        live = m["live"] if m else re.sub(r"\.(gz|zst)$", "", p.name)
+        groups.setdefault((p.parent, live), []).append((m["date"] if m else "~", p))
+    out = []
+    for members in groups.values():
+        if len(members) > 1 and any(date != "~" for date, _ in members):
+            out.append([p for _, p in sorted(members, key=lambda m: (m[0], m[1].name))])
+        else:
+            out.extend([p] for _, p in members)
+    return out
 
 
 def iter_capture_files(inputs: str | os.PathLike | Iterable) -> Iterator[Path]:

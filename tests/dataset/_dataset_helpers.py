@@ -84,7 +84,7 @@ class FakeDecoder:
         self.logs[os.path.abspath(path)] = logs
         return path
 
-    def __call__(self, path, *, format="auto", source=None, digest=None):
+    def __call__(self, path, *, format="auto", source=None, digest=None, log_tz=None):
         logs = self.logs.get(os.path.abspath(path))
         if logs is None:
             raise FileNotFoundError(2, "No such file or directory", os.fspath(path))

@@ -161,3 +161,59 @@ def test_generated_frames_round_trip(fixes):
         for key in ("device_id", "time", "valid", "speed_kmh", "course", "alarm", "battery_pct"):
             assert row[key] == ref[key] or abs(row[key] - ref[key]) < 1e-9, key
         assert abs(row["lat"] - ref["lat"]) < 1e-9 and abs(row["lon"] - ref["lon"]) < 1e-9
+
+
+def _traccar_read(layout, sess, part, i):
+    """One read of a frame piece as a tracker-server release writes it."""
+    when = b"2026-11-02 07:10:%02d" % (i % 60)
+    if layout == "text":
+        escaped = part.replace(b"\r", b"\\r").replace(b"\n", b"\\n")
+        return b"%s  INFO: [T%s: pt502 < 10.0.0.1] %s\n" % (when, sess, escaped)
+    if layout == "4.x":
+        return b"%s  INFO: [%s: pt502 < 10.0.0.1] HEX: %s\n" % (when, sess, part.hex().encode())
+    if layout == "3.x":
+        return b"%s  INFO: [%s: 5017 < 10.0.0.1] HEX: %s\n" % (when, sess.upper(), part.hex().encode())
+    return b"%s  INFO: [T%s: pt502 < 10.0.0.1] %s\n" % (when, sess, part.hex().encode())
+
+
+#: lines with the layout of a device read that cannot be read: each one a bad_line reject
+BAD_LINES = [
+    b"2026-13-45 07:10:27  INFO: [T00000001: pt502 < 10.0.0.5] 2450\n",
+    b"2026-11-02T07:10:27  INFO: [T00000001: pt502 < 10.0.0.5] 2450\n",
+    b"2026-11-02 07:10:27  INFO: [Tzz: pt502 < 10.0.0.5] 2450\n",
+    b"\x00\x00\x002026-11-02 07:10:27  INFO: [T00000001: pt502 < 10.0.0.5] 2450\n",
+]
+PRINTABLE = [f for _, f in ALL_FRAMES if all(32 <= b < 127 for b in f)]
+
+
+@SETTINGS
+@given(
+    st.lists(st.one_of(st.sampled_from(PRINTABLE), st.sampled_from(BAD_LINES)), max_size=10),
+    st.lists(st.integers(0, 4000), max_size=6),
+    st.sampled_from(["hex", "text", "4.x", "3.x"]),
+    st.integers(1, 30),
+)
+def test_traccar_layouts_chunking_gives_identical_tables(items, cuts, layout, split):
+    """Frames split over reads of two sessions in each release's layout, with unreadable
+    device lines between: any chunking gives the same tables, every frame is a message,
+    every bad line one reject, every byte accounted for."""
+    lines = []
+    for i, item in enumerate(items):
+        if item in BAD_LINES:
+            lines.append(item)
+            continue
+        sess = b"0000000%d" % (i % 2)
+        cut = min(split, len(item))
+        for part in (item[:cut], item[cut:] + b"\r\n"):
+            lines.append(_traccar_read(layout, sess, part, i))
+    data = b"".join(lines)
+    whole = ba.read_log(data, format="traccar")
+    messages, rejects = _decode_in_chunks(data, "traccar", [c % (len(data) + 1) for c in cuts])
+    assert messages.equals(whole.messages)
+    assert rejects.equals(whole.rejects)
+    assert len(whole.messages) == sum(item not in BAD_LINES for item in items)
+    assert whole.rejects.column("reason").to_pylist() == ["bad_line"] * sum(
+        item in BAD_LINES for item in items)
+    acc = whole.accounting.to_pylist()[0]
+    assert acc["message_bytes"] + acc["reject_bytes"] + acc["other_bytes"] == len(data)
+    assert acc["reject_bytes"] == sum(len(item) - 1 for item in items if item in BAD_LINES)

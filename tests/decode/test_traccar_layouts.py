@@ -1,0 +1,188 @@
+"""Tracker-server logs as Traccar releases write them: text mode, 4.x and 3.x layouts, the
+server's local time, rotated files, and lines that look like device reads but cannot be read."""
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import bofan_analytics as ba
+from bofan_analytics import schema
+from bofan_analytics.decode import StreamDecoder
+from bofan_analytics.errors import FormatError, InputError
+from bofan_analytics.samples import generate_fleet, render_capture
+
+#: what a frame says, whatever the log layout it came in
+SAME = [c for c in schema.MESSAGES.names if c not in (schema.SOURCE, schema.OFFSET, schema.LENGTH)]
+
+POS = b"$POS,7210285832,184655.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/00000,00000/0/0//"
+
+
+def _line(payload, when=b"2026-11-02 07:10:27", session=b"T1a2b3c4d", proto=b"pt502", d=b"<"):
+    return b"%s  INFO: [%s: %s %s 10.0.0.5] %s\n" % (when, session, proto, d, payload)
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    return generate_fleet(seed=11, vehicles=2, personal=2, days=1)
+
+
+@pytest.fixture(scope="module")
+def hex_log(fleet):
+    capture = render_capture(fleet, "traccar")
+    return capture, ba.read_log(capture.data)
+
+
+@pytest.mark.parametrize("layout", ["text", "4.x", "3.x"])
+def test_every_layout_decodes_to_the_messages_of_the_hex_log(fleet, hex_log, layout):
+    capture, expected = hex_log
+    other = render_capture(fleet, "traccar", layout=layout)
+    assert other.data != capture.data
+    log = ba.read_log(other.data)
+    assert log.messages.select(SAME).equals(expected.messages.select(SAME))
+    assert len(log.messages) == capture.truth["frame_count"]
+    acc = log.accounting.to_pylist()[0]
+    assert acc["message_bytes"] + acc["reject_bytes"] + acc["other_bytes"] == len(other.data)
+
+
+def test_text_layout_writes_reads_as_traccar_6_3_does(fleet):
+    data = render_capture(fleet, "traccar", layout="text").data
+    assert b"//\\r\\n" in data  # CR LF of a PT-502 sentence, as the two escapes
+    assert b"] 24504f53" in data or b"] bffb" in data  # reads with a binary header stay hex
+
+
+def test_local_time_log_gives_the_same_utc_receive_times(fleet, hex_log):
+    _, expected = hex_log
+    local = render_capture(fleet, "traccar", log_tz="America/Bogota")
+    log = ba.read_log(local.data, log_tz="America/Bogota")
+    assert log.messages.select(SAME).equals(expected.messages.select(SAME))
+    naive = ba.read_log(local.data)
+    shift = (
+        np.asarray(expected.messages.column("received_at").cast(pa.int64()))
+        - np.asarray(naive.messages.column("received_at").cast(pa.int64()))
+    )
+    assert set(shift.tolist()) == {5 * 3_600_000}  # Bogota is UTC-5, no daylight saving
+
+
+def test_log_time_across_the_end_of_daylight_saving():
+    # Berlin, 2026-10-25: 03:00 CEST becomes 02:00 CET; 02:30 happens twice
+    lines = [
+        _line(POS + b"\\r\\n", b"2026-10-25 01:30:00"),
+        _line(POS + b"\\r\\n", b"2026-10-25 02:30:00"),  # first time: CEST, 00:30 UTC
+        _line(POS + b"\\r\\n", b"2026-10-25 02:59:59"),
+        _line(POS + b"\\r\\n", b"2026-10-25 02:10:00"),  # clocks went back: CET, 01:10 UTC
+        _line(POS + b"\\r\\n", b"2026-10-25 02:30:00"),  # CET, 01:30 UTC
+        _line(POS + b"\\r\\n", b"2026-10-25 03:30:00"),
+    ]
+    log = ba.read_log(b"".join(lines), log_tz="Europe/Berlin")
+    got = [t.strftime("%H:%M:%S") for t in log.messages.column("received_at").to_pylist()]
+    assert got == ["23:30:00", "00:30:00", "00:59:59", "01:10:00", "01:30:00", "02:30:00"]
+    # spring forward, 2026-03-29 02:30 never happens: read with the offset before (CET)
+    log = ba.read_log(_line(POS + b"\\r\\n", b"2026-03-29 02:30:00"), log_tz="Europe/Berlin")
+    assert log.messages.column("received_at")[0].as_py() == datetime(2026, 3, 29, 1, 30,
+                                                                       tzinfo=timezone.utc)
+
+
+def test_unknown_log_zone_is_a_clear_error():
+    with pytest.raises(FormatError, match="unknown time zone 'Mars/Olympus'"):
+        ba.read_log(_line(b"2450"), log_tz="Mars/Olympus")
+
+
+def test_text_read_with_escaped_line_end_is_one_complete_frame():
+    data = _line(POS + b"\\r\\n")
+    dec = StreamDecoder("traccar")
+    part = dec.feed(data)  # complete on its own: no need for a next read to end it
+    assert len(part.messages) == 1
+    row = part.messages.to_pylist()[0]
+    assert (row["device_id"], row["driver_id"], row["lat"]) == ("7210285832", None, 20.606471666666668)
+    # the escaped CR LF is a separator, as a raw one is
+    assert (row["offset"], row["length"]) == (data.index(b"$POS"), len(POS))
+    assert len(dec.finish().rejects) == 0
+
+
+def test_text_and_hex_reads_mixed_in_one_file_and_one_session():
+    first, second = POS[:40], POS[40:]
+    data = (
+        _line(first)  # text, frame left open
+        + _line(second + b"\\r\\n")  # text continues it
+        + _line((b"\xbf\xfb\x01\x02\x03" + POS + b"\r\n").hex().encode())  # binary: hex
+        + _line(b"$ACK\\r\\n", d=b">")  # a reply, not device data
+        + _line(b"@G#@,V01,13,357653051059785,9404223001501310,20180419112656,1180,@R#@",
+                session=b"T00000002", proto=b"pt60")
+    )
+    log = ba.read_log(data)
+    assert log.messages.column("msg_type").to_pylist() == ["POS", "POS", "G13"]
+    assert len(log.rejects) == 0
+
+
+def test_hex_digit_continuation_is_resolved_from_the_session_state():
+    # the text read leaves a frame open after "...,2036."; the next read "3883" is made only
+    # of hex digits: inside a text frame it is text, not the two bytes 0x38 0x83
+    head, tail = POS.split(b"2036.")
+    digits, rest = b"3883", tail[len(b"3883"):]
+    data = _line(head + b"2036.") + _line(digits) + _line(rest + b"\\r\\n")
+    log = ba.read_log(data)
+    assert log.messages.column("lat").to_pylist() == [20.606471666666668]
+    assert len(log.rejects) == 0
+    # the same digits in a session with no open text frame are hex (and odd ones bad hex)
+    log = ba.read_log(_line(b"3883") + _line(b"388", session=b"T00000009"))
+    rejects = sorted((r["offset"], r["reason"], r["raw"]) for r in log.rejects.to_pylist())
+    second = len(_line(b"3883")) + 57
+    assert rejects == [(57, "unknown_protocol", b"8\x83"), (second, "bad_hex", b"388")]
+
+
+def test_hex_frame_start_after_an_open_text_frame_is_hex():
+    data = _line(POS[:50]) + _line((POS + b"\r\n").hex().encode())
+    log = ba.read_log(data)
+    assert len(log.messages) == 1
+    assert [r["reason"] for r in log.rejects.to_pylist()] == ["truncated"]
+
+
+def test_4x_and_3x_lines():
+    hexpos = (POS + b"\r\n").hex().encode()
+    v4 = b"2019-05-13 10:01:02  INFO: [1a2b3c4d: pt502 < 10.0.0.5] HEX: " + hexpos + b"\n"
+    v3 = b"2017-01-01 10:00:00  INFO: [7D4E1731: 5017 < 10.0.0.5] HEX: " + hexpos + b"\n"
+    for data, when in ((v4, datetime(2019, 5, 13, 10, 1, 2, tzinfo=timezone.utc)),
+                       (v3, datetime(2017, 1, 1, 10, 0, 0, tzinfo=timezone.utc))):
+        log = ba.read_log(data)
+        assert len(log.messages) == 1 and len(log.rejects) == 0
+        row = log.messages.to_pylist()[0]
+        assert (row["received_at"], row["offset"], row["length"]) == (
+            when, data.index(hexpos), len(hexpos) - 4)  # the CR LF is a separator
+
+
+def test_rotated_logs_are_read_in_date_order_and_a_split_frame_is_joined(tmp_path):
+    old = _line(b"$POS,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//\\r\\n")
+    live_part = _line(b"$POS,2,120001.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/",
+                      b"2026-11-02 23:59:59")
+    (tmp_path / "tracker-server.log.20261101").write_bytes(_line(POS + b"\\r\\n", b"2026-11-01 10:00:00"))
+    (tmp_path / "tracker-server.log.20261102").write_bytes(old + live_part)
+    rest = _line(b"0//\\r\\n", b"2026-11-03 00:00:00")
+    (tmp_path / "tracker-server.log").write_bytes(rest)
+    log = ba.read_log(tmp_path, workers=1)
+    rows = log.messages.to_pylist()
+    assert [r["device_id"] for r in rows] == ["7210285832", "1", "2"]
+    joined = rows[2]
+    assert joined["source"] == str(tmp_path / "tracker-server.log.20261102")
+    assert joined["offset"] == len(old) + live_part.index(b"$POS")
+    assert joined["received_at"] == datetime(2026, 11, 3, tzinfo=timezone.utc)
+    assert len(log.rejects) == 0
+    acc = {r["source"].rsplit("/", 1)[1]: r for r in log.accounting.to_pylist()}
+    assert list(acc) == ["tracker-server.log.20261101", "tracker-server.log.20261102",
+                         "tracker-server.log"]
+    assert sum(r["input_bytes"] for r in acc.values()) == sum(
+        len(p.read_bytes()) for p in tmp_path.iterdir())
+    # read alone, the live file's end of line is a frame with no beginning
+    alone = ba.read_log(tmp_path / "tracker-server.log")
+    assert [(r["reason"], r["raw"]) for r in alone.rejects.to_pylist()] == [("unknown_protocol", b"0//")]
+
+
+def test_device_read_that_cannot_be_read_is_a_reject_and_an_unplaceable_file_an_error(tmp_path):
+    data = _line(b"not hex, not a frame")
+    log = ba.read_log(data)
+    assert [r["reason"] for r in log.rejects.to_pylist()] == ["unknown_protocol"]
+    odd = tmp_path / "notes.txt"
+    odd.write_bytes(b"shopping list: milk, eggs\n")
+    with pytest.raises(InputError, match="cannot tell the format of .*notes.txt"):
+        ba.read_log(odd)

@@ -1,0 +1,89 @@
+"""Hostile decoder inputs: each case ends in messages and rejects with reasons, never in bytes
+silently counted as "other"."""
+
+import bofan_analytics as ba
+from bofan_analytics.decode import StreamDecoder
+
+HEAD = b"2026-11-02 07:10:25  INFO: Starting server...\n"
+POS = b"$POS,7210285832,184655.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/00000,00000/0/0//"
+HEXPOS = (POS + b"\r\n").hex().encode()
+GOOD = b"2026-11-02 07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] " + HEXPOS + b"\n"
+MIB = 1 << 20
+
+
+def _rejects(log):
+    return [(r["offset"], r["length"], r["reason"]) for r in log.rejects.to_pylist()]
+
+
+def _check_accounting(log, size):
+    acc = log.accounting.to_pylist()[0]
+    assert acc["input_bytes"] == size
+    assert acc["message_bytes"] + acc["reject_bytes"] + acc["other_bytes"] == size
+    return acc
+
+
+def _bad_line_case(line):
+    data = HEAD + GOOD + line + GOOD
+    log = ba.read_log(data)
+    assert len(log.messages) == 2
+    start = len(HEAD) + len(GOOD)
+    assert _rejects(log) == [(start, len(line) - 1, "bad_line")]
+    assert log.rejects.column("raw")[0].as_py() == line[:-1]
+    acc = _check_accounting(log, len(data))
+    # what is left over is the log lines' headers and line ends, nothing of the bad line
+    assert acc["reject_bytes"] == len(line) - 1
+
+
+def test_traccar_line_with_a_bad_date_is_a_reject():
+    _bad_line_case(b"2026-13-45 07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] " + HEXPOS + b"\n")
+
+
+def test_traccar_line_with_a_t_separator_is_a_reject():
+    _bad_line_case(b"2026-11-02T07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] " + HEXPOS + b"\n")
+
+
+def test_traccar_line_with_a_malformed_session_is_a_reject():
+    _bad_line_case(b"2026-11-02 07:10:27  INFO: [Tzz1a2b: pt502 < 10.0.0.5] " + HEXPOS + b"\n")
+    _bad_line_case(b"2026-11-02 07:10:27  INFO: [: pt502 < 10.0.0.5] " + HEXPOS + b"\n")
+
+
+def test_traccar_line_with_leading_nuls_is_a_reject():
+    _bad_line_case(b"\x00" * 300 + GOOD)
+
+
+def test_traccar_log_of_100_mb_without_a_newline(tmp_path):
+    path = tmp_path / "tracker-server.log"
+    line = b"2026-11-02 07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] "
+    size = 100 * MIB
+    with open(path, "wb") as f:
+        f.write(HEAD + line)
+        block = HEXPOS * (MIB // len(HEXPOS) + 1)
+        left = size - len(HEAD) - len(line)
+        while left > 0:
+            f.write(block[: min(left, MIB)])
+            left -= MIB
+    log = ba.read_log(path)
+    assert len(log.messages) == 0
+    # cut every MiB from the line's start, each piece a reject of its own
+    expected = [(len(HEAD) + k * MIB, MIB, "long_line") for k in range(99)]
+    last = len(HEAD) + 99 * MIB
+    expected.append((last, size - last, "long_line"))
+    assert _rejects(log) == expected
+    assert log.rejects.column("raw")[0].as_py() == (HEAD + line + HEXPOS * 20)[len(HEAD):][:1024]
+    acc = _check_accounting(log, size)
+    assert acc["other_bytes"] == len(HEAD)
+
+
+def test_traccar_long_line_is_cut_alike_however_the_input_is_fed():
+    data = HEAD + b"x" * (2 * MIB + 5) + b"\n" + GOOD
+    whole = ba.read_log(data, format="traccar")
+    dec = StreamDecoder("traccar")
+    parts = [dec.feed(data[i : i + 333_333]) for i in range(0, len(data), 333_333)]
+    parts.append(dec.finish())
+    rejects = [r for p in parts for r in _rejects(p)]
+    assert rejects == _rejects(whole) == [
+        (len(HEAD), MIB, "long_line"),
+        (len(HEAD) + MIB, MIB, "long_line"),
+        (len(HEAD) + 2 * MIB, 5, "long_line"),
+    ]
+    assert sum(len(p.messages) for p in parts) == len(whole.messages) == 1
