@@ -1,7 +1,9 @@
 """Selecting rows by device and time range, the same way for datasets and in-memory tables.
 
 ``start`` is inclusive; ``end`` is inclusive too, and a bare date (``"2026-11-02"``) as
-``end`` covers that whole day. Naive times are UTC.
+``end`` covers that whole day. Naive times (and bare dates) are UTC, or local time in
+``tz`` when one zone is given: ``end="2026-03-29"`` with ``tz="Europe/Berlin"`` ends at
+Berlin's midnight, whatever the day's length.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ def device_list(devices: Devices) -> list[str] | None:
     return [devices] if isinstance(devices, str) else [str(d) for d in devices]
 
 
-def _bound(value, name: str) -> tuple[dt.datetime, bool]:
-    """``value`` as an aware UTC datetime, and whether it was a bare date."""
+def _bound(value, name: str, tz=None) -> tuple[dt.datetime, bool]:
+    """``value`` as an aware UTC datetime (naive values read in ``tz``, default UTC), and
+    whether it was a bare date (then the aware local midnight, not yet in UTC)."""
     import pandas as pd
 
     whole_day = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
@@ -41,27 +44,45 @@ def _bound(value, name: str) -> tuple[dt.datetime, bool]:
         raise FormatError(f"{name}: cannot read {value!r} as a date or time") from None
     if pd.isna(stamp):
         raise FormatError(f"{name}: cannot read {value!r} as a date or time")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime(), whole_day
+    if stamp.tzinfo is None:
+        # a wall time that the clocks skip or repeat: the later instant, never an error
+        stamp = stamp.tz_localize(tz or "UTC", nonexistent="shift_forward", ambiguous=False)
+    if whole_day:
+        return stamp.to_pydatetime(), whole_day
+    return stamp.tz_convert("UTC").to_pydatetime(), whole_day
 
 
-def time_range(start: TimeBound, end: TimeBound):
+def time_range(start: TimeBound, end: TimeBound, tz=None):
     """``(lo, hi, hi_inclusive)``: rows with ``lo <= time`` and ``time <= hi`` (or ``< hi``
-    when ``hi_inclusive`` is false: a bare end date becomes the next midnight)."""
-    lo = _bound(start, "start")[0] if start is not None else None
+    when ``hi_inclusive`` is false: a bare end date becomes the next local midnight).
+    Naive bounds are read in the one zone ``tz`` names (see :func:`..analytics._tz.single_zone`)."""
+    import pandas as pd
+
+    if tz is not None:
+        from .analytics._tz import single_zone
+
+        tz = single_zone(tz)
+    lo = _bound(start, "start", tz)[0] if start is not None else None
+    if lo is not None:
+        lo = lo.astimezone(dt.timezone.utc)
     hi = None
     inclusive = True
     if end is not None:
-        hi, whole_day = _bound(end, "end")
+        hi, whole_day = _bound(end, "end", tz)
         if whole_day:
-            hi += dt.timedelta(days=1)
+            # the next local midnight: a calendar day, 23 or 25 hours on a DST change
+            nxt = (pd.Timestamp(hi).tz_localize(None) + pd.Timedelta(days=1))
+            hi = nxt.tz_localize(pd.Timestamp(hi).tz, nonexistent="shift_forward",
+                                 ambiguous=False).to_pydatetime()
             inclusive = False
+        hi = hi.astimezone(dt.timezone.utc)
     return lo, hi, inclusive
 
 
 def filter_rows(frame, *, devices: Devices = None, start: TimeBound = None,
-                end: TimeBound = None, time_column: str = TIME):
-    """The rows of a pandas DataFrame of these devices within ``[start, end]``."""
+                end: TimeBound = None, time_column: str = TIME, tz=None):
+    """The rows of a pandas DataFrame of these devices within ``[start, end]`` (naive
+    bounds in ``tz``)."""
     import pandas as pd
 
     ids = device_list(devices)
@@ -70,7 +91,7 @@ def filter_rows(frame, *, devices: Devices = None, start: TimeBound = None,
     keep = pd.Series(True, index=frame.index)
     if ids is not None:
         keep &= frame[DEVICE_ID].isin(ids)
-    lo, hi, inclusive = time_range(start, end)
+    lo, hi, inclusive = time_range(start, end, tz)
     if lo is not None or hi is not None:
         time = pd.to_datetime(frame[time_column], utc=True)
         if lo is not None:

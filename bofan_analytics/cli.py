@@ -98,6 +98,20 @@ _LOG_TZ_HELP = (
 )
 
 
+def _zone(text: str) -> str:
+    """Check a --tz value: an IANA zone or 'auto'."""
+    from .analytics._tz import AUTO, check_zone
+
+    if text == AUTO:
+        return text
+    try:
+        return check_zone(text)
+    except BofanError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone (use an IANA name such as Europe/Berlin, or auto)"
+        ) from None
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="bofan",
@@ -139,6 +153,20 @@ def _build_parser() -> _Parser:
     p.add_argument("--speed-limit", type=_positive_float, metavar="KMH")
     p.add_argument("--log-tz", metavar="ZONE",
                    help=_LOG_TZ_HELP + "; used when INPUT is a capture, not a dataset")
+    p.add_argument(
+        "--tz",
+        type=_zone,
+        metavar="ZONE|auto",
+        help="show times in this IANA zone, or 'auto': each device's own (default UTC); "
+        "--from/--to are read in ZONE",
+    )
+    p.add_argument(
+        "--ignition-input",
+        type=_positive_int,
+        metavar="N",
+        help="the device input wired to the ignition (IN1 = last character of the inputs "
+        "field): engine hours and engine-on idling",
+    )
     p.add_argument(
         "--export",
         action="append",
@@ -296,6 +324,9 @@ def _run_report(args) -> int:
         geofences=args.geofences,
         speed_limit_kmh=args.speed_limit,
         export=args.export,
+        # only what was asked for: the defaults are write_report's own
+        **{k: v for k, v in (("tz", args.tz), ("ignition_input", args.ignition_input))
+           if v is not None},
     )
     print(f"report written to {args.output}")
     return EXIT_OK

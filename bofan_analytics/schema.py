@@ -208,4 +208,7 @@ POSITION_COLUMNS = (
     PROTOCOL,
     MSG_TYPE,
     RECEIVED_AT,
+    # the ignition (an input) and the driver's RFID tag, for engine hours and drivers
+    INPUTS,
+    DRIVER_ID,
 )

@@ -84,12 +84,14 @@ def concat(*parts) -> list[tuple]:
 
 def make_track(fixes, *, device: str = "860000000000001", protocol: str = "pt502",
                speed: bool = True, battery=None, odometer=None, alarms=None,
-               start: pd.Timestamp = T0) -> pd.DataFrame:
+               start: pd.Timestamp = T0, inputs=None, drivers=None,
+               course=None) -> pd.DataFrame:
     """Positions (the ``DecodedLog.positions()`` layout) from ``(t_s, east_m, north_m, speed)``.
 
     ``speed=False`` leaves ``speed_kmh`` null as PT-60 does. ``battery``/``odometer`` are
     per-fix sequences or None; ``alarms`` maps a fix index to an alarm name; times count
-    from ``start``.
+    from ``start``. ``inputs`` (strings like ``"00010"`` or integer masks), ``drivers``
+    (RFID strings or None) and ``course`` (degrees) are per-fix sequences too.
     """
     fixes = list(fixes)
     n = len(fixes)
@@ -102,17 +104,24 @@ def make_track(fixes, *, device: str = "860000000000001", protocol: str = "pt502
     alarm = [None] * n
     for i, name in (alarms or {}).items():
         alarm[i] = name
+    extra = {}
+    if inputs is not None:
+        ints = all(isinstance(v, (int, np.integer)) or v is None for v in inputs)
+        extra["inputs"] = pd.array(list(inputs), dtype="Int64" if ints else "str")
+    if drivers is not None:
+        extra["driver_id"] = pd.array(list(drivers), dtype="str")
     return pd.DataFrame({
         DEVICE_ID: pd.array([device] * n, dtype="str"),
         TIME: times,
         LAT: lat,
         LON: lon,
         SPEED_KMH: pd.array(spd, dtype="float64"),
-        COURSE: np.full(n, np.nan),
+        COURSE: np.full(n, np.nan) if course is None else np.asarray(course, dtype=float),
         VALID: np.ones(n, dtype=bool),
         ALARM: pd.array(alarm, dtype="str"),
         BATTERY_PCT: pd.array(list(battery) if battery is not None else [None] * n, dtype="float64"),
         ODOMETER_M: pd.array(list(odometer) if odometer is not None else [None] * n, dtype="float64"),
         PROTOCOL: pd.array([protocol] * n, dtype="str"),
         MSG_TYPE: pd.array(["POS" if protocol == "pt502" else "G6"] * n, dtype="str"),
+        **extra,
     })

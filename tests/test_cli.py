@@ -284,3 +284,21 @@ def test_bad_or_unreachable_scheduler(capsys, tmp_path, captures, monkeypatch):
     )
     assert code == 1
     assert_one_line(err, "cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+
+
+def test_report_passes_zone_and_ignition_input(capsys, tmp_path, monkeypatch):
+    calls = []
+    fake = types.ModuleType("bofan_analytics.report")
+    fake.write_report = lambda *args, **kwargs: calls.append(kwargs)
+    monkeypatch.setitem(sys.modules, "bofan_analytics.report", fake)
+    (tmp_path / "ds" / "messages").mkdir(parents=True)
+    base = ("report", str(tmp_path / "ds"), "-o", str(tmp_path / "r.html"))
+    assert run(capsys, *base, "--tz", "Europe/Berlin", "--ignition-input", "2")[0] == 0
+    assert run(capsys, *base, "--tz", "auto")[0] == 0
+    assert (calls[0]["tz"], calls[0]["ignition_input"]) == ("Europe/Berlin", 2)
+    assert calls[1]["tz"] == "auto" and "ignition_input" not in calls[1]
+    code, _, err = run(capsys, *base, "--tz", "Mars/Olympus")
+    assert code == 2
+    assert_one_line(err, "not a time zone")
+    code, _, err = run(capsys, *base, "--ignition-input", "0")
+    assert code == 2

@@ -23,7 +23,7 @@ def _from_table(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _coerce(obj, *, kind: str, devices=None, start=None, end=None) -> pd.DataFrame:
+def _coerce(obj, *, kind: str, devices=None, start=None, end=None, tz=None) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         frame = obj
     elif isinstance(obj, pa.Table):
@@ -35,7 +35,8 @@ def _coerce(obj, *, kind: str, devices=None, start=None, end=None) -> pd.DataFra
 
         reader = dataset.read_positions if kind == "positions" else dataset.read_messages
         # the filters run on the Parquet files: only the devices and days asked for are read
-        return _checked(reader(obj, devices=devices, start=start, end=end), kind)
+        zone = {"tz": _bound_zone(tz)} if tz is not None else {}
+        return _checked(reader(obj, devices=devices, start=start, end=end, **zone), kind)
     elif hasattr(obj, "messages") and hasattr(obj, "positions"):
         # a DecodedLog: positions() already keeps valid fixes; battery and alarm analysis
         # need every frame (heartbeats carry battery, alarm frames may carry no fix)
@@ -50,7 +51,7 @@ def _coerce(obj, *, kind: str, devices=None, start=None, end=None) -> pd.DataFra
             "Table, a DecodedLog or the path of a dataset written by `bofan convert`"
         )
     frame = _checked(frame, kind)
-    return filter_rows(frame, devices=devices, start=start, end=end)
+    return filter_rows(frame, devices=devices, start=start, end=end, tz=_bound_zone(tz))
 
 
 def _checked(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -60,12 +61,22 @@ def _checked(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     return frame
 
 
-def as_positions(obj, *, devices=None, start=None, end=None) -> pd.DataFrame:
+def _bound_zone(tz):
+    """The zone naive ``start``/``end`` are read in: ``tz`` when it names one zone."""
+    if tz is None:
+        return None
+    from ._tz import single_zone
+
+    return single_zone(tz)
+
+
+def as_positions(obj, *, devices=None, start=None, end=None, tz=None) -> pd.DataFrame:
     """Return the positions of ``obj`` as a DataFrame (not yet sorted), only those of
-    ``devices`` within ``[start, end]`` when given (see :mod:`bofan_analytics._select`)."""
-    return _coerce(obj, kind="positions", devices=devices, start=start, end=end)
+    ``devices`` within ``[start, end]`` when given (see :mod:`bofan_analytics._select`;
+    naive bounds are local time when ``tz`` names one zone)."""
+    return _coerce(obj, kind="positions", devices=devices, start=start, end=end, tz=tz)
 
 
-def as_messages(obj, *, devices=None, start=None, end=None) -> pd.DataFrame:
+def as_messages(obj, *, devices=None, start=None, end=None, tz=None) -> pd.DataFrame:
     """Return the messages of ``obj`` as a DataFrame (not yet sorted), filtered likewise."""
-    return _coerce(obj, kind="messages", devices=devices, start=start, end=end)
+    return _coerce(obj, kind="messages", devices=devices, start=start, end=end, tz=tz)

@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._numba import jit
-from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
 from ._geo import cumulative_m, fill_speed
 
@@ -105,16 +104,21 @@ def times_ms(col: pd.Series) -> np.ndarray:
     return np.asarray(index.asi8)
 
 
-def to_times(t_ms: np.ndarray, tz=None) -> pd.DatetimeIndex:
-    """Epoch milliseconds as tz-aware times: UTC, or local in ``tz`` (same instants)."""
+def to_times(t_ms: np.ndarray, tz=None, devices=None) -> pd.DatetimeIndex:
+    """Epoch milliseconds as tz-aware times: UTC, or local in ``tz`` (same instants).
+
+    ``tz`` is what :func:`._tz.resolve_tz` returns: None, one zone, or a dict
+    ``device_id -> zone`` (then ``devices`` gives each row's device; see :mod:`._tz`).
+    """
+    from ._tz import check_zone, localize
+
     index = pd.DatetimeIndex(np.asarray(t_ms, dtype=np.int64).view("datetime64[ms]"))
     index = index.tz_localize("UTC")
     if tz is None:
         return index
-    try:
-        return index.tz_convert(tz)
-    except (TypeError, ValueError, LookupError) as exc:  # unknown zone names among them
-        raise FormatError(f"tz must be a time zone such as 'Europe/Berlin', got {tz!r}") from exc
+    if not isinstance(tz, dict):
+        tz = check_zone(tz)
+    return localize(index, tz, devices)
 
 
 def device_array(values):

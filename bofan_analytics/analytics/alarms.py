@@ -8,7 +8,8 @@ import pandas as pd
 from ..errors import FormatError
 from ..schema import ALARM, ALARMS, DEVICE_ID, LAT, LON, MSG_TYPE, TIME
 from ._input import as_messages
-from ._track import device_array, float_column, times_ms, to_times
+from ._track import device_array, float_column, prepare, times_ms, to_times
+from ._tz import AUTO, resolve_tz
 
 __all__ = ["alarms", "ALARM_COLUMNS"]
 
@@ -28,11 +29,12 @@ def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
         Decoded messages (alarm frames may carry no fix: ``lat``/``lon`` are then NaN).
     kinds : iterable of str, optional
         Keep only these alarms (names as in ``bofan_analytics.schema.ALARMS``).
-    tz : str or tzinfo, optional
-        Time zone of the output times (default UTC).
+    tz : str, tzinfo, mapping or "auto", optional
+        Time zone of the output times (default UTC): one zone, ``device_id -> zone``, or
+        ``"auto"`` (each device's zone from its median position; see :mod:`._tz`).
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -43,7 +45,9 @@ def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
     --------
     >>> alarms(log, kinds=["sos", "power_cut"])                      # doctest: +SKIP
     """
-    frame = as_messages(messages, devices=devices, start=start, end=end)
+    frame = as_messages(messages, devices=devices, start=start, end=end, tz=tz)
+    # "auto" places a device by its fixes, which may be other rows than its alarms
+    tz = resolve_tz(tz, prepare(frame) if isinstance(tz, str) and tz == AUTO else None)
     if kinds is not None:
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
         unknown = sorted(set(kinds) - set(ALARMS))
@@ -72,7 +76,7 @@ def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
     first[1:] = ~((dev[1:] == dev[:-1]) & (t[1:] == t[:-1]) & (kind[1:] == kind[:-1]))
     return pd.DataFrame({
         DEVICE_ID: device_array(dev[first]),
-        TIME: to_times(t[first], tz),
+        TIME: to_times(t[first], tz, dev[first]),
         ALARM: device_array(kind[first]),
         LAT: lat[first],
         LON: lon[first],

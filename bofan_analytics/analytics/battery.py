@@ -34,6 +34,7 @@ from ..errors import FormatError
 from ..schema import BATTERY_PCT, DEVICE_ID
 from ._input import as_messages
 from ._track import compact_rows, device_array, float_column, prepare, to_times
+from ._tz import AUTO, resolve_tz
 
 __all__ = ["battery_trends", "charge_episodes", "BATTERY_COLUMNS", "CHARGE_COLUMNS"]
 
@@ -145,12 +146,14 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
     return ep_s, ep_e, n_ep, slope, lows, charging_at_end
 
 
-def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, end):
+def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, end, tz=None):
     for name, value in (("low_pct", low_pct), ("min_charge_pct", min_charge_pct),
                         ("noise_pct", noise_pct)):
         if not value >= 0:
             raise FormatError(f"{name} must be a number >= 0, got {value!r}")
-    frame = as_messages(messages, devices=devices, start=start, end=end)
+    frame = as_messages(messages, devices=devices, start=start, end=end, tz=tz)
+    # "auto" places a device by its fixes, which may be other frames than its readings
+    zones = resolve_tz(tz, prepare(frame) if isinstance(tz, str) and tz == AUTO else None)
     pct = float_column(frame, BATTERY_PCT)
     has = ~np.isnan(pct)
     if not has.all():
@@ -160,7 +163,7 @@ def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, en
     v = np.ascontiguousarray(track.take(pct))
     tol = 2.0 * noise_pct + 1.0
     out = _battery(track.t_ms, v, track.bounds, float(min_charge_pct), tol, float(low_pct))
-    return track, v, out
+    return track, v, out, zones
 
 
 def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
@@ -180,11 +183,12 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
         Rise above the lowest reading since the last charge that means charging.
     noise_pct : float
         The readings' ± noise, in percentage points.
-    tz : str or tzinfo, optional
-        Time zone of the output times (default UTC).
+    tz : str, tzinfo, mapping or "auto", optional
+        Time zone of the output times (default UTC): one zone, ``device_id -> zone``, or
+        ``"auto"`` (each device's zone from its median position; see :mod:`._tz`).
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -199,9 +203,9 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
     --------
     >>> battery_trends(log, low_pct=15)[["device_id", "hours_left"]]   # doctest: +SKIP
     """
-    track, v, (_, _, n_ep, slope, lows, charging) = _analyse(
+    track, v, (_, _, n_ep, slope, lows, charging), tz = _analyse(
         messages, low_pct=low_pct, min_charge_pct=min_charge_pct, noise_pct=noise_pct,
-        devices=devices, start=start, end=end)
+        devices=devices, start=start, end=end, tz=tz)
     first = track.bounds[:-1]
     last = track.bounds[1:] - 1
     drain = -slope * _MS_PER_H
@@ -210,8 +214,8 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
         hours = np.where(~charging & (drain > _FLAT_PCT_PER_H), last_pct / drain, np.nan)
     return pd.DataFrame({
         DEVICE_ID: device_array(track.devices),
-        "first_time": to_times(track.t_ms[first], tz),
-        "last_time": to_times(track.t_ms[last], tz),
+        "first_time": to_times(track.t_ms[first], tz, track.devices),
+        "last_time": to_times(track.t_ms[last], tz, track.devices),
         "first_pct": v[first],
         "last_pct": last_pct,
         "drain_pct_per_h": drain,
@@ -240,15 +244,16 @@ def charge_episodes(messages, *, min_charge_pct: float = 10, noise_pct: float = 
     --------
     >>> charge_episodes(log).duration_s.median() / 3600              # doctest: +SKIP
     """
-    track, v, (ep_s, ep_e, n_ep, *_) = _analyse(
+    track, v, (ep_s, ep_e, n_ep, *_), tz = _analyse(
         messages, low_pct=0, min_charge_pct=min_charge_pct, noise_pct=noise_pct,
-        devices=devices, start=start, end=end)
+        devices=devices, start=start, end=end, tz=tz)
     idx = compact_rows(track.bounds, n_ep)
     s, e = ep_s[idx], ep_e[idx]
+    dev = track.device_of(s)
     return pd.DataFrame({
-        DEVICE_ID: device_array(track.device_of(s)),
-        "start_time": to_times(track.t_ms[s], tz),
-        "end_time": to_times(track.t_ms[e], tz),
+        DEVICE_ID: device_array(dev),
+        "start_time": to_times(track.t_ms[s], tz, dev),
+        "end_time": to_times(track.t_ms[e], tz, dev),
         "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
         "start_pct": v[s],
         "end_pct": v[e],

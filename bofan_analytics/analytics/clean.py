@@ -11,7 +11,8 @@ from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON, RECEIVED_AT, TIME, VALID
 from ._geo import haversine_m
 from ._input import as_positions
-from ._track import _first_of_each_time, _needs_sort, float_column, times_ms
+from ._track import _first_of_each_time, _needs_sort, float_column, prepare, times_ms
+from ._tz import AUTO, localize_frame, resolve_tz
 
 __all__ = ["clean", "REASONS"]
 
@@ -63,6 +64,7 @@ def clean(
     max_speed_kmh: float | None = None,
     min_distance_m: float | None = None,
     now=None,
+    tz=None,
     devices=None,
     start=None,
     end=None,
@@ -91,9 +93,12 @@ def clean(
         Distance of the too-close filter; None switches it off.
     now : timestamp-like, optional
         The present, for fixes without ``received_at`` (default: the clock).
+    tz : str, mapping or "auto", optional
+        Time zone of the returned rows' ``time`` and ``received_at`` (default UTC; see
+        :mod:`bofan_analytics.analytics._tz`); naive ``start``/``end`` are read in it.
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset path only those rows are read.
 
     Returns
     -------
@@ -111,7 +116,7 @@ def clean(
                         ("min_distance_m", min_distance_m)):
         if value is not None and not value >= 0:
             raise FormatError(f"{name} must be a number >= 0 or None, got {value!r}")
-    frame = as_positions(positions, devices=devices, start=start, end=end)
+    frame = as_positions(positions, devices=devices, start=start, end=end, tz=tz)
     n = len(frame)
     reason = np.full(n, None, dtype=object)
     t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
@@ -156,4 +161,7 @@ def clean(
     gone = np.flatnonzero(~pd.isna(reason))
     removed = frame.iloc[gone].reset_index(drop=True)
     removed["reason"] = pd.array(reason[gone], dtype="str")
+    if tz is not None:
+        zones = resolve_tz(tz, prepare(kept) if isinstance(tz, str) and tz == AUTO else None)
+        kept, removed = localize_frame(kept, zones), localize_frame(removed, zones)
     return kept, removed

@@ -27,6 +27,7 @@ from ..schema import DEVICE_ID, LAT, LON, TIME
 from ._geo import EARTH_RADIUS_M, haversine_m
 from ._input import as_positions
 from ._track import Track, device_array, prepare, to_times
+from ._tz import resolve_tz
 
 __all__ = [
     "load_geofences",
@@ -287,11 +288,13 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
         See :func:`load_geofences`.
     min_dwell_s : float
         Shortest stay on the other side of a boundary that counts as a crossing.
-    tz : str or tzinfo, optional
-        Time zone of the output times (default UTC).
+    tz : str, tzinfo, mapping or "auto", optional
+        Time zone of the output times (default UTC): one zone, ``device_id -> zone``, or
+        ``"auto"`` (each device's zone from its median position; see :mod:`._tz`).
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset
+        path only those rows are read.
     geometry : bool
         Return a GeoDataFrame (EPSG:4326) with a point at each event's ``lat``/``lon``.
 
@@ -306,14 +309,16 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     >>> events = geofence_events(log.positions(), "zones.geojson", min_dwell_s=60)  # doctest: +SKIP
     """
     fences = load_geofences(geofences)
-    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end, tz=tz))
+    tz = resolve_tz(tz, track)
     r, f, enter = _events(track, fences, min_dwell_s)
     names = fences["name"].to_numpy(dtype=object)
+    dev = track.device_of(r)
     events = pd.DataFrame({
-        DEVICE_ID: device_array(track.device_of(r)),
+        DEVICE_ID: device_array(dev),
         "geofence": device_array(names[f]),
         "event": device_array(np.where(enter, "enter", "exit").astype(object)),
-        TIME: to_times(track.t_ms[r], tz),
+        TIME: to_times(track.t_ms[r], tz, dev),
         LAT: track.lat[r],
         LON: track.lon[r],
     }, columns=list(EVENT_COLUMNS))
@@ -348,7 +353,8 @@ def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     >>> visits.groupby("geofence").dwell_s.median()                  # doctest: +SKIP
     """
     fences = load_geofences(geofences)
-    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end, tz=tz))
+    tz = resolve_tz(tz, track)
     r, f, enter = _events(track, fences, min_dwell_s)
     g = track.group_of(r)
     order = np.lexsort((r, f, g))
@@ -375,10 +381,11 @@ def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     names = fences["name"].to_numpy(dtype=object)
     both = (enter_t != _NAT) & (exit_t != _NAT)
     dwell = np.where(both, (exit_t - enter_t) / 1000.0, np.nan)
-    enter_times = to_times(enter_t, tz)
-    exit_times = to_times(exit_t, tz)
+    dev = track.devices[g[first]]
+    enter_times = to_times(enter_t, tz, dev)
+    exit_times = to_times(exit_t, tz, dev)
     return pd.DataFrame({
-        DEVICE_ID: device_array(track.devices[g[first]]),
+        DEVICE_ID: device_array(dev),
         "geofence": device_array(names[f[first]]),
         "enter_time": enter_times,
         "exit_time": exit_times,

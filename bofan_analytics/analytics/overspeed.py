@@ -11,6 +11,7 @@ from ..errors import FormatError
 from ..schema import DEVICE_ID
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
+from ._tz import resolve_tz
 from .geofences import inside_pairs, load_geofences
 
 __all__ = ["find_overspeed", "OVERSPEED_COLUMNS"]
@@ -120,11 +121,13 @@ def find_overspeed(
         Zones with a ``speed_limit_kmh`` property (see :func:`load_geofences`).
     overlap : {"lowest", "highest"}
         Which zone limit a fix inside several zones takes.
-    tz : str or tzinfo, optional
-        Time zone of the output times (default UTC).
+    tz : str, tzinfo, mapping or "auto", optional
+        Time zone of the output times (default UTC): one zone, ``device_id -> zone``, or
+        ``"auto"`` (each device's zone from its median position; see :mod:`._tz`).
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset
+        path only those rows are read.
     geometry : bool
         Return a GeoDataFrame (EPSG:4326) with a LineString through the fixes of each
         episode (a Point for an episode of one fix).
@@ -148,7 +151,8 @@ def find_overspeed(
         raise FormatError("find_overspeed needs limit_kmh, geofences with speed limits, or both")
     if not min_duration_s >= 0:
         raise FormatError(f"min_duration_s must be a number >= 0, got {min_duration_s!r}")
-    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
+    track = prepare(as_positions(positions, devices=devices, start=start, end=end, tz=tz))
+    tz = resolve_tz(tz, track)
     limit = _limits(track, limit_kmh, geofences, overlap)
     speed = track.speed_or_derived()
     cum = track.cum_m()
@@ -156,10 +160,11 @@ def find_overspeed(
                                  int(round(min_duration_s * 1000)))
     idx = compact_rows(track.bounds, counts)
     s, e, peak = rs[idx], re[idx], peak[idx]
+    dev = track.device_of(s)
     episodes = pd.DataFrame({
-        DEVICE_ID: device_array(track.device_of(s)),
-        "start_time": to_times(track.t_ms[s], tz),
-        "end_time": to_times(track.t_ms[e], tz),
+        DEVICE_ID: device_array(dev),
+        "start_time": to_times(track.t_ms[s], tz, dev),
+        "end_time": to_times(track.t_ms[e], tz, dev),
         "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
         "max_speed_kmh": peak,
         "distance_m": cum[e] - cum[s],

@@ -57,10 +57,20 @@ import pandas as pd
 
 from .._numba import jit, pjit
 from ..errors import FormatError
-from ..schema import DEVICE_ID, LAT, LON
+from ..schema import DEVICE_ID, DRIVER_ID, LAT, LON
 from ._geo import EARTH_RADIUS_M
+from ._ignition import (
+    check_input,
+    driver_codes,
+    engine_ms,
+    ignition_trips,
+    input_mask,
+    input_state,
+    mode_code,
+)
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
+from ._tz import resolve_tz
 
 __all__ = ["detect_trips", "detect_stops", "TRIP_COLUMNS", "STOP_COLUMNS"]
 
@@ -80,13 +90,17 @@ TRIP_COLUMNS = (
     "idle_s",
     "start_odometer_m",
     "end_odometer_m",
+    DRIVER_ID,
+    "engine_s",
 )
 
 #: Columns of :func:`detect_stops`, in order (API.md, then additions).
-STOP_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", LAT, LON, "open")
+STOP_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", LAT, LON, "open",
+                "engine_idle_s")
 
 _M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 _TRIP_STARTS = ("move", "stop")
+_TRIP_MODES = ("move", "ignition")
 
 
 @jit
@@ -103,7 +117,8 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
                     idle_s, idle_e):
     """Stops and trips of one device, rows ``s0:e0``; writes at offset ``s0``.
 
-    Returns ``(n_stops, n_trips)``. ``idle_s``/``idle_e`` are scratch rows ``s0:e0``.
+    Returns ``(n_stops, n_trips, n_idle)``; the standstills (shorter than a stop) are
+    left in ``idle_s``/``idle_e`` rows ``s0:s0 + n_idle``.
     """
     # pass 1: stationary clusters -> stop candidates (written into stop_s/stop_e) and
     # short standstills (idle_s/idle_e)
@@ -210,7 +225,7 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
         n_trips, p_idle = _emit_trips(t_ms, cum_m, move_from, e0 - 1, n_stops > 0, gap_ms,
                                       min_dist_m, s0, n_trips, trip_s, trip_e, trip_idle_ms,
                                       trip_after_stop, idle_s, idle_e, n_idle, p_idle)
-    return n_stops, n_trips
+    return n_stops, n_trips, n_idle
 
 
 @jit
@@ -257,15 +272,17 @@ def _segment_all(t_ms, lat, lon, speed, cum_m, bounds, radius_m, moving_kmh, min
     idle_e = np.empty(n, np.int64)
     n_stops = np.zeros(g_count, np.int64)
     n_trips = np.zeros(g_count, np.int64)
+    n_idle = np.zeros(g_count, np.int64)
     for g in numba.prange(g_count):
         s0 = bounds[g]
         e0 = bounds[g + 1]
         if e0 > s0:
-            n_stops[g], n_trips[g] = _segment_device(
+            n_stops[g], n_trips[g], n_idle[g] = _segment_device(
                 t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, min_dur_ms,
                 gap_ms, min_dist_m,
                 stop_s, stop_e, trip_s, trip_e, trip_idle, after_stop, idle_s, idle_e)
-    return stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips
+    return (stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips,
+            idle_s, idle_e, n_idle)
 
 
 @pjit
@@ -314,7 +331,7 @@ def _check_positive(**values):
 
 
 def _segment(track: Track, *, min_distance_m, min_duration_s, stop_gap_s, stop_radius_m,
-             moving_speed_kmh):
+             moving_speed_kmh, standstills=False):
     _check_positive(min_distance_m=min_distance_m, min_duration_s=min_duration_s,
                     stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m,
                     moving_speed_kmh=moving_speed_kmh)
@@ -323,15 +340,94 @@ def _segment(track: Track, *, min_distance_m, min_duration_s, stop_gap_s, stop_r
                        float(stop_radius_m), float(moving_speed_kmh),
                        int(round(min_duration_s * 1000)), int(round(stop_gap_s * 1000)),
                        float(min_distance_m))
-    stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips = out
+    stop_s, stop_e, n_stops, trip_s, trip_e, trip_idle, after_stop, n_trips = out[:8]
     si = compact_rows(track.bounds, n_stops)
     ti = compact_rows(track.bounds, n_trips)
+    if standstills:
+        ii = compact_rows(track.bounds, out[10])
+        return cum, (stop_s[si], stop_e[si]), (trip_s[ti], trip_e[ti], trip_idle[ti],
+                                               after_stop[ti]), (out[8][ii], out[9][ii])
     return cum, (stop_s[si], stop_e[si]), (trip_s[ti], trip_e[ti], trip_idle[ti],
                                            after_stop[ti])
 
 
 def _frame(columns, data) -> pd.DataFrame:
     return pd.DataFrame({c: data[c] for c in columns}, columns=list(columns))
+
+
+def _ignition(track: Track, frame: pd.DataFrame, ignition_input):
+    """Ignition state per track row (1 on, 0 off, -1 unknown), or None without an input."""
+    if ignition_input is None:
+        return None
+    n = check_input(ignition_input)
+    return track.take(input_state(input_mask(frame), n))
+
+
+def _seconds_or_nan(ms: np.ndarray) -> np.ndarray:
+    """Milliseconds as seconds; -1 (unknown) as NaN."""
+    return np.where(ms >= 0, ms / 1000.0, np.nan)
+
+
+def _standing_ms(t_ms, speed, s, e, moving_kmh):
+    """Time within each row range spent between two fixes that both stand (speed below
+    ``moving_kmh``): the idle time of an ignition trip."""
+    stand = speed < moving_kmh
+    both = np.zeros(t_ms.shape[0], np.int64)
+    if t_ms.shape[0] > 1:
+        hop = np.diff(t_ms)
+        both[:-1] = np.where(stand[:-1] & stand[1:], hop, 0)
+    csum = np.concatenate(([0], np.cumsum(both)))
+    return csum[e] - csum[s]
+
+
+def trip_rows(track: Track, frame: pd.DataFrame, *, min_distance_m, min_duration_s,
+              stop_gap_s, stop_radius_m, moving_speed_kmh, trip_start="move",
+              trip_mode="move", ignition_input=None, standstills=False):
+    """The trips of ``track`` as row ranges: a dict of arrays shared by the trip, daily
+    and driver analyses (``s``, ``e`` rows, ``idle_ms``, ``cum``, ``on``, ``speed``)."""
+    if trip_start not in _TRIP_STARTS:
+        raise FormatError(
+            f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
+    if trip_mode not in _TRIP_MODES:
+        raise FormatError(
+            f"trip_mode must be one of {', '.join(_TRIP_MODES)}, got {trip_mode!r}")
+    if trip_mode == "ignition" and ignition_input is None:
+        raise FormatError("trip_mode='ignition' needs ignition_input (the input number)")
+    on = _ignition(track, frame, ignition_input)
+    seg = _segment(track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
+                   stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m,
+                   moving_speed_kmh=moving_speed_kmh, standstills=True)
+    cum, stops, (s, e, idle_ms, after_stop), (st_s, st_e) = seg
+    speed = track.speed_or_derived()
+    gap_ms = int(round(stop_gap_s * 1000))
+    if trip_mode == "ignition":
+        ts, te, counts = ignition_trips(track.t_ms, on, cum, track.bounds, gap_ms,
+                                        float(min_distance_m))
+        idx = compact_rows(track.bounds, counts)
+        s, e = ts[idx], te[idx]
+        idle_ms = _standing_ms(track.t_ms, speed, s, e, float(moving_speed_kmh))
+    else:
+        # standstills wholly inside a trip are its idle time (counted before the shift)
+        k = np.searchsorted(s, st_s, side="right") - 1
+        ok = k >= 0
+        ok[ok] = (st_e[ok] <= e[k[ok]])
+        st_s, st_e = st_s[ok], st_e[ok]
+        if trip_start == "move":
+            # the first fix after the stop; a trip that began the data or follows a gap
+            # already starts at a moving fix
+            s = s + after_stop
+    return {"s": s, "e": e, "idle_ms": idle_ms, "cum": cum, "on": on, "speed": speed,
+            "stops": stops, "standstills": (st_s, st_e), "gap_ms": gap_ms}
+
+
+def trip_drivers(track: Track, frame: pd.DataFrame, s, e) -> np.ndarray:
+    """The driver of each trip: the RFID seen most often during it (object, None if none)."""
+    codes, names = driver_codes(frame)
+    codes = track.take(codes)
+    best = mode_code(codes, s, e, names.shape[0])
+    out = np.full(best.shape[0], None, dtype=object)
+    out[best >= 0] = names[best[best >= 0]]
+    return out
 
 
 def detect_trips(
@@ -343,6 +439,8 @@ def detect_trips(
     stop_radius_m: float = 50,
     moving_speed_kmh: float = 2,
     trip_start: str = "move",
+    trip_mode: str = "move",
+    ignition_input: int | None = None,
     tz=None,
     devices=None,
     start=None,
@@ -375,11 +473,25 @@ def detect_trips(
     trip_start : {"move", "stop"}
         Start a trip at the first fix after the stop it leaves (where the stop ends), or at
         the last fix of that stop.
-    tz : str or tzinfo, optional
-        Time zone of the output times (default UTC).
+    trip_mode : {"move", "ignition"}
+        ``"move"``: trips are the movement between stops (above). ``"ignition"``: a trip
+        runs from the fix where the ignition is seen on to the first fix where it is seen
+        off (or the last fix before a gap longer than ``stop_gap_s``), if it covers
+        ``min_distance_m``; its ``idle_s`` is the time between fixes that both stand
+        (below ``moving_speed_kmh``). Needs ``ignition_input``.
+    ignition_input : int, optional
+        The device input wired to the ignition (``IN1`` is the last character of the
+        PT-502 inputs field, bit 0 of the mask). Gives ``engine_s``: the time within the
+        trip with the ignition on (a hop counts when the ignition is on at its first fix
+        and it is no longer than ``stop_gap_s``); NaN without it, or where no fix of the
+        trip has an input state.
+    tz : str, tzinfo, mapping or "auto", optional
+        Time zone of the output times (default UTC): one zone, ``device_id -> zone``, or
+        ``"auto"`` (each device's zone from its median position; see :mod:`._tz`).
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset
+        path only those rows are read.
     geometry : bool
         Return a GeoDataFrame (EPSG:4326) with a LineString through every fix of each
         trip, first vertex the start fix and last the end fix.
@@ -391,35 +503,38 @@ def detect_trips(
     pandas.DataFrame
         One row per trip: ``device_id, start_time, end_time, duration_s, distance_m,
         max_speed_kmh, avg_speed_kmh, start_lat, start_lon, end_lat, end_lon, idle_s,
-        start_odometer_m, end_odometer_m``; sorted by device and start time.
+        start_odometer_m, end_odometer_m, driver_id, engine_s``; sorted by device and start
+        time. ``driver_id`` is the RFID seen most often during the trip (null if none).
 
     Examples
     --------
     >>> trips = detect_trips(log.positions(), min_duration_s=300)   # doctest: +SKIP
     >>> trips.groupby("device_id").distance_m.sum()                  # doctest: +SKIP
+    >>> detect_trips(log, ignition_input=2, tz="Europe/Berlin")      # doctest: +SKIP
     """
-    if trip_start not in _TRIP_STARTS:
-        raise FormatError(
-            f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
-    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
-    cum, _, (s, e, idle_ms, after_stop) = _segment(
-        track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
-        stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh)
-    if trip_start == "move":
-        # the first fix after the stop; a trip that began the data or follows a gap
-        # already starts at a moving fix
-        s = s + after_stop
-    speed = track.speed_or_derived()
-    vmax, _ = _range_stats(speed, s, e)
+    frame = as_positions(positions, devices=devices, start=start, end=end, tz=tz)
+    track = prepare(frame)
+    tz = resolve_tz(tz, track)
+    rows = trip_rows(track, frame, min_distance_m=min_distance_m,
+                     min_duration_s=min_duration_s, stop_gap_s=stop_gap_s,
+                     stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh,
+                     trip_start=trip_start, trip_mode=trip_mode, ignition_input=ignition_input)
+    s, e, cum = rows["s"], rows["e"], rows["cum"]
+    vmax, _ = _range_stats(rows["speed"], s, e)
     odo0, odo1 = _first_last(track.odometer_m, s, e)
     duration = (track.t_ms[e] - track.t_ms[s]) / 1000.0
     distance = cum[e] - cum[s]
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.where(duration > 0, distance / duration * 3.6, np.nan)
+    if rows["on"] is None:
+        engine = np.full(s.shape[0], np.nan)
+    else:
+        engine = _seconds_or_nan(engine_ms(track.t_ms, rows["on"], s, e, rows["gap_ms"]))
+    dev = track.device_of(s)
     trips = _frame(TRIP_COLUMNS, {
-        DEVICE_ID: device_array(track.device_of(s)),
-        "start_time": to_times(track.t_ms[s], tz),
-        "end_time": to_times(track.t_ms[e], tz),
+        DEVICE_ID: device_array(dev),
+        "start_time": to_times(track.t_ms[s], tz, dev),
+        "end_time": to_times(track.t_ms[e], tz, dev),
         "duration_s": duration,
         "distance_m": distance,
         "max_speed_kmh": vmax,
@@ -428,15 +543,24 @@ def detect_trips(
         "start_lon": track.lon[s],
         "end_lat": track.lat[e],
         "end_lon": track.lon[e],
-        "idle_s": idle_ms / 1000.0,
+        "idle_s": rows["idle_ms"] / 1000.0,
         "start_odometer_m": odo0,
         "end_odometer_m": odo1,
+        DRIVER_ID: device_array(trip_drivers(track, frame, s, e)),
+        "engine_s": engine,
     })
     if geometry:
         from .geometry import with_lines
 
         return with_lines(trips, track, s, e, simplify_m=simplify_m)
     return trips
+
+
+def stop_rows(track: Track, s, e):
+    """Departure row of each stop (its end) and whether it is still open."""
+    last_row = track.bounds[track.group_of(e) + 1] - 1 if e.shape[0] else e
+    is_open = e == last_row
+    return np.where(is_open, e, e + 1), is_open
 
 
 def detect_stops(
@@ -447,6 +571,7 @@ def detect_stops(
     stop_gap_s: float = 3600,
     stop_radius_m: float = 50,
     moving_speed_kmh: float = 2,
+    ignition_input: int | None = None,
     tz=None,
     devices=None,
     start=None,
@@ -464,44 +589,58 @@ def detect_stops(
         Fixes of one or many devices, in any order; duplicates are dropped.
     min_distance_m, min_duration_s, stop_gap_s, stop_radius_m, moving_speed_kmh : float
         As for :func:`detect_trips`.
-    tz : str or tzinfo, optional
-        Time zone of the output times (default UTC).
+    ignition_input : int, optional
+        The input wired to the ignition (as for :func:`detect_trips`); gives
+        ``engine_idle_s``, the time of the stop with the engine running (fuel burnt at the
+        kerb). NaN without it, or where no fix of the stop has an input state.
+    tz : str, tzinfo, mapping or "auto", optional
+        Time zone of the output times (default UTC): one zone, ``device_id -> zone``, or
+        ``"auto"`` (each device's zone from its median position; see :mod:`._tz`).
     devices, start, end : optional
-        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC; a bare
-        end date covers its whole day). From a dataset path only those rows are read.
+        Only these devices (an id or a list of ids) within ``[start, end]`` (UTC, or local
+        time when ``tz`` is one zone; a bare end date covers its whole day). From a dataset
+        path only those rows are read.
     geometry : bool
         Return a GeoDataFrame (EPSG:4326) with a point at each stop's ``lat``/``lon``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per stop: ``device_id, start_time, end_time, duration_s, lat, lon, open``:
-        from the arrival fix to the departure fix (the first fix after the stationary ones),
-        ``lat``/``lon`` the mean of the stationary fixes, ``open`` when the stop is still
-        going on at the device's last fix (it then ends there).
+        One row per stop: ``device_id, start_time, end_time, duration_s, lat, lon, open,
+        engine_idle_s``: from the arrival fix to the departure fix (the first fix after the
+        stationary ones), ``lat``/``lon`` the mean of the stationary fixes, ``open`` when
+        the stop is still going on at the device's last fix (it then ends there).
 
     Examples
     --------
     >>> stops = detect_stops(log.positions(), tz="Europe/Berlin")   # doctest: +SKIP
     >>> stops[stops.duration_s > 8 * 3600]                          # doctest: +SKIP
     """
-    track = prepare(as_positions(positions, devices=devices, start=start, end=end))
+    frame = as_positions(positions, devices=devices, start=start, end=end, tz=tz)
+    track = prepare(frame)
+    tz = resolve_tz(tz, track)
     _, (s, e), _ = _segment(
         track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
         stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m, moving_speed_kmh=moving_speed_kmh)
     _, mlat = _range_stats(track.lat, s, e)
     _, mlon = _range_stats(track.lon, s, e)
-    last_row = track.bounds[track.group_of(e) + 1] - 1 if e.shape[0] else e
-    is_open = e == last_row
-    end = np.where(is_open, e, e + 1)  # the departure fix
+    end, is_open = stop_rows(track, s, e)
+    on = _ignition(track, frame, ignition_input)
+    if on is None:
+        idle = np.full(s.shape[0], np.nan)
+    else:
+        idle = _seconds_or_nan(engine_ms(track.t_ms, on, s, end,
+                                         int(round(stop_gap_s * 1000))))
+    dev = track.device_of(s)
     stops = _frame(STOP_COLUMNS, {
-        DEVICE_ID: device_array(track.device_of(s)),
-        "start_time": to_times(track.t_ms[s], tz),
-        "end_time": to_times(track.t_ms[end], tz),
+        DEVICE_ID: device_array(dev),
+        "start_time": to_times(track.t_ms[s], tz, dev),
+        "end_time": to_times(track.t_ms[end], tz, dev),
         "duration_s": (track.t_ms[end] - track.t_ms[s]) / 1000.0,
         LAT: mlat,
         LON: mlon,
         "open": is_open,
+        "engine_idle_s": idle,
     })
     if geometry:
         from .geometry import with_points

@@ -32,6 +32,7 @@ def read_dataset(
     end: TimeBound = None,
     columns: Sequence[str] | None = None,
     table: str = "messages",
+    tz=None,
 ) -> pa.Table:
     """Read the messages of a dataset written by :func:`convert` as an Arrow table.
 
@@ -50,6 +51,9 @@ def read_dataset(
         partition column ``date`` may be asked for too.
     table : {"messages", "rejects"}
         Which table to read; rejects are filtered on ``received_at`` and have no devices.
+    tz : str or mapping, optional
+        When it names one zone, naive ``start``/``end`` are that zone's local time (a bare
+        end date ends at its local midnight). The table's times stay UTC.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def read_dataset(
     time_column = schema.TIME if table == layout.MESSAGES_DIR else schema.RECEIVED_AT
     if devices is not None and table != layout.MESSAGES_DIR:
         raise FormatError("rejects have no device id; leave devices out")
-    where = _filter(devices, start, end, time_column)
+    where = _filter(devices, start, end, time_column, tz)
 
     order = (
         [schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET]
@@ -105,15 +109,17 @@ def read_messages(
     start: TimeBound = None,
     end: TimeBound = None,
     columns: Sequence[str] | None = None,
+    tz=None,
 ):
-    """:func:`read_dataset` as a pandas DataFrame.
+    """:func:`read_dataset` as a pandas DataFrame, times in ``tz`` (see
+    :func:`read_positions`).
 
     Examples
     --------
     >>> df = read_messages("build/dataset", columns=["device_id", "time", "alarm"])  # doctest: +SKIP
     """
-    table = read_dataset(path, devices=devices, start=start, end=end, columns=columns)
-    return _to_pandas(table)
+    table = read_dataset(path, devices=devices, start=start, end=end, columns=columns, tz=tz)
+    return _local(_to_pandas(table), tz)
 
 
 def read_rejects(
@@ -145,8 +151,13 @@ def read_positions(
     devices: Devices = None,
     start: TimeBound = None,
     end: TimeBound = None,
+    tz=None,
 ):
     """Valid fixes of a dataset, as :meth:`DecodedLog.positions` gives them for a log.
+
+    With ``tz`` (an IANA zone, a mapping ``device_id -> zone`` or ``"auto"``, see
+    :mod:`bofan_analytics.analytics._tz`) the times are local and naive ``start``/``end``
+    are read in that zone when it is one zone.
 
     Only rows with a valid fix, a time and both coordinates are read (the filter runs on
     the Parquet files); duplicates (the same fix received twice) are dropped, and rows are
@@ -165,7 +176,7 @@ def read_positions(
         & ds.field(schema.LON).is_valid()
     )
     root = _table_dir(path, layout.MESSAGES_DIR)
-    where = _filter(devices, start, end, schema.TIME)
+    where = _filter(devices, start, end, schema.TIME, tz)
     where = where_fix if where is None else where & where_fix
     columns = [*schema.POSITION_COLUMNS, schema.SOURCE, schema.OFFSET]
     fixes = _scan(root, schema.MESSAGES, columns, where)
@@ -174,7 +185,13 @@ def read_positions(
     from ..decode import positions_from_messages
 
     fixes = fixes.sort_by([(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")])
-    return positions_from_messages(fixes)
+    return _local(positions_from_messages(fixes), tz)
+
+
+def _local(frame, tz):
+    from ..analytics._tz import localize_frame
+
+    return localize_frame(frame, tz)
 
 
 def _scan(root: str, target: pa.Schema, columns: list[str], where) -> pa.Table:
@@ -225,12 +242,12 @@ def _check_versions(dataset: ds.Dataset, where, root: str) -> None:
         )
 
 
-def _filter(devices, start, end, time_column: str):
+def _filter(devices, start, end, time_column: str, tz=None):
     parts = []
     ids = device_list(devices)
     if ids is not None:
         parts.append(ds.field(schema.DEVICE_ID).isin(ids))
-    lo, hi, inclusive = time_range(start, end)
+    lo, hi, inclusive = time_range(start, end, tz)
     if lo is not None:
         parts.append(ds.field(time_column) >= pa.scalar(lo, _UTC_MS))
         parts.append(ds.field(layout.PARTITION) >= pa.scalar(lo.date(), pa.date32()))

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import schema as S
 from ..errors import InputError
 
-__all__ = ["ReportData", "collect", "TABLES"]
+__all__ = ["ReportData", "collect", "TABLES", "zone_text"]
 
 #: Inside a trip, a fix slower than this counts as idling (engine on, vehicle not moving).
 
@@ -30,33 +30,41 @@ class ReportData:
     geofences: object = None
     speed_limit_kmh: float | None = None
     filters: dict = field(default_factory=dict)
+    #: the zone(s) times are shown in: None (UTC), one zone, or device_id -> zone
+    tz: object = None
 
 
 def collect(
-    source, *, devices=None, start=None, end=None, geofences=None, speed_limit_kmh=None
+    source, *, devices=None, start=None, end=None, geofences=None, speed_limit_kmh=None,
+    tz=None,
+    ignition_input=None,
 ) -> ReportData:
     """Read ``source`` and run every analysis the report shows."""
     from .. import analytics
+    from ..analytics._track import prepare
+    from ..analytics._tz import resolve_tz
 
-    messages = _messages(source, devices, start, end)
+    messages = _messages(source, devices, start, end, tz)
     if messages.empty:
         raise InputError("no messages to report on" + _filter_text(devices, start, end))
     positions = _fixes(messages)
+    # the zones once, from all fixes ("auto": each device's median position)
+    tz = resolve_tz(tz, prepare(positions))
 
     fences = analytics.load_geofences(geofences) if geofences is not None else None
     tables = {
-        "trips": analytics.detect_trips(positions),
-        "stops": analytics.detect_stops(positions),
+        "trips": analytics.detect_trips(positions, tz=tz, ignition_input=ignition_input),
+        "stops": analytics.detect_stops(positions, tz=tz, ignition_input=ignition_input),
         "overspeed": (
-            analytics.find_overspeed(positions, limit_kmh=speed_limit_kmh)
+            analytics.find_overspeed(positions, limit_kmh=speed_limit_kmh, tz=tz)
             if speed_limit_kmh is not None
             else None
         ),
         "geofence_visits": (
-            analytics.geofence_visits(positions, fences) if fences is not None else None
+            analytics.geofence_visits(positions, fences, tz=tz) if fences is not None else None
         ),
-        "alarms": analytics.alarms(messages),
-        "battery": analytics.battery_trends(messages),
+        "alarms": analytics.alarms(messages, tz=tz),
+        "battery": analytics.battery_trends(messages, tz=tz),
     }
     battery = messages.loc[messages[S.BATTERY_PCT].notna(), [S.DEVICE_ID, S.TIME, S.BATTERY_PCT]]
     battery = battery.loc[battery[S.TIME].notna()].sort_values([S.DEVICE_ID, S.TIME])
@@ -67,7 +75,7 @@ def collect(
         .reset_index()
     )
     return ReportData(
-        summary=_summary(messages, positions, tables),
+        summary=_local_summary(_summary(messages, positions, tables), tz),
         tables=tables,
         positions=positions,
         battery_series=battery,
@@ -75,15 +83,36 @@ def collect(
         geofences=fences,
         speed_limit_kmh=speed_limit_kmh,
         filters={"devices": devices, "start": start, "end": end},
+        tz=tz,
     )
 
 
-def _messages(source, devices, start, end) -> pd.DataFrame:
-    """Messages of a dataset directory, capture file(s), DecodedLog, Table or DataFrame."""
+def _local_summary(summary: pd.DataFrame, tz) -> pd.DataFrame:
+    from ..analytics._tz import localize_frame
+
+    return localize_frame(summary, tz, ["first_time", "last_time"])
+
+
+def zone_text(tz) -> str:
+    """How the page names the zone of its times."""
+    if tz is None:
+        return "UTC"
+    if isinstance(tz, dict):
+        return "each device's local time (" + ", ".join(sorted({str(z) for z in tz.values()})) + ")"
+    return str(tz)
+
+
+def _messages(source, devices, start, end, tz=None) -> pd.DataFrame:
+    """Messages of a dataset directory, capture file(s), DecodedLog, Table or DataFrame;
+    naive ``start``/``end`` in ``tz`` when it is one zone. Times stay UTC here."""
+    from ..analytics._tz import single_zone
+
+    zone = single_zone(tz)
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
         from ..dataset import read_messages
 
-        frame = read_messages(source, devices=devices, start=start, end=end)
+        frame = read_messages(source, devices=devices, start=start, end=end,
+                              **({"tz": zone} if zone is not None else {}))
     else:
         if isinstance(source, (str, os.PathLike, bytes)) or (
             isinstance(source, (list, tuple)) and source
@@ -93,7 +122,7 @@ def _messages(source, devices, start, end) -> pd.DataFrame:
             source = read_log(source)
         from ..analytics._input import as_messages
 
-        frame = as_messages(source, devices=devices, start=start, end=end)
+        frame = as_messages(source, devices=devices, start=start, end=end, tz=zone)
     if S.VALID not in frame.columns:
         frame[S.VALID] = True  # plain tables of positions: every row with coordinates is a fix
     for column in (S.MSG_TYPE, S.BATTERY_PCT, S.ALARM, S.LAT, S.LON, S.SPEED_KMH):

@@ -14,7 +14,7 @@ from .. import schema as S
 from .._version import __version__
 from ..viz._format import fmt_duration, fmt_km, fmt_number, fmt_time
 from ..viz._html import escape_text
-from ._data import ReportData
+from ._data import ReportData, zone_text
 
 __all__ = ["render_page", "html_table", "summary_table", "TABLE_COLUMNS"]
 
@@ -244,6 +244,11 @@ def _kpis(row: pd.Series, speed_limit_kmh) -> str:
     return f'<dl class="kpis">{cells}</dl>'
 
 
+def _device_zone(tz, device):
+    """The zone of one device's times (None: UTC)."""
+    return tz.get(device) if isinstance(tz, dict) else tz
+
+
 def _device_rows(frame, device):
     if frame is None or frame.empty:
         return frame
@@ -288,6 +293,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
                 geofences=data.geofences,
                 speed_limit_kmh=data.speed_limit_kmh,
                 max_points=budget,
+                tz=data.tz,
             )
             extra, body, script = _map_parts(m)
             headers.update(extra)
@@ -296,7 +302,8 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
         else:
             parts.append('<p class="empty">No valid fixes: nothing to draw on a map.</p>')
         parts.append("<h3>Battery</h3>")
-        parts.append(battery_chart(_device_rows(data.battery_series, device)).svg)
+        parts.append(battery_chart(_device_rows(data.battery_series, device),
+                                   tz=_device_zone(data.tz, device)).svg)
         for name in ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery"):
             frame = tables[name]
             count = "" if frame is None else f" ({len(frame):,})"
@@ -327,7 +334,8 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
         else ""
     )
     subtitle = " · ".join(
-        [f"{len(summary)} device(s)", period, *described, f"generated {fmt_time(generated)}"]
+        [f"{len(summary)} device(s)", period, *described, f"times in {zone_text(data.tz)}",
+         f"generated {fmt_time(generated)}"]
     )
     nav = " ".join(
         f'<a href="#device-{i}">{escape_text(d)}</a>' for i, d in enumerate(summary[S.DEVICE_ID])
@@ -350,7 +358,8 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
             "</section>\n",
             "\n".join(sections),
             "\n</main>\n",
-            f"<footer>bofan_analytics {escape_text(__version__)} · times in UTC · "
+            f"<footer>bofan_analytics {escape_text(__version__)} · "
+            f"times in {escape_text(zone_text(data.tz))} · "
             "maps drawn with Leaflet (BSD-2-Clause), tiles © OpenStreetMap contributors"
             "</footer>\n",
             "<script>\n",

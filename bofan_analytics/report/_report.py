@@ -127,6 +127,8 @@ def build_report(
     geofences=None,
     speed_limit_kmh: float | None = None,
     title: str | None = None,
+    tz=None,
+    ignition_input: int | None = None,
 ) -> Report:
     """Analyse ``source`` and build the fleet report page in memory.
 
@@ -147,6 +149,14 @@ def build_report(
         Limit for the overspeed table; without it no overspeed is computed.
     title : str, optional
         Page title (escaped like every other string).
+    tz : str, mapping or "auto", optional
+        Zone of every time on the page and in the tables (default UTC): one IANA zone, a
+        mapping ``device_id -> zone``, or ``"auto"`` (each device's zone from its median
+        position). The page names it; naive ``start``/``end`` are read in it when it is
+        one zone.
+    ignition_input : int, optional
+        The device input wired to the ignition: trips get engine time, stops engine-on
+        idling, and the daily summary engine hours.
 
     Returns
     -------
@@ -172,6 +182,8 @@ def build_report(
         end=end,
         geofences=geofences,
         speed_limit_kmh=speed_limit_kmh,
+        tz=tz,
+        ignition_input=ignition_input,
     )
     if title is None:
         title = "Fleet report"
@@ -194,6 +206,8 @@ def write_report(
     speed_limit_kmh: float | None = None,
     export=None,
     title: str | None = None,
+    tz=None,
+    ignition_input: int | None = None,
 ) -> Path:
     """Write one self-contained HTML report (what ``bofan report`` does).
 
@@ -231,5 +245,7 @@ def write_report(
         geofences=geofences,
         speed_limit_kmh=speed_limit_kmh,
         title=title,
+        tz=tz,
+        ignition_input=ignition_input,
     )
     return report.save(output, export=export)

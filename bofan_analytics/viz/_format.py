@@ -15,13 +15,16 @@ def _missing(value) -> bool:
 
 
 def fmt_time(value) -> str:
-    """``2026-11-02 07:10:27 UTC``; an empty string for a missing time.
+    """``2026-11-02 07:10:27 UTC``, or local time with its zone's abbreviation when the
+    value is in a zone (``2026-11-02 08:10:27 CET``); an empty string for a missing time.
 
     Examples
     --------
     >>> import pandas as pd
     >>> fmt_time(pd.Timestamp("2026-11-02T07:10:27.948Z"))
     '2026-11-02 07:10:27 UTC'
+    >>> fmt_time(pd.Timestamp("2026-11-02T07:10:27Z").tz_convert("Europe/Berlin"))
+    '2026-11-02 08:10:27 CET'
     """
     if _missing(value):
         return ""
@@ -30,7 +33,10 @@ def fmt_time(value) -> str:
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
-    return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+    zone = ts.strftime("%Z")
+    if not zone or zone[0] in "+-":  # zones without an abbreviation: the offset
+        zone = "UTC" + ts.strftime("%z")[:3] + ":" + ts.strftime("%z")[3:]
+    return ts.strftime("%Y-%m-%d %H:%M:%S ") + zone
 
 
 def fmt_duration(seconds) -> str:

@@ -49,6 +49,22 @@ class Chart:
             fh.write(self.svg)
 
 
+def _axis_zone(tz, frame, shown):
+    """The one zone of the time axis: ``tz`` resolved with ``frame``'s fixes for the
+    devices ``shown``, else UTC."""
+    if tz is None:
+        return "UTC"
+    from ..analytics._track import prepare
+    from ..analytics._tz import AUTO, resolve_tz
+
+    auto = isinstance(tz, str) and tz == AUTO
+    zones = resolve_tz(tz, prepare(frame) if auto else None)
+    if isinstance(zones, dict):
+        mine = {str(zones.get(str(d), "UTC")) for d in shown}
+        return mine.pop() if len(mine) == 1 else "UTC"
+    return zones or "UTC"
+
+
 def battery_chart(
     messages,
     *,
@@ -57,6 +73,7 @@ def battery_chart(
     width: int = 900,
     height: int = 220,
     max_points: int = 2000,
+    tz=None,
 ) -> Chart:
     """Battery level over time, one line per device.
 
@@ -72,6 +89,10 @@ def battery_chart(
         Size of the drawing in pixels (it scales to the page width).
     max_points : int
         Readings per device kept (evenly spaced) so the SVG stays small.
+    tz : str, mapping or "auto", optional
+        Zone of the time axis (default UTC; see :mod:`bofan_analytics.analytics._tz`).
+        The axis shows one zone: with devices in several zones it stays UTC. The zone is
+        named under the axis.
 
     Returns
     -------
@@ -85,6 +106,7 @@ def battery_chart(
     from ..analytics._input import as_messages
 
     frame = as_messages(messages)
+    everything = frame
     if S.BATTERY_PCT not in frame.columns:
         return Chart('<p class="empty">No battery readings.</p>')
     frame = frame.loc[frame[S.BATTERY_PCT].notna() & frame[S.TIME].notna()]
@@ -124,9 +146,13 @@ def battery_chart(
         'stroke-dasharray="4 3"/>'
     )
     fmt = "%m-%d" if span > 3 * 86400 else "%m-%d %H:%M"
+    zone = _axis_zone(tz, everything, names)
     for k in range(5):
         x = left + k / 4 * w
-        label = dt.datetime.fromtimestamp(t0 + k / 4 * span, dt.timezone.utc).strftime(fmt)
+        label = pd.Timestamp(dt.datetime.fromtimestamp(t0 + k / 4 * span, dt.timezone.utc))
+        label = label.tz_convert(zone).strftime(fmt)
+        if k == 4:
+            label += " " + escape_text(str(zone))
         anchor = "start" if k == 0 else "end" if k == 4 else "middle"
         parts.append(
             f'<text x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}" fill="#5b6670">{label}</text>'

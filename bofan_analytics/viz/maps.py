@@ -75,6 +75,7 @@ def track_map(
     max_gap_s: float = 3600.0,
     heatmap: bool | int = False,
     density=None,
+    tz=None,
 ):
     """Draw tracks coloured by speed, with trips, stops, overspeed, geofences and alarms.
 
@@ -125,6 +126,9 @@ def track_map(
     density : DataFrame, optional
         A :func:`~bofan_analytics.analytics.density` result to draw as that layer instead
         (e.g. of a longer period than the tracks).
+    tz : str, mapping or "auto", optional
+        Time zone of the times in the popups (default UTC; see
+        :mod:`bofan_analytics.analytics._tz`), shown with the zone's abbreviation.
 
     Returns
     -------
@@ -142,18 +146,19 @@ def track_map(
     from ._layers import DataLayer, Legend, OfflineLeaflet, strip_cdn_links
 
     pos = _positions_frame(positions, devices)
-    trips_df = _resolve(trips, pos, "detect_trips", devices)
-    stops_df = _resolve(stops, pos, "detect_stops", devices)
+    trips_df = _local(_resolve(trips, pos, "detect_trips", devices), tz, pos)
+    stops_df = _local(_resolve(stops, pos, "detect_stops", devices), tz, pos)
     if speed_limit_kmh is None and overspeed is True:
         overspeed_df = None
     else:
-        overspeed_df = _resolve(
+        overspeed_df = _local(_resolve(
             overspeed, pos, "find_overspeed", devices, limit_kmh=speed_limit_kmh
-        )
+        ), tz, pos)
     if alarms is True:
         alarms_df = pos.loc[pos[S.ALARM].notna()] if S.ALARM in pos.columns else None
     else:
         alarms_df = _filter_devices(alarms, devices) if isinstance(alarms, pd.DataFrame) else None
+    alarms_df = _local(alarms_df, tz, pos)
 
     track = _Track.build(pos)
     event_times = [
@@ -247,6 +252,16 @@ def _positions_frame(obj, devices=None) -> pd.DataFrame:
         usable &= df[S.VALID].fillna(False).astype(bool)
     df = df.loc[usable]
     return df.sort_values([S.DEVICE_ID, S.TIME], kind="stable").reset_index(drop=True)
+
+
+def _local(frame, tz, pos):
+    """``frame``'s time columns in ``tz`` (only the text shown changes, not the instants)."""
+    if frame is None or tz is None or frame.empty:
+        return frame
+    from ..analytics._tz import localize_frame
+
+    columns = [c for c in ("start_time", "end_time", S.TIME) if c in frame.columns]
+    return localize_frame(frame, tz, columns, positions=pos)
 
 
 def _filter_devices(df: pd.DataFrame, devices) -> pd.DataFrame:
