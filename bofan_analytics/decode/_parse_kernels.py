@@ -338,15 +338,18 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut):
     if cut[3] - p != 1 or (buf[p] != 65 and buf[p] != 86):
         return R_BAD_VALIDITY, tcode
     cv[C_VALID, k] = 1 if buf[p] == 65 else 0
-    # latitude and longitude, each with its hemisphere
-    lat = _coordinate(buf, cut[3] + 1, cut[4], cut[4] + 1, cut[5], 78, 83, 90.0)  # N / S
-    if np.isnan(lat):
-        return R_BAD_LATITUDE, tcode
-    lon = _coordinate(buf, cut[5] + 1, cut[6], cut[6] + 1, cut[7], 69, 87, 180.0)  # E / W
-    if np.isnan(lon):
-        return R_BAD_LONGITUDE, tcode
-    fv[F_LAT, k] = lat
-    fv[F_LON, k] = lon
+    # latitude and longitude, each with its hemisphere; a unit that never had a fix sends
+    # all four fields empty: no position, not a bad one
+    no_fix = cut[7] - cut[3] == 4
+    if not no_fix:
+        lat = _coordinate(buf, cut[3] + 1, cut[4], cut[4] + 1, cut[5], 78, 83, 90.0)  # N / S
+        if np.isnan(lat):
+            return R_BAD_LATITUDE, tcode
+        lon = _coordinate(buf, cut[5] + 1, cut[6], cut[6] + 1, cut[7], 69, 87, 180.0)  # E / W
+        if np.isnan(lon):
+            return R_BAD_LONGITUDE, tcode
+        fv[F_LAT, k] = lat
+        fv[F_LON, k] = lon
     # speed (knots), course: empty means unknown
     v, st = parse_decimal(buf, cut[7] + 1, cut[8])
     if st == 2 or v < 0:
@@ -418,18 +421,23 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut):
 @jit
 def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
     """One cell tower of 5 numbers; B order ``cid,lac,mnc,mcc,rssi``, G order
-    ``mcc;mnc;lac;cid;rssi``. Returns False when malformed."""
+    ``mcc;mnc;lac;cid;rssi``. Returns how many towers it adds: 0 for an unused slot
+    (``0,0,0,0,0``, which B frames fill to a fixed count), -1 when malformed."""
     vals = np.empty(5, np.int64)
     p = s
+    used = False
     for j in range(5):
         q = find_byte(buf, p, e, sep)
         if (q == e) != (j == 4):
-            return False
+            return -1
         v, ok = _parse_int_signed(buf, p, q)
         if not ok:
-            return False
+            return -1
         vals[j] = v
+        used = used or v != 0
         p = q + 1
+    if not used:
+        return 0
     if order_b:
         cid, lac, mnc, mcc = vals[0], vals[1], vals[2], vals[3]
     else:
@@ -439,7 +447,7 @@ def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
     cells_i[2, nc] = lac
     cells_i[3, nc] = vals[4]
     cells_cid[nc] = cid
-    return True
+    return 1
 
 
 @jit
@@ -510,7 +518,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
     if q > p and not is_digits(buf, p, q):
         return R_BAD_FIELD, tcode, nc
     p = q + 1
-    if fam == 71 and mtype == 1:  # G login: no time
+    if fam == 71 and (mtype == 1 or mtype == 44):  # G login and heartbeat: no time
         if p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
         return R_OK, tcode, nc
@@ -561,6 +569,14 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
             if steps < 0 or steps > _INT32_MAX:
                 return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
             iv[I_STEPS, k] = steps
+        elif mtype == 2:  # power on: battery percent
+            if q > p:
+                battery = parse_uint(buf, p, q)
+                if battery < 0 or battery > 100:
+                    return R_BAD_FIELD, tcode, nc
+                fv[F_BATTERY, k] = battery
+            if q + 1 < e:
+                _set_slice(sl, S_PAYLOAD, k, q + 1, e)
         elif mtype == 14:
             heart = parse_uint(buf, p, q)
             q2 = find_byte(buf, q + 1, e, 44) if q < e else e
@@ -578,12 +594,14 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
                 q2 = find_byte(buf, p2, e, 44)
                 while p2 < q2:
                     r = find_byte(buf, p2, q2, 124)
-                    if not _parse_cell(buf, p2, r, 59, False, cells_i, cells_cid, nc):
+                    added = _parse_cell(buf, p2, r, 59, False, cells_i, cells_cid, nc)
+                    if added < 0:
                         return R_BAD_FIELD, tcode, ncell0
-                    nc += 1
+                    nc += added
                     p2 = r + 1
     else:
-        # B family: DATA fields joined by '|'; for type 1 the last one says GPS (1) or cells (2)
+        # B family: DATA fields joined by '|'; for type 1 the last one says GPS (1), cells
+        # (2), or Wi-Fi access points then cells (3)
         kind = -1
         nf = 0
         r = p
@@ -607,16 +625,32 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
             cv[C_VALID, k] = 1
         elif mtype == 1 or mtype == 3 or mtype == 6:
             if mtype == 1:
-                if kind != 2:
+                if kind != 2 and kind != 3:
                     return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, nc
                 cv[C_VALID, k] = 0
+                if kind == 3:  # the access points stay in the payload
+                    _set_slice(sl, S_PAYLOAD, k, p, find_byte(buf, p, e, 124))
+            if mtype == 6:  # some firmwares put a fix first: lat|lon|
+                q = find_byte(buf, p, e, 124)
+                q2 = find_byte(buf, q + 1, e, 124) if q < e else e
+                if find_byte(buf, p, q, 46) < q and q < e:
+                    lat, st1 = parse_decimal(buf, p, q)
+                    lon, st2 = parse_decimal(buf, q + 1, q2)
+                    if st1 != 0 or not -90.0 <= lat <= 90.0:
+                        return R_BAD_LATITUDE, tcode, nc
+                    if st2 != 0 or not -180.0 <= lon <= 180.0:
+                        return R_BAD_LONGITUDE, tcode, nc
+                    fv[F_LAT, k] = lat
+                    fv[F_LON, k] = lon
+                    cv[C_VALID, k] = 1
             r = p
             while r < e:
                 q = find_byte(buf, r, e, 124)
                 if _count_byte(buf, r, q, 44) == 4:
-                    if not _parse_cell(buf, r, q, 44, True, cells_i, cells_cid, nc):
+                    added = _parse_cell(buf, r, q, 44, True, cells_i, cells_cid, nc)
+                    if added < 0:
                         return R_BAD_FIELD, tcode, ncell0
-                    nc += 1
+                    nc += added
                 r = q + 1
         elif mtype != 33 and p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
