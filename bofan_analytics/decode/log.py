@@ -9,8 +9,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from ..errors import InputError
-from ..io.files import check_format, detect_format, iter_capture_files, open_capture
+from ..errors import InputError, TruncatedInputError
+from ..io.files import (
+    check_format,
+    detect_format,
+    iter_capture_files,
+    open_capture,
+    source_name,
+)
 from .stream import StreamDecoder
 
 __all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
@@ -242,6 +248,17 @@ def read_log(
     -------
     DecodedLog
 
+    Raises
+    ------
+    InputError
+        An input cannot be read; a directory below an input cannot be listed; or a
+        ``format`` given explicitly does not fit a file (its bytes give no frame and no
+        reject at all).
+    TruncatedInputError
+        A compressed file is cut off. What was decoded before the break is in the
+        error's ``partial`` (a :class:`DecodedLog`; the frame cut at the break is a
+        ``truncated`` reject).
+
     Examples
     --------
     >>> log = read_log(b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\\r\\n")
@@ -276,26 +293,50 @@ def _resolve_format(fmt, head):
 
 
 def _decode_bytes(data, fmt, name, chunk_bytes):
-    fmt = _resolve_format(fmt, data[:_HEAD_BYTES])
-    dec = StreamDecoder(fmt, source=name)
+    dec = StreamDecoder(_resolve_format(fmt, data[:_HEAD_BYTES]), source=name,
+                        forced=fmt != "auto")
     parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
-    parts.append(dec.finish())
+    parts.append(_finish(dec))
     return DecodedLog.concat(parts)
 
 
+def _finish(dec):
+    """``dec.finish()``, with the source named in the error of a forced format that did not fit."""
+    try:
+        return dec.finish()
+    except InputError as exc:
+        raise InputError(f"{dec.source}: {exc}") from None
+
+
 def _decode_file(path, fmt, chunk_bytes):
-    name = str(path)
+    name = source_name(path)
+    dec = None
+    parts = []
     try:
         with open_capture(path) as f:
-            head = f.read(_HEAD_BYTES)
-            dec = StreamDecoder(_resolve_format(fmt, head), source=name)
+            try:
+                head = f.read(_HEAD_BYTES)
+            except TruncatedInputError:
+                head = b""  # cut off before the first byte; the next read says so again
+            dec = StreamDecoder(_resolve_format(fmt, head), source=name, forced=fmt != "auto")
             parts = [dec.feed(head)] if head else []
             while True:
                 chunk = f.read(chunk_bytes)
                 if not chunk:
                     break
                 parts.append(dec.feed(chunk))
-            parts.append(dec.finish())
+        parts.append(_finish(dec))
+    except TruncatedInputError as exc:
+        # keep what came before the break: the unfinished frame there becomes a reject
+        dec.forced = False
+        parts.append(dec.finish())
+        partial = DecodedLog.concat(parts)
+        raise TruncatedInputError(
+            f"{name}: {exc}; decoded before the break: {len(partial.messages):,} messages, "
+            f"{len(partial.rejects):,} rejects (kept in the error's .partial)",
+            decoded_bytes=exc.decoded_bytes,
+            partial=partial,
+        ) from None
     except (OSError, EOFError) as exc:
         raise InputError(f"cannot read {name}: {exc}") from None
     except Exception as exc:  # zstd/gzip stream errors have their own types

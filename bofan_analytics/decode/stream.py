@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from ..errors import FormatError
+from ..errors import FormatError, InputError
 from ..io._pcap_kernels import (
     PCAP_CLASSIC,
     PCAP_NG,
@@ -26,6 +26,7 @@ from ..io._pcap_kernels import (
     reassemble_tcp,
     scan_records,
 )
+from ..io.files import source_name
 from ._assemble import (
     OffsetMap,
     PieceMap,
@@ -143,7 +144,13 @@ class StreamDecoder:
     format : {"stream", "lines", "traccar", "pcap"}
         The capture's layout (see ``bofan_analytics.io.CAPTURE_FORMATS``).
     source : str
-        Name written to the ``source`` column of every row.
+        Name written to the ``source`` column of every row (a name that is not UTF-8 is
+        written with its odd bytes as ``\\xNN``).
+    forced : bool
+        The format was named by the user, not detected. Then input that yields no frame
+        and no reject at all (every byte read as log metadata or separators) does not fit
+        the format: :meth:`finish` raises :class:`~bofan_analytics.errors.InputError`
+        instead of reporting "0 messages, 0 rejects".
 
     Examples
     --------
@@ -154,13 +161,14 @@ class StreamDecoder:
     1
     """
 
-    def __init__(self, format: str = "stream", source: str = "<bytes>"):
+    def __init__(self, format: str = "stream", source: str = "<bytes>", *, forced: bool = False):
         if format not in _FORMATS:
             raise FormatError(
                 f"cannot decode format {format!r} incrementally; choose one of: {', '.join(_FORMATS)}"
             )
         self.format = format
-        self.source = source
+        self.source = source = source_name(source)
+        self.forced = forced
         self.accounting = Accounting(source, format)
         self._tail = b""
         self._base = 0  # source offset of self._tail[0]
@@ -184,6 +192,12 @@ class StreamDecoder:
             raise FormatError("this decoder has finished already")
         log = self._step(b"", final=True)
         self._finished = True
+        acc = self.accounting
+        if self.forced and acc.input_bytes and not acc.messages and not acc.rejects:
+            raise InputError(
+                f"does not fit --format {self.format}: {acc.input_bytes:,} bytes gave no frame "
+                "and no reject (leave the format out to detect it)"
+            )
         return log
 
     # -- internals ----------------------------------------------------------------------
