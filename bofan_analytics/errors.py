@@ -8,6 +8,7 @@ and an exit code, never a traceback.
 __all__ = [
     "BofanError",
     "InputError",
+    "TruncatedInputError",
     "FormatError",
     "DecodeError",
     "SchemaError",
@@ -21,6 +22,20 @@ class BofanError(Exception):
 
 class InputError(BofanError):
     """An input could not be opened or read (missing file, unreadable compression)."""
+
+
+class TruncatedInputError(InputError, EOFError):
+    """A compressed capture ends inside a compressed frame (a cut-off ``.gz`` or ``.zst``).
+
+    Raised after every byte before the break was read. ``decoded_bytes`` says how many
+    decompressed bytes came before it; ``partial``, when set by a reader such as
+    :func:`~bofan_analytics.read_log`, holds what was decoded from them.
+    """
+
+    def __init__(self, message: str, *, decoded_bytes: int = 0, partial=None):
+        super().__init__(message)
+        self.decoded_bytes = decoded_bytes
+        self.partial = partial
 
 
 class FormatError(BofanError):

@@ -45,10 +45,19 @@ def find_captures(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     seen: set[str] = set()
     for item in inputs:
         path = os.fspath(item)
+        unreadable: list[InputFile] = []
         try:
-            files = [os.fspath(p) for p in iter_capture_files(path)]
+            files = [
+                os.fspath(p)
+                for p in iter_capture_files(
+                    path, on_error=lambda bad, why, out=unreadable: out.append(InputFile(bad, why))
+                )
+            ]
         except InputError:
             found.append(InputFile(path, "no such file or directory"))
+            continue
+        found.extend(unreadable)  # a directory that cannot be read is an error, not skipped
+        if unreadable and not files:
             continue
         if not files:
             found.append(InputFile(path, "no capture files in this directory"))
@@ -96,7 +105,7 @@ def decode_file(
     except BaseException:
         handle.close()
         raise
-    decoder = StreamDecoder(format=fmt, source=source, log_tz=log_tz)
+    decoder = StreamDecoder(format=fmt, source=source, log_tz=log_tz, forced=format != "auto")
     return fmt, _stream_pieces(handle, head, decoder, digest)
 
 

@@ -9,13 +9,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from ..errors import InputError
+from ..errors import InputError, TruncatedInputError
 from ..io.files import (
     check_format,
     iter_capture_files,
     open_capture,
     place_format,
     rotation_order,
+    source_name,
 )
 from .stream import StreamDecoder
 
@@ -280,6 +281,17 @@ def read_log(
     -------
     DecodedLog
 
+    Raises
+    ------
+    InputError
+        An input cannot be read; a directory below an input cannot be listed; or a
+        ``format`` given explicitly does not fit a file (its bytes give no frame and no
+        reject at all).
+    TruncatedInputError
+        A compressed file is cut off. What was decoded before the break is in the
+        error's ``partial`` (a :class:`DecodedLog`; the frame cut at the break is a
+        ``truncated`` reject).
+
     Examples
     --------
     >>> log = read_log(b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\\r\\n")
@@ -320,29 +332,45 @@ def _resolve_format(fmt, head, name):
 
 
 def _decode_bytes(data, fmt, name, chunk_bytes, log_tz=None):
-    fmt = _resolve_format(fmt, data[:_HEAD_BYTES], name)
-    dec = StreamDecoder(fmt, source=name, log_tz=log_tz)
+    dec = StreamDecoder(_resolve_format(fmt, data[:_HEAD_BYTES], name), source=name,
+                        log_tz=log_tz, forced=fmt != "auto")
     parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
-    parts.append(dec.finish())
+    parts.append(_finish(dec))
     return DecodedLog.concat(parts)
+
+
+def _finish(dec):
+    """``dec.finish()``, with the source named in the error of a forced format that did not fit."""
+    try:
+        return dec.finish()
+    except InputError as exc:
+        raise InputError(f"{dec.source}: {exc}") from None
 
 
 def _decode_files(paths, fmt, chunk_bytes, log_tz=None):
     """Decode one file, or the files of a rotated log in order through one decoder (when
-    they are tracker-server logs; otherwise each on its own)."""
+    they are tracker-server logs; otherwise each on its own).
+
+    A compressed file cut off mid-way raises :class:`TruncatedInputError` carrying what was
+    decoded before the break (the frame cut there is a ``truncated`` reject).
+    """
     parts = []
     dec = None
     for path in paths:
-        name = str(path)
+        name = source_name(path)
         try:
             with open_capture(path) as f:
-                head = f.read(_HEAD_BYTES)
+                try:
+                    head = f.read(_HEAD_BYTES)
+                except TruncatedInputError:
+                    head = b""  # cut off before the first byte; the next read says so again
                 file_fmt = _resolve_format(fmt, head, name)
                 if dec is not None and (file_fmt != "traccar" or dec.format != "traccar"):
-                    parts.append(dec.finish())
+                    parts.append(_finish(dec))
                     dec = None
                 if dec is None:
-                    dec = StreamDecoder(file_fmt, source=name, log_tz=log_tz)
+                    dec = StreamDecoder(file_fmt, source=name, log_tz=log_tz,
+                                        forced=fmt != "auto")
                 else:
                     parts.append(dec.next_file(name))
                 parts.append(dec.feed(head) if head else None)
@@ -351,13 +379,24 @@ def _decode_files(paths, fmt, chunk_bytes, log_tz=None):
                     if not chunk:
                         break
                     parts.append(dec.feed(chunk))
+        except TruncatedInputError as exc:
+            # keep what came before the break: the unfinished frame there becomes a reject
+            dec.forced = False
+            parts.append(dec.finish())
+            partial = DecodedLog.concat([p for p in parts if p is not None])
+            raise TruncatedInputError(
+                f"{name}: {exc}; decoded before the break: {len(partial.messages):,} "
+                f"messages, {len(partial.rejects):,} rejects (kept in the error's .partial)",
+                decoded_bytes=exc.decoded_bytes,
+                partial=partial,
+            ) from None
         except (OSError, EOFError) as exc:
             raise InputError(f"cannot read {name}: {exc}") from None
         except Exception as exc:  # zstd/gzip stream errors have their own types
             if type(exc).__module__.startswith(("zstd", "gzip", "zlib")):
                 raise InputError(f"cannot decompress {name}: {exc}") from None
             raise
-    parts.append(dec.finish())
+    parts.append(_finish(dec))
     return DecodedLog.concat([p for p in parts if p is not None])
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from ..errors import FormatError
+from ..errors import FormatError, InputError
 from ..io._pcap_kernels import (
     PCAP_CLASSIC,
     PCAP_NG,
@@ -26,6 +26,7 @@ from ..io._pcap_kernels import (
     reassemble_tcp,
     scan_records,
 )
+from ..io.files import source_name
 from ._assemble import (
     OffsetMap,
     PieceMap,
@@ -158,10 +159,16 @@ class StreamDecoder:
     format : {"stream", "lines", "traccar", "pcap"}
         The capture's layout (see ``bofan_analytics.io.CAPTURE_FORMATS``).
     source : str
-        Name written to the ``source`` column of every row.
+        Name written to the ``source`` column of every row (a name that is not UTF-8 is
+        written with its odd bytes as ``\\xNN``).
     log_tz : str, optional
         The zone of a tracker-server log's time stamps (the server's local time); default
         UTC.
+    forced : bool
+        The format was named by the user, not detected. Then input that yields no frame
+        and no reject at all (every byte read as log metadata or separators) does not fit
+        the format: :meth:`finish` raises :class:`~bofan_analytics.errors.InputError`
+        instead of reporting "0 messages, 0 rejects".
 
     Examples
     --------
@@ -173,13 +180,14 @@ class StreamDecoder:
     """
 
     def __init__(self, format: str = "stream", source: str = "<bytes>",
-                 log_tz: str | None = None):
+                 log_tz: str | None = None, *, forced: bool = False):
         if format not in _FORMATS:
             raise FormatError(
                 f"cannot decode format {format!r} incrementally; choose one of: {', '.join(_FORMATS)}"
             )
         self.format = format
-        self.source = source
+        self.source = source = source_name(source)
+        self.forced = forced
         self.accounting = Accounting(source, format)
         self._accounts = [self.accounting]  # one per file of a rotated set
         self._tail = b""
@@ -210,6 +218,12 @@ class StreamDecoder:
             raise FormatError("this decoder has finished already")
         log = self._step(b"", final=True)
         self._finished = True
+        acc = self.accounting
+        if self.forced and acc.input_bytes and not acc.messages and not acc.rejects:
+            raise InputError(
+                f"does not fit --format {self.format}: {acc.input_bytes:,} bytes gave no frame "
+                "and no reject (leave the format out to detect it)"
+            )
         return log
 
     def next_file(self, source: str):

@@ -1,13 +1,28 @@
-"""Open capture files (plain, gzip or zstd, told by their magic bytes) and detect their format."""
+"""Open capture files (plain, gzip or zstd, told by their magic bytes) and detect their format.
+
+Nothing is lost without a word:
+
+* A compressed capture that is cut off (a ``.gz`` or ``.zst`` whose last frame never
+  ends, or one that is only the magic bytes) reads up to the break and then raises
+  :class:`~bofan_analytics.errors.TruncatedInputError`; every byte before the break is
+  returned first, so a decoder keeps what it decoded. gzip and zstd share this code.
+* A directory walk reports what it cannot read (an unreadable subdirectory, a dangling
+  symbolic link) instead of passing over it, and follows symbolic links to directories,
+  each directory once (a link back to a directory already walked is not entered again,
+  so a loop ends).
+* File names that are not UTF-8 are named with their odd bytes written ``\\xNN``
+  (:func:`source_name`), so they can be stored and printed.
+"""
 
 import gzip
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, TruncatedInputError
 
 __all__ = [
     "CAPTURE_FORMATS",
@@ -16,6 +31,7 @@ __all__ = [
     "iter_capture_files",
     "open_capture",
     "rotation_order",
+    "source_name",
 ]
 
 #: the input formats ``read_log`` and ``bofan convert`` accept, with what each one is
@@ -57,12 +73,183 @@ def open_capture(path: str | os.PathLike) -> io.BufferedIOBase:
         raise InputError(f"cannot open {p}: {exc.strerror or exc}") from None
     magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     if magic.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if magic.startswith(_ZSTD_MAGIC):
+        return _Decompressed(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
+    if magic.startswith(_ZSTD_MAGIC) or _is_zstd_skippable(magic):
         import zstandard
 
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+        frames = _ZstdFrames(raw)
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            frames, read_across_frames=True, closefd=True
+        )
+        return _Decompressed(reader, raw, frames)
     return raw
+
+
+def _is_zstd_skippable(magic: bytes) -> bool:
+    """A zstd skippable frame (``pzstd`` starts its files with one)."""
+    return len(magic) == 4 and magic[0] & 0xF0 == 0x50 and magic[1:] == b"\x2a\x4d\x18"
+
+
+def source_name(path) -> str:
+    """The name of ``path`` as text that can be stored and printed.
+
+    A file name that is not valid UTF-8 reaches Python with its odd bytes as lone
+    surrogates; they are written as ``\\xNN`` here.
+
+    Examples
+    --------
+    >>> source_name(b"caf\xe9.log".decode("utf-8", "surrogateescape"))
+    'caf\\xe9.log'
+    """
+    name = os.fspath(path)
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "backslashreplace")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
+
+
+class _Decompressed(io.BufferedIOBase):
+    """A decompressing reader that tells a cut-off stream from a finished one.
+
+    ``read(n)`` returns up to ``n`` bytes; at a break it first returns every byte decoded
+    before it, then raises :class:`~bofan_analytics.errors.TruncatedInputError` (and again
+    on every later read). gzip says a stream is cut off by raising ``EOFError``; zstd's
+    reader just stops, so :class:`_ZstdFrames` watches the frames go by.
+    """
+
+    def __init__(self, reader, raw, frames=None):
+        self._reader = reader
+        self._raw = raw
+        self._frames = frames
+        self._error = None
+        self.decoded_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size=-1):
+        if self._error is not None:
+            raise self._error
+        out = bytearray()
+        while size is None or size < 0 or len(out) < size:
+            want = 1 << 20 if size is None or size < 0 else size - len(out)
+            try:
+                # gzip's read1 makes at most one read of the file, so an EOFError loses
+                # nothing decoded; zstd's reader never raises at a break, and its read1
+                # may return nothing in the middle of a file (after a skippable frame)
+                piece = self._reader.read1(want) if self._frames is None else (
+                    self._reader.read(want)
+                )
+            except EOFError:
+                self._cut(len(out))
+                break
+            if not piece:
+                if self._frames is not None and not self._frames.complete:
+                    self._cut(len(out))
+                break
+            out += piece
+        self.decoded_bytes += len(out)
+        if not out and self._error is not None:
+            raise self._error
+        return bytes(out)
+
+    read1 = read
+
+    def _cut(self, pending: int):
+        decoded = self.decoded_bytes + pending
+        self._error = TruncatedInputError(
+            f"compressed data cut off after {decoded:,} decompressed bytes "
+            "(the file ends inside a compressed frame)",
+            decoded_bytes=decoded,
+        )
+
+    def close(self):
+        try:
+            self._reader.close()
+        finally:
+            self._raw.close()
+            super().close()
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The compressed file, read through while following zstd's frame layout.
+
+    Only frame and block headers are looked at (a few per 128 KiB of data): enough to know
+    whether the file ended on a frame boundary (:attr:`complete`).
+    """
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._pending = b""  # header bytes not yet complete
+        self._need = 4  # bytes of the next header
+        self._state = "magic"
+        self._skip = 0  # bytes of block data (or a skippable frame) still to pass
+        self._checksum = False
+        self.complete = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self._follow(memoryview(buffer)[:n].tobytes())
+        return n
+
+    def _follow(self, data: bytes) -> None:
+        i = 0
+        while i < len(data):
+            if self._skip:
+                step = min(self._skip, len(data) - i)
+                self._skip -= step
+                i += step
+                if not self._skip and self._state == "skippable":
+                    self._state, self._need = "magic", 4
+                continue
+            take = min(self._need - len(self._pending), len(data) - i)
+            self._pending += data[i : i + take]
+            i += take
+            if len(self._pending) == self._need:
+                header, self._pending = self._pending, b""
+                self._header(header)
+        self.complete = self._state == "magic" and not self._pending and not self._skip
+
+    def _header(self, h: bytes) -> None:
+        state = self._state
+        if state == "magic":
+            magic = int.from_bytes(h, "little")
+            if magic & 0xFFFFFFF0 == 0x184D2A50:
+                self._state, self._need = "skip_size", 4
+            else:  # a zstd frame (anything else is for the decompressor to refuse)
+                self._state, self._need = "descriptor", 1
+        elif state == "skip_size":
+            self._skip = int.from_bytes(h, "little")
+            self._state = "skippable" if self._skip else "magic"
+            self._need = 4
+        elif state == "descriptor":
+            fhd = h[0]
+            single = bool(fhd & 0x20)
+            fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+            did = (0, 1, 2, 4)[fhd & 3]
+            self._checksum = bool(fhd & 4)
+            rest = (0 if single else 1) + did + fcs
+            self._state = "frame_rest" if rest else "block"
+            self._need = rest or 3
+        elif state == "frame_rest":
+            self._state, self._need = "block", 3
+        elif state == "block":
+            value = int.from_bytes(h, "little")
+            last, kind, size = value & 1, (value >> 1) & 3, value >> 3
+            self._skip = 1 if kind == 1 else size
+            if last:
+                self._state, self._need = ("checksum", 4) if self._checksum else ("magic", 4)
+            else:
+                self._need = 3
+        elif state == "checksum":
+            self._state, self._need = "magic", 4
 
 
 def detect_format(head: bytes) -> str:
@@ -132,23 +319,69 @@ def rotation_order(files: Iterable[Path]) -> list[list[Path]]:
     return out
 
 
-def iter_capture_files(inputs: str | os.PathLike | Iterable) -> Iterator[Path]:
+def iter_capture_files(
+    inputs: str | os.PathLike | Iterable,
+    *,
+    on_error: Callable[[str, str], None] | None = None,
+) -> Iterator[Path]:
     """Expand files and directories (walked recursively, sorted) into capture files.
 
-    Raises :class:`InputError` for an input that does not exist.
+    Symbolic links to directories are followed, each directory walked once. A
+    subdirectory that cannot be listed, or a link that points nowhere, is an error:
+    with ``on_error`` it is reported as ``on_error(path, reason)`` and the walk goes on;
+    without, :class:`InputError` is raised. An input that does not exist always raises.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            for child in sorted(p.rglob("*")):
-                if child.is_file() and not _skip(child):
-                    yield child
+            yield from sorted(_walk(p, on_error))
         elif p.exists():
             yield p
         else:
             raise InputError(f"no such file or directory: {p}")
+
+
+def _walk(top: Path, on_error) -> list[Path]:
+    """Capture files below ``top``. Real directories are walked before linked ones, so a
+    file reachable both ways is named by its real path; each directory is walked once."""
+
+    def fail(path, reason):
+        if on_error is None:
+            raise InputError(f"{source_name(path)}: {reason}")
+        on_error(source_name(path), reason)
+
+    found = []
+    seen = set()
+    real, linked = [top], []
+    while real or linked:
+        folder = real.pop() if real else linked.pop()
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue  # reached again through a link
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+        except OSError as exc:
+            fail(folder, f"cannot read this directory: {(exc.strerror or str(exc)).lower()}")
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                mode = entry.stat().st_mode  # follows links
+            except OSError as exc:
+                if entry.is_symlink():
+                    fail(path, "a symbolic link to nothing (broken link)")
+                else:
+                    fail(path, f"cannot read: {(exc.strerror or str(exc)).lower()}")
+                continue
+            if stat.S_ISDIR(mode):
+                (linked if entry.is_symlink() else real).append(path)
+            elif stat.S_ISREG(mode) and not _skip(path):
+                found.append(path)
+    return found
 
 
 def _skip(path: Path) -> bool:
