@@ -97,7 +97,8 @@ _ROTATION_GRACE_S = 600.0
 #: One WARN line per this many rejected bytes of a connection, at most.
 _REJECT_LINE_BYTES = 1 << 20
 
-_PT60_START = (b"@G#@", b"@B#@")
+_PHOTO_TYPES = (b"$PHO", b"$PHD")
+_WARM_UP_PHO = b"$PHO960-1,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//fd7/"
 _PT60_END = (b"@R#@", b"@E#@")
 _SEPARATOR = b"0d0a"
 # bytes a frame may hold and still be written as text: printable ASCII, no backslash
@@ -414,41 +415,54 @@ class _Connection(asyncio.Protocol):
         self.listener._release(self)
 
     def _record(self, cut, moment, answer: bool) -> None:
+        """Write the frames of ``cut`` (with the rejects between them) and act on them."""
         listener = self.listener
         rejects = cut.rejects
         r = 0
-        stamp = _stamp(moment).encode()
+        head = b"%s  INFO: [T%08x: " % (_stamp(moment).encode(), self.number)
+        tail = b" < %s] " % self.peer.encode()
+        lines = []
         for offset, frame in zip(cut.offsets, cut.frames, strict=True):
             while r < len(rejects) and rejects[r][0] < offset:
                 self._reject(*rejects[r])
                 r += 1
-            self._write_rejects(moment)
+            if self.rejected:
+                self._flush(lines)
+                self._write_rejects(moment)
+            first = frame[:1]
             if self.open_end is not None and not frame.startswith(self.open_end):
-                if self.open_end != b"$" or frame[:1] != b"\xbf":
-                    self._line(moment, _SEPARATOR, stamp)
-            self.protocol = b"pt60" if frame[:1] == b"@" else b"pt502"
-            self._line(moment, _payload(frame), stamp)
+                if self.open_end != b"$" or first != b"\xbf":
+                    lines.append(b"%s%s%s%s\n" % (head, self.protocol, tail, _SEPARATOR))
+            pt60 = first == b"@"
+            self.protocol = b"pt60" if pt60 else b"pt502"
+            lines.append(b"%s%s%s%s\n" % (head, self.protocol, tail, _payload(frame)))
             self.open_end = _open_end(frame)
-            if answer and listener.reply and frame[:1] == b"@":
+            if not answer:
+                continue
+            if pt60 and listener.reply:
                 reply = reply_for(frame, now=moment)
                 if reply is not None:
                     self.transport.write(reply)
                     listener.stats.replies += 1
-            if answer and listener.photos:
-                content = frame[5:] if frame[:1] == b"\xbf" else frame
-                if content.startswith((b"$PHO", b"$PHD")):
-                    self._photo_frame(frame, moment)
+            if listener.photos and frame[5 if first == b"\xbf" else 0 :].startswith(_PHOTO_TYPES):
+                self._flush(lines)
+                self._photo_frame(frame, moment)
+        self._flush(lines)
         for reject in rejects[r:]:
             self._reject(*reject)
         if self.rejected and self.rejected[1] >= _REJECT_LINE_BYTES:
             self._write_rejects(moment)
         listener.stats.frames += len(cut.frames)
 
-    def _line(self, moment, payload: bytes, stamp: bytes | None = None) -> None:
-        stamp = stamp or _stamp(moment).encode()
+    def _flush(self, lines: list) -> None:
+        if lines:
+            self.listener._capture.write(b"".join(lines))
+            lines.clear()
+
+    def _line(self, moment, payload: bytes) -> None:
         self.listener._capture.write(
             b"%s  INFO: [T%08x: %s < %s] %s\n"
-            % (stamp, self.number, self.protocol, self.peer.encode(), payload)
+            % (_stamp(moment).encode(), self.number, self.protocol, self.peer.encode(), payload)
         )
 
     def _reject(self, offset: int, length: int, reason: str) -> None:
@@ -655,6 +669,10 @@ class Listener:
         if self.max_connections is None:
             self.max_connections = default_max_connections()
         _check_max_connections(self.max_connections)
+        if self.photos:
+            # the first photo announcement would otherwise load the grammar kernels while
+            # every connection waits
+            _photo_fields(_WARM_UP_PHO)
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(self._loop_error)
         self.out_dir.mkdir(parents=True, exist_ok=True)

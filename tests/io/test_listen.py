@@ -186,6 +186,28 @@ def test_tcp_and_udp_frames_are_recorded_once_with_their_receive_time(tmp_path, 
     assert set(log.messages["received_at"].to_pylist()) == {FROZEN}
 
 
+def test_bofan_convert_takes_each_frame_of_a_capture_once(tmp_path):
+    import pyarrow.dataset as ds
+
+    from bofan_analytics.cli import main
+
+    async def scenario(capture):
+        async with Listener(capture, port=0) as listener:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(POS + b"\r\n" + FUS_BEHIND_HEADER + B1 + POS2)
+            await writer.drain()
+            await asyncio.wait_for(reader.readuntil(b"@E#@"), 5)
+            writer.close()
+            await wait_for(lambda: listener.stats.active == 0)
+
+    asyncio.run(scenario(tmp_path / "cap"))
+    assert main(["convert", str(tmp_path / "cap"), "-o", str(tmp_path / "ds")]) == 0
+    table = ds.dataset(tmp_path / "ds" / "messages", partitioning="hive").to_table()
+    assert sorted(table["msg_type"].to_pylist()) == ["B1", "FUS", "POS", "POS"]
+    assert table["received_at"].null_count == 0
+    assert ds.dataset(tmp_path / "ds" / "rejects", partitioning="hive").count_rows() == 0
+
+
 def test_a_connection_cannot_hold_more_than_the_limit_without_a_frame(tmp_path, monkeypatch):
     monkeypatch.setattr(listen_module, "MAX_HELD_BYTES", 1000)
 
