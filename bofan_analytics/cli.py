@@ -177,18 +177,29 @@ def _build_parser() -> _Parser:
 
     p = commands.add_parser(
         "listen",
-        help="record what trackers send on a TCP + UDP port",
-        description="Listen on one port for TCP and UDP and write captures: one raw stream "
-        "file per TCP connection and one time-stamped lines log per run. "
-        "Stops on Ctrl-C, SIGTERM or after --duration.",
+        help="be the endpoint trackers send to (TCP + UDP on one port) and record each frame",
+        description="Listen on one port for TCP and UDP, answer PT-60 frames, fetch the photos "
+        "PT-502 units announce, and record every frame once, with its receive time, into "
+        "CAPTURE_DIR/bofan-<time>.log (a new file each hour). 'bofan convert CAPTURE_DIR' "
+        "reads them. Stops on Ctrl-C, SIGTERM or after --duration.",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8888)
     p.add_argument("-o", "--output", required=True, metavar="CAPTURE_DIR")
-    p.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
     p.add_argument(
-        "--max-bytes", type=_positive_int, metavar="N", help="close a connection after N bytes"
+        "--max-connections",
+        type=_positive_int,
+        metavar="N",
+        help="TCP connections at once (default: below the open-file limit)",
     )
+    p.add_argument("--no-photos", action="store_true", help="do not fetch announced photos")
+    p.add_argument(
+        "--rotate-mb",
+        type=_positive_float,
+        metavar="MB",
+        help="also start a new capture file at about MB megabytes",
+    )
+    p.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
     p.add_argument(
         "--idle-timeout",
         type=_positive_float,
@@ -197,6 +208,9 @@ def _build_parser() -> _Parser:
         help="close a connection silent for S seconds (default 300)",
     )
     p.add_argument("--no-reply", action="store_true", help="do not answer PT-60 frames")
+    p.add_argument(
+        "--json-log", action="store_true", help="events and status lines as JSON on stderr"
+    )
     p.set_defaults(run=_run_listen)
 
     p = commands.add_parser(
@@ -360,13 +374,17 @@ def _run_export(args) -> int:
 
 
 def _run_listen(args) -> int:
-    from .io.listen import listen
+    from .io.listen import EventLog, listen
+
+    events = EventLog(sys.stderr, json_lines=args.json_log)
 
     def announce(host: str, port: int) -> None:
-        print(
-            f"bofan: listening on {host}:{port} (tcp, udp), captures in {args.output}",
-            file=sys.stderr,
-            flush=True,
+        events.emit(
+            "listening",
+            f"listening on {host}:{port} (tcp, udp), captures in {args.output}",
+            host=host,
+            port=port,
+            output=args.output,
         )
 
     stats = listen(
@@ -374,10 +392,13 @@ def _run_listen(args) -> int:
         host=args.host,
         port=args.port,
         duration_s=args.duration,
-        max_bytes=args.max_bytes,
+        on_ready=announce,
+        max_connections=args.max_connections,
         idle_timeout_s=args.idle_timeout,
         reply=not args.no_reply,
-        on_ready=announce,
+        photos=not args.no_photos,
+        rotate_mb=args.rotate_mb,
+        events=events,
     )
     print(stats.describe())
     return EXIT_OK
