@@ -36,6 +36,7 @@ _LAZY = {
     "alarms": "bofan_analytics.analytics",
     "clean": "bofan_analytics.analytics",
     "load_geofences": "bofan_analytics.analytics",
+    "daily_summary": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",

@@ -11,6 +11,7 @@ once and returns one row per item with ``device_id`` first.
 from .alarms import alarms
 from .battery import battery_trends, charge_episodes
 from .clean import clean
+from .daily import daily_summary
 from .geofences import geofence_events, geofence_visits, load_geofences
 from .overspeed import find_overspeed
 from .trips import detect_stops, detect_trips
@@ -20,6 +21,7 @@ __all__ = [
     "battery_trends",
     "charge_episodes",
     "clean",
+    "daily_summary",
     "detect_trips",
     "detect_stops",
     "find_overspeed",
