@@ -37,6 +37,9 @@ _LAZY = {
     "clean": "bofan_analytics.analytics",
     "load_geofences": "bofan_analytics.analytics",
     "daily_summary": "bofan_analytics.analytics",
+    "driver_summary": "bofan_analytics.analytics",
+    "harsh_events": "bofan_analytics.analytics",
+    "scorecard": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",

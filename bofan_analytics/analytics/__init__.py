@@ -10,6 +10,7 @@ once and returns one row per item with ``device_id`` first.
 
 from .alarms import alarms
 from .battery import battery_trends, charge_episodes
+from .behaviour import driver_summary, harsh_events, scorecard
 from .clean import clean
 from .daily import daily_summary
 from .geofences import geofence_events, geofence_visits, load_geofences
@@ -22,6 +23,9 @@ __all__ = [
     "charge_episodes",
     "clean",
     "daily_summary",
+    "driver_summary",
+    "harsh_events",
+    "scorecard",
     "detect_trips",
     "detect_stops",
     "find_overspeed",
