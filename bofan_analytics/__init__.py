@@ -40,6 +40,10 @@ _LAZY = {
     "to_geodataframe": "bofan_analytics.analytics",
     "export": "bofan_analytics.exports",
     "density": "bofan_analytics.analytics",
+    "daily_summary": "bofan_analytics.analytics",
+    "driver_summary": "bofan_analytics.analytics",
+    "harsh_events": "bofan_analytics.analytics",
+    "scorecard": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",

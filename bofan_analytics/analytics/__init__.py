@@ -10,7 +10,9 @@ once and returns one row per item with ``device_id`` first.
 
 from .alarms import alarms
 from .battery import battery_trends, charge_episodes
+from .behaviour import driver_summary, harsh_events, scorecard
 from .clean import clean
+from .daily import daily_summary
 from .density import density
 from .geofences import geofence_events, geofence_visits, load_geofences
 from .geometry import to_geodataframe
@@ -23,6 +25,10 @@ __all__ = [
     "charge_episodes",
     "clean",
     "density",
+    "daily_summary",
+    "driver_summary",
+    "harsh_events",
+    "scorecard",
     "detect_trips",
     "detect_stops",
     "find_overspeed",

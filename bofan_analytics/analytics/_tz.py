@@ -29,7 +29,8 @@ import pandas as pd
 
 from ..errors import FormatError
 
-__all__ = ["AUTO", "check_zone", "resolve_tz", "single_zone", "localize", "zone_of_rows", "localize_frame"]
+__all__ = ["AUTO", "check_zone", "resolve_tz", "single_zone", "localize", "zone_of_rows", "localize_frame",
+           "local_hour"]
 
 AUTO = "auto"
 
@@ -157,3 +158,16 @@ def localize_frame(frame: pd.DataFrame, tz, columns=None, positions=None) -> pd.
         if column in frame.columns:
             frame[column] = to_times(times_ms(frame[column]), zones, devices)
     return frame
+
+
+def local_hour(t_ms: np.ndarray, tz, devices=None) -> np.ndarray:
+    """The local hour (0-23) of each UTC millisecond time, one conversion per zone."""
+    index = pd.DatetimeIndex(np.asarray(t_ms, np.int64).view("datetime64[ms]")).tz_localize("UTC")
+    if not isinstance(tz, dict):
+        return np.asarray((index if tz is None else index.tz_convert(tz)).hour)
+    rows = zone_of_rows(tz, devices)
+    out = np.empty(len(index), np.int64)
+    for zone in pd.unique(rows):
+        sel = rows == zone
+        out[sel] = index[sel].tz_convert(zone).hour
+    return out

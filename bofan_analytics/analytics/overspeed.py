@@ -1,4 +1,14 @@
-"""Speeding: maximal runs of fixes above the speed limit that applies to each fix."""
+"""Speeding: maximal runs of fixes above the speed limit that applies to each fix.
+
+Each fix takes the limit of the zone it is in (geofences with a ``speed_limit_kmh``
+property) or else the general ``limit_kmh``. A run of consecutive fixes above their limit
+is one episode as long as the same limit of the same zone applies; driving from the open
+road into a town at speed is therefore one episode at the general limit (if broken) and
+one at the town's, each with the limit it broke. An episode lasts from its first to its
+last fix and is reported when it lasts at least ``min_duration_s``: the default of 10 s
+needs two fixes over the limit, so a single fix (the first fix inside a zone, taken while
+braking for it) is not an episode of its own.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +24,7 @@ from ._track import Track, compact_rows, device_array, prepare, to_times
 from ._tz import resolve_tz
 from .geofences import inside_pairs, load_geofences
 
-__all__ = ["find_overspeed", "OVERSPEED_COLUMNS"]
+__all__ = ["find_overspeed", "OVERSPEED_COLUMNS", "MIN_DURATION_S", "overspeed_rows"]
 
 OVERSPEED_COLUMNS = (
     DEVICE_ID,
@@ -24,14 +34,19 @@ OVERSPEED_COLUMNS = (
     "max_speed_kmh",
     "distance_m",
     "limit_kmh",
+    "geofence",
 )
+
+#: Shortest episode :func:`find_overspeed` reports by default, in seconds.
+MIN_DURATION_S = 10
 
 _OVERLAPS = ("lowest", "highest")
 
 
 @pjit
-def _runs(t_ms, speed, limit, cum_m, bounds, min_dur_ms):
-    """Runs of consecutive fixes of a device with ``speed > limit`` under one limit.
+def _runs(t_ms, speed, limit, zone, bounds, min_dur_ms):
+    """Runs of consecutive fixes of a device with ``speed > limit`` under one limit of one
+    zone (``zone``: the index of the zone whose limit applies, -1 for the general one).
 
     Device ``g`` writes its runs at offset ``bounds[g]``; returns start and end rows, peak
     speed and the count per device. A NaN speed or limit is never above the limit.
@@ -50,7 +65,7 @@ def _runs(t_ms, speed, limit, cum_m, bounds, min_dur_ms):
         top = 0.0
         for i in range(s0, e0 + 1):
             over = i < e0 and speed[i] > limit[i]
-            if over and a >= 0 and limit[i] == limit[a]:
+            if over and a >= 0 and limit[i] == limit[a] and zone[i] == zone[a]:
                 if speed[i] > top:
                     top = speed[i]
                 continue
@@ -67,9 +82,12 @@ def _runs(t_ms, speed, limit, cum_m, bounds, min_dur_ms):
     return rs, re, peak, counts
 
 
-def _limits(track: Track, limit_kmh, geofences, overlap: str) -> np.ndarray:
+def _limits(track: Track, limit_kmh, geofences, overlap: str):
+    """The limit of each fix, the zone it comes from (-1: the general limit), zone names."""
     base = np.nan if limit_kmh is None else float(limit_kmh)
     limit = np.full(track.n, np.nan)
+    zone_of = np.full(track.n, -1, np.int64)
+    names = np.empty(0, dtype=object)
     if geofences is not None:
         fences = load_geofences(geofences)
         if "speed_limit_kmh" not in fences.columns:
@@ -78,19 +96,41 @@ def _limits(track: Track, limit_kmh, geofences, overlap: str) -> np.ndarray:
         keep = ~np.isnan(zone)
         fences = fences[keep].reset_index(drop=True)
         zone = zone[keep]
+        names = fences["name"].to_numpy(dtype=object)
         rows, offsets = inside_pairs(fences, track.lat, track.lon)
-        pick = np.fmin if overlap == "lowest" else np.fmax
-        for k in range(len(fences)):
+        for k in range(len(fences)):  # one pass per zone, vectorized over its fixes
             r = rows[offsets[k]:offsets[k + 1]]
-            limit[r] = pick(limit[r], zone[k])
-    return np.where(np.isnan(limit), base, limit)
+            cur = limit[r]
+            better = np.isnan(cur) | ((zone[k] < cur) if overlap == "lowest" else (zone[k] > cur))
+            limit[r[better]] = zone[k]
+            zone_of[r[better]] = k
+    return np.where(np.isnan(limit), base, limit), zone_of, names
+
+
+def overspeed_rows(track: Track, *, limit_kmh=None, geofences=None, min_duration_s=MIN_DURATION_S,
+                   overlap: str = "lowest"):
+    """Episodes of ``track`` as ``(start rows, end rows, peak speed, limit per fix,
+    zone index per episode (-1 general), zone names)``; see :func:`find_overspeed`."""
+    if overlap not in _OVERLAPS:
+        raise FormatError(f"overlap must be one of {', '.join(_OVERLAPS)}, got {overlap!r}")
+    if limit_kmh is None and geofences is None:
+        raise FormatError("find_overspeed needs limit_kmh, geofences with speed limits, or both")
+    if not min_duration_s >= 0:
+        raise FormatError(f"min_duration_s must be a number >= 0, got {min_duration_s!r}")
+    limit, zone, names = _limits(track, limit_kmh, geofences, overlap)
+    speed = track.speed_or_derived()
+    rs, re, peak, counts = _runs(track.t_ms, speed, limit, zone, track.bounds,
+                                 int(round(min_duration_s * 1000)))
+    idx = compact_rows(track.bounds, counts)
+    s, e = rs[idx], re[idx]
+    return s, e, peak[idx], limit, zone[s], names
 
 
 def find_overspeed(
     positions,
     *,
     limit_kmh: float | None = None,
-    min_duration_s: float = 0,
+    min_duration_s: float = MIN_DURATION_S,
     geofences=None,
     overlap: str = "lowest",
     tz=None,
@@ -107,7 +147,8 @@ def find_overspeed(
     the device's where it sends one, else the speed implied by consecutive positions
     (PT-60). With ``geofences``, a fix inside a zone with a ``speed_limit_kmh`` property
     takes the zone's limit (``overlap`` picks the lowest or highest where zones overlap)
-    and elsewhere ``limit_kmh``; a run also ends where the applicable limit changes.
+    and elsewhere ``limit_kmh``; a run also ends where the applicable limit (or the zone
+    it comes from) changes, so each episode has one limit, the one it broke.
 
     Parameters
     ----------
@@ -116,7 +157,9 @@ def find_overspeed(
     limit_kmh : float, optional
         The limit outside any zone; None means no limit there (zones only).
     min_duration_s : float
-        Shortest episode reported.
+        Shortest episode reported, first to last fix over the limit; default
+        :data:`MIN_DURATION_S` (10 s): one fix alone over the limit is no episode.
+        ``0`` reports every run, single fixes included.
     geofences : GeoDataFrame, GeoJSON dict or path, optional
         Zones with a ``speed_limit_kmh`` property (see :func:`load_geofences`).
     overlap : {"lowest", "highest"}
@@ -138,28 +181,22 @@ def find_overspeed(
     -------
     pandas.DataFrame
         ``device_id, start_time, end_time, duration_s, max_speed_kmh, distance_m,
-        limit_kmh``: one row per episode; ``distance_m`` is the path from its first to its
-        last fix.
+        limit_kmh, geofence``: one row per episode; ``distance_m`` is the path from its
+        first to its last fix; ``geofence`` the zone whose limit applied (null for the
+        general limit).
 
     Examples
     --------
     >>> find_overspeed(log.positions(), limit_kmh=90, min_duration_s=30)  # doctest: +SKIP
     """
-    if overlap not in _OVERLAPS:
-        raise FormatError(f"overlap must be one of {', '.join(_OVERLAPS)}, got {overlap!r}")
-    if limit_kmh is None and geofences is None:
-        raise FormatError("find_overspeed needs limit_kmh, geofences with speed limits, or both")
-    if not min_duration_s >= 0:
-        raise FormatError(f"min_duration_s must be a number >= 0, got {min_duration_s!r}")
     track = prepare(as_positions(positions, devices=devices, start=start, end=end, tz=tz))
     tz = resolve_tz(tz, track)
-    limit = _limits(track, limit_kmh, geofences, overlap)
-    speed = track.speed_or_derived()
+    s, e, peak, limit, zone, names = overspeed_rows(
+        track, limit_kmh=limit_kmh, geofences=geofences, min_duration_s=min_duration_s,
+        overlap=overlap)
     cum = track.cum_m()
-    rs, re, peak, counts = _runs(track.t_ms, speed, limit, cum, track.bounds,
-                                 int(round(min_duration_s * 1000)))
-    idx = compact_rows(track.bounds, counts)
-    s, e, peak = rs[idx], re[idx], peak[idx]
+    fence = np.full(s.shape[0], None, dtype=object)
+    fence[zone >= 0] = names[zone[zone >= 0]]
     dev = track.device_of(s)
     episodes = pd.DataFrame({
         DEVICE_ID: device_array(dev),
@@ -169,6 +206,7 @@ def find_overspeed(
         "max_speed_kmh": peak,
         "distance_m": cum[e] - cum[s],
         "limit_kmh": limit[s],
+        "geofence": device_array(fence),
     }, columns=list(OVERSPEED_COLUMNS))
     if geometry:
         from .geometry import with_lines

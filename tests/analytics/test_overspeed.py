@@ -29,7 +29,7 @@ def square(name, x0, y0, x1, y1, **props):
 
 def test_runs_above_the_limit():
     track = make_track(straight([50, 95, 100, 97, 50, 50, 120, 50, 91, 92]))
-    out = find_overspeed(track, limit_kmh=90)
+    out = find_overspeed(track, limit_kmh=90, min_duration_s=0)
     assert list(out.columns) == list(OVERSPEED_COLUMNS)
     assert list(out.start_time) == [ts(10), ts(60), ts(80)]
     assert list(out.end_time) == [ts(30), ts(60), ts(90)]
@@ -58,9 +58,12 @@ def test_zone_limits_and_overlaps():
         square("unlimited", 5000, -50, 6000, 50),
     ]}
     track = make_track(straight([40] * 30, step_s=18))  # a fix every 200 m, at 40 km/h
-    out = find_overspeed(track, limit_kmh=80, geofences=fences)
+    out = find_overspeed(track, limit_kmh=80, geofences=fences, min_duration_s=0)
     assert list(out.start_time) == [ts(3 * 18)] and list(out.end_time) == [ts(3 * 18)]
     assert list(out.limit_kmh) == [30]
+    assert list(out.geofence) == ["school"]
+    # one fix inside the school zone is no episode by default (10 s)
+    assert find_overspeed(track, limit_kmh=80, geofences=fences).empty
     highest = find_overspeed(track, limit_kmh=80, geofences=fences, overlap="highest")
     assert highest.empty
     # a zone may allow more than the default limit
@@ -69,6 +72,7 @@ def test_zone_limits_and_overlaps():
         square("motorway", -10, -50, 2100, 50, speed_limit_kmh=120)]})
     assert list(out.start_time) == [ts(5 * 18)] and list(out.end_time) == [ts(11 * 18)]
     assert list(out.limit_kmh) == [90]
+    assert out.geofence.isna().tolist() == [True]
     with pytest.raises(FormatError, match="lowest, highest"):
         find_overspeed(track, limit_kmh=80, geofences=fences, overlap="mean")
     with pytest.raises(FormatError):
@@ -79,8 +83,9 @@ def test_empty_and_single_fix():
     out = find_overspeed(make_track([]), limit_kmh=90)
     assert out.empty and list(out.columns) == list(OVERSPEED_COLUMNS)
     assert str(out.start_time.dtype) == "datetime64[ms, UTC]"
-    one = find_overspeed(make_track([(0, 0, 0, 130.0)]), limit_kmh=90)
+    one = find_overspeed(make_track([(0, 0, 0, 130.0)]), limit_kmh=90, min_duration_s=0)
     assert list(one.duration_s) == [0]
+    assert find_overspeed(make_track([(0, 0, 0, 130.0)]), limit_kmh=90).empty
 
 
 @settings(max_examples=50, deadline=None)
@@ -99,7 +104,28 @@ def test_matches_reference(speeds, min_dur):
 def test_many_devices_unsorted():
     a = make_track(straight([50, 100, 50]), device="a")
     b = make_track(straight([100, 100, 50]), device="b")
-    out = find_overspeed(pd.concat([b, a]).sample(frac=1, random_state=1), limit_kmh=90)
+    out = find_overspeed(pd.concat([b, a]).sample(frac=1, random_state=1), limit_kmh=90,
+                         min_duration_s=0)
     assert list(out.device_id) == ["a", "b"]
     assert list(out.start_time) == [ts(10), ts(0)]
     assert np.all(out.duration_s.to_numpy() == [0, 10])
+
+
+def test_entering_a_zone_at_speed_is_one_episode_per_limit():
+    # 100 km/h on the open road (limit 90), on into a 50 zone from 1000 m, braking to 70
+    # inside it and out again at 2000 m: one episode at 90 before the zone, one at 50 in it
+    fences = {"type": "FeatureCollection", "features": [
+        square("village", 990, -50, 2000, 50, speed_limit_kmh=50)]}
+    speeds = [100] * 4 + [70] * 6 + [100] * 3
+    fixes, x = [], 0.0
+    for i, v in enumerate(speeds):
+        fixes.append((i * 10.0, x, 0.0, float(v)))
+        x += 1000 / 3 if i < 3 else 1000 / 6 if i < 9 else 1000 / 3
+    track = make_track(fixes)
+    out = find_overspeed(track, limit_kmh=90, geofences=fences)
+    # fix 3 (x=1000, 100 km/h) enters the zone at speed: the zone's episode starts there
+    assert list(out.limit_kmh) == [90, 50, 90]
+    assert out.geofence.fillna("-").tolist() == ["-", "village", "-"]
+    assert list(out.start_time) == [ts(0), ts(30), ts(100)]
+    assert list(out.end_time) == [ts(20), ts(90), ts(120)]
+    assert list(out.max_speed_kmh) == [100, 100, 100]
