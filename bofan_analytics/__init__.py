@@ -40,6 +40,7 @@ _LAZY = {
     "to_geodataframe": "bofan_analytics.analytics",
     "export": "bofan_analytics.exports",
     "density": "bofan_analytics.analytics",
+    "places": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",
