@@ -31,7 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bofan_analytics as ba  # noqa: E402
-from bofan_analytics.analytics._geo import PARALLEL_FROM  # noqa: E402
+from bofan_analytics._numba import PARALLEL_FROM  # noqa: E402
 
 STEP_S = 10
 PARK = 120  # fixes parked per cycle (20 min)

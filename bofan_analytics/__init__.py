@@ -44,6 +44,7 @@ _LAZY = {
     "driver_summary": "bofan_analytics.analytics",
     "harsh_events": "bofan_analytics.analytics",
     "scorecard": "bofan_analytics.analytics",
+    "places": "bofan_analytics.analytics",
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",

@@ -40,11 +40,12 @@ def compiled():
         ba.alarms(log)
 
 
-def test_the_three_notebooks_are_there_without_outputs():
+def test_the_notebooks_are_there_without_outputs():
     assert [p.name for p in NOTEBOOKS] == [
         "01_fleet_quickstart.ipynb",
         "02_driver_safety.ipynb",
         "03_personal_trackers.ipynb",
+        "04_gis.ipynb",
     ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)

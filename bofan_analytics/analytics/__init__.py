@@ -17,6 +17,7 @@ from .density import density
 from .geofences import geofence_events, geofence_visits, load_geofences
 from .geometry import to_geodataframe
 from .overspeed import find_overspeed
+from .places import places
 from .trips import detect_stops, detect_trips
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "geofence_events",
     "geofence_visits",
     "load_geofences",
+    "places",
     "to_geodataframe",
 ]

@@ -116,9 +116,9 @@ def _points(lat, lon) -> np.ndarray:
     lon = np.asarray(lon, dtype=np.float64)
     missing = np.isnan(lat) | np.isnan(lon)
     if not missing.any():
-        return shapely.points(lon, lat)
+        return shapely.points(np.column_stack((lon, lat)))
     out = np.full(lat.shape[0], None, dtype=object)
-    out[~missing] = shapely.points(lon[~missing], lat[~missing])
+    out[~missing] = shapely.points(np.column_stack((lon[~missing], lat[~missing])))
     return out
 
 
