@@ -38,6 +38,7 @@ def compiled():
         ba.geofence_visits(positions, fences)
         ba.battery_trends(log)
         ba.alarms(log)
+        ba.places(ba.detect_stops(positions), label="home_work")
 
 
 def test_the_notebooks_are_there_without_outputs():

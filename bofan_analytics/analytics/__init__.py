@@ -3,9 +3,11 @@
 Trips and stops (:func:`detect_trips`, :func:`detect_stops`), speeding
 (:func:`find_overspeed`), geofences (:func:`load_geofences`, :func:`geofence_events`,
 :func:`geofence_visits`), batteries (:func:`battery_trends`), device alarms
-(:func:`alarms`) and position filters (:func:`clean`). Each function takes positions as a
-DataFrame, a pyarrow Table, a ``DecodedLog`` or a dataset path, handles many devices at
-once and returns one row per item with ``device_id`` first.
+(:func:`alarms`), position filters (:func:`clean`), and for GIS work points
+(:func:`to_geodataframe`), H3 density (:func:`density`) and places (:func:`places`).
+Each function takes positions as a DataFrame, a pyarrow Table, a ``DecodedLog`` or a
+dataset path (places: the stops), handles many devices at once and returns one row per
+item with ``device_id`` first.
 """
 
 from .alarms import alarms

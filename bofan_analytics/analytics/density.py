@@ -129,7 +129,7 @@ def density(
         "devices": n_dev[order].astype(np.int64),
     }, columns=list(DENSITY_COLUMNS))
     if geometry:
-        from .geometry import _geo_frame
+        from .geometry import geo_frame
 
-        return _geo_frame(frame, _hexagons(uniq[order]))
+        return geo_frame(frame, _hexagons(uniq[order]))
     return frame

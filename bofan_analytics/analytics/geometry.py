@@ -31,7 +31,7 @@ from ._geo import EARTH_RADIUS_M
 from ._input import as_positions
 from ._track import Track
 
-__all__ = ["to_geodataframe", "with_lines", "with_points", "CRS"]
+__all__ = ["to_geodataframe", "with_lines", "with_points", "line_array", "geo_frame", "CRS"]
 
 #: Every geometry here is WGS-84 longitude/latitude.
 CRS = "EPSG:4326"
@@ -96,7 +96,8 @@ def line_array(track: Track, s: np.ndarray, e: np.ndarray, *, simplify_m=None) -
     return out
 
 
-def _geo_frame(frame: pd.DataFrame, geoms):
+def geo_frame(frame: pd.DataFrame, geoms):
+    """``frame`` with ``geoms`` (one per row) as its geometry column, in EPSG:4326."""
     import geopandas
 
     return geopandas.GeoDataFrame(frame, geometry=geopandas.GeoSeries(geoms, index=frame.index,
@@ -105,7 +106,7 @@ def _geo_frame(frame: pd.DataFrame, geoms):
 
 def with_lines(frame: pd.DataFrame, track: Track, s, e, *, simplify_m=None):
     """``frame`` (one row per range ``s..e`` of ``track``) as a GeoDataFrame of its lines."""
-    return _geo_frame(frame, line_array(track, s, e, simplify_m=simplify_m))
+    return geo_frame(frame, line_array(track, s, e, simplify_m=simplify_m))
 
 
 def _points(lat, lon) -> np.ndarray:
@@ -130,7 +131,7 @@ def _float(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 def with_points(frame: pd.DataFrame, *, lat: str = LAT, lon: str = LON):
     """``frame`` as a GeoDataFrame of points at its ``lat``/``lon`` columns."""
-    return _geo_frame(frame, _points(_float(frame, lat), _float(frame, lon)))
+    return geo_frame(frame, _points(_float(frame, lat), _float(frame, lon)))
 
 
 def to_geodataframe(positions, *, devices=None, start=None, end=None):

@@ -51,6 +51,11 @@ def _sub(parent, tag: str, text=None):
     return el
 
 
+def _num(value, digits: int) -> str:
+    """A figure for ExtendedData; an empty value where it is missing (never ``nan``)."""
+    return "" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def _coord(lon: float, lat: float) -> str:
     return f"{lon!r},{lat!r}"
 
@@ -122,12 +127,13 @@ def build_kml(c: Collected) -> ET.Element:
         for k, trip in enumerate(trips.itertuples(index=False)):
             pm = _placemark(
                 folder, name=f"{trip.device_id} trip {trip.start_time:%Y-%m-%d %H:%M %Z}",
-                description=f"{trip.distance_m / 1000:.2f} km in {trip.duration_s / 60:.0f} min, "
-                            f"max {trip.max_speed_kmh:.0f} km/h",
+                description=f"{trip.distance_m / 1000:.2f} km in {trip.duration_s / 60:.0f} min"
+                            + (f", max {trip.max_speed_kmh:.0f} km/h"
+                               if trip.max_speed_kmh == trip.max_speed_kmh else ""),
                 style="trip", begin=begins[k], end=ends[k],
-                data={"device_id": trip.device_id, "distance_m": f"{trip.distance_m:.1f}",
-                      "duration_s": f"{trip.duration_s:.0f}",
-                      "max_speed_kmh": f"{trip.max_speed_kmh:.1f}"})
+                data={"device_id": trip.device_id, "distance_m": _num(trip.distance_m, 1),
+                      "duration_s": _num(trip.duration_s, 0),
+                      "max_speed_kmh": _num(trip.max_speed_kmh, 1)})
             line = _sub(pm, "LineString")
             _sub(line, "tessellate", "1")
             rows = slice(int(s_rows[k]), int(e_rows[k]) + 1)
@@ -137,7 +143,7 @@ def build_kml(c: Collected) -> ET.Element:
     _points(doc, "Stops", c.stops, style="stop", t_cols=("start_time", "end_time"),
             name=lambda r: f"{r.device_id} stop {r.start_time:%Y-%m-%d %H:%M %Z}",
             description=lambda r: f"stopped {r.duration_s / 60:.0f} min",
-            data=lambda r: {"device_id": r.device_id, "duration_s": f"{r.duration_s:.0f}"})
+            data=lambda r: {"device_id": r.device_id, "duration_s": _num(r.duration_s, 0)})
     _points(doc, "Alarms", c.alarms, style="alarm", t_cols=("time",),
             name=lambda r: f"{r.device_id} {r.alarm}",
             description=lambda r: f"alarm {r.alarm} at {r.time:%Y-%m-%d %H:%M:%S %Z}",

@@ -155,10 +155,23 @@ def test_kml_has_a_placemark_per_trip_stop_alarm_and_event(tmp_path):
     data = {d.get("name"): d.findtext(KML + "value")
             for d in first.findall(f"{KML}ExtendedData/{KML}Data")}
     assert data["device_id"] == HOSTILE_DEVICE.replace("\x01", "\ufffd")
+    assert data["max_speed_kmh"] == "50.0" and data["duration_s"] == "134"
+    assert first.findtext(KML + "description") == "1.86 km in 2 min, max 50 km/h"
     event = folders[3].find(KML + "Placemark")
     assert event.findtext(KML + "name").endswith(f"enter {HOSTILE_FENCE}")
     raw = path.read_bytes()
     assert b"<script>" not in raw and b"\x01" not in raw
+
+
+def test_kml_leaves_a_missing_figure_empty(tmp_path):
+    track = hostile_track()
+    trips = detect_trips(track).assign(max_speed_kmh=np.nan)
+    export(track, tmp_path / "out.kml", trips=trips)
+    first = ET.parse(tmp_path / "out.kml").getroot().find(f".//{KML}Placemark")
+    data = {d.get("name"): d.findtext(KML + "value")
+            for d in first.findall(f"{KML}ExtendedData/{KML}Data")}
+    assert data["max_speed_kmh"] == ""
+    assert first.findtext(KML + "description") == "1.86 km in 2 min"
 
 
 def test_kmz_is_the_kml_zipped(tmp_path):
