@@ -103,8 +103,8 @@ def test_overspeed_lines_and_a_single_fix_episode_is_a_point():
     fixes = [(0, 0, 0, 50), (10, 100, 0, 95), (20, 200, 0, 99), (30, 300, 0, 96),
              (40, 400, 0, 80), (50, 500, 0, 92), (60, 600, 0, 70)]
     track = make_track(fixes)
-    plain = find_overspeed(track, limit_kmh=90)
-    episodes = find_overspeed(track, limit_kmh=90, geometry=True)
+    plain = find_overspeed(track, limit_kmh=90, min_duration_s=0)
+    episodes = find_overspeed(track, limit_kmh=90, min_duration_s=0, geometry=True)
     pd.testing.assert_frame_equal(pd.DataFrame(episodes.drop(columns="geometry")), plain)
     assert list(episodes.geom_type) == ["LineString", "Point"]
     line, point = episodes.geometry
