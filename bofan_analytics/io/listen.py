@@ -200,6 +200,8 @@ class ListenStats:
     photos_failed: int = 0
     bytes_written: int = 0
     files: list[str] = field(default_factory=list)
+    #: why the run ended: ``"signal"``, ``"duration"`` or ``"stop"`` (the event was set)
+    stopped_by: str = ""
 
     def describe(self) -> str:
         return (
@@ -853,14 +855,19 @@ async def _listen(out_dir, host, port, duration_s, on_ready, stop, options):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, done.set)
                 handled.append(sig)
+    stopped_by = "signal"
     listener = Listener(out_dir, host=host, port=port, **options)
     try:
         async with listener:
             if on_ready is not None:
                 on_ready(host, listener.port)
             deadline = None if duration_s is None else loop.time() + duration_s
-            while not done.is_set() and not (stop is not None and stop.is_set()):
+            while not done.is_set():
+                if stop is not None and stop.is_set():
+                    stopped_by = "stop"
+                    break
                 if deadline is not None and loop.time() >= deadline:
+                    stopped_by = "duration"
                     break
                 # short waits so a threading.Event set from outside is seen promptly
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -868,4 +875,5 @@ async def _listen(out_dir, host, port, duration_s, on_ready, stop, options):
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
+    listener.stats.stopped_by = stopped_by
     return listener.stats

@@ -426,6 +426,8 @@ def test_listen_runs_until_stopped_from_another_thread(tmp_path):
         thread.join(10)
     assert not thread.is_alive()
     assert result["stats"].connections == 1 and result["stats"].frames == 1
+    assert result["stats"].stopped_by == "stop"
+    assert listen(tmp_path / "timed", port=0, duration_s=0.2).stopped_by == "duration"
 
 
 def test_a_busy_port_is_one_line_and_exit_1(tmp_path, capsys):
@@ -620,3 +622,38 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
 
     # 64 MB of junk and a 64 KiB lying chunk went through without being held
     assert max(samples) - baseline < 40 << 20, (baseline, max(samples))
+
+
+def test_bofan_listen_stops_on_sigint_with_a_connection_open_and_logs_json(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bofan_analytics", "listen", "--port", "0", "-o", str(tmp_path),
+         "--json-log"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    conn = None
+    try:
+        banner = json.loads(proc.stderr.readline())
+        assert (banner["event"], banner["host"], banner["output"]) == (
+            "listening", "127.0.0.1", str(tmp_path)
+        )
+        conn = socket.create_connection(("127.0.0.1", banner["port"]), timeout=10)
+        conn.sendall(POS + b"\r\n" + POS2[:40])  # and the start of a frame it never ends
+        deadline = time.monotonic() + 30
+        while POS.decode() not in "".join(capture_lines(tmp_path)):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if conn is not None:
+            conn.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and err == ""
+    assert out.startswith("1 connection(s), 0 datagram(s), 141 bytes, 2 frame(s), 0 reject(s)")
+    # what the connection had sent when the listener stopped is recorded, as the decoder
+    # would read the end of a stream: a truncated sentence is a reject there
+    log = read_log(tmp_path)
+    assert log.messages["device_id"].to_pylist() == ["216769295715"]
+    assert log.rejects["raw"].to_pylist() == [POS2[:40]]
