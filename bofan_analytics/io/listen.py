@@ -15,20 +15,16 @@ of the bytes, and ``read_log(CAPTURE_DIR)`` or ``bofan convert CAPTURE_DIR`` giv
 frame once.
 
 Each file is in the tracker-server log layout the decoder reads (format ``traccar``), one
-frame per line, its receive time in UTC to the millisecond::
+frame per line, its receive time in UTC to the millisecond, the frame in hex::
 
-    2026-11-02 07:10:27.948  INFO: [T0000002a: pt502 < 127.0.0.1:53422] $POS,1360000277,...
-    2026-11-02 07:10:28.015  INFO: [T0000002b: pt502 < 127.0.0.1:53430] bffbd10324504844...
-    2026-11-02 07:10:28.101  INFO: [U00000001: pt60 < 127.0.0.1:41000] @G#@,V01,6,...,@R#@
+    2026-11-02 07:10:27.948  INFO: [T0000002a: pt502 < 127.0.0.1:53422] 24504f532c31...0d0a
+    2026-11-02 07:10:28.101  INFO: [U00000001: pt60 < 127.0.0.1:41000] 404723402c5630...0d0a
 
-``T<n>`` is TCP connection ``n`` of the run, ``U<n>`` a UDP sender. A frame made of
-printable ASCII is written as it is; any other frame (``$PHD`` photo chunks, frames behind
-the ``0xBF`` binary header) as hex, which holds any byte. Line ends are not written: a
-frame's end is known from its bytes, except for a sentence the device ended with a line
-break and a connection that goes on with a frame of the other protocol. Then a line with
-the hex ``0d0a`` (CR LF) follows it, so that reading the connection's lines back cuts the
-same frames. Bytes that are not frames (junk, over-long or truncated frames) are not
-copied: a ``WARN`` line says how many, from which connection, and why.
+``T<n>`` is TCP connection ``n`` of the run, ``U<n>`` a UDP sender. Hex holds any byte
+(``$PHD`` photo chunks, the ``0xBF`` binary header), and each frame is followed by CR LF, so
+its line ends it whatever comes next: reading a connection's lines back cuts exactly the
+frames the listener cut. Bytes that are not frames (junk, over-long or truncated frames)
+are not copied: a ``WARN`` line says how many, from which connection, and why.
 
 Bounds
 ------
@@ -100,11 +96,6 @@ _REJECT_LINE_BYTES = 1 << 20
 
 _PHOTO_TYPES = (b"$PHO", b"$PHD")
 _WARM_UP_PHO = b"$PHO960-1,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//fd7/"
-_PT60_END = (b"@R#@", b"@E#@")
-_SEPARATOR = b"0d0a"
-# bytes a frame may hold and still be written as text: printable ASCII, no backslash
-# (tracker-server logs use it for escapes)
-_TEXT_BYTES = bytes(c for c in range(0x20, 0x7F) if c != 0x5C)
 
 
 def _now() -> dt.datetime:
@@ -261,8 +252,8 @@ class _Capture:
         self._file, self._opened, self._size = handle, moment, 0
         self.stats.files.append(os.fspath(path))
         self.write(
-            f"{_stamp(moment)}  INFO: bofan listen capture: one frame per line, UTC receive "
-            "times, frames that are not printable text in hex\n".encode()
+            f"{_stamp(moment)}  INFO: bofan listen capture: one frame per line in hex, "
+            "ended by CR LF, with its UTC receive time\n".encode()
         )
 
     def write(self, line: bytes) -> None:
@@ -334,19 +325,9 @@ def _photo_fields(frame: bytes) -> tuple[str | None, int | None, int | None, int
     return row["msg_type"], row["photo_size"], row["photo_offset"], len(row["payload"] or b"")
 
 
-def _payload(frame: bytes) -> bytes:
-    """A frame as it goes in a line: as it is when printable text, else hex."""
-    if not frame.translate(None, _TEXT_BYTES) and not frame.endswith(b" "):
-        return frame
-    return frame.hex().encode()
-
-
-def _open_end(frame: bytes) -> bytes | None:
-    """What must follow ``frame`` for a reader to cut it where the listener did: None when
-    its end is in its own bytes, else the first bytes that may follow it directly."""
-    if frame[:1] == b"@":
-        return None if frame[-4:] in _PT60_END else b"@"
-    return b"$"
+def _hex(frame: bytes) -> bytes:
+    """A frame as its line holds it: hex, ended by CR LF (``0d0a``)."""
+    return frame.hex().encode() + b"0d0a"
 
 
 class _Connection(asyncio.Protocol):
@@ -359,8 +340,6 @@ class _Connection(asyncio.Protocol):
         self.number = 0
         self.peer = "?"
         self.last_active = 0.0
-        self.open_end: bytes | None = None
-        self.protocol = b"pt502"
         self.rejected: list = []  # [offset, bytes, {reason: count}] not yet written
         self.photo: _Photo | None = None
         self.closed = False
@@ -409,9 +388,6 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         moment = _now()
         self._record(self.cutter.finish(), moment, answer=False)
-        if self.open_end is not None:
-            self._line(moment, _SEPARATOR)
-            self.open_end = None
         self._write_rejects(moment)
         if self.photo is not None:
             self._photo_done(moment, complete=False)
@@ -433,13 +409,9 @@ class _Connection(asyncio.Protocol):
                 self._flush(lines)
                 self._write_rejects(moment)
             first = frame[:1]
-            if self.open_end is not None and not frame.startswith(self.open_end):
-                if self.open_end != b"$" or first != b"\xbf":
-                    lines.append(b"%s%s%s%s\n" % (head, self.protocol, tail, _SEPARATOR))
             pt60 = first == b"@"
-            self.protocol = b"pt60" if pt60 else b"pt502"
-            lines.append(b"%s%s%s%s\n" % (head, self.protocol, tail, _payload(frame)))
-            self.open_end = _open_end(frame)
+            protocol = b"pt60" if pt60 else b"pt502"
+            lines.append(b"%s%s%s%s\n" % (head, protocol, tail, _hex(frame)))
             if not answer:
                 continue
             if pt60 and listener.reply:
@@ -461,12 +433,6 @@ class _Connection(asyncio.Protocol):
         if lines:
             self.listener._capture.write(b"".join(lines))
             lines.clear()
-
-    def _line(self, moment, payload: bytes) -> None:
-        self.listener._capture.write(
-            b"%s  INFO: [T%08x: %s < %s] %s\n"
-            % (_stamp(moment).encode(), self.number, self.protocol, self.peer.encode(), payload)
-        )
 
     def _reject(self, offset: int, length: int, reason: str) -> None:
         stats = self.listener.stats
@@ -578,7 +544,7 @@ class _Datagrams(asyncio.DatagramProtocol):
         for frame in cut.frames:
             protocol = b"pt60" if frame[:1] == b"@" else b"pt502"
             listener._capture.write(
-                b"%s  INFO: [U%08x: %s < %s] %s\n" % (stamp, number, protocol, peer, _payload(frame))
+                b"%s  INFO: [U%08x: %s < %s] %s\n" % (stamp, number, protocol, peer, _hex(frame))
             )
             if listener.reply and frame[:1] == b"@":
                 reply = reply_for(frame, now=moment)

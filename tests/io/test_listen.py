@@ -160,21 +160,23 @@ def test_tcp_and_udp_frames_are_recorded_once_with_their_receive_time(tmp_path, 
     assert udp_answer == b"@G#@,V01,38,20261102071027,@R#@"
     assert (stats.connections, stats.datagrams, stats.replies, stats.rejects) == (1, 1, 2, 1)
     stamp = "2026-11-02 07:10:27.948"
+
+    def line(session, protocol, frame):
+        return f"{stamp}  INFO: [{session}: {protocol} < 127.0.0.1:PORT] {frame.hex()}0d0a"
+
     assert capture_lines(tmp_path) == [
-        f"{stamp}  INFO: bofan listen capture: one frame per line, UTC receive times, frames "
-        "that are not printable text in hex",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] {POS.decode()}",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] {FUS_BEHIND_HEADER[:-2].hex()}",
+        f"{stamp}  INFO: bofan listen capture: one frame per line in hex, ended by CR LF, "
+        "with its UTC receive time",
+        line("T00000001", "pt502", POS),
+        line("T00000001", "pt502", FUS_BEHIND_HEADER[:-2]),
         f"{stamp}  WARN: T00000001 127.0.0.1:PORT: 4 byte(s) from stream offset 146 are not "
         "frames, not recorded (garbage x1)",
-        # the FUS sentence ended at a line break and a PT-60 frame follows: a reader must
-        # see that break too
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] 0d0a",
-        f"{stamp}  INFO: [T00000001: pt60 < 127.0.0.1:PORT] {B1.decode()}",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] {POS2.decode()}",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] 0d0a",
-        f"{stamp}  INFO: [U00000001: pt60 < 127.0.0.1:PORT] {G6.decode()}",
-        f"{stamp}  INFO: [U00000001: pt502 < 127.0.0.1:PORT] {POS.decode()}",
+        line("T00000001", "pt60", B1),
+        # the connection closed in the middle of this sentence: recorded as the decoder
+        # reads the end of a stream
+        line("T00000001", "pt502", POS2),
+        line("U00000001", "pt60", G6),
+        line("U00000001", "pt502", POS),
     ]
     log = read_log(tmp_path)
     assert log.rejects.num_rows == 0
@@ -420,7 +422,7 @@ def test_listen_runs_until_stopped_from_another_thread(tmp_path):
         conn.sendall(POS + b"\n")
         conn.settimeout(None)
         deadline = time.monotonic() + 10
-        while POS.decode() not in "".join(capture_lines(tmp_path)) and time.monotonic() < deadline:
+        while POS.hex() not in "".join(capture_lines(tmp_path)) and time.monotonic() < deadline:
             time.sleep(0.02)
         stop.set()  # with the connection still open
         thread.join(10)
@@ -581,7 +583,7 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
         holder = socket.create_connection(("127.0.0.1", port), timeout=10)
         holder.sendall(hold_frame)
         deadline = time.monotonic() + 30
-        while "5100000001" not in "".join(capture_lines(tmp_path)):
+        while b"5100000001".hex() not in "".join(capture_lines(tmp_path)):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         time.sleep(0.2)
@@ -639,7 +641,7 @@ def test_bofan_listen_stops_on_sigint_with_a_connection_open_and_logs_json(tmp_p
         conn = socket.create_connection(("127.0.0.1", banner["port"]), timeout=10)
         conn.sendall(POS + b"\r\n" + POS2[:40])  # and the start of a frame it never ends
         deadline = time.monotonic() + 30
-        while POS.decode() not in "".join(capture_lines(tmp_path)):
+        while POS.hex() not in "".join(capture_lines(tmp_path)):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
