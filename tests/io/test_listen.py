@@ -254,6 +254,24 @@ def test_files_rotate_by_size_and_are_read_once(tmp_path):
     assert log.messages.num_rows == 3 and log.rejects.num_rows == 0
 
 
+def test_files_opened_in_the_same_second_sort_in_the_order_they_were_opened(tmp_path):
+    stats = listen_module.ListenStats()
+
+    async def open_three():
+        capture = listen_module._Capture(tmp_path, stats, None)
+        for _ in range(3):
+            capture.open(FROZEN)
+            capture.close()
+
+    asyncio.run(open_three())
+    names = [Path(f).name for f in stats.files]
+    assert names == [
+        "bofan-20261102T071027Z.log", "bofan-20261102T071027Z_002.log",
+        "bofan-20261102T071027Z_003.log",
+    ]
+    assert sorted(names) == names
+
+
 def test_a_file_is_due_for_rotation_at_the_top_of_the_hour(tmp_path):
     capture = listen_module._Capture(tmp_path, listen_module.ListenStats(), None)
     capture._opened = dt.datetime(2026, 11, 2, 7, 59, 59, 999000, tzinfo=dt.timezone.utc)
