@@ -550,27 +550,25 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
                 got.append((await loop.run_in_executor(None, udp.recvfrom, 1024))[0])
         return got
 
-    async def junk(port, total):
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-        block = bytes(range(65, 91)) * 10082  # letters only: no frame start, no line end
-        sent = 0
-        while sent < total:
-            writer.write(block)
-            await writer.drain()
-            sent += len(block)
-        return writer  # left open
+    opened: list[socket.socket] = []  # connections left open until the end
 
-    async def liar(port, device):
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    def connect(port) -> socket.socket:
+        conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+        opened.append(conn)
+        return conn
+
+    def junk(port, total):
+        conn = connect(port)
+        block = bytes(range(65, 91)) * 10082  # letters only: no frame start, no line end
+        for _ in range(0, total, len(block)):
+            conn.sendall(block)
+
+    def liar(port, device):
         frames = [pt502_frame(device, 100 + k) for k in range(5)]
         good.extend(key for _, key in frames)
-        writer.write(b"$PHD0,999999999," + b"".join(f for f, _ in frames))
-        await writer.drain()
+        connect(port).sendall(b"$PHD0,999999999," + b"".join(f for f, _ in frames))
         # and a chunk claiming more than a connection may hold, its data never complete
-        _, writer2 = await asyncio.open_connection("127.0.0.1", port)
-        writer2.write(b"$PHD0,65535," + b"\x07" * 65_530)
-        await writer2.drain()
-        return writer, writer2
+        connect(port).sendall(b"$PHD0,65535," + b"\x07" * 65_530)
 
     async def scenario(port):
         jobs, replies = [], []
@@ -584,10 +582,12 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
                 replies.append([f for f, _ in made])
             good.extend(key for _, key in made)
             jobs.append(tracker(port, [f for f, _ in made], n_replies))
+        loop = asyncio.get_running_loop()
         results = await asyncio.gather(
-            *jobs, udp_device(port), junk(port, 64 << 20), liar(port, "6100000001")
+            *jobs, udp_device(port), loop.run_in_executor(None, junk, port, 64 << 20),
+            loop.run_in_executor(None, liar, port, "6100000001"),
         )
-        return results[:20], replies, results[20], results[21:]
+        return results[:20], replies, results[20]
 
     holder = None
     try:
@@ -607,7 +607,7 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
         time.sleep(0.2)
         baseline = max(samples[-5:])  # the kernels are loaded by now
 
-        answers, replies, udp_answers, kept_open = asyncio.run(scenario(port))
+        answers, replies, udp_answers = asyncio.run(scenario(port))
         deadline = time.monotonic() + 30
         while read_log(tmp_path).messages.num_rows < len(good):
             assert time.monotonic() < deadline
@@ -616,8 +616,9 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
         out, err = proc.communicate(timeout=30)
     finally:
         sampling.set()
-        if holder is not None:
-            holder.close()
+        for conn in [holder, *opened]:
+            if conn is not None:
+                conn.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
