@@ -515,9 +515,22 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.listener = listener
         self.transport = None
         self.senders: dict = {}
+        # junk in datagrams, summed up in one WARN line a second: a flood of tiny junk
+        # datagrams must not turn into a flood of lines
+        self.rejected = [0, 0, set()]  # bytes, datagrams, reasons
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+
+    def write_rejects(self) -> None:
+        length, datagrams, reasons = self.rejected
+        if not datagrams:
+            return
+        self.rejected = [0, 0, set()]
+        self.listener._capture.write(
+            f"{_stamp(_now())}  WARN: UDP: {length} byte(s) in {datagrams} datagram(s) are not "
+            f"frames, not recorded ({', '.join(sorted(reasons))})\n".encode()
+        )
 
     def datagram_received(self, data: bytes, addr) -> None:
         listener = self.listener
@@ -526,8 +539,6 @@ class _Datagrams(asyncio.DatagramProtocol):
         stats.bytes_received += len(data)
         moment = _now()
         cut = StreamCutter().feed(data, final=True)
-        stats.rejects += len(cut.rejects)
-        stats.reject_bytes += sum(r[1] for r in cut.rejects)
         number = self.senders.get(addr)
         if number is None:
             if len(self.senders) >= 65536:  # forget old senders rather than grow
@@ -536,11 +547,11 @@ class _Datagrams(asyncio.DatagramProtocol):
         peer = f"{addr[0]}:{addr[1]}".encode() if isinstance(addr, tuple) else b"?"
         stamp = _stamp(moment).encode()
         if cut.rejects:
-            why = ", ".join(sorted({r[2] for r in cut.rejects}))
-            listener._capture.write(
-                b"%s  WARN: U%08x %s: %d byte(s) of a datagram are not frames, not recorded "
-                b"(%s)\n" % (stamp, number, peer, sum(r[1] for r in cut.rejects), why.encode())
-            )
+            self.rejected[0] += sum(r[1] for r in cut.rejects)
+            self.rejected[1] += 1
+            self.rejected[2].update(r[2] for r in cut.rejects)
+            stats.rejects += len(cut.rejects)
+            stats.reject_bytes += sum(r[1] for r in cut.rejects)
         for frame in cut.frames:
             protocol = b"pt60" if frame[:1] == b"@" else b"pt502"
             listener._capture.write(
@@ -619,6 +630,7 @@ class Listener:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tcp: asyncio.base_events.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
+        self._datagrams: _Datagrams | None = None
         self._connections: set[_Connection] = set()
         self._next_number = 0
         self._housekeeping: asyncio.Task | None = None
@@ -662,7 +674,7 @@ class Listener:
             )
             port = self._tcp.sockets[0].getsockname()[1]
             try:
-                self._udp, _ = await loop.create_datagram_endpoint(
+                self._udp, self._datagrams = await loop.create_datagram_endpoint(
                     lambda: _Datagrams(self), local_addr=(self.host, port)
                 )
             except OSError:
@@ -697,6 +709,8 @@ class Listener:
         for conn in list(self._connections):
             conn.end()
             conn.transport.abort()
+        if self._datagrams is not None:
+            self._datagrams.write_rejects()
         self._capture.close()
         if self._tcp is not None:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -759,6 +773,7 @@ class Listener:
             for conn in [c for c in self._connections if now - c.last_active > self.idle_timeout_s]:
                 conn.end()
                 conn.transport.close()
+            self._datagrams.write_rejects()
             moment = _now()
             if self._capture.rotation_due(moment):
                 rotation_due_since = rotation_due_since or now

@@ -152,13 +152,15 @@ def test_tcp_and_udp_frames_are_recorded_once_with_their_receive_time(tmp_path, 
                 udp.settimeout(5)
                 udp.sendto(G6 + POS + b"\r\n", ("127.0.0.1", listener.port))
                 udp_answer, _ = await asyncio.to_thread(udp.recvfrom, 1024)
-            await wait_for(lambda: listener.stats.active == 0 and listener.stats.frames == 6)
+                for _ in range(3):
+                    udp.sendto(b"junk", ("127.0.0.1", listener.port))
+            await wait_for(lambda: listener.stats.active == 0 and listener.stats.datagrams == 4)
             return answer, udp_answer, listener.stats
 
     answer, udp_answer, stats = asyncio.run(scenario())
     assert answer == b"@B#@|01|002|864891030184852|0|20261102071027|@E#@"
     assert udp_answer == b"@G#@,V01,38,20261102071027,@R#@"
-    assert (stats.connections, stats.datagrams, stats.replies, stats.rejects) == (1, 1, 2, 1)
+    assert (stats.connections, stats.datagrams, stats.replies, stats.rejects) == (1, 4, 2, 4)
     stamp = "2026-11-02 07:10:27.948"
 
     def line(session, protocol, frame):
@@ -177,6 +179,8 @@ def test_tcp_and_udp_frames_are_recorded_once_with_their_receive_time(tmp_path, 
         line("T00000001", "pt502", POS2),
         line("U00000001", "pt60", G6),
         line("U00000001", "pt502", POS),
+        f"{stamp}  WARN: UDP: 12 byte(s) in 3 datagram(s) are not frames, not recorded "
+        "(unknown_protocol)",
     ]
     log = read_log(tmp_path)
     assert log.rejects.num_rows == 0
