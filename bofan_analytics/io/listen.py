@@ -282,8 +282,13 @@ class _Capture:
         old = self._file
         self.open(moment)
         old.flush()
-        await asyncio.to_thread(os.fsync, old.fileno())
-        old.close()
+        try:
+            await asyncio.to_thread(os.fsync, old.fileno())
+        except asyncio.CancelledError:  # stopping: the old file is synced all the same
+            os.fsync(old.fileno())
+            raise
+        finally:
+            old.close()
 
     async def sync(self) -> None:
         """Flush and fsync what was written since the last sync, off the event loop."""
