@@ -147,7 +147,7 @@ def test_tcp_and_udp_frames_are_recorded_once_with_their_receive_time(tmp_path, 
             await writer.drain()
             answer = await asyncio.wait_for(reader.readuntil(b"@E#@"), 5)
             writer.close()
-            await writer.wait_closed()
+            await wait_for(lambda: listener.stats.active == 0)  # its end is recorded first
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 udp.settimeout(5)
                 udp.sendto(G6 + POS + b"\r\n", ("127.0.0.1", listener.port))
@@ -323,7 +323,7 @@ def test_an_announced_photo_is_fetched_chunk_by_chunk_and_rebuilt(tmp_path):
         writer.close()
 
     async def scenario():
-        async with Listener(tmp_path, port=0, photo_timeout_s=0.3) as listener:
+        async with Listener(tmp_path, port=0, photo_timeout_s=1.0) as listener:
             requests = []
             await device(listener.port, requests)
             await wait_for(lambda: listener.stats.active == 0)
