@@ -37,6 +37,8 @@ samples: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_decode.py
 	$(PY) benchmarks/bench_analytics.py
+	$(PY) benchmarks/bench_geometry.py
+	$(PY) benchmarks/bench_listen.py
 	$(PY) benchmarks/bench_first_run.py
 
 clean:

@@ -401,6 +401,12 @@ def _run_listen(args) -> int:
         events=events,
     )
     print(stats.describe())
+    if stats.stopped_by == "signal":
+        # everything is written and fsynced: leave now instead of after the interpreter has
+        # unloaded the compiled kernels (up to a second), so a service manager's stop is prompt
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
     return EXIT_OK
 
 

@@ -168,7 +168,8 @@ class StreamDecoder:
         The format was named by the user, not detected. Then input that yields no frame
         and no reject at all (every byte read as log metadata or separators) does not fit
         the format: :meth:`finish` raises :class:`~bofan_analytics.errors.InputError`
-        instead of reporting "0 messages, 0 rejects".
+        instead of reporting "0 messages, 0 rejects". A raw ``stream`` always fits: there
+        every byte is a frame, a reject or a CR/LF separator.
 
     Examples
     --------
@@ -219,7 +220,8 @@ class StreamDecoder:
         log = self._step(b"", final=True)
         self._finished = True
         acc = self.accounting
-        if self.forced and acc.input_bytes and not acc.messages and not acc.rejects:
+        if (self.forced and self.format != "stream" and acc.input_bytes
+                and not acc.messages and not acc.rejects):
             raise InputError(
                 f"does not fit --format {self.format}: {acc.input_bytes:,} bytes gave no frame "
                 "and no reject (leave the format out to detect it)"

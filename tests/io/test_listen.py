@@ -147,34 +147,40 @@ def test_tcp_and_udp_frames_are_recorded_once_with_their_receive_time(tmp_path, 
             await writer.drain()
             answer = await asyncio.wait_for(reader.readuntil(b"@E#@"), 5)
             writer.close()
-            await writer.wait_closed()
+            await wait_for(lambda: listener.stats.active == 0)  # its end is recorded first
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 udp.settimeout(5)
                 udp.sendto(G6 + POS + b"\r\n", ("127.0.0.1", listener.port))
                 udp_answer, _ = await asyncio.to_thread(udp.recvfrom, 1024)
-            await wait_for(lambda: listener.stats.active == 0 and listener.stats.frames == 6)
+                for _ in range(3):
+                    udp.sendto(b"junk", ("127.0.0.1", listener.port))
+            await wait_for(lambda: listener.stats.active == 0 and listener.stats.datagrams == 4)
             return answer, udp_answer, listener.stats
 
     answer, udp_answer, stats = asyncio.run(scenario())
     assert answer == b"@B#@|01|002|864891030184852|0|20261102071027|@E#@"
     assert udp_answer == b"@G#@,V01,38,20261102071027,@R#@"
-    assert (stats.connections, stats.datagrams, stats.replies, stats.rejects) == (1, 1, 2, 1)
+    assert (stats.connections, stats.datagrams, stats.replies, stats.rejects) == (1, 4, 2, 4)
     stamp = "2026-11-02 07:10:27.948"
+
+    def line(session, protocol, frame):
+        return f"{stamp}  INFO: [{session}: {protocol} < 127.0.0.1:PORT] {frame.hex()}0d0a"
+
     assert capture_lines(tmp_path) == [
-        f"{stamp}  INFO: bofan listen capture: one frame per line, UTC receive times, frames "
-        "that are not printable text in hex",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] {POS.decode()}",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] {FUS_BEHIND_HEADER[:-2].hex()}",
+        f"{stamp}  INFO: bofan listen capture: one frame per line in hex, ended by CR LF, "
+        "with its UTC receive time",
+        line("T00000001", "pt502", POS),
+        line("T00000001", "pt502", FUS_BEHIND_HEADER[:-2]),
         f"{stamp}  WARN: T00000001 127.0.0.1:PORT: 4 byte(s) from stream offset 146 are not "
         "frames, not recorded (garbage x1)",
-        # the FUS sentence ended at a line break and a PT-60 frame follows: a reader must
-        # see that break too
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] 0d0a",
-        f"{stamp}  INFO: [T00000001: pt60 < 127.0.0.1:PORT] {B1.decode()}",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] {POS2.decode()}",
-        f"{stamp}  INFO: [T00000001: pt502 < 127.0.0.1:PORT] 0d0a",
-        f"{stamp}  INFO: [U00000001: pt60 < 127.0.0.1:PORT] {G6.decode()}",
-        f"{stamp}  INFO: [U00000001: pt502 < 127.0.0.1:PORT] {POS.decode()}",
+        line("T00000001", "pt60", B1),
+        # the connection closed in the middle of this sentence: recorded as the decoder
+        # reads the end of a stream
+        line("T00000001", "pt502", POS2),
+        line("U00000001", "pt60", G6),
+        line("U00000001", "pt502", POS),
+        f"{stamp}  WARN: UDP: 12 byte(s) in 3 datagram(s) are not frames, not recorded "
+        "(unknown_protocol)",
     ]
     log = read_log(tmp_path)
     assert log.rejects.num_rows == 0
@@ -252,6 +258,24 @@ def test_files_rotate_by_size_and_are_read_once(tmp_path):
     assert log.messages.num_rows == 3 and log.rejects.num_rows == 0
 
 
+def test_files_opened_in_the_same_second_sort_in_the_order_they_were_opened(tmp_path):
+    stats = listen_module.ListenStats()
+
+    async def open_three():
+        capture = listen_module._Capture(tmp_path, stats, None)
+        for _ in range(3):
+            capture.open(FROZEN)
+            capture.close()
+
+    asyncio.run(open_three())
+    names = [Path(f).name for f in stats.files]
+    assert names == [
+        "bofan-20261102T071027Z.log", "bofan-20261102T071027Z_002.log",
+        "bofan-20261102T071027Z_003.log",
+    ]
+    assert sorted(names) == names
+
+
 def test_a_file_is_due_for_rotation_at_the_top_of_the_hour(tmp_path):
     capture = listen_module._Capture(tmp_path, listen_module.ListenStats(), None)
     capture._opened = dt.datetime(2026, 11, 2, 7, 59, 59, 999000, tzinfo=dt.timezone.utc)
@@ -299,7 +323,7 @@ def test_an_announced_photo_is_fetched_chunk_by_chunk_and_rebuilt(tmp_path):
         writer.close()
 
     async def scenario():
-        async with Listener(tmp_path, port=0, photo_timeout_s=0.3) as listener:
+        async with Listener(tmp_path, port=0, photo_timeout_s=1.0) as listener:
             requests = []
             await device(listener.port, requests)
             await wait_for(lambda: listener.stats.active == 0)
@@ -420,12 +444,14 @@ def test_listen_runs_until_stopped_from_another_thread(tmp_path):
         conn.sendall(POS + b"\n")
         conn.settimeout(None)
         deadline = time.monotonic() + 10
-        while POS.decode() not in "".join(capture_lines(tmp_path)) and time.monotonic() < deadline:
+        while POS.hex() not in "".join(capture_lines(tmp_path)) and time.monotonic() < deadline:
             time.sleep(0.02)
         stop.set()  # with the connection still open
         thread.join(10)
     assert not thread.is_alive()
     assert result["stats"].connections == 1 and result["stats"].frames == 1
+    assert result["stats"].stopped_by == "stop"
+    assert listen(tmp_path / "timed", port=0, duration_s=0.2).stopped_by == "duration"
 
 
 def test_a_busy_port_is_one_line_and_exit_1(tmp_path, capsys):
@@ -528,27 +554,25 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
                 got.append((await loop.run_in_executor(None, udp.recvfrom, 1024))[0])
         return got
 
-    async def junk(port, total):
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-        block = bytes(range(65, 91)) * 10082  # letters only: no frame start, no line end
-        sent = 0
-        while sent < total:
-            writer.write(block)
-            await writer.drain()
-            sent += len(block)
-        return writer  # left open
+    opened: list[socket.socket] = []  # connections left open until the end
 
-    async def liar(port, device):
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    def connect(port) -> socket.socket:
+        conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+        opened.append(conn)
+        return conn
+
+    def junk(port, total):
+        conn = connect(port)
+        block = bytes(range(65, 91)) * 10082  # letters only: no frame start, no line end
+        for _ in range(0, total, len(block)):
+            conn.sendall(block)
+
+    def liar(port, device):
         frames = [pt502_frame(device, 100 + k) for k in range(5)]
         good.extend(key for _, key in frames)
-        writer.write(b"$PHD0,999999999," + b"".join(f for f, _ in frames))
-        await writer.drain()
+        connect(port).sendall(b"$PHD0,999999999," + b"".join(f for f, _ in frames))
         # and a chunk claiming more than a connection may hold, its data never complete
-        _, writer2 = await asyncio.open_connection("127.0.0.1", port)
-        writer2.write(b"$PHD0,65535," + b"\x07" * 65_530)
-        await writer2.drain()
-        return writer, writer2
+        connect(port).sendall(b"$PHD0,65535," + b"\x07" * 65_530)
 
     async def scenario(port):
         jobs, replies = [], []
@@ -562,10 +586,12 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
                 replies.append([f for f, _ in made])
             good.extend(key for _, key in made)
             jobs.append(tracker(port, [f for f, _ in made], n_replies))
+        loop = asyncio.get_running_loop()
         results = await asyncio.gather(
-            *jobs, udp_device(port), junk(port, 64 << 20), liar(port, "6100000001")
+            *jobs, udp_device(port), loop.run_in_executor(None, junk, port, 64 << 20),
+            loop.run_in_executor(None, liar, port, "6100000001"),
         )
-        return results[:20], replies, results[20], results[21:]
+        return results[:20], replies, results[20]
 
     holder = None
     try:
@@ -579,13 +605,13 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
         holder = socket.create_connection(("127.0.0.1", port), timeout=10)
         holder.sendall(hold_frame)
         deadline = time.monotonic() + 30
-        while "5100000001" not in "".join(capture_lines(tmp_path)):
+        while b"5100000001".hex() not in "".join(capture_lines(tmp_path)):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         time.sleep(0.2)
         baseline = max(samples[-5:])  # the kernels are loaded by now
 
-        answers, replies, udp_answers, kept_open = asyncio.run(scenario(port))
+        answers, replies, udp_answers = asyncio.run(scenario(port))
         deadline = time.monotonic() + 30
         while read_log(tmp_path).messages.num_rows < len(good):
             assert time.monotonic() < deadline
@@ -594,8 +620,9 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
         out, err = proc.communicate(timeout=30)
     finally:
         sampling.set()
-        if holder is not None:
-            holder.close()
+        for conn in [holder, *opened]:
+            if conn is not None:
+                conn.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -620,3 +647,38 @@ def test_an_endpoint_left_running_records_each_good_frame_once_and_stops_on_sigt
 
     # 64 MB of junk and a 64 KiB lying chunk went through without being held
     assert max(samples) - baseline < 40 << 20, (baseline, max(samples))
+
+
+def test_bofan_listen_stops_on_sigint_with_a_connection_open_and_logs_json(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bofan_analytics", "listen", "--port", "0", "-o", str(tmp_path),
+         "--json-log"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    conn = None
+    try:
+        banner = json.loads(proc.stderr.readline())
+        assert (banner["event"], banner["host"], banner["output"]) == (
+            "listening", "127.0.0.1", str(tmp_path)
+        )
+        conn = socket.create_connection(("127.0.0.1", banner["port"]), timeout=10)
+        conn.sendall(POS + b"\r\n" + POS2[:40])  # and the start of a frame it never ends
+        deadline = time.monotonic() + 30
+        while POS.hex() not in "".join(capture_lines(tmp_path)):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if conn is not None:
+            conn.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and err == ""
+    assert out.startswith("1 connection(s), 0 datagram(s), 141 bytes, 2 frame(s), 0 reject(s)")
+    # what the connection had sent when the listener stopped is recorded, as the decoder
+    # would read the end of a stream: a truncated sentence is a reject there
+    log = read_log(tmp_path)
+    assert log.messages["device_id"].to_pylist() == ["216769295715"]
+    assert log.rejects["raw"].to_pylist() == [POS2[:40]]
