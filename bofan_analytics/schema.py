@@ -6,8 +6,18 @@ Units are part of the names (``speed_kmh``, ``distance_m``, ``duration_s``); tim
 Schema versions
 ---------------
 :data:`SCHEMA_VERSION` is written into the key-value metadata of every Parquet file the
-package writes (key ``bofan_analytics.schema_version``) and checked when a dataset is read.
-Version 1: the ``MESSAGES`` and ``REJECTS`` schemas below. The dataset layout on disk
+package writes (key ``bofan_analytics.schema_version``) and checked when a dataset is read;
+files of every version in :data:`SUPPORTED_SCHEMA_VERSIONS` are read, and upgraded to the
+current one as they are.
+
+- Version 2 (current): ``inputs`` and ``outputs`` are int32 bit masks read as binary
+  (``00010`` -> 2: the last digit is input 1), ``adc`` a ``list<int32>`` (hex in the
+  frame), and two new columns: ``fix_mode`` (the PT-502 mode letter before the first
+  ``/``) and ``wifi_access_points`` (``list<struct<mac, ssid, rssi>>``).
+- Version 1: ``inputs``, ``outputs`` and ``adc`` as the text of the frame, no ``fix_mode``
+  nor ``wifi_access_points`` (:data:`MESSAGES_V1`).
+
+The dataset layout on disk
 (``DATASET/messages/date=YYYY-MM-DD/``, rows without any date under ``date=1970-01-01``)
 is documented in :mod:`bofan_analytics.dataset`.
 """
@@ -17,7 +27,10 @@ import pyarrow as pa
 __all__ = [
     "SCHEMA_VERSION",
     "SCHEMA_VERSION_KEY",
+    "SUPPORTED_SCHEMA_VERSIONS",
     "MESSAGES",
+    "MESSAGES_V1",
+    "WIFI_ACCESS_POINT",
     "REJECTS",
     "CELL_TOWER",
     "POSITION_COLUMNS",
@@ -31,6 +44,7 @@ __all__ = [
     "TIME",
     "RECEIVED_AT",
     "VALID",
+    "FIX_MODE",
     "LAT",
     "LON",
     "SPEED_KMH",
@@ -50,6 +64,7 @@ __all__ = [
     "PHOTO_SIZE",
     "PHOTO_OFFSET",
     "CELL_TOWERS",
+    "WIFI_ACCESS_POINTS",
     "PAYLOAD",
     "SOURCE",
     "OFFSET",
@@ -58,7 +73,9 @@ __all__ = [
     "RAW",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: versions whose datasets this release reads (older ones are upgraded as they are read)
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 SCHEMA_VERSION_KEY = b"bofan_analytics.schema_version"
 
 DEVICE_ID = "device_id"
@@ -67,6 +84,7 @@ MSG_TYPE = "msg_type"
 TIME = "time"
 RECEIVED_AT = "received_at"
 VALID = "valid"
+FIX_MODE = "fix_mode"
 LAT = "lat"
 LON = "lon"
 SPEED_KMH = "speed_kmh"
@@ -86,6 +104,7 @@ HEART_RATE = "heart_rate"
 PHOTO_SIZE = "photo_size"
 PHOTO_OFFSET = "photo_offset"
 CELL_TOWERS = "cell_towers"
+WIFI_ACCESS_POINTS = "wifi_access_points"
 PAYLOAD = "payload"
 SOURCE = "source"
 OFFSET = "offset"
@@ -141,9 +160,19 @@ CELL_TOWER = pa.struct(
     ]
 )
 
+#: one Wi-Fi access point a PT-60 saw: MAC ``aa:bb:cc:dd:ee:ff``, network name (null when
+#: the device sends none, ``ffff…``), signal in dBm
+WIFI_ACCESS_POINT = pa.struct(
+    [
+        pa.field("mac", pa.string()),
+        pa.field("ssid", pa.string()),
+        pa.field("rssi", pa.int32()),
+    ]
+)
+
 _TS = pa.timestamp("ms", tz="UTC")
 
-MESSAGES = pa.schema(
+MESSAGES_V1 = pa.schema(
     [
         pa.field(DEVICE_ID, pa.string()),
         pa.field(PROTOCOL, pa.string()),
@@ -170,6 +199,43 @@ MESSAGES = pa.schema(
         pa.field(PHOTO_SIZE, pa.int32()),
         pa.field(PHOTO_OFFSET, pa.int32()),
         pa.field(CELL_TOWERS, pa.list_(CELL_TOWER)),
+        pa.field(PAYLOAD, pa.binary()),
+        pa.field(SOURCE, pa.string()),
+        pa.field(OFFSET, pa.int64()),
+        pa.field(LENGTH, pa.int32()),
+    ],
+    metadata={SCHEMA_VERSION_KEY: b"1"},
+)
+
+MESSAGES = pa.schema(
+    [
+        pa.field(DEVICE_ID, pa.string()),
+        pa.field(PROTOCOL, pa.string()),
+        pa.field(MSG_TYPE, pa.string()),
+        pa.field(TIME, _TS),
+        pa.field(RECEIVED_AT, _TS),
+        pa.field(VALID, pa.bool_()),
+        pa.field(FIX_MODE, pa.string()),
+        pa.field(LAT, pa.float64()),
+        pa.field(LON, pa.float64()),
+        pa.field(SPEED_KMH, pa.float64()),
+        pa.field(COURSE, pa.float64()),
+        pa.field(ALARM, pa.string()),
+        pa.field(BATTERY_PCT, pa.float64()),
+        pa.field(SATELLITES, pa.int32()),
+        pa.field(RSSI, pa.int32()),
+        pa.field(ODOMETER_M, pa.float64()),
+        pa.field(INPUTS, pa.int32()),
+        pa.field(OUTPUTS, pa.int32()),
+        pa.field(ADC, pa.list_(pa.int32())),
+        pa.field(DRIVER_ID, pa.string()),
+        pa.field(FIRMWARE, pa.string()),
+        pa.field(STEPS, pa.int32()),
+        pa.field(HEART_RATE, pa.int32()),
+        pa.field(PHOTO_SIZE, pa.int32()),
+        pa.field(PHOTO_OFFSET, pa.int32()),
+        pa.field(CELL_TOWERS, pa.list_(CELL_TOWER)),
+        pa.field(WIFI_ACCESS_POINTS, pa.list_(WIFI_ACCESS_POINT)),
         pa.field(PAYLOAD, pa.binary()),
         pa.field(SOURCE, pa.string()),
         pa.field(OFFSET, pa.int64()),

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from .. import schema
@@ -195,16 +196,29 @@ def _local(frame, tz):
 
 
 def _scan(root: str, target: pa.Schema, columns: list[str], where) -> pa.Table:
-    """Read ``columns`` of the rows matching ``where``, after checking the files' versions."""
+    """Read ``columns`` of the rows matching ``where``, after checking the files' versions;
+    files of an older supported version are read with their own schema and upgraded."""
+    date = pa.field(layout.PARTITION, pa.date32())
     try:
         dataset = ds.dataset(
-            root,
-            schema=pa.schema([*target, pa.field(layout.PARTITION, pa.date32())]),
-            format="parquet",
-            partitioning=_PARTITIONING,
+            root, schema=pa.schema([*target, date]), format="parquet", partitioning=_PARTITIONING
         )
-        _check_versions(dataset, where, root)
-        return dataset.to_table(columns=columns, filter=where)
+        versions = _check_versions(dataset, where, root)
+        old = [path for path, version in versions.items() if version == 1]
+        if not old:
+            return dataset.to_table(columns=columns, filter=where)
+        parts = []
+        new = [path for path, version in versions.items() if version != 1]
+        if new:
+            current = ds.dataset(new, schema=pa.schema([*target, date]), format="parquet",
+                                 partitioning=_PARTITIONING, partition_base_dir=root)
+            parts.append(current.to_table(columns=columns, filter=where))
+        v1 = schema.MESSAGES_V1 if target.equals(schema.MESSAGES) else target
+        legacy = ds.dataset(old, schema=pa.schema([*v1, date]), format="parquet",
+                            partitioning=_PARTITIONING, partition_base_dir=root)
+        have = [c for c in columns if c in legacy.schema.names]
+        parts.append(upgrade_v1(legacy.to_table(columns=have, filter=where), columns))
+        return pa.concat_tables(parts)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         # a foreign or broken file, or a directory that is not a date=YYYY-MM-DD partition
         reason = str(exc).splitlines()[0]
@@ -222,12 +236,16 @@ def _table_dir(path: str | os.PathLike, table: str) -> str:
     raise InputError(f"{root}: not a dataset written by bofan convert (no {table}/ directory)")
 
 
-def _check_versions(dataset: ds.Dataset, where, root: str) -> None:
-    expected = str(schema.SCHEMA_VERSION).encode()
+def _check_versions(dataset: ds.Dataset, where, root: str) -> dict[str, int]:
+    """The schema version of every file that ``where`` touches; an error for a file of a
+    version this release cannot read."""
+    supported = {str(v).encode(): v for v in schema.SUPPORTED_SCHEMA_VERSIONS}
     key = schema.SCHEMA_VERSION_KEY
+    versions = {}
     for fragment in dataset.get_fragments(filter=where):
         found = (fragment.physical_schema.metadata or {}).get(key)
-        if found == expected:
+        if found in supported:
+            versions[fragment.path] = supported[found]
             continue
         name = os.path.relpath(fragment.path, root)
         if found is None:
@@ -237,9 +255,54 @@ def _check_versions(dataset: ds.Dataset, where, root: str) -> None:
             )
         raise SchemaError(
             f"{os.path.join(root, name)} has schema version {found.decode(errors='replace')}, "
-            f"this bofan_analytics reads version {schema.SCHEMA_VERSION}; "
-            "convert the captures again"
+            "this bofan_analytics reads versions "
+            f"{', '.join(map(str, schema.SUPPORTED_SCHEMA_VERSIONS))}; convert the captures again"
         )
+    return versions
+
+
+def _binary_mask(text):
+    try:
+        return int(text, 2) if text and len(text) <= 31 else None
+    except ValueError:
+        return None
+
+
+def _hex_list(text):
+    try:
+        return [int(v, 16) for v in text.split(",")] if text else None
+    except ValueError:
+        return None
+
+
+def _by_distinct(column: pa.ChunkedArray, convert, typ) -> pa.Array:
+    """Apply ``convert`` to each distinct value of a string column (I/O and ADC texts take
+    few values), then spread the results over the rows."""
+    codes = pc.dictionary_encode(column.combine_chunks())
+    values = pa.array([convert(v) for v in codes.dictionary.to_pylist()], typ)
+    return values.take(codes.indices)
+
+
+def upgrade_v1(table: pa.Table, columns: list[str]) -> pa.Table:
+    """Columns of a schema-version-1 messages table as version 2 has them.
+
+    ``inputs`` and ``outputs`` (binary text) become int32 bit masks, ``adc`` (hex values
+    joined by ``,``) a list of int32; ``fix_mode`` and ``wifi_access_points`` did not exist
+    and are null. Text that does not read as such becomes null.
+    """
+    out = {}
+    n = table.num_rows
+    for name in columns:
+        field = schema.MESSAGES.field(name) if name in schema.MESSAGES.names else None
+        if name not in table.column_names:
+            out[name] = pa.nulls(n, field.type)
+        elif name in (schema.INPUTS, schema.OUTPUTS) and table.schema.field(name).type == pa.string():
+            out[name] = _by_distinct(table[name], _binary_mask, pa.int32())
+        elif name == schema.ADC and table.schema.field(name).type == pa.string():
+            out[name] = _by_distinct(table[name], _hex_list, pa.list_(pa.int32()))
+        else:
+            out[name] = table[name]
+    return pa.table(out)
 
 
 def _filter(devices, start, end, time_column: str, tz=None):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import schema as S
 from ._arrow_kernels import gather_slices, inherit_device, take_strings
@@ -18,20 +19,28 @@ from ._parse_kernels import (
     F_LON,
     F_ODOMETER,
     F_SPEED,
+    I_ADC,
     I_CELLS,
     I_HEART,
+    I_INPUTS,
+    I_OUTPUTS,
     I_PHOTO_OFFSET,
     I_PHOTO_SIZE,
     I_RSSI,
     I_SATS,
     I_STEPS,
-    S_ADC,
+    I_WIFI,
+    MAX_ADC,
     S_DEVICE,
     S_DRIVER,
     S_FIRMWARE,
-    S_INPUTS,
-    S_OUTPUTS,
+    S_MODE,
     S_PAYLOAD,
+    W_MAC_E,
+    W_MAC_S,
+    W_RSSI,
+    W_SSID_E,
+    W_SSID_S,
     pack_type,
     parse_frames,
     unpack_type,
@@ -212,14 +221,14 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
     )
-    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid = parse_frames(buf, f_s, f_e)
+    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(buf, f_s, f_e)
     status = cv[C_STATUS]
     ok = status == 0
     orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, ok, tcode == _T_PHD)
 
     idx = np.flatnonzero(ok)
     messages = _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                               cells_i, cells_cid, mapping, source)
+                               cells_i, cells_cid, adc, wifi, mapping, source)
     if known_devices is not None:
         messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
         _remember_devices(messages, f_seg[idx], segs.key, known_devices)
@@ -250,8 +259,62 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
     return messages, rejects, consumed, rej_end
 
 
+def _adc_lists(adc, counts, idx):
+    """``list<int32>`` of the ADC values of frames ``idx`` (null where a frame has none)."""
+    n = counts[idx].astype(np.int64)
+    n_ok = np.maximum(n, 0)
+    offsets = np.zeros(idx.shape[0] + 1, np.int32)
+    np.cumsum(n_ok, out=offsets[1:])
+    values = adc[:, idx].T[np.arange(MAX_ADC)[None, :] < n_ok[:, None]]
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(values, pa.int32()), type=pa.list_(pa.int32()),
+        mask=pa.array(n <= 0),
+    )
+
+
+def _ssid_names(buf, s, e):
+    """Network names from UTF-16BE hex; ``ffff…`` (no name) and malformed hex are null.
+    Decoded once per distinct name: a fleet sees few."""
+    hexes = _string_array(buf, np.maximum(s, 0), np.maximum(e, 0))
+    codes = pc.dictionary_encode(hexes)
+    names = []
+    for text in codes.dictionary.to_pylist():  # one step per distinct name
+        name = None
+        if text and text.strip("fF"):
+            try:
+                name = bytes.fromhex(text).decode("utf-16-be")
+            except (ValueError, UnicodeDecodeError):
+                name = None
+        names.append(name)
+    out = pa.array(names, pa.string()).take(codes.indices)
+    return pc.if_else(pa.array(s < 0), pa.nulls(len(out), pa.string()), out)
+
+
+def _wifi_lists(buf, wifi, counts, idx):
+    """``list<struct<mac, ssid, rssi>>`` of the access points of frames ``idx``."""
+    # the access points of frame k follow those of frame k - 1 in ``wifi``
+    all_n = counts.astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(all_n)])
+    n = all_n[idx]
+    offsets = np.zeros(idx.shape[0] + 1, np.int32)
+    np.cumsum(n, out=offsets[1:])
+    take = np.repeat(first[idx] - offsets[:-1], n) + np.arange(offsets[-1])
+    w = wifi[:, take]
+    aps = pa.StructArray.from_arrays(
+        [
+            _string_array(buf, w[W_MAC_S], w[W_MAC_E]),
+            _ssid_names(buf, w[W_SSID_S], w[W_SSID_E]),
+            pa.array(w[W_RSSI], pa.int32()),
+        ],
+        fields=list(S.WIFI_ACCESS_POINT),
+    )
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), aps, type=pa.list_(S.WIFI_ACCESS_POINT), mask=pa.array(n == 0)
+    )
+
+
 def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                    cells_i, cells_cid, mapping, source):
+                    cells_i, cells_cid, adc, wifi, mapping, source):
     n = idx.shape[0]
 
     def slc(field):
@@ -285,6 +348,7 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
         S.TIME: _times(tm[idx]),
         S.RECEIVED_AT: _times(mapping.received(f_seg[idx], end - 1)),
         S.VALID: pa.array(valid == 1, pa.bool_(), mask=valid < 0),
+        S.FIX_MODE: slc(S_MODE),
         S.LAT: _floats(fv[F_LAT][idx]),
         S.LON: _floats(fv[F_LON][idx]),
         S.SPEED_KMH: _floats(fv[F_SPEED][idx]),
@@ -294,9 +358,9 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
         S.SATELLITES: _ints(iv[I_SATS][idx], pa.int32()),
         S.RSSI: _ints(iv[I_RSSI][idx], pa.int32()),
         S.ODOMETER_M: _floats(fv[F_ODOMETER][idx]),
-        S.INPUTS: slc(S_INPUTS),
-        S.OUTPUTS: slc(S_OUTPUTS),
-        S.ADC: slc(S_ADC),
+        S.INPUTS: _ints(iv[I_INPUTS][idx], pa.int32()),
+        S.OUTPUTS: _ints(iv[I_OUTPUTS][idx], pa.int32()),
+        S.ADC: _adc_lists(adc, iv[I_ADC], idx),
         S.DRIVER_ID: slc(S_DRIVER),
         S.FIRMWARE: slc(S_FIRMWARE),
         S.STEPS: _ints(iv[I_STEPS][idx], pa.int32()),
@@ -304,6 +368,7 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
         S.PHOTO_SIZE: _ints(iv[I_PHOTO_SIZE][idx], pa.int32()),
         S.PHOTO_OFFSET: _ints(iv[I_PHOTO_OFFSET][idx], pa.int32()),
         S.CELL_TOWERS: towers,
+        S.WIFI_ACCESS_POINTS: _wifi_lists(buf, wifi, iv[I_WIFI], idx),
         S.PAYLOAD: _string_array(
             buf, sl[2 * S_PAYLOAD][idx], sl[2 * S_PAYLOAD + 1][idx], typ=pa.binary()
         ),

@@ -64,5 +64,8 @@ ALARM_NAMES = (None, *ALARMS)
 
 #: the longest text frame a device sends (PT-60 Wi-Fi scans run to about 1.5 KiB)
 MAX_TEXT_FRAME = 4096
-#: a $PHD chunk's length field is a 16-bit count in the binary header
-MAX_PHOTO_CHUNK = 65535
+#: the longest ``$PHD`` photo chunk a device sends. PT-502 firmwares cut a photo into
+#: 960-byte chunks (the photo protocol's 1 KiB packets); the cap leaves four times that. A
+#: chunk claiming more is a lie: its header is a ``bad_photo`` reject and the bytes after it
+#: are framed as usual, so a corrupt length cannot swallow the frames that follow.
+MAX_PHOTO_CHUNK = 4096

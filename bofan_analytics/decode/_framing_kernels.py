@@ -10,7 +10,10 @@ same frames as decoding it whole.
 Frame kinds recognised at a frame start:
 
 * ``$``: a PT-502 sentence up to CR or LF (or up to the next ``$`` / ``0xBF``, which only
-  start frames); ``$PHD<offset>,<length>,`` is followed by ``length`` binary bytes;
+  start frames); ``$PHD<offset>,<length>,`` is followed by ``length`` binary bytes, at
+  most :data:`MAX_PHOTO_CHUNK`. Unless a ``0xBF`` header vouches for the chunk, data that
+  holds the start of a frame (``$ABC,<digit>``, ``@G#@,``, ``@B#@|``) means the length
+  lies: the header is a ``bad_photo`` reject and framing goes on right after it;
 * ``0xBF`` + 4 bytes + ``$``: the PT-502 binary header in front of a sentence;
 * ``@G#@`` / ``@B#@``: a PT-60 frame up to and including ``@R#@`` / ``@E#@`` (or the
   line end, in line logs).
@@ -101,7 +104,28 @@ def _cut_text(buf, i, e, final):
 
 
 @jit
-def _cut_photo(buf, i, e, final):
+def _sentence_inside(buf, s, e):
+    """Whether a frame starts in ``buf[s:e]`` (the whole signature inside): ``$`` three
+    capitals ``,`` and a digit (a PT-502 sentence and its device id), ``@G#@,`` or
+    ``@B#@|``. Random photo bytes hold one about once in a billion chunks."""
+    for j in range(s, e - 5):
+        c = buf[j]
+        if c == _DOLLAR:
+            ok = True
+            for m in range(1, 4):
+                if buf[j + m] < 65 or buf[j + m] > 90:
+                    ok = False
+                    break
+            if ok and buf[j + 4] == 44 and 48 <= buf[j + 5] <= 57:
+                return True
+        elif c == _AT and _is_pt60_start(buf, j):
+            if (buf[j + 1] == 71 and buf[j + 4] == 44) or (buf[j + 1] == 66 and buf[j + 4] == 124):
+                return True
+    return False
+
+
+@jit
+def _cut_photo(buf, i, e, final, vouched):
     """``$PHD<offset>,<length>,<length bytes>``; falls back to text when the header is odd."""
     j = i + 4
     fields = 0
@@ -131,6 +155,8 @@ def _cut_photo(buf, i, e, final):
         # the data cannot be skipped safely: reject the header, resync on what follows
         return _REJECT, j + 1, j + 1, R_BAD_PHOTO
     end = j + 1 + length
+    if not vouched and _sentence_inside(buf, j + 1, min(end, e)):
+        return _REJECT, j + 1, j + 1, R_BAD_PHOTO
     if end > e:
         if final:
             return _REJECT, e, e, R_TRUNCATED
@@ -139,13 +165,13 @@ def _cut_photo(buf, i, e, final):
 
 
 @jit
-def _cut_dollar(buf, i, e, final):
+def _cut_dollar(buf, i, e, final, vouched):
     if i + 4 > e:
         if not final:
             return _NEED_MORE, 0, 0, 0
         return _cut_text(buf, i, e, final)
     if buf[i + 1] == 80 and buf[i + 2] == 72 and buf[i + 3] == 68:  # PHD
-        return _cut_photo(buf, i, e, final)
+        return _cut_photo(buf, i, e, final, vouched)
     return _cut_text(buf, i, e, final)
 
 
@@ -215,7 +241,7 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
             start = i
             content = i
             if c == _DOLLAR:
-                kind, fend, nxt, reason = _cut_dollar(buf, i, e, final)
+                kind, fend, nxt, reason = _cut_dollar(buf, i, e, final, False)
             elif c == _HDR:
                 if i + 6 > e:
                     if not final:
@@ -223,7 +249,7 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                     kind, fend, nxt, reason = _REJECT, e, e, R_TRUNCATED
                 elif buf[i + 5] == _DOLLAR:
                     content = i + 5
-                    kind, fend, nxt, reason = _cut_dollar(buf, content, e, final)
+                    kind, fend, nxt, reason = _cut_dollar(buf, content, e, final, True)
                 else:
                     kind, fend, nxt, reason = _cut_garbage(buf, i, e, final, line_start)
             elif c == _AT and i + 4 <= e and _is_pt60_start(buf, i):

@@ -5,7 +5,9 @@ column-major arrays: ``cv`` small codes (status, protocol, valid, alarm), ``iv``
 fields, ``tm`` the device time (epoch ms), ``fv`` floats, ``sl`` byte ranges of text
 fields (``-1`` when absent), ``tcode`` the message type packed into an int64 (up to 8
 ASCII bytes). Cell towers go to flat arrays,
-``iv[I_CELLS]`` of them per frame. A frame with a malformed field gets a reject code in
+``iv[I_CELLS]`` of them per frame, and so do Wi-Fi access points (``wifi``: MAC range,
+SSID range, RSSI; ``iv[I_WIFI]`` per frame). ``adc`` holds up to :data:`MAX_ADC` ADC values
+per frame (``iv[I_ADC]`` of them). A frame with a malformed field gets a reject code in
 ``cv[C_STATUS]``; the Python side turns it into a reject row. Nothing becomes 0 by
 accident: missing is NaN or ``-1``.
 
@@ -69,7 +71,17 @@ __all__ = [
     "I_PHOTO_SIZE",
     "I_PHOTO_OFFSET",
     "I_CELLS",
+    "I_INPUTS",
+    "I_OUTPUTS",
+    "I_ADC",
+    "I_WIFI",
     "N_I",
+    "MAX_ADC",
+    "W_MAC_S",
+    "W_MAC_E",
+    "W_SSID_S",
+    "W_SSID_E",
+    "W_RSSI",
     "F_LAT",
     "F_LON",
     "F_SPEED",
@@ -84,14 +96,19 @@ __all__ = [
     "S_DRIVER",
     "S_FIRMWARE",
     "S_PAYLOAD",
+    "S_MODE",
     "N_S",
 ]
 
 C_STATUS, C_PROTO, C_VALID, C_ALARM, N_C = 0, 1, 2, 3, 4
-I_SATS, I_RSSI, I_STEPS, I_HEART, I_PHOTO_SIZE, I_PHOTO_OFFSET, I_CELLS, N_I = range(8)
+(I_SATS, I_RSSI, I_STEPS, I_HEART, I_PHOTO_SIZE, I_PHOTO_OFFSET, I_CELLS, I_INPUTS,
+ I_OUTPUTS, I_ADC, I_WIFI, N_I) = range(12)
+#: the most ADC values one PT-502 sentence carries (firmwares send 1 to 4)
+MAX_ADC = 8
+W_MAC_S, W_MAC_E, W_SSID_S, W_SSID_E, W_RSSI, N_W = range(6)
 _INT32_MAX = 2**31 - 1
 F_LAT, F_LON, F_SPEED, F_COURSE, F_BATTERY, F_ODOMETER, N_F = range(7)
-S_DEVICE, S_INPUTS, S_OUTPUTS, S_ADC, S_DRIVER, S_FIRMWARE, S_PAYLOAD, N_S = range(8)
+S_DEVICE, S_INPUTS, S_OUTPUTS, S_ADC, S_DRIVER, S_FIRMWARE, S_PAYLOAD, S_MODE, N_S = range(9)
 
 KNOT_KMH = 1.852
 _MS_DAY = 86_400_000
@@ -203,6 +220,39 @@ def _parse_ddmm(buf, s, e):
     return (ip // 100) + minutes / 60.0, True
 
 
+@jit
+def _parse_binary(buf, s, e):
+    """A bit mask written as binary digits (``00010`` -> 2: the last digit is bit 0):
+    -1 when empty, BAD when not binary or longer than 31 digits."""
+    if e <= s:
+        return -1
+    if e - s > 31:
+        return BAD
+    v = 0
+    for i in range(s, e):
+        c = buf[i]
+        if c != 48 and c != 49:
+            return BAD
+        v = v * 2 + (c - 48)
+    return v
+
+
+@jit
+def _parse_adc(buf, s, e, adc, k):
+    """ADC values in hex joined by ``,`` into ``adc[:, k]``: how many, or -1 when malformed."""
+    n = 0
+    p = s
+    while p <= e:
+        q = find_byte(buf, p, e, 44)
+        v = parse_hex(buf, p, q)
+        if v < 0 or v > _INT32_MAX or n == MAX_ADC:
+            return -1
+        adc[n, k] = v
+        n += 1
+        p = q + 1
+    return n
+
+
 #: fixed fields of a PT-502 sentence after its type: id, time, validity, latitude,
 #: N/S, longitude, E/W, speed, course, date
 _PT502_FIELDS = 10
@@ -268,7 +318,14 @@ def _grow_cells(cells_i, cells_cid, n, need):
 
 
 @jit
-def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut):
+def _grow_wifi(wifi, n, need):
+    out = np.empty((N_W, max(16, wifi.shape[1] * 2, n + need)), np.int32)
+    out[:, :n] = wifi[:, :n]
+    return out
+
+
+@jit
+def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
     cv[C_PROTO, k] = P_PT502
     t = s + 1
@@ -377,17 +434,32 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut):
     p = find_byte(buf, q, e, 47)
     if p >= e:
         return R_OK, tcode
+    if p - 1 > q and _is_alnum(buf[p - 1]):  # the fix mode: A, D, E, N, ...
+        _set_slice(sl, S_MODE, k, p - 1, p)
     p += 1
     q = find_byte(buf, p, e, 47)
     c = find_byte(buf, p, q, 44)
     _set_slice(sl, S_INPUTS, k, p, c)
+    mask = _parse_binary(buf, p, c)
+    if mask == BAD:
+        return R_BAD_FIELD, tcode
+    iv[I_INPUTS, k] = mask
     if c < q:
         _set_slice(sl, S_OUTPUTS, k, c + 1, q)
+        mask = _parse_binary(buf, c + 1, q)
+        if mask == BAD:
+            return R_BAD_FIELD, tcode
+        iv[I_OUTPUTS, k] = mask
     if q >= e:
         return R_OK, tcode
     p = q + 1
     q = find_byte(buf, p, e, 47)
     _set_slice(sl, S_ADC, k, p, q)
+    if q > p:
+        n_adc = _parse_adc(buf, p, q, adc, k)
+        if n_adc < 0:
+            return R_BAD_FIELD, tcode
+        iv[I_ADC, k] = n_adc
     if q >= e:
         return R_OK, tcode
     p = q + 1
@@ -460,9 +532,45 @@ def _count_byte(buf, s, e, b):
 
 
 @jit
-def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
-    """One PT-60 frame. Returns (reason, tcode, nc); the cell arrays have room for
-    every tower the frame can hold (a tower takes at least 10 bytes)."""
+def _parse_ap(buf, s, e, sep, wifi, nw):
+    """One Wi-Fi access point: ``mac;ssid;rssi`` (G, SSID as UTF-16BE hex) or ``mac,rssi``
+    (B). Returns False when malformed."""
+    q = find_byte(buf, s, e, sep)
+    if q - s != 17 or q == e:
+        return False
+    for j in range(s, q):
+        if (j - s) % 3 == 2:
+            if buf[j] != 58:  # ':'
+                return False
+        elif parse_hex(buf, j, j + 1) < 0:
+            return False
+    wifi[W_MAC_S, nw] = s
+    wifi[W_MAC_E, nw] = q
+    wifi[W_SSID_S, nw] = -1
+    wifi[W_SSID_E, nw] = -1
+    p = q + 1
+    if sep == 59:  # G: the SSID comes between
+        q = find_byte(buf, p, e, 59)
+        if q == e or (q - p) % 4 != 0:
+            return False
+        for j in range(p, q):
+            if parse_hex(buf, j, j + 1) < 0:
+                return False
+        wifi[W_SSID_S, nw] = p
+        wifi[W_SSID_E, nw] = q
+        p = q + 1
+    rssi, ok = _parse_int_signed(buf, p, e)
+    if not ok:
+        return False
+    wifi[W_RSSI, nw] = rssi
+    return True
+
+
+@jit
+def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, nw):
+    """One PT-60 frame. Returns (reason, tcode, nc, nw); the cell and Wi-Fi arrays have
+    room for every tower or access point the frame can hold (each takes at least 10
+    bytes)."""
     cv[C_PROTO, k] = P_PT60
     while e > s and (buf[e - 1] == 32 or buf[e - 1] == 13 or buf[e - 1] == 10):
         e -= 1
@@ -472,26 +580,26 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
     fam = buf[s + 1]
     p = s + 4
     if p >= e:
-        return R_TRUNCATED, np.int64(0), nc
+        return R_TRUNCATED, np.int64(0), nc, nw
     sep = buf[p]
     if sep != 44 and sep != 124:
-        return R_BAD_FIELD, np.int64(0), nc
+        return R_BAD_FIELD, np.int64(0), nc, nw
     p += 1
     # version
     q = find_byte(buf, p, e, sep)
     if q == e:
-        return R_TRUNCATED, np.int64(0), nc
+        return R_TRUNCATED, np.int64(0), nc, nw
     vs = p + 1 if q > p and buf[p] == 86 else p
     if not is_digits(buf, vs, q):
-        return R_BAD_FIELD, np.int64(0), nc
+        return R_BAD_FIELD, np.int64(0), nc, nw
     # type
     p = q + 1
     q = find_byte(buf, p, e, sep)
     if q == e:
-        return R_TRUNCATED, np.int64(0), nc
+        return R_TRUNCATED, np.int64(0), nc, nw
     mtype = parse_uint(buf, p, q)
     if mtype < 0 or q - p > 3:
-        return R_BAD_FIELD, np.int64(0), nc
+        return R_BAD_FIELD, np.int64(0), nc, nw
     tcode = np.int64(fam)
     digits = np.empty(3, np.int64)
     nd = 0
@@ -508,22 +616,22 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
     p = q + 1
     q = find_byte(buf, p, e, sep)
     if q == e:
-        return R_TRUNCATED, tcode, nc
+        return R_TRUNCATED, tcode, nc, nw
     if not is_digits(buf, p, q) or q - p > 20:
-        return R_BAD_DEVICE_ID, tcode, nc
+        return R_BAD_DEVICE_ID, tcode, nc, nw
     _set_slice(sl, S_DEVICE, k, p, q)
     # imsi
     p = q + 1
     q = find_byte(buf, p, e, sep)
     if q > p and not is_digits(buf, p, q):
-        return R_BAD_FIELD, tcode, nc
+        return R_BAD_FIELD, tcode, nc, nw
     p = q + 1
     if fam == 71 and (mtype == 1 or mtype == 44):  # G login and heartbeat: no time
         if p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
-        return R_OK, tcode, nc
+        return R_OK, tcode, nc, nw
     if p >= e:
-        return R_TRUNCATED, tcode, nc
+        return R_TRUNCATED, tcode, nc, nw
     q = find_byte(buf, p, e, sep)
     if fam == 66 and not (q - p == 14 and is_digits(buf, p, q)):
         # [firmware|] state | battery | time
@@ -532,25 +640,26 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
             p = q + 1
             q = find_byte(buf, p, e, sep)
         if q - p != 1 or (buf[p] != 48 and buf[p] != 49):
-            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
+            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc, nw
         p = q + 1
         q = find_byte(buf, p, e, sep)
         battery = parse_uint(buf, p, q)
         if battery < 0 or battery > 100:
-            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
+            return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc, nw
         fv[F_BATTERY, k] = battery
         p = q + 1
         q = find_byte(buf, p, e, sep)
     if q - p != 14 or not is_digits(buf, p, q):
-        return (R_TRUNCATED if q - p < 14 and q == e else R_BAD_TIME), tcode, nc
+        return (R_TRUNCATED if q - p < 14 and q == e else R_BAD_TIME), tcode, nc, nw
     t, reason = _parse_compact_time(buf, p)
     if reason != R_OK:
-        return reason, tcode, nc
+        return reason, tcode, nc, nw
     tm[k] = t
     p = q + 1
     if p > e:
         p = e
     ncell0 = nc
+    nw0 = nw
     if fam == 71:
         q = find_byte(buf, p, e, 44)
         if mtype == 6:
@@ -558,22 +667,22 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
             lat, st1 = parse_decimal(buf, p, semi)
             lon, st2 = parse_decimal(buf, semi + 1, q) if semi < q else (np.nan, 1)
             if st1 != 0 or not -90.0 <= lat <= 90.0:
-                return (R_TRUNCATED if p >= e else R_BAD_LATITUDE), tcode, nc
+                return (R_TRUNCATED if p >= e else R_BAD_LATITUDE), tcode, nc, nw
             if st2 != 0 or not -180.0 <= lon <= 180.0:
-                return R_BAD_LONGITUDE, tcode, nc
+                return R_BAD_LONGITUDE, tcode, nc, nw
             fv[F_LAT, k] = lat
             fv[F_LON, k] = lon
             cv[C_VALID, k] = 1
         elif mtype == 13:
             steps = parse_uint(buf, p, q)
             if steps < 0 or steps > _INT32_MAX:
-                return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc
+                return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc, nw
             iv[I_STEPS, k] = steps
         elif mtype == 2:  # power on: battery percent
             if q > p:
                 battery = parse_uint(buf, p, q)
                 if battery < 0 or battery > 100:
-                    return R_BAD_FIELD, tcode, nc
+                    return R_BAD_FIELD, tcode, nc, nw
                 fv[F_BATTERY, k] = battery
             if q + 1 < e:
                 _set_slice(sl, S_PAYLOAD, k, q + 1, e)
@@ -582,7 +691,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
             q2 = find_byte(buf, q + 1, e, 44) if q < e else e
             battery = parse_uint(buf, q + 1, q2) if q < e else -1
             if heart < 0 or heart > _INT32_MAX or battery < 0 or battery > 100:
-                return (R_TRUNCATED if q >= e else R_BAD_FIELD), tcode, nc
+                return (R_TRUNCATED if q >= e else R_BAD_FIELD), tcode, nc, nw
             iv[I_HEART, k] = heart
             fv[F_BATTERY, k] = battery
         else:
@@ -596,9 +705,19 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
                     r = find_byte(buf, p2, q2, 124)
                     added = _parse_cell(buf, p2, r, 59, False, cells_i, cells_cid, nc)
                     if added < 0:
-                        return R_BAD_FIELD, tcode, ncell0
+                        return R_BAD_FIELD, tcode, ncell0, nw0
                     nc += added
                     p2 = r + 1
+                # count, then mac;ssid;rssi access points joined by '|'
+                if q2 < e:
+                    p2 = find_byte(buf, q2 + 1, e, 44) + 1
+                    q2 = find_byte(buf, p2, e, 44)
+                    while p2 < q2:
+                        r = find_byte(buf, p2, q2, 124)
+                        if not _parse_ap(buf, p2, r, 59, wifi, nw):
+                            return R_BAD_FIELD, tcode, ncell0, nw0
+                        nw += 1
+                        p2 = r + 1
     else:
         # B family: DATA fields joined by '|'; for type 1 the last one says GPS (1), cells
         # (2), or Wi-Fi access points then cells (3)
@@ -617,19 +736,26 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
             q2 = find_byte(buf, q + 1, e, 124) if q < e else e
             lon, st2 = parse_decimal(buf, q + 1, q2) if q < e else (np.nan, 1)
             if st1 != 0 or not -90.0 <= lat <= 90.0:
-                return R_BAD_LATITUDE, tcode, nc
+                return R_BAD_LATITUDE, tcode, nc, nw
             if st2 != 0 or not -180.0 <= lon <= 180.0:
-                return R_BAD_LONGITUDE, tcode, nc
+                return R_BAD_LONGITUDE, tcode, nc, nw
             fv[F_LAT, k] = lat
             fv[F_LON, k] = lon
             cv[C_VALID, k] = 1
         elif mtype == 1 or mtype == 3 or mtype == 6:
             if mtype == 1:
                 if kind != 2 and kind != 3:
-                    return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, nc
+                    return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, nc, nw
                 cv[C_VALID, k] = 0
-                if kind == 3:  # the access points stay in the payload
-                    _set_slice(sl, S_PAYLOAD, k, p, find_byte(buf, p, e, 124))
+                if kind == 3:  # first the access points: mac,rssi joined by '&'
+                    q = find_byte(buf, p, e, 124)
+                    r = p
+                    while r < q:
+                        q2 = find_byte(buf, r, q, 38)
+                        if not _parse_ap(buf, r, q2, 44, wifi, nw):
+                            return R_BAD_FIELD, tcode, ncell0, nw0
+                        nw += 1
+                        r = q2 + 1
             if mtype == 6:  # some firmwares put a fix first: lat|lon|
                 q = find_byte(buf, p, e, 124)
                 q2 = find_byte(buf, q + 1, e, 124) if q < e else e
@@ -637,9 +763,9 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
                     lat, st1 = parse_decimal(buf, p, q)
                     lon, st2 = parse_decimal(buf, q + 1, q2)
                     if st1 != 0 or not -90.0 <= lat <= 90.0:
-                        return R_BAD_LATITUDE, tcode, nc
+                        return R_BAD_LATITUDE, tcode, nc, nw
                     if st2 != 0 or not -180.0 <= lon <= 180.0:
-                        return R_BAD_LONGITUDE, tcode, nc
+                        return R_BAD_LONGITUDE, tcode, nc, nw
                     fv[F_LAT, k] = lat
                     fv[F_LON, k] = lon
                     cv[C_VALID, k] = 1
@@ -649,17 +775,19 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc):
                 if _count_byte(buf, r, q, 44) == 4:
                     added = _parse_cell(buf, r, q, 44, True, cells_i, cells_cid, nc)
                     if added < 0:
-                        return R_BAD_FIELD, tcode, ncell0
+                        return R_BAD_FIELD, tcode, ncell0, nw0
                     nc += added
                 r = q + 1
         elif mtype != 33 and p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
     iv[I_CELLS, k] = nc - ncell0
-    return R_OK, tcode, nc
+    iv[I_WIFI, k] = nw - nw0
+    return R_OK, tcode, nc, nw
 
 
 @jit
-def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut):
+def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut,
+                adc, wifi, nw):
     """The parse loop, resumable: returns before a PT-60 frame whose towers might not fit,
     so the caller grows the cell arrays outside the loop."""
     n = f_s.shape[0]
@@ -668,19 +796,20 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid,
         e = f_e[k]
         c = buf[s]
         if c == 36:
-            reason, t = _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut)
+            reason, t = _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc)
         elif c == 64 and e - s >= 4:
-            if nc + (e - s) // 10 + 1 > cells_cid.shape[0]:
-                return k, nc
-            reason, t, nc = _parse_pt60(
-                buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc
+            room = (e - s) // 10 + 1
+            if nc + room > cells_cid.shape[0] or nw + room > wifi.shape[1]:
+                return k, nc, nw
+            reason, t, nc, nw = _parse_pt60(
+                buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, nw
             )
         else:
             reason, t = R_UNKNOWN_PROTOCOL, np.int64(0)
         cv[C_STATUS, k] = reason
         tcode[k] = t
         k += 1
-    return k, nc
+    return k, nc, nw
 
 
 @jit
@@ -691,6 +820,7 @@ def parse_frames(buf, f_s, f_e):
     cv[C_VALID, :] = -1
     iv = np.full((N_I, n), -1, np.int32)
     iv[I_CELLS, :] = 0
+    iv[I_WIFI, :] = 0
     tm = np.full(n, INT64_NULL, np.int64)
     fv = np.full((N_F, n), np.nan)
     sl = np.full((2 * N_S, n), -1, np.int32)  # chunks stay far below 2 GiB
@@ -698,13 +828,19 @@ def parse_frames(buf, f_s, f_e):
     cells_i = np.empty((4, 64), np.int32)
     cells_cid = np.empty(64, np.int64)
     cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
+    adc = np.empty((MAX_ADC, n), np.int32)
+    wifi = np.empty((N_W, 16), np.int32)
     nc = 0
+    nw = 0
     k = 0
     while True:
-        k, nc = _parse_into(
-            buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut
+        k, nc, nw = _parse_into(
+            buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut,
+            adc, wifi, nw,
         )
         if k >= n:
             break
-        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, (f_e[k] - f_s[k]) // 10 + 1)
-    return cv, iv, tm, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc]
+        room = (f_e[k] - f_s[k]) // 10 + 1
+        cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, room)
+        wifi = _grow_wifi(wifi, nw, room)
+    return (cv, iv, tm, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc], adc, wifi[:, :nw])

@@ -33,6 +33,21 @@ GOLDEN_MESSAGES = [
     {"device_id": "0123456789", "msg_type": "PHD", "valid": None, "payload": b"\xff\xd8\xff",
      "photo_size": 960, "photo_offset": 0},
 ]  # fmt: skip
+#: what version 2 adds, on the rows above (a version-1 dataset reads back with these null)
+GOLDEN_V2 = {
+    0: {"inputs": 2, "outputs": 0, "adc": [0x270, 0, 0, 0], "fix_mode": "A"},
+    1: {"wifi_access_points": [{"mac": "88:25:93:e8:56:9e", "ssid": "KFRouter", "rssi": -49},
+                               {"mac": "94:d9:b3:64:5a:2d", "ssid": None, "rssi": -51}]},
+}  # fmt: skip
+
+
+def golden_messages(version: int) -> list[dict]:
+    """The rows of the golden dataset of ``version``, as they read back today."""
+    if version == 1:
+        return GOLDEN_MESSAGES
+    return [{**row, **GOLDEN_V2.get(i, {})} for i, row in enumerate(GOLDEN_MESSAGES)]
+
+
 GOLDEN_REJECTS = [{"received_at": "2026-11-02 07:11:00", "reason": "bad_checksum", "raw": b"$POS,"}]
 
 
@@ -43,7 +58,7 @@ def write(target: Path) -> None:
     scratch.mkdir(parents=True, exist_ok=True)
     capture = decoder.add(
         scratch / "golden.log",
-        make_messages(GOLDEN_MESSAGES, source="golden.log"),
+        make_messages(golden_messages(schema.SCHEMA_VERSION), source="golden.log"),
         make_rejects(GOLDEN_REJECTS, source="golden.log"),
     )
     shutil.rmtree(target, ignore_errors=True)

@@ -96,7 +96,7 @@ def test_layout_partitions_sorting_and_metadata(tmp_path, two_inputs):
     assert len(files) == 2  # one per input
     for f in files:
         meta = pq.ParquetFile(f)
-        assert meta.schema_arrow.metadata[schema.SCHEMA_VERSION_KEY] == b"1"
+        assert meta.schema_arrow.metadata[schema.SCHEMA_VERSION_KEY] == str(schema.SCHEMA_VERSION).encode()
         assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
         rows = pq.read_table(f).select(["device_id", "time"]).to_pylist()
         assert rows == sorted(rows, key=lambda r: (r["device_id"], r["time"]))
@@ -252,7 +252,7 @@ def test_other_schema_version_is_refused(tmp_path, two_inputs):
     convert(src, tmp_path / "ds")
     victim = sorted((tmp_path / "ds" / "messages").glob("date=2026-11-03/*.parquet"))[0]
     _rewrite_metadata(victim, {schema.SCHEMA_VERSION_KEY: b"99"})
-    with pytest.raises(SchemaError, match="schema version 99, .* reads version 1"):
+    with pytest.raises(SchemaError, match="schema version 99, .* reads versions 1, 2;"):
         read_dataset(tmp_path / "ds")
     # a filter that skips that day never opens the file
     assert read_dataset(tmp_path / "ds", end="2026-11-02").num_rows == 4

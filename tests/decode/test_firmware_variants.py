@@ -98,3 +98,32 @@ def test_pt60_b6_with_coordinates():
     row = one(b"@B#@|01|006|864891030184954|9425010450971470|20181213093235|40412,10461,1,425,4|2|1|")
     assert (row["lat"], row["valid"], row["cell_towers"]) == (
         None, None, [{"mcc": 425, "mnc": 1, "lac": 10461, "cid": 40412, "rssi": 4}])
+
+
+def test_pt60_g43_wifi_access_points_with_utf16_names():
+    row = one(b"@G#@,V01,43,105681639001701,9460000412618231,20180410092923,1,"
+              b"460;0;9763;3852;-63,2,14:b8:37:26:64:88;004b00460052006f0075007400650072;-76|"
+              b"08:9b:4b:93:b5:b1;ffffffffffff;-77,@R#@")
+    assert (row["msg_type"], row["time"]) == ("G43", utc(2018, 4, 10, 9, 29, 23))
+    assert row["cell_towers"] == [{"mcc": 460, "mnc": 0, "lac": 9763, "cid": 3852, "rssi": -63}]
+    assert row["wifi_access_points"] == [
+        {"mac": "14:b8:37:26:64:88", "ssid": "KFRouter", "rssi": -76},
+        {"mac": "08:9b:4b:93:b5:b1", "ssid": None, "rssi": -77},  # ffff…: no name
+    ]
+
+
+def test_pt60_b1_wifi_list_as_access_points():
+    row = one(b"@B#@|01|001|866058040002405|8888888888888888|0|099|20190812062009|"
+              b"88:25:93:e8:56:9e,-49&94:d9:b3:64:5a:2d,-51|5012090,41194,1,460,90|0,0,0,0,0|3|@E#@")
+    assert row["wifi_access_points"] == [
+        {"mac": "88:25:93:e8:56:9e", "ssid": None, "rssi": -49},
+        {"mac": "94:d9:b3:64:5a:2d", "ssid": None, "rssi": -51},
+    ]
+
+
+def test_pt502_io_masks_adc_and_fix_mode():
+    row = one(b"$POS,3760971,145703.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,D/00110,10/"
+              b"1f8,0a/0//")
+    assert (row["fix_mode"], row["inputs"], row["outputs"], row["adc"]) == ("D", 6, 2, [0x1F8, 10])
+    log = ba.read_log(b"$POS,3760971,145703.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/0012,0/0/0//\r\n")
+    assert log.rejects.column("reason").to_pylist() == ["bad_field"]  # inputs not binary

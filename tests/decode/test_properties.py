@@ -17,7 +17,7 @@ from .vectors import ALL_FRAMES
 
 FRAGMENTS = [f for _, f in ALL_FRAMES] + [
     b"\r\n", b"\r", b"\n", b"#", b"\xbf\xfb\x00\x00\x00", b"$", b"@G#@,", b"@B#@|", b"@R#@",
-    b"@E#@", b"$PHD0,5,", b"$PHD", b",", b"/", b"\x00\xff",
+    b"@E#@", b"$PHD0,5,", b"$PHD", b",", b"/", b"\x00\xff", b"$PHD0,60000,", b"$PHD0,200,",
 ]
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

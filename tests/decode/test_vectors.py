@@ -47,7 +47,8 @@ def test_known_answer():
     # state 0x5b3: battery level 5 of 15, rssi 11, 3 satellites
     assert row["battery_pct"] == pytest.approx(100 * 5 / 15)
     assert (row["rssi"], row["satellites"]) == (11, 3)
-    assert row["inputs"] == "0000" and row["outputs"] == "0"
+    # schema version 2: I/O as bit masks read as binary
+    assert row["inputs"] == 0 and row["outputs"] == 0 and row["fix_mode"] == "A"
     assert row["adc"] is None and row["driver_id"] is None
     assert row["msg_type"] == "POS" and row["alarm"] is None
 
@@ -59,8 +60,9 @@ def test_pt502_details():
     )
     assert row["alarm"] == "hard_acceleration"
     assert row["speed_kmh"] == pytest.approx(33.38 * 1.852)
-    assert row["adc"] == "270,0,0,0"
-    assert row["inputs"] == "00010"
+    assert row["adc"] == [0x270, 0, 0, 0]  # hex in the frame
+    assert row["inputs"] == 2  # 00010: input 2 (the last digit is input 1)
+    assert (row["outputs"], row["fix_mode"]) == (0, "A")
     assert (row["battery_pct"], row["rssi"], row["satellites"]) == (100.0, 10, 4)
     assert row["lat"] == pytest.approx(6 + 26.1607 / 60, abs=1e-12)
 

@@ -1,6 +1,8 @@
 """Hostile decoder inputs: each case ends in messages and rejects with reasons, never in bytes
 silently counted as "other"."""
 
+import random
+
 import bofan_analytics as ba
 from bofan_analytics.decode import StreamDecoder
 
@@ -87,3 +89,54 @@ def test_traccar_long_line_is_cut_alike_however_the_input_is_fed():
         (len(HEAD) + 2 * MIB, 5, "long_line"),
     ]
     assert sum(len(p.messages) for p in parts) == len(whole.messages) == 1
+
+
+def _pos(i):
+    return b"$POS,%d,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//" % (1000 + i)
+
+
+def test_photo_chunk_with_a_lying_length_does_not_swallow_the_frames_after_it():
+    frames = [_pos(i) for i in range(594)]
+    head = b"$PHD0,60000,"
+    data = head + b"\r\n".join(frames) + b"\r\n"
+    log = ba.read_log(data, format="stream")
+    # the length is beyond the longest chunk a device sends: the header alone is rejected
+    assert _rejects(log) == [(0, len(head), "bad_photo")]
+    assert log.messages.column("device_id").to_pylist() == [str(1000 + i) for i in range(594)]
+    assert log.messages.column("offset")[0].as_py() == len(head)
+    acc = _check_accounting(log, len(data))
+    assert acc["other_bytes"] == 2 * 594  # the CR LF after each sentence
+
+
+def test_photo_chunk_within_the_cap_holding_frame_starts_is_a_reject():
+    frames = [_pos(i) for i in range(10)]
+    body = b"\r\n".join(frames) + b"\r\n"
+    head = b"$PHD0,%d," % (len(body) + 50)  # under the cap, longer than what follows
+    log = ba.read_log(head + body, format="stream")
+    assert _rejects(log) == [(0, len(head), "bad_photo")]
+    assert len(log.messages) == 10
+    # chunked anywhere, the same
+    dec = StreamDecoder("stream")
+    data = head + body
+    parts = [dec.feed(data[i : i + 7]) for i in range(0, len(data), 7)] + [dec.finish()]
+    assert [r for p in parts for r in _rejects(p)] == [(0, len(head), "bad_photo")]
+    assert sum(len(p.messages) for p in parts) == 10
+
+
+def test_photo_chunk_behind_a_binary_header_is_taken_at_its_length():
+    # the 0xBF header vouches for the chunk: its data is a photo even if it reads like text
+    data = b"\x00" * 8 + _pos(1) + b"\r\n" + b"\xff" * 20
+    frame = b"\xbf\xfb\x01\x02\x03$PHD960,%d," % len(data) + data
+    log = ba.read_log(frame + _pos(2) + b"\r\n", format="stream")
+    assert len(log.rejects) == 0
+    assert log.messages.column("msg_type").to_pylist() == ["PHD", "POS"]
+    assert log.messages.column("payload")[0].as_py() == data
+
+
+def test_real_photo_chunk_without_a_header_is_kept():
+    rng = random.Random(5)
+    data = bytes(rng.randrange(256) for _ in range(960))
+    log = ba.read_log(b"$PHD0,960," + data + _pos(3) + b"\r\n", format="stream")
+    assert len(log.rejects) == 0
+    assert log.messages.column("msg_type").to_pylist() == ["PHD", "POS"]
+    assert log.messages.column("payload")[0].as_py() == data
