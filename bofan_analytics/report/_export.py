@@ -9,12 +9,35 @@ from ..errors import BofanError
 __all__ = ["write_csv", "write_xlsx"]
 
 
+def _local_iso(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times in a zone other than UTC as ISO 8601 text with their offset; a column of
+    several zones (devices in different zones) likewise, row by row in C."""
+    out = None
+    for column in frame.columns:
+        col = frame[column]
+        zoned = isinstance(col.dtype, pd.DatetimeTZDtype) and str(col.dtype.tz) != "UTC"
+        mixed = col.dtype == object and len(col) and isinstance(col.dropna().iloc[0]
+                                                                if col.notna().any() else None,
+                                                                pd.Timestamp)
+        if not (zoned or mixed):
+            continue
+        if out is None:
+            out = frame.copy(deep=False)
+        if zoned:
+            text = col.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+        else:
+            text = col.map(lambda t: t.isoformat(timespec="microseconds") if pd.notna(t) else None)
+        out[column] = text.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
+    return frame if out is None else out
+
+
 def write_csv(frames: dict, stem: Path) -> list:
-    """``<stem>-<name>.csv`` per frame; times as ISO 8601 UTC; values exactly as computed."""
+    """``<stem>-<name>.csv`` per frame; times as ISO 8601 (UTC with ``Z``, local times with
+    their offset); values exactly as computed."""
     paths = []
     for name, frame in frames.items():
         path = stem.with_name(f"{stem.name}-{name}.csv")
-        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        _local_iso(frame).to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
         paths.append(path)
     return paths
 
