@@ -38,6 +38,8 @@ def compiled():
         ba.geofence_visits(positions, fences)
         ba.battery_trends(log)
         ba.alarms(log)
+        ba.daily_summary(log, ignition_input=2, limit_kmh=90)
+        ba.scorecard(log, by="driver", ignition_input=2, limit_kmh=90)
 
 
 def test_the_three_notebooks_are_there_without_outputs():
