@@ -16,9 +16,7 @@ def _local_iso(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         col = frame[column]
         zoned = isinstance(col.dtype, pd.DatetimeTZDtype) and str(col.dtype.tz) != "UTC"
-        mixed = col.dtype == object and len(col) and isinstance(col.dropna().iloc[0]
-                                                                if col.notna().any() else None,
-                                                                pd.Timestamp)
+        mixed = not zoned and _is_time(col)
         if not (zoned or mixed):
             continue
         if out is None:
@@ -62,6 +60,15 @@ def _cell(value):
     return value
 
 
+def _is_time(col: pd.Series) -> bool:
+    """A tz-aware column, or one of times in several zones (object dtype)."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return True
+    if col.dtype != object or not col.notna().any():
+        return False
+    return isinstance(col.dropna().iloc[0], pd.Timestamp)
+
+
 def write_xlsx(frames: dict, path: Path) -> Path:
     """One sheet per frame. Text is stored as text, so a geofence named ``=cmd|...`` stays a name.
 
@@ -79,10 +86,7 @@ def write_xlsx(frames: dict, path: Path) -> Path:
     book.remove(book.active)
     for name, frame in frames.items():
         sheet = book.create_sheet(title=name[:31])
-        headers = [
-            f"{c} (UTC)" if isinstance(frame[c].dtype, pd.DatetimeTZDtype) else str(c)
-            for c in frame.columns
-        ]
+        headers = [f"{c} (UTC)" if _is_time(frame[c]) else str(c) for c in frame.columns]
         sheet.append(headers)
         for row in frame.itertuples(index=False, name=None):
             sheet.append([_cell(v) for v in row])

@@ -85,3 +85,15 @@ def test_cli_report_in_chromium(tmp_path, fleet_with_drivers, limited, capsys):
         assert shown in text, shown
     assert PAYLOAD in text  # still text, never markup
     assert (tmp_path / "r-daily_summary.csv").exists()
+
+
+def test_devices_in_two_zones_export_each_in_its_own(tmp_path, fleet_with_drivers):
+    from _fleet import TRACKER
+
+    zones = {CAR: "Europe/Berlin", TRACKER: "America/New_York"}
+    report = build_report(fleet_with_drivers, tz=zones)
+    assert "each device&#x27;s local time (America/New_York, Europe/Berlin)" in report.html
+    report.save(tmp_path / "two.html", export="csv")
+    trips = pd.read_csv(tmp_path / "two-trips.csv", dtype={"device_id": str})
+    ends = dict(zip(trips.device_id, trips.start_time.str[-6:], strict=False))
+    assert ends == {CAR: "+01:00", TRACKER: "-05:00"}
