@@ -8,8 +8,9 @@ the 90 km/h limit) with one traffic-light standstill, and back the other way. Te
 (polygons and circles) sit around the devices' home spots so that crossings happen.
 
 Printed: seconds and fixes/s of ``detect_trips``, ``detect_stops``, ``find_overspeed`` and
-``geofence_events`` (each from the DataFrame, sorting included), their combined rate, the
-rate on input that needs sorting, then ``detect_stops`` and MovingPandas'
+``geofence_events`` (each from the DataFrame, sorting included), their combined rate;
+``daily_summary`` (Berlin days, engine hours from input 2, overspeed) and ``harsh_events``
+(speed and course changes); the rate on input that needs sorting, then ``detect_stops`` and MovingPandas'
 ``TrajectoryStopDetector`` on the same slice: fixes/s of both, the ratio, and how many
 stops agree (same start and end within three fixes); last, both on one long park, where a
 detector that re-measures the whole stop at every fix slows down as the stop grows.
@@ -73,7 +74,10 @@ def fleet(n_fixes: int, *, per_device: int = 5000, seed: int = 0) -> tuple[pd.Da
         "lat": lat.ravel(),
         "lon": lon.ravel(),
         "speed_kmh": speed.ravel(),
+        "course": np.degrees(heading % (2 * np.pi)).ravel(),
         "valid": np.ones(n_dev * per_device, bool),
+        # the ignition on input 2 while moving, as an integer bit mask
+        "inputs": np.where(moving, 2, 0).ravel().astype(np.int64),
     })
     features = []
     for j in range(10):
@@ -144,6 +148,8 @@ def main() -> None:
     ba.detect_trips(warm.iloc[:4000]), ba.detect_stops(warm.iloc[:4000])
     ba.detect_trips(warm), ba.detect_stops(warm), ba.find_overspeed(warm, limit_kmh=90)
     ba.geofence_events(warm, warm_fences)
+    ba.daily_summary(warm, tz="Europe/Berlin", ignition_input=2, limit_kmh=90)
+    ba.harsh_events(warm)
 
     total = 0.0
     for name, call in [
@@ -157,6 +163,13 @@ def main() -> None:
         print(f"  {name:16s} {seconds:6.2f} s  {n / seconds / 1e6:6.2f} M fixes/s  {len(out):,} rows")
     print(f"together: {total:.2f} s for 4 x {n:,} fixes -> {n / total / 1e6:.2f} M fixes/s "
           f"(target >= 1.00)")
+    for name, call in [
+        ("daily_summary", lambda: ba.daily_summary(frame, tz="Europe/Berlin", ignition_input=2,
+                                                   limit_kmh=90)),
+        ("harsh_events", lambda: ba.harsh_events(frame)),
+    ]:
+        out, seconds = timed(call)
+        print(f"  {name:16s} {seconds:6.2f} s  {n / seconds / 1e6:6.2f} M fixes/s  {len(out):,} rows")
     # the slow path: 1 % of the rows arrive late (moved to the end), so one sort is needed
     late = np.random.default_rng(3).random(n) < 0.01
     shuffled = pd.concat([frame[~late], frame[late]], ignore_index=True)

@@ -14,7 +14,11 @@ Vehicles (PT-502) park overnight at a depot, then drive three to five trips a da
 grid-like roads (urban 30-50 km/h, arterial 60-85, highway 95-120), stopping 30-90 s at
 traffic lights (speed 0, not a stop), and park from 20 min to a few hours between trips
 with 10-20 m of GPS jitter. They report every 10-30 s while driving and every 2-5 min while
-parked, or fall asleep while parked. Alarms, invalid (``V``) fixes, duplicated frames, a
+parked, or fall asleep while parked. The ignition is wired to input 2: on (``00010``) in
+every frame of a trip, off at the arrival fix and while parked. Drivers badge in with an
+RFID tag, sent in the driver field of every frame of their trip: each vehicle is shared by
+two drivers of a roster of six (by trip), so drivers drive several vehicles, and every
+fifth trip nobody badged in. Alarms, invalid (``V``) fixes, duplicated frames, a
 coverage gap whose fixes are uploaded late, one photo and one firmware report are planted.
 
 Personal trackers (PT-60, ``@G#@`` and ``@B#@`` families) walk at 3-6 km/h between home,
@@ -66,7 +70,7 @@ FORMATS = ("stream", "lines", "traccar")
 SPEED_LIMIT_KMH = 90.0
 
 #: Version of the truth document layout; bumped when a key changes meaning.
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2
 
 _KNOT_KMH = 1.852
 
@@ -75,7 +79,7 @@ PT502_FRAME_RE = (
     r"^\$(POS|IN1|GOF|TOW|HDA|HDB|FDA|SKA|PMA|CPA|DFR|PHO\d+-\d+),(\d+),"
     r"(\d{6}\.\d{3}),([AV]),(\d{4}\.\d{4}),([NS]),(\d{5}\.\d{4}),([EW]),"
     r"(\d+\.\d{2}),(\d+\.\d{2}),(\d{6}),,,A/([01]{5}),([01]{5})/([0-9a-f]+(?:,[0-9a-f]+)*)"
-    r"/(\d+)//([0-9a-f]{3})//$"
+    r"/(\d+)/([0-9A-F]*)/([0-9a-f]{3})//$"
 )
 #: Grammar of a PT-60 ``@G#@`` frame (without terminator).
 PT60_G_FRAME_RE = (
@@ -94,11 +98,14 @@ _EARTH_RADIUS_M = 6_371_008.8
 _MS = 1000
 _MIN_STREET_M = 120.0
 
-# Where the fleet lives: (name, latitude, longitude, mcc, grid bearing in degrees).
+# Where the fleet lives: (name, latitude, longitude, mcc, grid bearing in degrees, zone).
 _CITIES = (
-    ("Johannesburg", -26.1715, 28.0381, 655, 12.0),
-    ("Bogota", 4.6533, -74.0836, 732, -8.0),
+    ("Johannesburg", -26.1715, 28.0381, 655, 12.0, "Africa/Johannesburg"),
+    ("Bogota", 4.6533, -74.0836, 732, -8.0, "America/Bogota"),
 )
+
+#: RFID tags of the simulated drivers, as the PT-502 driver field carries them.
+_RFID = ("04A1B2C3D4", "04B7E2910F", "0519C3AA7E", "05D2846B1C", "06003F9A2B", "06E5C1D378")
 
 _B_FIRMWARE = "S6_EN_A_V1.3.7"
 _PT502_FIRMWARE = "510-V1.12,A11-V3.0"
@@ -129,12 +136,15 @@ class Fleet:
     frames : pandas.DataFrame
         One row per frame, in the order the server received them (``received_ms``).
         Columns: ``device_id, protocol, msg_type, time_ms, received_ms, valid, lat, lon,
-        speed_kmh, course, alarm, battery_pct, ...`` with the values a decoder reads
-        back, plus ``text`` (the frame without terminator; ``$PHD`` binary data is in
+        speed_kmh, course, alarm, battery_pct, ..., driver_id`` with the values a decoder
+        reads back, ``inputs`` as the frame spells them (``00010``: ignition on), plus ``text`` (the frame without terminator; ``$PHD`` binary data is in
         ``payload``), ``duplicate`` and ``late``.
     episodes : dict of str to pandas.DataFrame
-        ``trips``, ``stops``, ``overspeed``, ``zone_overspeed``, ``geofence_events``,
-        ``charges``, ``battery``, ``alarms``, ``photos``; times in ms since the epoch.
+        ``trips`` (with each trip's ``driver_id`` and ``engine_s``), ``stops``,
+        ``overspeed``, ``zone_overspeed``, ``geofence_events``, ``charges``, ``battery``,
+        ``alarms``, ``photos``, ``daily`` (per vehicle and local day of its city:
+        ``distance_m``, ``engine_s``, ``trips``) and ``zones`` (each device's time zone);
+        times in ms since the epoch.
     geofences : dict
         A GeoJSON FeatureCollection of the geofences the episodes refer to.
     seed : int
@@ -866,6 +876,20 @@ def _steps(times, segments, t0):
     return ((walked - walked_before) / 0.72 + 250 * awake_h).astype(np.int64)
 
 
+def _driver_tag(index, trip_no):
+    """The RFID of trip ``trip_no`` of vehicle ``index``, or None (nobody badged in)."""
+    if trip_no < 0 or trip_no % 5 == 4:
+        return None
+    return _RFID[(index + trip_no % 2) % len(_RFID)]
+
+
+def _driver_tags(index, trips):
+    """:func:`_driver_tag` of every frame (``trips``: its trip number, -1 parked)."""
+    tags = np.asarray(_RFID, dtype=object)[(index + trips % 2) % len(_RFID)]
+    tags[(trips < 0) | (trips % 5 == 4)] = None
+    return tags
+
+
 def _finish_vehicle(rng, index, device_id, df):
     """Fix flags, state, photo, firmware, duplicates and the late upload of one vehicle."""
     n = len(df)
@@ -886,6 +910,7 @@ def _finish_vehicle(rng, index, device_id, df):
     df["received_ms"] = df["time_ms"] + rng.integers(300, 2500, n)
     df["late"] = False
     df["duplicate"] = False
+    df["driver_id"] = _driver_tags(index, df["trip"].to_numpy(np.int64))
 
     if index % 6 == 0:
         # a coverage gap in the middle of the longest trip: its fixes arrive after it, late
@@ -979,6 +1004,8 @@ def _finalise(rng, df):
         "lat",
         "lon",
         "trip",
+        "driver_id",
+        "inputs",
     ):
         if col not in df:
             df[col] = None
@@ -1038,8 +1065,13 @@ def _finalise(rng, df):
         "text",
         "payload",
         "trip",
+        "driver_id",
+        "inputs",
     ]
     df = df[keep].copy()
+    # the driver field is read back as it is sent, and an empty one as no driver
+    df["driver_id"] = df["driver_id"].where(df["driver_id"].map(
+        lambda v: isinstance(v, str) and bool(v)), None)
     for col in ("steps", "heart_rate", "photo_size", "photo_offset", "satellites", "rssi"):
         df[col] = df[col].astype("Int64")
     df["valid"] = df["valid"].astype("boolean")
@@ -1073,11 +1105,12 @@ def _format(row):
         course = f"{row.course:.2f}"
         level = int(row.level)
         odometer = int(row.odometer)
+        driver = row.driver_id if isinstance(row.driver_id, str) else ""
         text = (
             f"${row.msg_type},{row.device_id},{_ts(row.time, '%H%M%S')}.000,"
             f"{'A' if row.valid else 'V'},{lat_text},{'S' if row.lat < 0 else 'N'},"
             f"{lon_text},{'W' if row.lon < 0 else 'E'},{knots},{course},"
-            f"{_ts(row.time, '%d%m%y')},,,A/{row.inputs},00000/{row.adc}/{odometer}//"
+            f"{_ts(row.time, '%d%m%y')},,,A/{row.inputs},00000/{row.adc}/{odometer}/{driver}/"
             f"{level:x}{int(row.rssi):x}{int(row.sats):x}//"
         )
         return text, (
@@ -1166,6 +1199,7 @@ def generate_fleet(
     geofences = _geofences(main)
 
     frames, trips, stops, charges, battery = [], [], [], [], []
+    zones = {}
     ids = _device_ids(rng, vehicles)
     main_sites = _sites(rng, main, 7, geofences, with_client=True)
     for i, device_id in enumerate(ids):
@@ -1181,8 +1215,10 @@ def generate_fleet(
         charges += [
             {"device_id": device_id, **c, "end_pct": 100.0, "complete": True} for c in v_charges
         ]
-        trips += [{"device_id": device_id, **t} for t in v_trips]
+        trips += [{"device_id": device_id, **t, "driver_id": _driver_tag(i, k)}
+                  for k, t in enumerate(v_trips)]
         stops += [{"device_id": device_id, **_place_latlon(city, p)} for p in v_parks]
+        zones[device_id] = city[5]
 
     for j in range(personal):
         family = "G" if j % 2 == 0 else "B"
@@ -1193,7 +1229,8 @@ def generate_fleet(
         )
         df["device_id"], df["protocol"], df["imsi"] = imei, "pt60", _digits(rng, 16)
         frames.append(df)
-        trips += [{"device_id": imei, **w} for w in walks]
+        trips += [{"device_id": imei, **w, "driver_id": None} for w in walks]
+        zones[imei] = city[5]
         stops += [{"device_id": imei, **_place_latlon(city, s)} for s in stays]
         for c in p_charges:
             # a charge still running when the capture ends has no end time yet
@@ -1212,6 +1249,8 @@ def generate_fleet(
 
     df = _finalise(rng, pd.concat(frames, ignore_index=True))
     episodes = _episodes(df, trips, stops, charges, battery, geofences)
+    episodes["daily"] = _daily(df, episodes["trips"], zones)
+    episodes["zones"] = pd.DataFrame({"device_id": list(zones), "zone": list(zones.values())})
     return Fleet(
         frames=df,
         episodes=episodes,
@@ -1234,6 +1273,47 @@ def _positions(df):
     """Valid fixes without duplicates, by device and time: what ``positions()`` returns."""
     pos = df[df["valid"].fillna(False).astype(bool) & ~df["duplicate"] & df["lat"].notna()]
     return pos.sort_values(["device_id", "time_ms"], kind="stable")
+
+
+def _engine_s(fixes):
+    """Ignition-on time over ``fixes`` (a PT-502 trip): the hops from fixes sent while
+    driving (ignition on) up to the arrival fix (off); None for PT-60 (no ignition)."""
+    if fixes["protocol"].iloc[0] != "pt502":
+        return None
+    t = fixes["time_ms"].to_numpy(np.int64)
+    on = (fixes["trip"].to_numpy() >= 0)[:-1]
+    return float(np.diff(t)[on].sum()) / _MS
+
+
+def _daily(df, trips, zones):
+    """Per vehicle and local calendar day (the zone of its city): distance and engine time
+    of its trips, a hop over midnight shared in proportion to time, and trips by start."""
+    pos = _positions(df)
+    rows = []
+    for trip in trips[trips["protocol"] == "pt502"].itertuples():
+        g = pos[(pos["device_id"] == trip.device_id)
+                & pos["time_ms"].between(trip.start_time, trip.end_time)]
+        t = g["time_ms"].to_numpy(np.int64)
+        lat, lon = g["lat"].to_numpy(float), g["lon"].to_numpy(float)
+        on = g["trip"].to_numpy() >= 0
+        zone = zones[trip.device_id]
+        day0 = pd.Timestamp(t[0], unit="ms", tz="UTC").tz_convert(zone).date()
+        rows.append((trip.device_id, day0, 0.0, 0.0, 1))
+        for i in range(len(t) - 1):  # hop by hop: the slow, obvious reference
+            d = float(_haversine_m(lat[i], lon[i], lat[i + 1], lon[i + 1]))
+            a = pd.Timestamp(t[i], unit="ms", tz="UTC").tz_convert(zone)
+            b = pd.Timestamp(t[i + 1], unit="ms", tz="UTC").tz_convert(zone)
+            cut = (a.tz_localize(None).normalize() + pd.Timedelta(days=1)).tz_localize(zone)
+            parts = [(a, b)] if b <= cut else [(a, cut), (cut, b)]
+            for x, y in parts:
+                share = (y - x) / (b - a)
+                rows.append((trip.device_id, x.date(), d * share,
+                             (y - x).total_seconds() if on[i] else 0.0, 0))
+    daily = pd.DataFrame(rows, columns=["device_id", "day", "distance_m", "engine_s", "trips"])
+    daily = daily.groupby(["device_id", "day"], sort=True).sum().reset_index()
+    daily["day"] = daily["day"].astype(str)
+    daily["zone"] = daily["device_id"].map(zones)
+    return daily[["device_id", "day", "zone", "distance_m", "engine_s", "trips"]]
 
 
 def _track_length_m(lat, lon):
@@ -1300,6 +1380,8 @@ def _episodes(df, trips, stops, charges, battery, geofences):
                 ),
                 "max_speed_kmh": speed.max() if speed.notna().any() else None,
                 "fixes": len(inside),
+                "driver_id": trip["driver_id"],
+                "engine_s": _engine_s(inside),
             }
         )
     trips_df = pd.DataFrame(trip_rows)
@@ -1451,6 +1533,7 @@ TRUTH_FRAME_COLUMNS = (
     "duplicate",
     "late",
     "offset",
+    "driver_id",
 )
 
 
@@ -1855,6 +1938,7 @@ _DIGITS = {
     "max_speed_kmh": 6,
     "duration_s": 3,
     "start_pct": 2,
+    "engine_s": 3,
 }
 
 

@@ -39,6 +39,8 @@ def compiled():
         ba.battery_trends(log)
         ba.alarms(log)
         ba.places(ba.detect_stops(positions), label="home_work")
+        ba.daily_summary(log, ignition_input=2, limit_kmh=90)
+        ba.scorecard(log, by="driver", ignition_input=2, limit_kmh=90)
 
 
 def test_the_notebooks_are_there_without_outputs():

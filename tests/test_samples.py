@@ -111,7 +111,8 @@ def test_pt502_fields_read_back_to_truth(fleet):
         when = pd.Timestamp(f"20{m[11][4:]}-{m[11][2:4]}-{m[11][:2]}T{m[3]}", tz="UTC")
         assert ms(when) == row.time_ms
         assert (m[4] == "A") == row.valid
-        state = int(m[16], 16)
+        assert m[16] == (row.driver_id or "")
+        state = int(m[17], 16)
         assert (state >> 8) * 100 / 15 == row.battery_pct
         assert (state >> 4 & 15, state & 15) == (row.rssi, row.satellites)
         assert m[1] == row.msg_type or m[1].startswith("PHO")
@@ -248,6 +249,43 @@ def test_trips_run_from_first_moving_fix_to_arrival(fleet):
         assert gaps.max() <= 40 or inside["time_ms"].is_monotonic_increasing
         assert 1000 < trip.distance_m < 30_000
         assert 20 < trip.max_speed_kmh <= 125
+
+
+def test_drivers_badge_per_trip_and_the_ignition_is_on_while_driving(fleet):
+    pos = positions(fleet.frames)
+    trips = fleet.episodes["trips"]
+    vehicles = trips[trips["protocol"] == "pt502"]
+    assert vehicles["driver_id"].isna().sum() >= 5  # nobody badged in on every fifth trip
+    assert vehicles["driver_id"].nunique() == 6
+    assert (vehicles.groupby("driver_id")["device_id"].nunique() >= 2).all()
+    for trip in vehicles.itertuples():
+        track = pos[(pos["device_id"] == trip.device_id)
+                    & pos["time_ms"].between(trip.start_time, trip.end_time)]
+        moving = track.iloc[:-1]
+        want = trip.driver_id if isinstance(trip.driver_id, str) else "-"
+        assert set(moving["driver_id"].fillna("-")) == {want}
+        assert (moving["inputs"] == "00010").all() and track["inputs"].iloc[-1] == "00000"
+        assert trip.engine_s == (trip.end_time - trip.start_time) / 1000
+    parked = pos[(pos["trip"] < 0) & (pos["protocol"] == "pt502")]
+    assert parked["driver_id"].isna().all() and (parked["inputs"] == "00000").all()
+    assert trips[trips["protocol"] == "pt60"]["engine_s"].isna().all()
+
+
+def test_daily_truth_adds_up_to_the_trips(fleet):
+    daily = fleet.episodes["daily"]
+    trips = fleet.episodes["trips"]
+    vehicles = trips[trips["protocol"] == "pt502"]
+    totals = daily.groupby("device_id")[["distance_m", "engine_s", "trips"]].sum()
+    want = vehicles.groupby("device_id").agg(distance_m=("distance_m", "sum"),
+                                              engine_s=("engine_s", "sum"),
+                                              trips=("start_time", "size"))
+    assert totals["trips"].to_dict() == want["trips"].to_dict()
+    assert totals["engine_s"].to_numpy() == pytest.approx(want["engine_s"].to_numpy())
+    assert totals["distance_m"].to_numpy() == pytest.approx(want["distance_m"].to_numpy())
+    zones = dict(zip(fleet.episodes["zones"].device_id, fleet.episodes["zones"].zone,
+                     strict=True))
+    assert set(zones.values()) == {"Africa/Johannesburg", "America/Bogota"}
+    assert (daily["zone"] == daily["device_id"].map(zones)).all()
 
 
 def test_traffic_lights_stop_for_at_most_90_seconds(fleet):

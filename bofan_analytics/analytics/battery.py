@@ -21,6 +21,8 @@ is counted):
   enter the fit.
 * **Low battery** is a reading below ``low_pct`` after one at or above ``low_pct + tol``
   (or the first reading).
+* **Hours left** come from the latest discharge span alone (its own least-squares slope):
+  the battery as it drains now, after the last charge, not as it drained a week ago.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
     slope = np.full(g_count, np.nan)
     lows = np.zeros(g_count, np.int64)
     charging_at_end = np.zeros(g_count, np.bool_)
+    last_slope = np.full(g_count, np.nan)
     for g in numba.prange(g_count):
         s0 = bounds[g]
         e0 = bounds[g + 1]
@@ -135,15 +138,21 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
                     mv += v[j]
                 mt /= m
                 mv /= m  # a flat span stays exactly flat: no slope out of rounding
+                span_xy = 0.0
+                span_xx = 0.0
                 for j in range(span_from, last + 1):
                     dt = (t_ms[j] - t_ms[span_from]) - mt
-                    sxy += dt * (v[j] - mv)
-                    sxx += dt * dt
+                    span_xy += dt * (v[j] - mv)
+                    span_xx += dt * dt
+                sxy += span_xy
+                sxx += span_xx
+                if span_xx > 0:
+                    last_slope[g] = span_xy / span_xx
         n_ep[g] = k
         charging_at_end[g] = charging
         if sxx > 0:
             slope[g] = sxy / sxx
-    return ep_s, ep_e, n_ep, slope, lows, charging_at_end
+    return ep_s, ep_e, n_ep, slope, lows, charging_at_end, last_slope
 
 
 def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, end, tz=None):
@@ -195,23 +204,25 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
     pandas.DataFrame
         One row per device: ``device_id, first_time, last_time, first_pct, last_pct,
         drain_pct_per_h, charges, low_battery_events, hours_left``. ``drain_pct_per_h`` is
-        positive while draining (NaN without two readings in a discharge span);
-        ``hours_left`` is ``last_pct / drain_pct_per_h``, NaN when charging at the end or
-        not draining.
+        positive while draining (NaN without two readings in a discharge span), fitted
+        on all discharge spans; ``hours_left`` is ``last_pct`` over the drain rate of the
+        latest discharge span, NaN when charging at the end or not draining.
 
     Examples
     --------
     >>> battery_trends(log, low_pct=15)[["device_id", "hours_left"]]   # doctest: +SKIP
     """
-    track, v, (_, _, n_ep, slope, lows, charging), tz = _analyse(
+    track, v, (_, _, n_ep, slope, lows, charging, last_slope), tz = _analyse(
         messages, low_pct=low_pct, min_charge_pct=min_charge_pct, noise_pct=noise_pct,
         devices=devices, start=start, end=end, tz=tz)
     first = track.bounds[:-1]
     last = track.bounds[1:] - 1
-    drain = -slope * _MS_PER_H
+    # + 0.0: a flat battery drains 0.0 %/h, not -0.0
+    drain = -slope * _MS_PER_H + 0.0
+    now = -last_slope * _MS_PER_H + 0.0
     last_pct = v[last]
     with np.errstate(divide="ignore", invalid="ignore"):
-        hours = np.where(~charging & (drain > _FLAT_PCT_PER_H), last_pct / drain, np.nan)
+        hours = np.where(~charging & (now > _FLAT_PCT_PER_H), last_pct / now, np.nan)
     return pd.DataFrame({
         DEVICE_ID: device_array(track.devices),
         "first_time": to_times(track.t_ms[first], tz, track.devices),

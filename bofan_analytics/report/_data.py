@@ -15,7 +15,8 @@ __all__ = ["ReportData", "collect", "TABLES", "zone_text"]
 #: Inside a trip, a fix slower than this counts as idling (engine on, vehicle not moving).
 
 #: Result tables of a report, in the order they are shown and exported.
-TABLES = ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery")
+TABLES = ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery",
+          "daily_summary", "drivers")
 
 
 @dataclass
@@ -32,6 +33,9 @@ class ReportData:
     filters: dict = field(default_factory=dict)
     #: the zone(s) times are shown in: None (UTC), one zone, or device_id -> zone
     tz: object = None
+    #: (zone name, limit km/h) of the geofences whose own speed limits were applied
+    zone_limits: list = field(default_factory=list)
+    ignition_input: int | None = None
 
 
 def collect(
@@ -52,12 +56,15 @@ def collect(
     tz = resolve_tz(tz, prepare(positions))
 
     fences = analytics.load_geofences(geofences) if geofences is not None else None
+    zone_limits, limit_fences = _zone_limits(fences)
+    speeding = speed_limit_kmh is not None or limit_fences is not None
     tables = {
         "trips": analytics.detect_trips(positions, tz=tz, ignition_input=ignition_input),
         "stops": analytics.detect_stops(positions, tz=tz, ignition_input=ignition_input),
         "overspeed": (
-            analytics.find_overspeed(positions, limit_kmh=speed_limit_kmh, tz=tz)
-            if speed_limit_kmh is not None
+            analytics.find_overspeed(positions, limit_kmh=speed_limit_kmh,
+                                     geofences=limit_fences, tz=tz)
+            if speeding
             else None
         ),
         "geofence_visits": (
@@ -65,6 +72,15 @@ def collect(
         ),
         "alarms": analytics.alarms(messages, tz=tz),
         "battery": analytics.battery_trends(messages, tz=tz),
+        "daily_summary": analytics.daily_summary(
+            positions, tz=tz, ignition_input=ignition_input, limit_kmh=speed_limit_kmh,
+            geofences=limit_fences),
+        "drivers": (
+            analytics.driver_summary(positions, tz=tz, limit_kmh=speed_limit_kmh,
+                                     geofences=limit_fences)
+            if S.DRIVER_ID in positions.columns and positions[S.DRIVER_ID].notna().any()
+            else None
+        ),
     }
     battery = messages.loc[messages[S.BATTERY_PCT].notna(), [S.DEVICE_ID, S.TIME, S.BATTERY_PCT]]
     battery = battery.loc[battery[S.TIME].notna()].sort_values([S.DEVICE_ID, S.TIME])
@@ -84,7 +100,21 @@ def collect(
         speed_limit_kmh=speed_limit_kmh,
         filters={"devices": devices, "start": start, "end": end},
         tz=tz,
+        zone_limits=zone_limits,
+        ignition_input=ignition_input,
     )
+
+
+def _zone_limits(fences):
+    """The geofences' own speed limits, and the fences that carry one (None if none do)."""
+    if fences is None or "speed_limit_kmh" not in fences.columns:
+        return [], None
+    limits = pd.to_numeric(fences["speed_limit_kmh"], errors="coerce")
+    if not limits.notna().any():
+        return [], None
+    pairs = [(str(n), float(v)) for n, v in zip(fences["name"], limits, strict=True)
+             if not pd.isna(v)]
+    return pairs, fences
 
 
 def _local_summary(summary: pd.DataFrame, tz) -> pd.DataFrame:

@@ -57,13 +57,35 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _local_iso(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times in a zone other than UTC as ISO 8601 text with their offset; a column of
+    several zones (devices in different zones) likewise, row by row in C."""
+    out = None
+    for column in frame.columns:
+        col = frame[column]
+        zoned = isinstance(col.dtype, pd.DatetimeTZDtype) and str(col.dtype.tz) != "UTC"
+        mixed = not zoned and _is_time(col)
+        if not (zoned or mixed):
+            continue
+        if out is None:
+            out = frame.copy(deep=False)
+        if zoned:
+            text = col.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+        else:
+            text = col.map(lambda t: t.isoformat(timespec="microseconds") if pd.notna(t) else None)
+        out[column] = text.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
+    return frame if out is None else out
+
+
 def write_csv(frames: dict, stem: Path) -> list:
-    """``<stem>-<name>.csv`` per frame; times as ISO 8601 UTC; values as computed, with
-    text that a spreadsheet would run as a formula prefixed by ``'`` (see the module notes)."""
+    """``<stem>-<name>.csv`` per frame; times as ISO 8601 (UTC with ``Z``, local times with
+    their offset); values as computed, with text that a spreadsheet would run as a formula
+    prefixed by ``'`` (see the module notes)."""
     paths = []
     for name, frame in frames.items():
         path = stem.with_name(f"{stem.name}-{name}.csv")
-        neutralise_formulas(frame).to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        neutralise_formulas(_local_iso(frame)).to_csv(
+            path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
         paths.append(path)
     return paths
 
@@ -88,6 +110,15 @@ def _cell(value):
     return value
 
 
+def _is_time(col: pd.Series) -> bool:
+    """A tz-aware column, or one of times in several zones (object dtype)."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return True
+    if col.dtype != object or not col.notna().any():
+        return False
+    return isinstance(col.dropna().iloc[0], pd.Timestamp)
+
+
 def write_xlsx(frames: dict, path: Path) -> Path:
     """One sheet per frame. Text is stored as text, so a geofence named ``=cmd|...`` stays a name.
 
@@ -105,10 +136,7 @@ def write_xlsx(frames: dict, path: Path) -> Path:
     book.remove(book.active)
     for name, frame in frames.items():
         sheet = book.create_sheet(title=name[:31])
-        headers = [
-            f"{c} (UTC)" if isinstance(frame[c].dtype, pd.DatetimeTZDtype) else str(c)
-            for c in frame.columns
-        ]
+        headers = [f"{c} (UTC)" if _is_time(frame[c]) else str(c) for c in frame.columns]
         sheet.append(headers)
         for row in frame.itertuples(index=False, name=None):
             sheet.append([_cell(v) for v in row])

@@ -39,6 +39,37 @@ def _int(v) -> str:
     return "" if pd.isna(v) else f"{int(v):,}"
 
 
+#: Alarm names in words, as a fleet manager reads them.
+ALARM_WORDS = {
+    "sos": "SOS (panic button)",
+    "geofence": "Geofence",
+    "tow": "Towing",
+    "hard_acceleration": "Hard acceleration",
+    "hard_braking": "Hard braking",
+    "harsh_turn": "Harsh turn",
+    "fatigue_driving": "Fatigue driving",
+    "vibration": "Vibration",
+    "movement": "Movement",
+    "power_cut": "Power cut",
+    "low_battery": "Low battery",
+}
+
+
+def _alarm(v) -> str:
+    return ALARM_WORDS.get(str(v), str(v))
+
+
+def _rate(v) -> str:
+    """A rate with two decimals, never ``-0.00``."""
+    text = fmt_number(v, 2)
+    return "0.00" if text == "-0.00" else text
+
+
+def _day(v) -> str:
+    """The local date a period starts on (the page names the zone)."""
+    return pd.Timestamp(v).strftime("%Y-%m-%d")
+
+
 #: For each table: (column, heading, formatter); columns a table lacks are left out.
 TABLE_COLUMNS = {
     "trips": [
@@ -62,6 +93,7 @@ TABLE_COLUMNS = {
         ("duration_s", "Duration", fmt_duration),
         ("max_speed_kmh", "Max speed", _speed),
         ("limit_kmh", "Limit", _speed),
+        ("geofence", "Zone", str),
         ("distance_m", "Distance", fmt_km),
     ],
     "geofence_visits": [
@@ -72,7 +104,7 @@ TABLE_COLUMNS = {
     ],
     "alarms": [
         (S.TIME, "Time", fmt_time),
-        (S.ALARM, "Alarm", str),
+        (S.ALARM, "Alarm", _alarm),
         (S.MSG_TYPE, "Message", str),
         (S.LAT, "Lat", lambda v: fmt_number(v, 5)),
         (S.LON, "Lon", lambda v: fmt_number(v, 5)),
@@ -82,10 +114,33 @@ TABLE_COLUMNS = {
         ("last_time", "To", fmt_time),
         ("first_pct", "First", _pct),
         ("last_pct", "Last", _pct),
-        ("drain_pct_per_h", "Drain %/h", lambda v: fmt_number(v, 2)),
+        ("drain_pct_per_h", "Drain %/h", _rate),
         ("charges", "Charges", _int),
         ("low_battery_events", "Low-battery alarms", _int),
         ("hours_left", "Hours left", lambda v: fmt_number(v, 1)),
+    ],
+    "daily_summary": [
+        ("period_start", "Day", _day),
+        ("distance_m", "Distance", fmt_km),
+        ("driving_s", "Driving", fmt_duration),
+        ("idle_s", "Idle", fmt_duration),
+        ("engine_s", "Engine on", fmt_duration),
+        ("trips", "Trips", _int),
+        ("stops", "Stops", _int),
+        ("max_speed_kmh", "Max speed", _speed),
+        ("overspeed_s", "Overspeed", fmt_duration),
+        ("first_time", "First fix", fmt_time),
+        ("last_time", "Last fix", fmt_time),
+    ],
+    "drivers": [
+        (S.DRIVER_ID, "Driver (RFID)", str),
+        ("devices", "Vehicles", _int),
+        ("trips", "Trips", _int),
+        ("distance_m", "Distance", fmt_km),
+        ("driving_s", "Driving", fmt_duration),
+        ("overspeed", "Overspeed", _int),
+        ("overspeed_s", "Overspeed time", fmt_duration),
+        ("harsh_events", "Harsh events", _int),
     ],
 }
 
@@ -96,6 +151,8 @@ TABLE_TITLES = {
     "geofence_visits": "Geofence visits",
     "alarms": "Alarms",
     "battery": "Battery",
+    "daily_summary": "Daily summary",
+    "drivers": "Drivers",
 }
 
 SUMMARY_COLUMNS = [
@@ -250,9 +307,28 @@ def _device_zone(tz, device):
 
 
 def _device_rows(frame, device):
-    if frame is None or frame.empty:
+    if frame is None or frame.empty or S.DEVICE_ID not in frame.columns:
         return frame
     return frame.loc[frame[S.DEVICE_ID].astype(str) == device]
+
+
+def _fleet_notes(data: ReportData) -> list:
+    """Plain-text notes for the page header: zone limits applied, the ignition input."""
+    notes = []
+    if data.zone_limits:
+        zones = ", ".join(f"{name} {fmt_number(limit, 0)} km/h" for name, limit in data.zone_limits)
+        notes.append(f"zone speed limits applied: {zones}")
+    if data.ignition_input is not None:
+        notes.append(f"ignition on input {int(data.ignition_input)}")
+    return notes
+
+
+def _drivers_section(data: ReportData) -> str:
+    """The fleet's drivers table (RFID), or a note that the data has none."""
+    frame = data.tables.get("drivers")
+    body = (html_table(frame, TABLE_COLUMNS["drivers"]) if frame is not None
+            else '<p class="empty">No driver RFID tags in the data.</p>')
+    return f'<section id="drivers"><h2>{escape_text(TABLE_TITLES["drivers"])}</h2>{body}</section>\n'
 
 
 def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
@@ -304,7 +380,8 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
         parts.append("<h3>Battery</h3>")
         parts.append(battery_chart(_device_rows(data.battery_series, device),
                                    tz=_device_zone(data.tz, device)).svg)
-        for name in ("trips", "stops", "overspeed", "geofence_visits", "alarms", "battery"):
+        for name in ("daily_summary", "trips", "stops", "overspeed", "geofence_visits",
+                     "alarms", "battery"):
             frame = tables[name]
             count = "" if frame is None else f" ({len(frame):,})"
             parts.append(f"<h3>{TABLE_TITLES[name]}{count}</h3>")
@@ -328,6 +405,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
         described.append(f"to {filters['end']}")
     if data.speed_limit_kmh is not None:
         described.append(f"speed limit {fmt_number(data.speed_limit_kmh, 0)} km/h")
+    described.extend(_fleet_notes(data))
     period = (
         f"{fmt_time(summary['first_time'].min())} – {fmt_time(summary['last_time'].max())}"
         if len(summary)
@@ -356,6 +434,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
             '<section id="fleet"><h2>Fleet summary</h2>',
             summary_table(summary, links=True),
             "</section>\n",
+            _drivers_section(data),
             "\n".join(sections),
             "\n</main>\n",
             f"<footer>bofan_analytics {escape_text(__version__)} · "

@@ -32,7 +32,8 @@ class Report:
         overspeed, overspeed_s, geofence_visits, alarms, battery_pct`` (last reading).
         Counts of an analysis that did not run are missing (``<NA>``), not 0.
     tables : dict of str to pandas.DataFrame or None
-        ``trips``, ``stops``, ``overspeed``, ``geofence_visits``, ``alarms``, ``battery``;
+        ``trips``, ``stops``, ``overspeed``, ``geofence_visits``, ``alarms``, ``battery``,
+        ``daily_summary`` (per device and local day), ``drivers`` (per RFID driver);
         ``None`` for an analysis that was not run (no speed limit, no geofences).
     """
 

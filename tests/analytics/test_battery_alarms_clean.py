@@ -36,12 +36,25 @@ def test_drain_charges_and_hours_left():
     assert row.charges == 1
     assert row.drain_pct_per_h == pytest.approx(3.0, abs=0.15)
     assert row.first_pct == 80 and row.last_pct == DRAIN2[-1]
-    assert row.hours_left == pytest.approx(row.last_pct / row.drain_pct_per_h)
+    # hours left at the drain of the latest span: the readings since the top of the charge
+    latest = -np.polyfit(np.arange(len(DRAIN2)) * 0.5, DRAIN2, 1)[0]
+    assert row.hours_left == pytest.approx(row.last_pct / latest)
     assert row.low_battery_events == 0
     episodes = charge_episodes(frame)
     assert list(episodes.start_time) == [ts(19 * 1800)]   # last reading before the rise
     assert list(episodes.end_time) == [ts(22 * 1800)]     # first reading at the top
     assert list(episodes.end_pct) == [100]
+
+
+def test_hours_left_from_the_latest_drain_and_no_negative_zero():
+    # 3 %/h before the charge, 6 %/h after it (a new app on the phone): 6 counts now
+    fast = [100 - 3.0 * i for i in range(1, 11)]            # 97 .. 70 over 4.5 h
+    row = battery_trends(readings(DRAIN1 + CHARGE + fast)).iloc[0]
+    assert row.hours_left == pytest.approx(70 / 6.0)
+    assert 3.0 < row.drain_pct_per_h < 6.0  # the fit over both spans
+    flat = battery_trends(readings([100.0] * 6)).iloc[0]
+    assert flat.drain_pct_per_h == 0.0 and np.signbit(flat.drain_pct_per_h) == False  # noqa: E712
+    assert np.isnan(flat.hours_left)
 
 
 def test_noise_alone_is_no_charge_and_low_battery_counts_once_per_dip():

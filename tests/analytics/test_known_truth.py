@@ -46,6 +46,8 @@ def messages(fleet):
         "odometer_m": fr["odometer_m"].astype(float),
         "protocol": pd.array(fr["protocol"], dtype="str"),
         "msg_type": pd.array(fr["msg_type"], dtype="str"),
+        "inputs": pd.array(fr["inputs"], dtype="str"),
+        "driver_id": pd.array(fr["driver_id"], dtype="str"),
     })
 
 
@@ -125,6 +127,8 @@ def test_overspeed(fleet, messages):
         assert list(found.end_time) == list(ms(truth.end_time))
         assert list(found.max_speed_kmh) == pytest.approx(list(truth.max_speed_kmh))
         assert list(found.limit_kmh) == list(truth.limit_kmh)
+        if "geofence" in truth:
+            assert list(found.geofence.fillna("-")) == list(truth.geofence.fillna("-"))
 
 
 def test_geofence_crossings(fleet, messages):
@@ -173,3 +177,37 @@ def test_alarms(fleet, messages):
                                                  key=lambda c: c.astype(str))
     assert list(zip(found.device_id, found.time, found.alarm, strict=True)) == list(
         zip(truth.device_id.astype(str), ms(truth.time), truth.alarm.astype(str), strict=True))
+
+
+def test_each_trip_has_its_driver_and_engine_time(fleet, messages, protocols):
+    trips = ba.detect_trips(messages, ignition_input=2)
+    truth = fleet.episodes["trips"]
+    found = trips[trips.device_id.map(protocols) == "pt502"]
+    want = truth[truth.protocol == "pt502"].sort_values(["device_id", "start_time"],
+                                                        key=lambda c: c.astype(str))
+    assert list(found.driver_id.fillna("-")) == list(want.driver_id.fillna("-"))
+    assert list(found.engine_s) == list(want.engine_s)
+    walkers = trips[trips.device_id.map(protocols) == "pt60"]
+    assert walkers.engine_s.isna().all() and walkers.driver_id.isna().all()
+
+
+def test_per_device_per_local_day(fleet, messages, protocols):
+    zones = dict(zip(fleet.episodes["zones"].device_id, fleet.episodes["zones"].zone,
+                     strict=True))
+    days = ba.daily_summary(messages, tz=zones, ignition_input=2)
+    days = days[days.device_id.map(protocols) == "pt502"]
+    truth = fleet.episodes["daily"]
+    got = pd.DataFrame({
+        "device_id": days.device_id.astype(str).to_numpy(),
+        "day": [t.strftime("%Y-%m-%d") for t in days.period_start],
+        "distance_m": days.distance_m.to_numpy(),
+        "engine_s": days.engine_s.to_numpy(),
+        "trips": days.trips.to_numpy(),
+    })
+    got = got[(got.trips > 0) | (got.distance_m > 0)].reset_index(drop=True)
+    want = truth.sort_values(["device_id", "day"], key=lambda c: c.astype(str))
+    assert list(zip(got.device_id, got.day, strict=True)) == list(
+        zip(want.device_id, want.day, strict=True))
+    assert list(got.trips) == list(want.trips)
+    assert list(got.engine_s) == pytest.approx(list(want.engine_s), abs=1e-6)
+    assert list(got.distance_m) == pytest.approx(list(want.distance_m), rel=1e-6)

@@ -34,6 +34,7 @@ TEXT = [
     schema.ALARM,
     schema.FIRMWARE,
     schema.VALID,
+    schema.DRIVER_ID,
 ]
 EXACT = [
     schema.SATELLITES,

@@ -130,6 +130,7 @@ def test_csv_export(tmp_path, fleet, fences):
     assert names == [
         "week-alarms.csv",
         "week-battery.csv",
+        "week-daily_summary.csv",
         "week-geofence_visits.csv",
         "week-overspeed.csv",
         "week-stops.csv",
