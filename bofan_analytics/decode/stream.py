@@ -186,6 +186,42 @@ class StreamDecoder:
         self._finished = True
         return log
 
+    def checkpoint(self) -> dict | None:
+        """What a new decoder needs to go on where this one stopped, as plain JSON data.
+
+        Taken after the last :meth:`feed` and before :meth:`finish`: ``consumed`` is the
+        offset up to which every frame is decoded for good; the bytes from there on (an
+        unfinished frame) are fed again, after ``consumed``, to the decoder made by
+        :meth:`resume`. ``None`` for packet captures, whose reassembly state is not kept.
+        """
+        if self.format == "pcap" or self._finished:
+            return None
+        carry = {
+            str(key): [data.hex(), [list(piece) for piece in pieces]]
+            for key, (data, pieces) in self._carry.items()
+        }
+        return {
+            "consumed": self._base,
+            "line_start": bool(self._line_start),
+            "devices": {str(k): v for k, v in self._known_devices.items()},
+            "carry": carry,
+        }
+
+    @classmethod
+    def resume(cls, format: str, source: str, state: dict) -> "StreamDecoder":
+        """A decoder that goes on from a :meth:`checkpoint`; feed it the bytes from
+        ``state["consumed"]`` on and it gives the rows one decoder fed everything would
+        have given after that point."""
+        decoder = cls(format, source)
+        decoder._base = int(state["consumed"])
+        decoder._line_start = bool(state["line_start"])
+        decoder._known_devices = {int(k): v for k, v in state["devices"].items()}
+        decoder._carry = {
+            int(key): (bytes.fromhex(data), [tuple(piece) for piece in pieces])
+            for key, (data, pieces) in state["carry"].items()
+        }
+        return decoder
+
     # -- internals ----------------------------------------------------------------------
     def _step(self, chunk, final):
         from .log import DecodedLog
