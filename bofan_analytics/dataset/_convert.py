@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -734,39 +735,31 @@ class _Cluster:
                     finished = set()
                 for future in finished:
                     path = futures[future]
-                    result, entry = self._result(future)
+                    result, entry = future.result()
                     if entry is not None:
                         entry = {**entry, "path": path}
                     done[path] = (dataclasses.replace(result, path=path), entry)
                     if bar is not None:
                         bar.update()
                 idle_since = self._check_workers(idle_since, len(pending))
+        except (CancelledError, OSError) as exc:
+            # the scheduler went away: its futures are cancelled, its connection closed
+            raise BofanError(f"lost the Dask scheduler{self._at()}: {_reason(exc)}") from None
         finally:
             if bar is not None:
                 bar.close()
             for future in pending:
                 future.cancel()
 
-    def _result(self, future):
-        from distributed.client import FutureCancelledError
-
-        try:
-            return future.result()
-        except (FutureCancelledError, OSError) as exc:
-            raise BofanError(f"lost the Dask scheduler{self._at()}: {_reason(exc)}") from None
-
     def _check_workers(self, idle_since: float | None, pending: int) -> float | None:
         """Give up when the cluster has had no worker for :data:`NO_WORKERS_TIMEOUT_S`."""
         if not pending:
             return None
         if self.client.status != "running":
-            raise BofanError(f"lost the Dask scheduler{self._at()}")
-        try:
-            workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
-        except TypeError:  # older distributed
-            workers = len(self.client.scheduler_info()["workers"])
-        except (OSError, TimeoutError) as exc:
-            raise BofanError(f"lost the Dask scheduler{self._at()}: {_reason(exc)}") from None
+            raise BofanError(
+                f"lost the Dask scheduler{self._at()}: the client is {self.client.status}"
+            )
+        workers = len(self.client.nthreads())
         if workers:
             return None
         now = time.monotonic()
