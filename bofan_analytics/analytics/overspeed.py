@@ -9,6 +9,7 @@ import pandas as pd
 from .._numba import pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID
+from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
 from .geofences import inside_pairs, load_geofences
@@ -85,6 +86,7 @@ def _limits(track: Track, limit_kmh, geofences, overlap: str) -> np.ndarray:
     return np.where(np.isnan(limit), base, limit)
 
 
+@on_cluster
 def find_overspeed(
     positions,
     *,

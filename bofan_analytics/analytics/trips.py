@@ -58,6 +58,7 @@ import pandas as pd
 from .._numba import jit, pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID, LAT, LON
+from ._cluster import on_cluster
 from ._geo import EARTH_RADIUS_M
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
@@ -334,6 +335,7 @@ def _frame(columns, data) -> pd.DataFrame:
     return pd.DataFrame({c: data[c] for c in columns}, columns=list(columns))
 
 
+@on_cluster
 def detect_trips(
     positions,
     *,
@@ -427,6 +429,7 @@ def detect_trips(
     })
 
 
+@on_cluster
 def detect_stops(
     positions,
     *,
