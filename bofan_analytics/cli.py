@@ -143,6 +143,9 @@ def _build_parser() -> _Parser:
         choices=("csv", "xlsx"),
         help="also write the tables beside the report (repeatable)",
     )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the analyses on a Dask cluster (tcp://host:8786)"
+    )
     p.set_defaults(run=_run_report)
 
     p = commands.add_parser(
@@ -275,6 +278,7 @@ def _run_report(args) -> int:
         geofences=args.geofences,
         speed_limit_kmh=args.speed_limit,
         export=args.export,
+        scheduler=args.scheduler,
     )
     print(f"report written to {args.output}")
     return EXIT_OK

@@ -1,5 +1,6 @@
 """What a report shows, computed from the input: per-device summaries and result tables."""
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..errors import InputError
+from ..errors import FormatError, InputError
 
 __all__ = ["ReportData", "collect", "TABLES"]
 
@@ -33,9 +34,11 @@ class ReportData:
 
 
 def collect(
-    source, *, devices=None, start=None, end=None, geofences=None, speed_limit_kmh=None
+    source, *, devices=None, start=None, end=None, geofences=None, speed_limit_kmh=None,
+    scheduler=None,
 ) -> ReportData:
-    """Read ``source`` and run every analysis the report shows."""
+    """Read ``source`` and run every analysis the report shows (on the Dask cluster at
+    ``scheduler`` when ``source`` is a dataset directory)."""
     from .. import analytics
 
     messages = _messages(source, devices, start, end)
@@ -44,20 +47,21 @@ def collect(
     positions = _fixes(messages)
 
     fences = analytics.load_geofences(geofences) if geofences is not None else None
-    tables = {
-        "trips": analytics.detect_trips(positions),
-        "stops": analytics.detect_stops(positions),
-        "overspeed": (
-            analytics.find_overspeed(positions, limit_kmh=speed_limit_kmh)
-            if speed_limit_kmh is not None
-            else None
-        ),
-        "geofence_visits": (
-            analytics.geofence_visits(positions, fences) if fences is not None else None
-        ),
-        "alarms": analytics.alarms(messages),
-        "battery": analytics.battery_trends(messages),
-    }
+    with _analyses_on(source, scheduler, devices, start, end) as run:
+        tables = {
+            "trips": run(analytics.detect_trips, positions),
+            "stops": run(analytics.detect_stops, positions),
+            "overspeed": (
+                run(analytics.find_overspeed, positions, limit_kmh=speed_limit_kmh)
+                if speed_limit_kmh is not None
+                else None
+            ),
+            "geofence_visits": (
+                run(analytics.geofence_visits, positions, fences) if fences is not None else None
+            ),
+            "alarms": run(analytics.alarms, messages),
+            "battery": run(analytics.battery_trends, messages),
+        }
     battery = messages.loc[messages[S.BATTERY_PCT].notna(), [S.DEVICE_ID, S.TIME, S.BATTERY_PCT]]
     battery = battery.loc[battery[S.TIME].notna()].sort_values([S.DEVICE_ID, S.TIME])
     msg_types = (
@@ -76,6 +80,25 @@ def collect(
         speed_limit_kmh=speed_limit_kmh,
         filters={"devices": devices, "start": start, "end": end},
     )
+
+
+@contextlib.contextmanager
+def _analyses_on(source, scheduler, devices, start, end):
+    """Yield ``run(analysis, frame, ...)``: in memory the analysis of ``frame``; with a
+    scheduler the analysis of the dataset ``source`` on that Dask cluster, same selection."""
+    if scheduler is None:
+        yield lambda analysis, frame, *args, **kwargs: analysis(frame, *args, **kwargs)
+        return
+    if not (isinstance(source, (str, os.PathLike)) and Path(source).is_dir()):
+        raise FormatError("a report runs on a Dask cluster only from a dataset directory")
+    from ..dataset._convert import connect
+
+    client = connect(scheduler)
+    selection = {"client": client, "devices": devices, "start": start, "end": end}
+    try:
+        yield lambda analysis, _, *args, **kwargs: analysis(source, *args, **selection, **kwargs)
+    finally:
+        client.close()
 
 
 def _messages(source, devices, start, end) -> pd.DataFrame:

@@ -127,6 +127,7 @@ def build_report(
     geofences=None,
     speed_limit_kmh: float | None = None,
     title: str | None = None,
+    scheduler: str | None = None,
 ) -> Report:
     """Analyse ``source`` and build the fleet report page in memory.
 
@@ -147,6 +148,9 @@ def build_report(
         Limit for the overspeed table; without it no overspeed is computed.
     title : str, optional
         Page title (escaped like every other string).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): the analyses of a dataset
+        directory run on that cluster, with the same results.
 
     Returns
     -------
@@ -172,6 +176,7 @@ def build_report(
         end=end,
         geofences=geofences,
         speed_limit_kmh=speed_limit_kmh,
+        scheduler=scheduler,
     )
     if title is None:
         title = "Fleet report"
@@ -194,6 +199,7 @@ def write_report(
     speed_limit_kmh: float | None = None,
     export=None,
     title: str | None = None,
+    scheduler: str | None = None,
 ) -> Path:
     """Write one self-contained HTML report (what ``bofan report`` does).
 
@@ -231,5 +237,6 @@ def write_report(
         geofences=geofences,
         speed_limit_kmh=speed_limit_kmh,
         title=title,
+        scheduler=scheduler,
     )
     return report.save(output, export=export)

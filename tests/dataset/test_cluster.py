@@ -72,3 +72,23 @@ def test_scheduler_address_and_errors(fleet_dataset, cluster):
         ba.detect_trips(pd.DataFrame(), scheduler=local.scheduler_address)
     with pytest.raises(FormatError, match="not both"):
         ba.detect_trips(path, scheduler="tcp://127.0.0.1:1", client=object())
+
+
+def test_report_on_a_cluster_has_the_same_tables(fleet_dataset, cluster, tmp_path, capsys):
+    from bofan_analytics.cli import main
+    from bofan_analytics.report import build_report
+
+    path, fences = fleet_dataset
+    local, _ = cluster
+    options = {"geofences": fences, "speed_limit_kmh": 50, "devices": None}
+    here = build_report(path, **options)
+    there = build_report(path, scheduler=local.scheduler_address, **options)
+    for name, table in here.tables.items():
+        pd.testing.assert_frame_equal(there.tables[name], table, obj=name)
+    pd.testing.assert_frame_equal(there.summary, here.summary)
+
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(out), "--scheduler", local.scheduler_address]) == 0
+    assert out.stat().st_size > 0
+    assert main(["report", str(path), "-o", str(out), "--scheduler", "nonsense://x"]) == 2
+    assert capsys.readouterr().err.startswith("bofan: bad scheduler address 'nonsense://x'")
