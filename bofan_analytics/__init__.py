@@ -48,6 +48,7 @@ _LAZY = {
     # dataset
     "convert": "bofan_analytics.dataset",
     "ConvertResult": "bofan_analytics.dataset",
+    "compact": "bofan_analytics.dataset",
     "read_dataset": "bofan_analytics.dataset",
     "read_messages": "bofan_analytics.dataset",
     "read_positions": "bofan_analytics.dataset",

@@ -1,4 +1,4 @@
-"""The ``bofan`` command line: convert, report, listen, summary.
+"""The ``bofan`` command line: convert, compact, report, listen, summary.
 
 Exit status: 0 on success, 1 when an input could not be read, 2 for bad arguments. A user's
 mistake is reported as one line on stderr, never as a traceback.
@@ -136,7 +136,28 @@ def _build_parser() -> _Parser:
     p.add_argument(
         "--scheduler", metavar="ADDRESS", help="convert on a running Dask cluster (tcp://host:8786)"
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="decode every input whole, ignoring what the dataset's manifest says it holds",
+    )
     p.set_defaults(run=_run_convert)
+
+    p = commands.add_parser(
+        "compact",
+        help="merge a dataset's small part files",
+        description="Merge each day's part files into a few large files sorted by device, "
+        "atomically: readers never see a row missing or twice.",
+    )
+    p.add_argument("dataset", metavar="DATASET")
+    p.add_argument(
+        "--target-mb",
+        type=_positive_float,
+        default=128.0,
+        metavar="MB",
+        help="size of a merged file (default 128)",
+    )
+    p.set_defaults(run=_run_compact)
 
     p = commands.add_parser(
         "report",
@@ -172,6 +193,9 @@ def _build_parser() -> _Parser:
         action="append",
         choices=("csv", "xlsx"),
         help="also write the tables beside the report (repeatable)",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the analyses on a Dask cluster (tcp://host:8786)"
     )
     p.set_defaults(run=_run_report)
 
@@ -266,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if args.command is None:
-        return _fail("error: choose a command: convert, report, export, listen, summary", EXIT_USAGE)
+        return _fail("error: choose a command: convert, compact, report, export, listen, summary", EXIT_USAGE)
     try:
         return args.run(args)
     except FormatError as exc:
@@ -292,6 +316,8 @@ def _fail(message: str, code: int) -> int:
 def _run_convert(args) -> int:
     from .dataset import convert
 
+    if args.workers is not None and args.scheduler is not None:
+        return _fail("error: give --workers or --scheduler, not both", EXIT_USAGE)
     result = convert(
         args.inputs,
         args.output,
@@ -299,17 +325,31 @@ def _run_convert(args) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         log_tz=args.log_tz,
+        full=args.full,
     )
     for path, reason in result.errors:
         print(f"bofan: {path}: {reason}", file=sys.stderr)
     for path, first in result.duplicates:
         print(f"{path}: same content as {first}, kept once")
-    converted = len(result.files) - len(result.errors) - len(result.duplicates)
+    converted = sum(result.count(s) for s in ("new", "appended", "replaced"))
+    unchanged = result.count("unchanged")
     print(
-        f"{converted} file(s) converted: {result.messages} messages, {result.rejects} rejects "
-        f"-> {args.output}"
+        f"{converted} file(s) converted: {result.messages} messages, {result.rejects} rejects"
+        + (f"; {unchanged} unchanged" if unchanged else "")
+        + f" -> {args.output}"
     )
     return EXIT_OK if result.ok else EXIT_INPUT
+
+
+def _run_compact(args) -> int:
+    from .dataset import compact
+
+    result = compact(args.dataset, target_mb=args.target_mb)
+    print(
+        f"{len(result.days)} day(s) compacted: {result.files_before} -> "
+        f"{result.files_after} files in {args.dataset}"
+    )
+    return EXIT_OK
 
 
 def _run_report(args) -> int:
@@ -341,6 +381,7 @@ def _run_report(args) -> int:
         # only what was asked for: the defaults are write_report's own
         **{k: v for k, v in (("tz", args.tz), ("ignition_input", args.ignition_input))
            if v is not None},
+        scheduler=args.scheduler,
     )
     print(f"report written to {args.output}")
     return EXIT_OK

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..errors import FormatError
 from ..schema import ALARM, ALARMS, DEVICE_ID, LAT, LON, MSG_TYPE, TIME
+from ._cluster import on_cluster
 from ._input import as_messages
 from ._track import device_array, float_column, prepare, times_ms, to_times
 from ._tz import AUTO, resolve_tz
@@ -16,6 +17,7 @@ __all__ = ["alarms", "ALARM_COLUMNS"]
 ALARM_COLUMNS = (DEVICE_ID, TIME, ALARM, LAT, LON, MSG_TYPE)
 
 
+@on_cluster
 def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
            end=None) -> pd.DataFrame:
     """The alarms the devices raised: SOS, geofence, harsh acceleration/braking, fatigue,

@@ -34,6 +34,7 @@ import pandas as pd
 from .._numba import pjit
 from ..errors import FormatError
 from ..schema import BATTERY_PCT, DEVICE_ID
+from ._cluster import on_cluster
 from ._input import as_messages
 from ._track import compact_rows, device_array, float_column, prepare, to_times
 from ._tz import AUTO, resolve_tz
@@ -175,6 +176,7 @@ def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, en
     return track, v, out, zones
 
 
+@on_cluster
 def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
                    noise_pct: float = 1, tz=None, devices=None, start=None,
                    end=None) -> pd.DataFrame:
@@ -236,6 +238,7 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
     }, columns=list(BATTERY_COLUMNS))
 
 
+@on_cluster
 def charge_episodes(messages, *, min_charge_pct: float = 10, noise_pct: float = 1,
                     tz=None, devices=None, start=None, end=None) -> pd.DataFrame:
     """The charge episodes :func:`battery_trends` counts, one row each.

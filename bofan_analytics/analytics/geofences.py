@@ -24,6 +24,7 @@ import shapely
 from .._numba import jit, pjit
 from ..errors import FormatError, GeofenceError
 from ..schema import DEVICE_ID, LAT, LON, TIME
+from ._cluster import on_cluster
 from ._geo import EARTH_RADIUS_M, haversine_m
 from ._input import as_positions
 from ._track import Track, device_array, prepare, to_times
@@ -272,6 +273,7 @@ def _events(track: Track, fences, min_dwell_s: float):
     return r[order], fence_of[order], enter[order]
 
 
+@on_cluster
 def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
                     devices=None, start=None, end=None, geometry: bool = False) -> pd.DataFrame:
     """Enter and exit events of every device for every geofence.
@@ -329,6 +331,7 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     return events
 
 
+@on_cluster
 def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,
                     devices=None, start=None, end=None) -> pd.DataFrame:
     """Stays inside geofences: each enter paired with the exit that follows it.

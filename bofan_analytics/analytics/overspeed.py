@@ -19,6 +19,7 @@ import pandas as pd
 from .._numba import pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID
+from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
 from ._tz import resolve_tz
@@ -126,6 +127,7 @@ def overspeed_rows(track: Track, *, limit_kmh=None, geofences=None, min_duration
     return s, e, peak[idx], limit, zone[s], names
 
 
+@on_cluster
 def find_overspeed(
     positions,
     *,

@@ -58,6 +58,7 @@ import pandas as pd
 from .._numba import jit, pjit
 from ..errors import FormatError
 from ..schema import DEVICE_ID, DRIVER_ID, LAT, LON
+from ._cluster import on_cluster
 from ._geo import EARTH_RADIUS_M
 from ._ignition import (
     check_input,
@@ -430,6 +431,7 @@ def trip_drivers(track: Track, frame: pd.DataFrame, s, e) -> np.ndarray:
     return out
 
 
+@on_cluster
 def detect_trips(
     positions,
     *,
@@ -563,6 +565,7 @@ def stop_rows(track: Track, s, e):
     return np.where(is_open, e, e + 1), is_open
 
 
+@on_cluster
 def detect_stops(
     positions,
     *,

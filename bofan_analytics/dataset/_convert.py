@@ -1,4 +1,9 @@
-"""``convert``: captures in, a partitioned Parquet dataset out."""
+"""``convert``: captures in, a partitioned Parquet dataset out, incrementally.
+
+Each run reads the manifest (:mod:`._manifest`), decides per input what is new, decodes
+only that, writes the rows under fresh file names and commits them with one manifest
+replacement. See :func:`convert` for the per-input decisions.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +13,51 @@ import hashlib
 import html
 import os
 import sys
+import time
 from collections.abc import Iterable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
 from ..decode._logtime import zone_table
-from ..errors import BofanError, FormatError, SchemaError
+from ..errors import BofanError, FormatError, InputError, SchemaError
+from ..io import open_capture, place_format
 from ..io.files import check_format
 from . import _layout as layout
-from ._inputs import decode_file, describe_error, find_captures, is_input_error
+from ._inputs import describe_error, find_captures, is_input_error
+from ._manifest import DatasetLock, Manifest
 
-__all__ = ["convert", "ConvertResult", "FileResult"]
+__all__ = ["convert", "ConvertResult", "FileResult", "convert_input"]
 
 #: Decoded rows held in memory before they are written out as one chunk of part files.
 CHUNK_ROWS = 250_000
 
+#: Bytes hashed as the head of an input, and read per decoder feed after that.
+HEAD_SIZE = 64 * 1024
+READ_SIZE = 4 * 1024 * 1024
+
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 SCHEDULER_TIMEOUT_S = 10
+
+#: Seconds a conversion on Dask waits while the cluster has no worker at all.
+NO_WORKERS_TIMEOUT_S = 60
+
+#: A file modified this close (ns) to the moment it was last read may have changed within
+#: the file system's timestamp resolution: its size and time are not trusted, its bytes
+#: are checked (as git does for "racy" files).
+RACY_NS = 2_000_000_000
+
+#: Part files of one day in one table above which ``convert`` compacts that day.
+MAX_DAY_PARTS = 64
+
+#: Statuses of an input in a :class:`FileResult`.
+STATUSES = ("new", "appended", "unchanged", "replaced", "duplicate", "failed")
 
 _MESSAGE_ORDER = [
     (schema.DEVICE_ID, "ascending"),
@@ -42,7 +70,16 @@ _REJECT_ORDER = [(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")]
 
 @dataclass(frozen=True)
 class FileResult:
-    """What converting one input gave: its format and row counts, or why it failed."""
+    """What this run did with one input.
+
+    ``status`` is ``"new"`` (decoded whole, first time), ``"appended"`` (only the bytes
+    added since the last run were decoded), ``"unchanged"`` (nothing decoded),
+    ``"replaced"`` (its content changed or shrank: decoded again, its old rows replaced),
+    ``"duplicate"`` (the same content as ``duplicate_of``: no rows kept) or ``"failed"``.
+    ``messages`` and ``rejects`` count the rows this run added; ``decoded_bytes`` the
+    decompressed bytes it fed the decoder. An input whose reading broke off (a truncated
+    ``.gz``) has ``error`` set *and* keeps the rows decoded before the break.
+    """
 
     path: str
     format: str | None = None
@@ -52,21 +89,30 @@ class FileResult:
     error: str | None = None
     #: hash of the decompressed bytes
     content_hash: str | None = None
-    #: an earlier input with the same content: this one's rows were not kept
+    #: an input with the same content: this one's rows were not kept
     duplicate_of: str | None = None
+    status: str = "failed"
+    decoded_bytes: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """Reading broke off, and the rows decoded before the break were kept."""
+        return self.error is not None and (self.messages or self.rejects) > 0
 
 
 @dataclass
 class ConvertResult:
     """The outcome of :func:`convert`: one :class:`FileResult` per input, in input order.
 
-    ``ok`` is False when any input could not be read; ``errors`` lists those as
-    ``(path, reason)``. An input with the same content as an earlier one (``x`` and
-    ``x.gz``) is kept once: the later one has ``duplicate_of`` set and counts no rows.
+    ``ok`` is False when any input could not be read (whole or in part); ``errors`` lists
+    those as ``(path, reason)``. An input with the same content as another (``x`` and
+    ``x.gz``, a copy, a symlink) is kept once: the other has ``duplicate_of`` set.
     """
 
     output: str
     files: list[FileResult] = field(default_factory=list)
+    #: days compacted because they held more than :data:`MAX_DAY_PARTS` files
+    compacted: list[str] = field(default_factory=list)
 
     @property
     def messages(self) -> int:
@@ -88,14 +134,17 @@ class ConvertResult:
     def ok(self) -> bool:
         return not self.errors
 
+    def count(self, status: str) -> int:
+        """How many inputs ended with ``status`` (see :class:`FileResult`)."""
+        return sum(f.status == status for f in self.files)
+
     def to_pandas(self):
-        """One row per input: path, format, messages, rejects, parts, error, duplicate_of."""
+        """One row per input: path, status, format, rows added, bytes decoded, error."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [vars(f) for f in self.files],
-            columns=["path", "format", "messages", "rejects", "parts", "error", "duplicate_of"],
-        )
+        columns = ["path", "status", "format", "messages", "rejects", "parts",
+                   "decoded_bytes", "error", "duplicate_of"]  # fmt: skip
+        return pd.DataFrame([vars(f) for f in self.files], columns=columns)
 
     def __repr__(self) -> str:
         return (
@@ -120,8 +169,27 @@ def convert(
     scheduler: str | None = None,
     progress: bool | None = None,
     log_tz: str | None = None,
+    full: bool = False,
+    lock_wait_s: float | None = None,
 ) -> ConvertResult:
-    """Decode capture files into a Parquet dataset partitioned by day.
+    """Decode capture files into a Parquet dataset partitioned by day, incrementally.
+
+    The dataset's manifest remembers each input (by its real path): size, modification
+    time, a hash of its head and of all its bytes, how far it was decoded and the
+    unfinished frame at its end. Converting again then
+
+    * skips an input that did not change (status ``"unchanged"``, nothing decoded);
+    * decodes only the bytes appended to one that grew, going on from the unfinished
+      frame where the last run stopped (``"appended"``): every frame lands exactly once;
+    * decodes a new input (``"new"``), unless it has the same content as one the dataset
+      holds (a copy, a symlink, ``x.gz`` of ``x``): then ``"duplicate"``, no rows added;
+    * decodes again an input that was replaced or truncated, and replaces its old rows
+      (``"replaced"``).
+
+    Rows go to new files and become visible together in one manifest commit, so a reader,
+    or a conversion killed at any point, never sees half an input or an input twice.
+    Writers lock the dataset: a second ``convert`` waits up to ``lock_wait_s`` seconds.
+    A day holding more than :data:`MAX_DAY_PARTS` files is compacted afterwards.
 
     Parameters
     ----------
@@ -129,8 +197,7 @@ def convert(
         Capture files, or directories walked for them (metadata such as ``.json``,
         ``.geojson``, ``.md`` and ``.parquet`` files is skipped).
     output : path
-        The dataset directory; ``messages/`` and ``rejects/`` are created in it. Inputs
-        converted before are replaced, not added again.
+        The dataset directory; ``messages/`` and ``rejects/`` are created in it.
     format : {"auto", "stream", "lines", "traccar", "pcap"}
         Input format; ``"auto"`` detects it per file.
     workers : int, optional
@@ -138,67 +205,475 @@ def convert(
         many processes.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``) to convert the files on;
-        its workers must see the same paths.
+        its workers must see the same paths. Not together with ``workers``.
     progress : bool, optional
         Show a progress bar on stderr; by default only when stderr is a terminal.
     log_tz : str, optional
         The zone of tracker-server log time stamps (the server's local time); default UTC.
+    full : bool
+        Ignore what the manifest says was converted: decode every input whole and replace
+        its rows.
+    lock_wait_s : float, optional
+        How long to wait for another writer of the same dataset (default 10 s).
 
     Returns
     -------
     ConvertResult
-        Row counts per file; inputs that could not be read are listed in ``errors``
-        instead of stopping the others.
+        Per input its status and the rows added; inputs that could not be read are listed
+        in ``errors`` instead of stopping the others.
 
     Examples
     --------
     >>> result = convert("data/samples", "build/dataset")      # doctest: +SKIP
-    >>> result.ok, result.messages                              # doctest: +SKIP
-    (True, 1234)
+    >>> result.ok, result.count("new")                          # doctest: +SKIP
+    (True, 4)
     """
     check_format(format)
     zone_table(log_tz)  # an unknown zone is a bad argument, before any file is touched
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise FormatError(f"workers must be a positive integer, not {workers!r}")
+    if workers is not None and scheduler is not None:
+        raise FormatError("give workers or scheduler, not both")
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise FormatError(f"output {os.fspath(out)!r} exists and is not a directory")
     found = find_captures(inputs)
-    for sub in (layout.MESSAGES_DIR, layout.REJECTS_DIR):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-
-    todo = [f.path for f in found if f.error is None]
     if progress is None:
         progress = _stderr_is_terminal()
-    if scheduler is not None or (workers or 1) > 1:
-        done = _convert_on_dask(todo, os.fspath(out), format, workers, scheduler, progress,
-                                log_tz)
-    else:
-        done = _convert_here(todo, os.fspath(out), format, progress, log_tz)
-    results = [
-        FileResult(f.path, error=f.error) if f.error is not None else done[f.path] for f in found
-    ]
-    return ConvertResult(os.fspath(out), _drop_duplicates(results, out))
+
+    # connect first: a cluster that cannot be reached leaves no empty dataset behind
+    cluster = _Cluster(workers, scheduler) if scheduler is not None or (workers or 1) > 1 else None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with DatasetLock(out, wait_s=lock_wait_s):
+            manifest = open_manifest(out)
+            manifest.collect_garbage()
+            done: dict[str, tuple[FileResult, dict | None]] = {}
+            jobs = []
+            for item in found:
+                if item.error is not None:
+                    continue
+                real = os.path.realpath(item.path)
+                entry = manifest.inputs.get(real)
+                if entry is not None and not full and _surely_unchanged(item.path, entry):
+                    done[item.path] = (_unchanged(item.path, entry), None)
+                else:
+                    jobs.append((item.path, entry))
+            generation = layout.new_generation()
+            run = cluster.run if cluster is not None else _run_here
+            failure = None
+            try:
+                run(jobs, os.fspath(out), format, generation, progress, done, full, log_tz)
+            except BofanError as exc:
+                failure = exc  # keep what finished, then report
+            results = _commit(manifest, found, done)
+            if failure is not None:
+                raise failure
+            compacted = _compact_crowded_days(manifest)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return ConvertResult(os.fspath(out), results, compacted)
 
 
-def _drop_duplicates(results: list[FileResult], output: Path) -> list[FileResult]:
-    """Keep the rows of the first of several inputs with the same content, in input order."""
-    first: dict[str, str] = {}
-    kept = []
-    for result in results:
-        key = result.content_hash
-        if key is None or result.error is not None or not (result.messages or result.rejects):
-            kept.append(result)
-        elif key in first:
-            name = layout.input_key(result.path)
-            for root in (output / layout.MESSAGES_DIR, output / layout.REJECTS_DIR):
-                for part in layout.part_glob(root, name):
-                    part.unlink(missing_ok=True)
-            kept.append(dataclasses.replace(result, parts=0, duplicate_of=first[key]))
+def open_manifest(out: Path) -> Manifest:
+    """The manifest of a dataset being written (created when new), under the lock."""
+    if not Manifest.exists(out):
+        old = [p for sub in (layout.MESSAGES_DIR, layout.REJECTS_DIR)
+               for p in (out / sub).glob(f"{layout.PARTITION}=*/*.parquet")]  # fmt: skip
+        if old:
+            raise InputError(
+                f"{out}: holds part files but no {layout.MANIFEST} (written by an older "
+                "bofan_analytics); convert into a new directory"
+            )
+        for sub in (layout.MESSAGES_DIR, layout.REJECTS_DIR):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+        manifest = Manifest(out)
+        manifest.commit()
+        return manifest
+    return Manifest.load(out)
+
+
+def _surely_unchanged(path: str, entry: dict) -> bool:
+    """Size and modification time as recorded, and not modified around the last reading."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (
+        st.st_size == entry["size"]
+        and st.st_mtime_ns == entry["mtime_ns"]
+        and st.st_mtime_ns < entry["checked_ns"] - RACY_NS
+    )
+
+
+def _unchanged(path: str, entry: dict) -> FileResult:
+    return FileResult(path, entry.get("format"), content_hash=entry.get("content_hash"),
+                      status="unchanged")  # fmt: skip
+
+
+# -- decoding one input (in-process or on a Dask worker) ---------------------------------
+
+
+def _decoder_for(path: str, fmt: str, source: str, state: dict | None, *,
+                 forced: bool = False, log_tz: str | None = None):
+    """The decoder of one input: fresh, or going on from a manifest checkpoint (which
+    keeps the tracker-server log zone it was decoded with)."""
+    from ..decode import StreamDecoder
+
+    if state is None:
+        return StreamDecoder(fmt, source, log_tz=log_tz, forced=forced)
+    return StreamDecoder.resume(fmt, source, state)
+
+
+def convert_input(
+    path: str,
+    output: str,
+    *,
+    format: str = "auto",
+    source: str | None = None,
+    entry: dict | None = None,
+    generation: str = "0",
+    full: bool = False,
+    log_tz: str | None = None,
+) -> tuple[FileResult, dict | None]:
+    """Decode what is new in one input into part files; return its result and manifest entry.
+
+    Runs in-process or on a Dask worker; writes only files under fresh names, which become
+    part of the dataset when the caller commits the returned entry. ``entry`` is what the
+    manifest holds for the input (``None``: a new input); with ``full`` it is decoded whole
+    all the same. ``log_tz`` is the zone of tracker-server log time stamps (default UTC).
+    """
+    source = path if source is None else source
+    parts = _Parts(Path(output), layout.input_key(path), generation)
+    try:
+        st = os.stat(path)
+        plan = _Reader(path, None if full else entry)
+        if full and entry is not None:
+            plan.status = "replaced"
+        if plan.status == "unchanged":
+            new_entry = {**entry, **_stat_fields(st)}
+            return FileResult(path, entry.get("format"), content_hash=entry["content_hash"],
+                              status="unchanged"), new_entry  # fmt: skip
+    except Exception as exc:
+        if not is_input_error(exc):
+            raise
+        return FileResult(path, error=describe_error(exc), status="failed"), None
+
+    resuming = plan.status == "appended"
+    try:
+        if resuming:
+            fmt, source = entry["format"], entry["source"]
         else:
-            first[key] = result.path
-            kept.append(result)
-    return kept
+            fmt = place_format(plan.head, source) if format == "auto" else format
+        decoder = _decoder_for(path, fmt, source, entry["resume"] if resuming else None,
+                               forced=format != "auto", log_tz=log_tz)
+    except Exception as exc:
+        if not is_input_error(exc):
+            raise
+        plan.close()
+        return FileResult(path, error=describe_error(exc), status="failed"), None
+    error = None
+    decoded = 0
+    try:
+        for chunk in plan.chunks():
+            decoded += len(chunk)
+            parts.add(decoder.feed(chunk))
+    except Exception as exc:
+        if not is_input_error(exc):
+            plan.close()
+            raise
+        error = describe_error(exc)
+    plan.close()
+    state = decoder.checkpoint()
+    parts.flush()
+    parts.add(decoder.finish())
+    parts.flush(tail=True)
+    if error is not None:
+        error = (
+            f"{error}; kept {parts.messages} messages and {parts.rejects} rejects "
+            f"from the first {plan.read} bytes"
+        )
+        if not (parts.messages or parts.rejects):
+            parts.discard()
+            return FileResult(path, fmt, error=error, status="failed"), None
+    status = plan.status
+    new_entry = {
+        "path": path,
+        "source": source,
+        "format": fmt,
+        **_stat_fields(st),
+        "head_hash": plan.head_hash,
+        "content_hash": plan.digest.hexdigest(),
+        "read": plan.read,
+        "resume": state,
+        "parts": (entry["parts"] if resuming else []) + parts.final,
+        "tail": parts.tail,
+        "messages": (entry["messages"] if resuming else 0) + parts.messages,
+        "rejects": (entry["rejects"] if resuming else 0) + parts.rejects,
+        "duplicate_of": None,
+        "error": error,
+    }
+    result = FileResult(path, fmt, parts.messages, parts.rejects, len(parts.final) + len(parts.tail),
+                        error, new_entry["content_hash"], None, status, decoded)  # fmt: skip
+    return result, new_entry
+
+
+def _stat_fields(st: os.stat_result) -> dict:
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "checked_ns": time.time_ns()}
+
+
+class _Reader:
+    """Reads one input and decides, from the manifest entry, what of it to decode.
+
+    With an entry it reads and hashes the bytes the last run saw: the same head and the
+    same hash and nothing more is ``"unchanged"``; the same and more is ``"appended"``
+    (:meth:`chunks` then gives the bytes from the last checkpoint on); anything else is
+    ``"replaced"`` and :meth:`chunks` gives everything, as for a ``"new"`` input. Every
+    byte read is hashed once, in order, into ``digest``; ``read`` counts them.
+    """
+
+    def __init__(self, path: str, entry: dict | None) -> None:
+        self.path = path
+        self._handle = None
+        self._start()
+        self.status = "new" if entry is None else self._compare(entry)
+        if self.status == "replaced":
+            self._start()
+        if self.status == "unchanged":
+            self.close()
+
+    def _start(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        self._handle = open_capture(self.path)
+        self.head = self._handle.read(HEAD_SIZE)
+        self.head_hash = _hash(self.head)
+        self.digest = hashlib.blake2b(self.head, digest_size=16)
+        self.read = len(self.head)
+        self._pending = [self.head]
+
+    def _compare(self, entry: dict) -> str:
+        seen = entry["read"]
+        if len(self.head) < min(seen, HEAD_SIZE):
+            return "replaced"  # shorter than before
+        if _hash(self.head[: min(seen, HEAD_SIZE)]) != entry["head_hash"]:
+            return "replaced"
+        state = entry.get("resume")
+        consumed = seen if state is None else state["consumed"]
+        # hash exactly the bytes the last run saw, keeping those from its checkpoint on
+        prefix = hashlib.blake2b(self.head[:seen], digest_size=16)
+        kept = [self.head[consumed:seen]]
+        position = min(seen, len(self.head))
+        while position < seen:
+            data = self._handle.read(min(READ_SIZE, seen - position))
+            if not data:
+                return "replaced"  # shorter than before
+            prefix.update(data)
+            kept.append(data[max(0, consumed - position) :])
+            position += len(data)
+        if prefix.hexdigest() != entry["content_hash"]:
+            return "replaced"
+        more = self.head[seen:] or self._handle.read(READ_SIZE)
+        if not more:
+            return "unchanged"
+        if state is None:
+            return "replaced"  # cannot go on from where it stopped: decode it whole
+        prefix.update(more)
+        self.digest = prefix
+        self.read = seen + len(more)
+        self._pending = [*kept, more]
+        return "appended"
+
+    def chunks(self):
+        """The bytes to decode, chunk by chunk."""
+        pending, self._pending = self._pending, []
+        yield from (chunk for chunk in pending if chunk)
+        while True:
+            data = self._handle.read(READ_SIZE)
+            if not data:
+                return
+            self.digest.update(data)
+            self.read += len(data)
+            yield data
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class _Parts:
+    """The part files one run writes for one input: rows held until :data:`CHUNK_ROWS`."""
+
+    def __init__(self, output: Path, key: str, generation: str) -> None:
+        self.output = output
+        self.roots = (output / layout.MESSAGES_DIR, output / layout.REJECTS_DIR)
+        self.key = key
+        self.generation = generation
+        self.final: list[str] = []
+        self.tail: list[str] = []
+        self.messages = self.rejects = 0
+        self._held: tuple[list[pa.Table], list[pa.Table]] = ([], [])
+        self._rows = self._chunk = 0
+
+    def add(self, piece) -> None:
+        self._held[0].append(piece.messages)
+        self._held[1].append(piece.rejects)
+        self._rows += piece.messages.num_rows + piece.rejects.num_rows
+        if self._rows >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self, *, tail: bool = False) -> None:
+        into = self.tail if tail else self.final
+        messages, rejects = self._held
+        if messages:
+            table = _conform(pa.concat_tables(messages), schema.MESSAGES)
+            into += self._write(table, self.roots[0], _MESSAGE_ORDER)
+            self.messages += table.num_rows
+        if rejects:
+            table = _conform(pa.concat_tables(rejects), schema.REJECTS)
+            into += self._write(table, self.roots[1], _REJECT_ORDER)
+            self.rejects += table.num_rows
+        self._held = ([], [])
+        self._rows = 0
+        self._chunk += 1
+
+    def discard(self) -> None:
+        for relative in [*self.final, *self.tail]:
+            (self.output / relative).unlink(missing_ok=True)
+        self.final, self.tail = [], []
+
+    def _write(self, table: pa.Table, root: Path, order: list[tuple[str, str]]) -> list[str]:
+        """Write ``table`` as one part per day, each sorted by ``order``."""
+        if table.num_rows == 0:
+            return []
+        day = "__day"
+        table = table.append_column(day, layout.partition_dates(table))
+        table = table.sort_by([(day, "ascending"), *order])
+        days = table.column(day).cast(pa.int32()).to_numpy()
+        table = table.drop_columns([day])
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
+        written = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
+            name = layout.part_name(self.key, self.generation, self._chunk)
+            write_part(table.slice(int(lo), int(hi - lo)), folder / name)
+            written.append((folder / name).relative_to(self.output).as_posix())
+        return written
+
+
+def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = None) -> None:
+    """Write one Parquet file under a hidden name, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows)
+    os.replace(tmp, target)
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns, order, types and metadata of ``target``."""
+    missing = [name for name in target.names if name not in table.column_names]
+    if missing:
+        raise SchemaError(f"decoded table lacks columns {', '.join(missing)}")
+    return table.select(target.names).cast(target).replace_schema_metadata(target.metadata)
+
+
+def _epoch_day(days: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=days)
+
+
+# -- committing a run --------------------------------------------------------------------
+
+
+def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:
+    """Put what the run decoded into the manifest, in input order, in one commit.
+
+    The first input holding some content keeps its rows; a later one with the same
+    content (in this run or held from an earlier one) is a duplicate and its new files are
+    dropped. Files the new manifest no longer lists are deleted after the commit.
+    """
+    owners = {
+        entry["content_hash"]: real
+        for real, entry in manifest.inputs.items()
+        if entry.get("duplicate_of") is None and entry.get("messages", 0) + entry.get("rejects", 0)
+    }
+    before = manifest.live()
+    results = []
+    for item in found:
+        if item.error is not None:
+            results.append(FileResult(item.path, error=item.error, status="failed"))
+            continue
+        result, entry = done.get(item.path, (None, None))
+        if result is None:  # lost with a failed cluster
+            continue
+        real = os.path.realpath(item.path)
+        old = manifest.inputs.get(real)
+        if result.status == "unchanged":
+            if entry is not None:
+                manifest.inputs[real] = entry
+            owner = (old or {}).get("duplicate_of")
+            if owner in manifest.inputs:  # still the same content as that one
+                result = dataclasses.replace(result, duplicate_of=manifest.inputs[owner]["path"])
+            results.append(result)
+            continue
+        if entry is None:  # unreadable: the old rows stay
+            results.append(result)
+            continue
+        has_rows = entry["messages"] + entry["rejects"] > 0
+        owner = owners.get(entry["content_hash"])
+        if result.status in ("new", "replaced") and has_rows and owner not in (None, real):
+            manifest.remove_files([*entry["parts"], *entry["tail"]])
+            if old is not None and old.get("duplicate_of") is None:
+                _drop_rows(manifest, real, old)
+            manifest.inputs[real] = {**entry, "parts": [], "tail": [], "messages": 0,
+                                     "rejects": 0, "duplicate_of": owner}  # fmt: skip
+            first = manifest.inputs[owner]["path"]
+            results.append(dataclasses.replace(
+                result, messages=0, rejects=0, parts=0, duplicate_of=first, status="duplicate"
+            ))  # fmt: skip
+            continue
+        if old is not None and result.status != "appended" and old.get("duplicate_of") is None:
+            _drop_rows(manifest, real, old)
+        manifest.inputs[real] = entry
+        if has_rows:
+            owners.setdefault(entry["content_hash"], real)
+        results.append(result)
+    manifest.commit()
+    manifest.remove_files(before - manifest.live())
+    return results
+
+
+def _drop_rows(manifest: Manifest, real: str, old: dict) -> None:
+    """Take an input's rows out of the manifest: its own files, and from compacted files
+    (rewritten without the rows of its ``source``) before the next commit."""
+    for relative, owners in list(manifest.compacted.items()):
+        if real not in owners:
+            continue
+        del manifest.compacted[relative]
+        path = manifest.root / relative
+        table = pq.read_table(path)
+        kept = table.filter(pc.not_equal(table[schema.SOURCE], old["source"]))
+        rest = [o for o in owners if o != real]
+        if kept.num_rows and rest:
+            target = path.with_name(layout.compacted_name(layout.new_generation(), 0))
+            write_part(kept.replace_schema_metadata(table.schema.metadata), target)
+            manifest.compacted[target.relative_to(manifest.root).as_posix()] = rest
+
+
+def _compact_crowded_days(manifest: Manifest) -> list[str]:
+    from ._compact import compact_day, crowded_days
+
+    days = crowded_days(manifest, MAX_DAY_PARTS)
+    for day in days:
+        compact_day(manifest, day)
+    return days
+
+
+# -- where the inputs are decoded -------------------------------------------------------
 
 
 def _stderr_is_terminal() -> bool:
@@ -216,185 +691,131 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="file", desc="convert", file=sys.stderr)
 
 
-def _convert_here(paths: list[str], output: str, format: str, progress: bool,
-                  log_tz: str | None = None) -> dict:
-    bar = _progress_bar(len(paths), progress)
-    done = {}
+def _run_here(jobs, output, format, generation, progress, done, full, log_tz=None) -> None:
+    bar = _progress_bar(len(jobs), progress)
     try:
-        for path in paths:
-            done[path] = convert_file(path, output, format=format, log_tz=log_tz)
+        for path, entry in jobs:
+            done[path] = convert_input(path, output, format=format, entry=entry,
+                                       generation=generation, full=full,
+                                       log_tz=log_tz)  # fmt: skip
             if bar is not None:
                 bar.update()
     finally:
         if bar is not None:
             bar.close()
-    return done
 
 
-def _convert_on_dask(
-    paths: list[str],
-    output: str,
-    format: str,
-    workers: int | None,
-    scheduler: str | None,
-    progress: bool,
-    log_tz: str | None = None,
-) -> dict:
-    import logging
+class _Cluster:
+    """A Dask client for one conversion: a local cluster of ``workers`` processes, or the
+    scheduler at ``scheduler``. Failing to connect raises one clear error."""
 
-    from distributed import Client, LocalCluster, as_completed
+    def __init__(self, workers: int | None, scheduler: str | None) -> None:
+        import logging
 
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except ValueError as exc:
-            raise FormatError(f"bad scheduler address {scheduler!r}: {exc}") from None
-        except (OSError, TimeoutError) as exc:
-            raise BofanError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        cluster = None
-    else:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
-    bar = _progress_bar(len(paths), progress)
-    done = {}
-    try:
+        from distributed import Client, LocalCluster
+
+        self.address = scheduler
+        self.cluster = None
+        if scheduler is not None:
+            self.client = connect(scheduler)
+        else:
+            self.cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self.cluster)
+
+    def run(self, jobs, output, format, generation, progress, done, full, log_tz=None) -> None:
+        from distributed import wait
+
+        bar = _progress_bar(len(jobs), progress)
         # workers may run on other machines: hand them absolute paths, keep the user's
         # spelling for the ``source`` column
         futures = {
-            client.submit(
-                convert_file,
-                os.path.abspath(path),
-                os.path.abspath(output),
-                format=format,
-                source=path,
-                log_tz=log_tz,
+            self.client.submit(
+                convert_input, os.path.abspath(path), os.path.abspath(output), format=format,
+                source=path, entry=entry, generation=generation, full=full, log_tz=log_tz,
                 pure=False,
             ): path
-            for path in paths
-        }
-        for future in as_completed(futures):
-            result = future.result()
-            path = futures[future]
-            done[path] = dataclasses.replace(result, path=path)
+            for path, entry in jobs
+        }  # fmt: skip
+        pending = set(futures)
+        idle_since = None
+        try:
+            while pending:
+                try:
+                    finished, pending = wait(pending, timeout=1, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    finished = set()
+                for future in finished:
+                    path = futures[future]
+                    result, entry = future.result()
+                    if entry is not None:
+                        entry = {**entry, "path": path}
+                    done[path] = (dataclasses.replace(result, path=path), entry)
+                    if bar is not None:
+                        bar.update()
+                idle_since = self._check_workers(idle_since, len(pending))
+        except (CancelledError, OSError) as exc:
+            # the scheduler went away: its futures are cancelled, its connection closed
+            raise BofanError(f"lost the Dask scheduler{self._at()}: {_reason(exc)}") from None
+        finally:
             if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return done
+                bar.close()
+            for future in pending:
+                future.cancel()
+
+    def _check_workers(self, idle_since: float | None, pending: int) -> float | None:
+        """Give up when the cluster has had no worker for :data:`NO_WORKERS_TIMEOUT_S`."""
+        if not pending:
+            return None
+        if self.client.status != "running":
+            raise BofanError(
+                f"lost the Dask scheduler{self._at()}: the client is {self.client.status}"
+            )
+        workers = len(self.client.nthreads())
+        if workers:
+            return None
+        now = time.monotonic()
+        if idle_since is None:
+            return now
+        if now - idle_since >= NO_WORKERS_TIMEOUT_S:
+            raise BofanError(
+                f"the Dask cluster{self._at()} has had no workers for {NO_WORKERS_TIMEOUT_S} s; "
+                f"{pending} file(s) not converted"
+            )
+        return idle_since
+
+    def _at(self) -> str:
+        return f" at {self.address}" if self.address else ""
+
+    def close(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.client.close()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close()
 
 
-def convert_file(
-    path: str,
-    output: str,
-    *,
-    format: str = "auto",
-    source: str | None = None,
-    log_tz: str | None = None,
-) -> FileResult:
-    """Convert one capture into ``output``, replacing what an earlier run wrote for it.
+def connect(scheduler: str):
+    """A ``distributed.Client`` of the scheduler at ``scheduler``, or one clear error."""
+    from distributed import Client
 
-    Runs in-process or on a Dask worker. Part files are written under a temporary hidden
-    name and renamed into place, so a reader (or a conversion killed half-way) never sees a
-    half-written file; parts left from an earlier run of the same input that this run did
-    not write again are removed at the end.
-    """
-    parts = _Parts(Path(output), layout.input_key(path))
-    fmt = None
-    digest = hashlib.blake2b(digest_size=16)
     try:
-        fmt, pieces = decode_file(path, format=format, source=source, digest=digest,
-                                  log_tz=log_tz)
-        for piece in pieces:
-            parts.add(piece)
-        parts.flush()
-    except Exception as exc:
-        if not is_input_error(exc):
-            raise
-        return FileResult(path, fmt, error=describe_error(exc))
-    parts.remove_stale()
-    return FileResult(
-        path, fmt, parts.messages, parts.rejects, len(parts.written), None, digest.hexdigest()
-    )
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except ValueError as exc:
+        raise FormatError(f"bad scheduler address {scheduler!r}: {_reason(exc)}") from None
+    except (OSError, TimeoutError) as exc:
+        raise BofanError(
+            f"cannot reach the Dask scheduler at {scheduler}: {_reason(exc)}"
+        ) from None
 
 
-class _Parts:
-    """The part files of one input: rows held until :data:`CHUNK_ROWS`, then written."""
-
-    def __init__(self, output: Path, key: str) -> None:
-        self.roots = (output / layout.MESSAGES_DIR, output / layout.REJECTS_DIR)
-        self.key = key
-        self.written: set[Path] = set()
-        self.messages = self.rejects = 0
-        self._held: tuple[list[pa.Table], list[pa.Table]] = ([], [])
-        self._rows = self._chunk = 0
-        for root in self.roots:  # left by a run that was killed
-            for tmp in layout.tmp_glob(root, key):
-                tmp.unlink(missing_ok=True)
-
-    def add(self, piece) -> None:
-        self._held[0].append(piece.messages)
-        self._held[1].append(piece.rejects)
-        self._rows += piece.messages.num_rows + piece.rejects.num_rows
-        if self._rows >= CHUNK_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        messages, rejects = self._held
-        if messages:
-            table = _conform(pa.concat_tables(messages), schema.MESSAGES)
-            self._write(table, self.roots[0], _MESSAGE_ORDER)
-            self.messages += table.num_rows
-        if rejects:
-            table = _conform(pa.concat_tables(rejects), schema.REJECTS)
-            self._write(table, self.roots[1], _REJECT_ORDER)
-            self.rejects += table.num_rows
-        self._held = ([], [])
-        self._rows = 0
-        self._chunk += 1
-
-    def remove_stale(self) -> None:
-        for root in self.roots:
-            for old in layout.part_glob(root, self.key):
-                if old not in self.written:
-                    old.unlink(missing_ok=True)
-
-    def _write(self, table: pa.Table, root: Path, order: list[tuple[str, str]]) -> None:
-        """Write ``table`` as one part per day, each sorted by ``order``."""
-        if table.num_rows == 0:
-            return
-        day = "__day"
-        table = table.append_column(day, layout.partition_dates(table))
-        table = table.sort_by([(day, "ascending"), *order])
-        days = table.column(day).cast(pa.int32()).to_numpy()
-        table = table.drop_columns([day])
-        bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / layout.part_name(self.key, self._chunk)
-            tmp = folder / f".{target.name}.{os.getpid()}.tmp"
-            pq.write_table(table.slice(int(lo), int(hi - lo)), tmp, compression="zstd")
-            os.replace(tmp, target)
-            self.written.add(target)
-
-
-def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
-    """``table`` with exactly the columns, order, types and metadata of ``target``."""
-    missing = [name for name in target.names if name not in table.column_names]
-    if missing:
-        raise SchemaError(f"decoded table lacks columns {', '.join(missing)}")
-    return table.select(target.names).cast(target).replace_schema_metadata(target.metadata)
-
-
-def _epoch_day(days: int) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=days)
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

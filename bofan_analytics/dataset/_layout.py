@@ -27,10 +27,23 @@ __all__ = [
     "part_glob",
     "tmp_glob",
     "partition_dir",
+    "MANIFEST",
+    "LOCK",
+    "new_generation",
+    "compacted_name",
+    "day_of",
+    "table_files",
 ]
 
 MESSAGES_DIR = "messages"
 REJECTS_DIR = "rejects"
+
+#: What the dataset holds, per input: the one file whose replacement commits a change.
+#: Parquet readers skip names starting with ``_`` or ``.``.
+MANIFEST = "_manifest.json"
+
+#: The advisory lock writers (``convert``, ``compact``) hold while they change the dataset.
+LOCK = ".lock"
 
 #: The hive partition key: ``date=YYYY-MM-DD`` directories.
 PARTITION = "date"
@@ -65,19 +78,24 @@ def partition_dates(table: pa.Table) -> pa.Array:
 
 
 def input_key(path: str | os.PathLike) -> str:
-    """A short, stable name for one input file: a hash of its absolute path.
-
-    Converting the same file again writes part files with the same names, which replace the
-    earlier ones instead of adding duplicates; a file that grew in the meantime (a capture
-    still being recorded) replaces its earlier rows as well.
-    """
-    absolute = os.path.abspath(os.fspath(path))
-    return hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    """A short, stable name for one input file: a hash of its real path."""
+    real = os.path.realpath(os.fspath(path))
+    return hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-def part_name(key: str, chunk: int) -> str:
-    """File name of the part written for chunk number ``chunk`` of input ``key``."""
-    return f"part-{key}-{chunk:05d}.parquet"
+def new_generation() -> str:
+    """A fresh token naming the part files of one run: a run never overwrites live files."""
+    return os.urandom(4).hex()
+
+
+def part_name(key: str, generation: str, chunk: int) -> str:
+    """File name of the part written for chunk ``chunk`` of input ``key`` in ``generation``."""
+    return f"part-{key}-{generation}-{chunk:05d}.parquet"
+
+
+def compacted_name(generation: str, number: int) -> str:
+    """File name of the ``number``-th file a compaction writes."""
+    return f"part-c-{generation}-{number:05d}.parquet"
 
 
 def part_glob(root: Path, key: str) -> list[Path]:
@@ -88,6 +106,16 @@ def part_glob(root: Path, key: str) -> list[Path]:
 def tmp_glob(root: Path, key: str) -> list[Path]:
     """Temporary files a killed conversion of input ``key`` may have left behind."""
     return sorted(root.glob(f"{PARTITION}=*/.part-{key}-*.tmp"))
+
+
+def table_files(root: Path) -> list[Path]:
+    """Every Parquet and temporary file under a table directory, live or not."""
+    return sorted([*root.glob(f"{PARTITION}=*/*.parquet"), *root.glob(f"{PARTITION}=*/.*.tmp")])
+
+
+def day_of(relative: str) -> str:
+    """``"messages/date=2026-11-02/part-…"`` -> ``"messages/date=2026-11-02"``."""
+    return relative.rsplit("/", 1)[0]
 
 
 def partition_dir(root: Path, day: dt.date) -> Path:

@@ -14,6 +14,7 @@ from .. import schema
 from .._select import Devices, TimeBound, device_list, time_range
 from ..errors import FormatError, InputError, SchemaError
 from . import _layout as layout
+from ._manifest import Manifest
 
 __all__ = ["read_dataset", "read_messages", "read_positions", "read_rejects"]
 
@@ -197,32 +198,57 @@ def _local(frame, tz):
 
 def _scan(root: str, target: pa.Schema, columns: list[str], where) -> pa.Table:
     """Read ``columns`` of the rows matching ``where``, after checking the files' versions;
-    files of an older supported version are read with their own schema and upgraded."""
+    files of an older supported version are read with their own schema and upgraded.
+
+    With a manifest only the files it lists are read: leftovers of a killed or replaced
+    run are ignored. A writer may commit and delete files between our reading the manifest
+    and opening them; then the manifest is read again.
+    """
     date = pa.field(layout.PARTITION, pa.date32())
-    try:
-        dataset = ds.dataset(
-            root, schema=pa.schema([*target, date]), format="parquet", partitioning=_PARTITIONING
-        )
-        versions = _check_versions(dataset, where, root)
-        old = [path for path, version in versions.items() if version == 1]
-        if not old:
-            return dataset.to_table(columns=columns, filter=where)
-        parts = []
-        new = [path for path, version in versions.items() if version != 1]
-        if new:
-            current = ds.dataset(new, schema=pa.schema([*target, date]), format="parquet",
-                                 partitioning=_PARTITIONING, partition_base_dir=root)
-            parts.append(current.to_table(columns=columns, filter=where))
-        v1 = schema.MESSAGES_V1 if target.equals(schema.MESSAGES) else target
-        legacy = ds.dataset(old, schema=pa.schema([*v1, date]), format="parquet",
-                            partitioning=_PARTITIONING, partition_base_dir=root)
-        have = [c for c in columns if c in legacy.schema.names]
-        parts.append(upgrade_v1(legacy.to_table(columns=have, filter=where), columns))
-        return pa.concat_tables(parts)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        # a foreign or broken file, or a directory that is not a date=YYYY-MM-DD partition
-        reason = str(exc).splitlines()[0]
-        raise SchemaError(f"{root}: not a dataset written by bofan convert: {reason}") from None
+    for attempt in range(_ATTEMPTS):
+        try:
+            dataset = ds.dataset(_files(root), schema=pa.schema([*target, date]),
+                                 format="parquet", partitioning=_PARTITIONING,
+                                 partition_base_dir=root)
+            versions = _check_versions(dataset, where, root)
+            old = [path for path, version in versions.items() if version == 1]
+            if not old:
+                return dataset.to_table(columns=columns, filter=where)
+            parts = []
+            new = [path for path, version in versions.items() if version != 1]
+            if new:
+                current = ds.dataset(new, schema=pa.schema([*target, date]), format="parquet",
+                                     partitioning=_PARTITIONING, partition_base_dir=root)
+                parts.append(current.to_table(columns=columns, filter=where))
+            v1 = schema.MESSAGES_V1 if target.equals(schema.MESSAGES) else target
+            legacy = ds.dataset(old, schema=pa.schema([*v1, date]), format="parquet",
+                                partitioning=_PARTITIONING, partition_base_dir=root)
+            have = [c for c in columns if c in legacy.schema.names]
+            parts.append(upgrade_v1(legacy.to_table(columns=have, filter=where), columns))
+            return pa.concat_tables(parts)
+        except FileNotFoundError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            # a foreign or broken file, or a directory that is not a date=YYYY-MM-DD partition
+            reason = str(exc).splitlines()[0]
+            raise SchemaError(f"{root}: not a dataset written by bofan convert: {reason}") from None
+    raise AssertionError("unreachable")
+
+
+#: Times a read is tried while writers replace the files under it.
+_ATTEMPTS = 5
+
+
+def _files(root: str) -> str | list[str]:
+    """The live files of a table directory: those its manifest lists, or (a dataset written
+    before manifests existed) every visible file."""
+    base = os.path.dirname(os.path.normpath(root))
+    if not Manifest.exists(base):
+        return root
+    table = os.path.basename(os.path.normpath(root))
+    live = Manifest.load(base).live()
+    return sorted(os.path.join(base, f) for f in live if f.startswith(table + "/"))
 
 
 def _table_dir(path: str | os.PathLike, table: str) -> str:
@@ -309,7 +335,10 @@ def _filter(devices, start, end, time_column: str, tz=None):
     parts = []
     ids = device_list(devices)
     if ids is not None:
-        parts.append(ds.field(schema.DEVICE_ID).isin(ids))
+        parts.append(ds.field(schema.DEVICE_ID).isin(pa.array(ids, pa.string())))
+        if ids:  # as a range too: row-group statistics of device-sorted files prune on it
+            parts.append(ds.field(schema.DEVICE_ID) >= min(ids))
+            parts.append(ds.field(schema.DEVICE_ID) <= max(ids))
     lo, hi, inclusive = time_range(start, end, tz)
     if lo is not None:
         parts.append(ds.field(time_column) >= pa.scalar(lo, _UTC_MS))

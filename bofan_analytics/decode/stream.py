@@ -200,6 +200,7 @@ class StreamDecoder:
         self._finished = False
         # tracker-server logs: the zone of their time stamps, the UTC time of the last line,
         # whether the input is inside an overlong line, sessions inside an open text frame
+        self._log_tz = log_tz
         self._tz = zone_table(log_tz)
         self._last_utc = INT64_NULL
         self._cont = False
@@ -249,6 +250,50 @@ class StreamDecoder:
         self._tail = b""
         self._cont = False
         return log
+
+    def checkpoint(self) -> dict | None:
+        """What a new decoder needs to go on where this one stopped, as plain JSON data.
+
+        Taken after the last :meth:`feed` and before :meth:`finish`: ``consumed`` is the
+        offset up to which every frame is decoded for good; the bytes from there on (an
+        unfinished frame) are fed again, after ``consumed``, to the decoder made by
+        :meth:`resume`. ``None`` for packet captures, whose reassembly state is not kept.
+        """
+        if self.format == "pcap" or self._finished:
+            return None
+        carry = {
+            str(key): [data.hex(), [list(piece) for piece in pieces]]
+            for key, (data, pieces) in self._carry.items()
+        }
+        return {
+            "consumed": self._base,
+            "line_start": bool(self._line_start),
+            "devices": {str(k): v for k, v in self._known_devices.items()},
+            "carry": carry,
+            # tracker-server logs: the clock, an overlong line, sessions inside a text frame
+            "log_tz": self._log_tz,
+            "last_utc": int(self._last_utc),
+            "cont": bool(self._cont),
+            "open_text": [str(k) for k, is_open in self._open_text.items() if is_open],
+        }
+
+    @classmethod
+    def resume(cls, format: str, source: str, state: dict) -> "StreamDecoder":
+        """A decoder that goes on from a :meth:`checkpoint`; feed it the bytes from
+        ``state["consumed"]`` on and it gives the rows one decoder fed everything would
+        have given after that point."""
+        decoder = cls(format, source, log_tz=state.get("log_tz"))
+        decoder._base = int(state["consumed"])
+        decoder._line_start = bool(state["line_start"])
+        decoder._known_devices = {int(k): v for k, v in state["devices"].items()}
+        decoder._carry = {
+            int(key): (bytes.fromhex(data), [tuple(piece) for piece in pieces])
+            for key, (data, pieces) in state["carry"].items()
+        }
+        decoder._last_utc = int(state.get("last_utc", INT64_NULL))
+        decoder._cont = bool(state.get("cont", False))
+        decoder._open_text = {int(k): True for k in state.get("open_text", [])}
+        return decoder
 
     # -- internals ----------------------------------------------------------------------
     def _step(self, chunk, final, last_line=False):

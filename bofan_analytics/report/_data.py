@@ -1,5 +1,6 @@
 """What a report shows, computed from the input: per-device summaries and result tables."""
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..errors import InputError
+from ..errors import FormatError, InputError
 
 __all__ = ["ReportData", "collect", "TABLES", "zone_text"]
 
@@ -42,8 +43,10 @@ def collect(
     source, *, devices=None, start=None, end=None, geofences=None, speed_limit_kmh=None,
     tz=None,
     ignition_input=None,
+    scheduler=None,
 ) -> ReportData:
-    """Read ``source`` and run every analysis the report shows."""
+    """Read ``source`` and run every analysis the report shows (on the Dask cluster at
+    ``scheduler`` when ``source`` is a dataset directory)."""
     from .. import analytics
     from ..analytics._track import prepare
     from ..analytics._tz import resolve_tz
@@ -58,30 +61,37 @@ def collect(
     fences = analytics.load_geofences(geofences) if geofences is not None else None
     zone_limits, limit_fences = _zone_limits(fences)
     speeding = speed_limit_kmh is not None or limit_fences is not None
-    tables = {
-        "trips": analytics.detect_trips(positions, tz=tz, ignition_input=ignition_input),
-        "stops": analytics.detect_stops(positions, tz=tz, ignition_input=ignition_input),
-        "overspeed": (
-            analytics.find_overspeed(positions, limit_kmh=speed_limit_kmh,
-                                     geofences=limit_fences, tz=tz)
-            if speeding
-            else None
-        ),
-        "geofence_visits": (
-            analytics.geofence_visits(positions, fences, tz=tz) if fences is not None else None
-        ),
-        "alarms": analytics.alarms(messages, tz=tz),
-        "battery": analytics.battery_trends(messages, tz=tz),
-        "daily_summary": analytics.daily_summary(
-            positions, tz=tz, ignition_input=ignition_input, limit_kmh=speed_limit_kmh,
-            geofences=limit_fences),
-        "drivers": (
-            analytics.driver_summary(positions, tz=tz, limit_kmh=speed_limit_kmh,
-                                     geofences=limit_fences)
-            if S.DRIVER_ID in positions.columns and positions[S.DRIVER_ID].notna().any()
-            else None
-        ),
-    }
+    has_drivers = S.DRIVER_ID in positions.columns and positions[S.DRIVER_ID].notna().any()
+    with _analyses_on(source, scheduler, devices, start, end) as run:
+        tables = {
+            "trips": run(analytics.detect_trips, positions, tz=tz,
+                         ignition_input=ignition_input),
+            "stops": run(analytics.detect_stops, positions, tz=tz,
+                         ignition_input=ignition_input),
+            "overspeed": (
+                run(analytics.find_overspeed, positions, limit_kmh=speed_limit_kmh,
+                    geofences=limit_fences, tz=tz)
+                if speeding
+                else None
+            ),
+            "geofence_visits": (
+                run(analytics.geofence_visits, positions, fences, tz=tz)
+                if fences is not None
+                else None
+            ),
+            "alarms": run(analytics.alarms, messages, tz=tz),
+            "battery": run(analytics.battery_trends, messages, tz=tz),
+            "daily_summary": run(
+                analytics.daily_summary, positions, tz=tz, ignition_input=ignition_input,
+                limit_kmh=speed_limit_kmh, geofences=limit_fences),
+            # per driver, across devices: not split by device groups, so always in memory
+            "drivers": (
+                analytics.driver_summary(positions, tz=tz, limit_kmh=speed_limit_kmh,
+                                         geofences=limit_fences)
+                if has_drivers
+                else None
+            ),
+        }
     battery = messages.loc[messages[S.BATTERY_PCT].notna(), [S.DEVICE_ID, S.TIME, S.BATTERY_PCT]]
     battery = battery.loc[battery[S.TIME].notna()].sort_values([S.DEVICE_ID, S.TIME])
     msg_types = (
@@ -130,6 +140,25 @@ def zone_text(tz) -> str:
     if isinstance(tz, dict):
         return "each device's local time (" + ", ".join(sorted({str(z) for z in tz.values()})) + ")"
     return str(tz)
+
+
+@contextlib.contextmanager
+def _analyses_on(source, scheduler, devices, start, end):
+    """Yield ``run(analysis, frame, ...)``: in memory the analysis of ``frame``; with a
+    scheduler the analysis of the dataset ``source`` on that Dask cluster, same selection."""
+    if scheduler is None:
+        yield lambda analysis, frame, *args, **kwargs: analysis(frame, *args, **kwargs)
+        return
+    if not (isinstance(source, (str, os.PathLike)) and Path(source).is_dir()):
+        raise FormatError("a report runs on a Dask cluster only from a dataset directory")
+    from ..dataset._convert import connect
+
+    client = connect(scheduler)
+    selection = {"client": client, "devices": devices, "start": start, "end": end}
+    try:
+        yield lambda analysis, _, *args, **kwargs: analysis(source, *args, **selection, **kwargs)
+    finally:
+        client.close()
 
 
 def _messages(source, devices, start, end, tz=None) -> pd.DataFrame:

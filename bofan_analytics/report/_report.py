@@ -130,6 +130,7 @@ def build_report(
     title: str | None = None,
     tz=None,
     ignition_input: int | None = None,
+    scheduler: str | None = None,
 ) -> Report:
     """Analyse ``source`` and build the fleet report page in memory.
 
@@ -158,6 +159,9 @@ def build_report(
     ignition_input : int, optional
         The device input wired to the ignition: trips get engine time, stops engine-on
         idling, and the daily summary engine hours.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): the analyses of a dataset
+        directory run on that cluster, with the same results.
 
     Returns
     -------
@@ -185,6 +189,7 @@ def build_report(
         speed_limit_kmh=speed_limit_kmh,
         tz=tz,
         ignition_input=ignition_input,
+        scheduler=scheduler,
     )
     if title is None:
         title = "Fleet report"
@@ -209,6 +214,7 @@ def write_report(
     title: str | None = None,
     tz=None,
     ignition_input: int | None = None,
+    scheduler: str | None = None,
 ) -> Path:
     """Write one self-contained HTML report (what ``bofan report`` does).
 
@@ -248,5 +254,6 @@ def write_report(
         title=title,
         tz=tz,
         ignition_input=ignition_input,
+        scheduler=scheduler,
     )
     return report.save(output, export=export)

@@ -62,7 +62,11 @@ class FakeLog:
 
 
 class FakeDecoder:
-    """Stands in for ``decode_file``: each registered file decodes to given tables."""
+    """Stands in for the decoder of ``convert``: each registered file decodes to given tables.
+
+    Its pieces come out one per :meth:`feed` (the rest at ``finish``), so a test chooses
+    the chunking through ``_convert.READ_SIZE``.
+    """
 
     def __init__(self):
         self.logs: dict[str, list[FakeLog]] = {}
@@ -81,14 +85,34 @@ class FakeDecoder:
             for i in range(0, max(messages.num_rows, 1), step)
         ]
         logs[-1] = FakeLog(logs[-1].messages, rejects)
-        self.logs[os.path.abspath(path)] = logs
+        self.logs[os.path.realpath(path)] = logs
         return path
 
-    def __call__(self, path, *, format="auto", source=None, digest=None, log_tz=None):
-        logs = self.logs.get(os.path.abspath(path))
+    def __call__(self, path, fmt, source, state, **options):
+        logs = self.logs.get(os.path.realpath(path))
         if logs is None:
             raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
-        if digest is not None:
-            with open(path, "rb") as f:
-                digest.update(f.read())
-        return "lines", iter(logs)
+        return _FakeStream(list(logs))
+
+
+class _FakeStream:
+    def __init__(self, logs: list[FakeLog]):
+        self.logs = logs
+        self.fed = 0
+
+    def feed(self, chunk: bytes) -> FakeLog:
+        self.fed += len(chunk)
+        if self.logs:
+            return self.logs.pop(0)
+        return FakeLog(schema.MESSAGES.empty_table(), schema.REJECTS.empty_table())
+
+    def checkpoint(self) -> None:
+        return None
+
+    def finish(self) -> FakeLog:
+        if not self.logs:
+            return FakeLog(schema.MESSAGES.empty_table(), schema.REJECTS.empty_table())
+        return FakeLog(
+            pa.concat_tables([log.messages for log in self.logs]),
+            pa.concat_tables([log.rejects for log in self.logs]),
+        )

@@ -9,5 +9,5 @@ from bofan_analytics.dataset import _convert
 @pytest.fixture
 def fake_decoder(monkeypatch) -> FakeDecoder:
     decoder = FakeDecoder()
-    monkeypatch.setattr(_convert, "decode_file", decoder)
+    monkeypatch.setattr(_convert, "_decoder_for", decoder)
     return decoder

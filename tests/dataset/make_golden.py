@@ -53,7 +53,7 @@ GOLDEN_REJECTS = [{"received_at": "2026-11-02 07:11:00", "reason": "bad_checksum
 
 def write(target: Path) -> None:
     decoder = FakeDecoder()
-    _convert.decode_file = decoder
+    _convert._decoder_for = decoder
     scratch = target.parent / "_scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     capture = decoder.add(
@@ -62,7 +62,7 @@ def write(target: Path) -> None:
         make_rejects(GOLDEN_REJECTS, source="golden.log"),
     )
     shutil.rmtree(target, ignore_errors=True)
-    _convert.convert_file(capture, str(target), source="golden.log")
+    _convert.convert(capture, str(target))
     shutil.rmtree(scratch)
 
 

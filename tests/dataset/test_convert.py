@@ -124,6 +124,8 @@ def test_rerun_gives_no_duplicates_and_drops_stale_parts(tmp_path, two_inputs, f
 
 def test_large_input_is_written_chunk_by_chunk(tmp_path, fake_decoder, monkeypatch):
     monkeypatch.setattr(_convert, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(_convert, "HEAD_SIZE", 4)  # one piece per feed of 4 bytes
+    monkeypatch.setattr(_convert, "READ_SIZE", 4)
     rows = [
         {"device_id": f"{i % 3}", "time": f"2026-11-02 10:{i:02d}:00", "lat": 1.0, "lon": 1.0}
         for i in range(10)
@@ -156,11 +158,11 @@ def test_killed_conversion_leaves_no_half_written_file(tmp_path, two_inputs, mon
     root = tmp_path / "ds" / "messages"
     leftovers = list(root.glob("date=*/.part-*.tmp"))
     assert len(leftovers) == 1
-    # every visible file is complete, and readers ignore the leftover
+    # every visible file is complete; nothing was committed, so readers see no rows
     for f in root.glob("date=*/*.parquet"):
         pq.read_table(f)
-    assert read_dataset(tmp_path / "ds").num_rows == 1
-    assert ds.dataset(root, partitioning="hive").count_rows() == 1
+    assert read_dataset(tmp_path / "ds").num_rows == 0
+    assert ds.dataset(root, partitioning="hive").count_rows() == 0
 
     convert(src, tmp_path / "ds")
     assert not list(root.glob("date=*/.part-*.tmp"))
@@ -231,6 +233,10 @@ def test_foreign_files_in_a_dataset_are_a_schema_error(tmp_path, two_inputs):
     convert(src, tmp_path / "ds")
     stray = tmp_path / "ds" / "messages" / "date=2026-11-02" / "notes.parquet"
     stray.write_text("not parquet")
+    # the manifest lists the live files: a stray one is not read ...
+    assert read_dataset(tmp_path / "ds").num_rows == 7
+    # ... but without a manifest (a dataset of an older release) every file is
+    (tmp_path / "ds" / "_manifest.json").unlink()
     with pytest.raises(SchemaError, match="not a dataset written by bofan convert: .*notes"):
         read_dataset(tmp_path / "ds")
     stray.unlink()

@@ -39,7 +39,7 @@ rows = st.lists(
 def test_rows_round_trip_into_their_day(monkeypatch, rows, chunk_rows):
     monkeypatch.setattr(_convert, "CHUNK_ROWS", chunk_rows)
     decoder = FakeDecoder()
-    monkeypatch.setattr(_convert, "decode_file", decoder)
+    monkeypatch.setattr(_convert, "_decoder_for", decoder)
     with tempfile.TemporaryDirectory() as tmp:
         table = make_messages(rows)
         path = decoder.add(Path(tmp, "a.log"), table, pieces=3)

@@ -1,0 +1,88 @@
+"""Running an analysis of a dataset on a Dask cluster: ``client=`` or ``scheduler=``.
+
+The devices of the dataset (those asked for, within ``start``/``end``) are listed in
+sorted order and cut into contiguous groups, one task per group. A task calls the same
+function on the dataset path with ``devices=`` its group, so it reads only the rows of
+those devices, of every day (its track is never cut at midnight or at a file boundary),
+and runs the same kernels. The devices of a group form a range of ids, which the reader
+also passes down as a range, so the row-group statistics of device-sorted files (see
+``bofan compact``) let it skip most of the data. Results are concatenated in group order:
+the rows, their order and their types are those of the call in memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from concurrent.futures import CancelledError
+
+from ..errors import BofanError, FormatError
+
+__all__ = ["on_cluster", "TASKS_PER_WORKER"]
+
+#: Tasks per worker thread: several, so a slow group does not hold up the end of the run.
+TASKS_PER_WORKER = 4
+
+
+def on_cluster(func):
+    """Let ``func(data, ..., devices=, start=, end=)`` also take ``client=`` or ``scheduler=``.
+
+    Without either the call is unchanged. With one, ``data`` must be a dataset path and the
+    work runs on that Dask cluster (see the module docstring).
+    """
+
+    @functools.wraps(func)
+    def wrapper(data, *args, client=None, scheduler=None, **kwargs):
+        if client is None and scheduler is None:
+            return func(data, *args, **kwargs)
+        if client is not None and scheduler is not None:
+            raise FormatError("give client= or scheduler=, not both")
+        if not isinstance(data, (str, os.PathLike)):
+            raise FormatError(
+                f"client= and scheduler= run on a dataset path, not on a {type(data).__name__}"
+            )
+        return _run(func, os.fspath(data), args, kwargs, client, scheduler)
+
+    signature = inspect.signature(func)
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+        for name in ("client", "scheduler")
+    ]
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])
+    return wrapper
+
+
+def _run(func, path: str, args, kwargs, client, scheduler):
+    import pandas as pd
+
+    from ..dataset import read_dataset
+    from ..dataset._convert import connect
+    from ..schema import DEVICE_ID
+
+    devices, start, end = (kwargs.pop(k, None) for k in ("devices", "start", "end"))
+    ids = read_dataset(path, devices=devices, start=start, end=end, columns=[DEVICE_ID])
+    ids = sorted(set(ids.column(DEVICE_ID).drop_null().to_pylist()))
+    own = client is None
+    if own:
+        client = connect(scheduler)
+    try:
+        threads = sum(client.nthreads().values()) or 1
+        n = max(1, min(len(ids), threads * TASKS_PER_WORKER))
+        groups = [ids[i * len(ids) // n : (i + 1) * len(ids) // n] for i in range(n)]
+        futures = [
+            client.submit(func, path, *args, devices=group, start=start, end=end, pure=False,
+                          **kwargs)
+            for group in groups
+        ]  # fmt: skip
+        try:
+            parts = client.gather(futures)
+        except (CancelledError, OSError) as exc:  # the scheduler went away
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BofanError(f"lost the Dask scheduler: {reason}") from None
+    finally:
+        if own:
+            client.close()
+    if not ids:  # nothing to split: the empty answer, with its columns, from here
+        return func(path, *args, devices=devices, start=start, end=end, **kwargs)
+    return pd.concat(parts, ignore_index=True)
