@@ -75,7 +75,8 @@ class FakeDecoder:
         """Register ``path`` (and create it); its rows come out in ``pieces`` chunks."""
         path = os.fspath(path)
         with open(path, "wb") as f:
-            f.write(b"fake capture of %d rows\n" % messages.num_rows)
+            # "$" as in a PT-502 sentence: format detection places the file as a raw stream
+            f.write(b"$fake capture of %d rows\n" % messages.num_rows)
             f.write(os.path.basename(path).encode())
         if rejects is None:
             rejects = schema.REJECTS.empty_table()
