@@ -40,6 +40,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ __all__ = [
     "Capture",
     "generate_fleet",
     "render_capture",
+    "compress_sentence",
     "frames_table",
     "write_samples",
     "TRUTH_FRAME_COLUMNS",
@@ -1599,17 +1601,63 @@ def _iso_ms(ms):
     return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _render_stream(rng, frames):
+def compress_sentence(reference: bytes, sentence: bytes) -> bytes | None:
+    """A PT-502 sentence as PT502/PT600X firmwares compress it against the connection's
+    previous full sentence (both with their line ends), or None when it cannot be.
+
+    ``@``, the XOR of the reference's bytes, then for each field that differs (fields cut
+    on ``,`` and ``/``; the line end belongs to the last one) ``[field][kept][length]``
+    and the new bytes: ``kept`` bytes of the old value are kept. Field numbers must stay
+    below 32 and both sentences must have the same separators.
+
+    >>> ref = b"$POS,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//\r\n"
+    >>> compress_sentence(ref, ref.replace(b"120000", b"120015")).hex()
+    '405102040631352e303030'
+    """
+    def split(text):
+        return re.split(rb"([,/])", text)
+
+    old, new = split(reference), split(sentence)
+    if len(old) != len(new) or old[1::2] != new[1::2] or len(old) // 2 + 1 > 32:
+        return None
+    groups = bytearray()
+    for field, (a, b) in enumerate(zip(old[::2], new[::2], strict=True)):
+        if a == b:
+            continue
+        kept = 0
+        while kept < min(len(a), len(b), 255) and a[kept] == b[kept]:
+            kept += 1
+        rest = b[kept:]
+        if len(rest) > 255:
+            return None
+        groups += bytes([field, kept, len(rest)]) + rest
+    if not groups:  # nothing changed: keep the whole type field
+        groups += bytes([0, min(len(old[0]), 255), 0])
+    check = 0
+    for byte in reference:
+        check ^= byte
+    return b"@" + bytes([check]) + bytes(groups)
+
+
+def _render_stream(rng, frames, compress=False):
     noise = _noise(rng, frames, "stream")
     slots = dict(zip(_noise_slots(rng, frames, len(noise)).tolist(), noise, strict=True))
     pt60_ids = sorted(frames.loc[frames["protocol"] == "pt60", "device_id"].unique())
     crlf_after = set(pt60_ids[::2])  # some PT-60 firmwares end each frame with CR LF too
     out, offsets, noise_at = bytearray(), [], []
+    reference = None  # the last full PT-502 sentence, for compressed ones
     for i, row in enumerate(frames.itertuples(index=False)):
         if i in slots:
             noise_at.append(len(out))
             out += slots[i][0]
+            if slots[i][0].startswith(b"$"):
+                reference = slots[i][0]
         body, term = _wire(row.text, row.payload, row.protocol)
+        if compress and row.protocol == "pt502" and row.msg_type != "PHD":
+            packed = compress_sentence(reference, body + term) if reference and i % 2 else None
+            reference = body + term
+            if packed is not None:
+                body, term = packed, b""
         if row.protocol == "pt502" and rng.random() < 0.15:
             out += (
                 b"\xbf\xfb"
@@ -1848,7 +1896,12 @@ def _render_traccar(rng, frames, layout="hex", log_tz=None):
 
 
 def render_capture(
-    fleet: Fleet, format: str = "stream", *, layout: str = "hex", log_tz: str | None = None
+    fleet: Fleet,
+    format: str = "stream",
+    *,
+    layout: str = "hex",
+    log_tz: str | None = None,
+    compress: bool = False,
 ) -> Capture:
     """Write a fleet's frames as one capture file, with the truth of that file.
 
@@ -1868,6 +1921,9 @@ def render_capture(
     log_tz : str, optional
         For ``traccar``: write the log's time stamps in this zone, as a server in it does
         (``received_at`` in ``frames`` stays UTC).
+    compress : bool
+        For ``stream``: send every other PT-502 sentence compressed against the one
+        before (:func:`compress_sentence`), as PT502/PT600X firmwares do.
 
     Returns
     -------
@@ -1893,11 +1949,13 @@ def render_capture(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if layout not in TRACCAR_LAYOUTS or (layout != "hex" and format != "traccar"):
         raise ValueError(f"layout must be one of {', '.join(TRACCAR_LAYOUTS)} (traccar only)")
+    if compress and format != "stream":
+        raise ValueError("compress=True is for the stream format")
     rng = np.random.default_rng([fleet.seed, FORMATS.index(format)])
     frames = fleet.frames
     log_lines = 0
     if format == "stream":
-        data, offsets, received, noise, _ = _render_stream(rng, frames)
+        data, offsets, received, noise, _ = _render_stream(rng, frames, compress)
     elif format == "lines":
         data, offsets, received, noise, frames = _render_lines(rng, frames)
     else:

@@ -148,6 +148,7 @@ REJECT_REASONS = {
     "bad_capture": "a packet-capture record or block that cannot be read (the rest of the file)",
     "long_line": "a piece of a log line longer than any network read (cut every 1 MiB)",
     "no_reference": "a compressed PT-502 frame with no earlier full sentence on its connection",
+    "bad_checksum": "a compressed PT-502 frame whose check byte disagrees with its reference",
 }
 
 CELL_TOWER = pa.struct(

@@ -6,7 +6,8 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ._arrow_kernels import gather_slices, inherit_device, take_strings
-from ._codes import ALARM_NAMES, PROTOCOL_NAMES, REASONS
+from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
+from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, expand_compressed
 from ._framing_kernels import frame_segments
 from ._parse_kernels import (
     C_ALARM,
@@ -210,24 +211,32 @@ def empty_rejects():
     return S.REJECTS.empty_table()
 
 
-def decode_segments(buf, segs, mapping, source, known_devices=None):
+def decode_segments(buf, segs, mapping, source, known_devices=None, references=None):
     """Frame, parse and tabulate ``buf`` cut into ``segs``.
 
     ``known_devices`` maps a segment key (connection) to the last device id seen on it in an
     earlier chunk, for ``$PHD`` chunks that carry none; it is updated in place.
+    ``references`` maps a segment key to the last full PT-502 sentence of that connection
+    (what a compressed sentence is expanded against); updated in place. Without it every
+    segment stands alone (line logs: each line is its own).
     Returns ``(messages, rejects, consumed, reject_ends)``; ``reject_ends`` are the
     source offsets just past each reject, in the rejects' order.
     """
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
     )
-    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(buf, f_s, f_e)
+    pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
+    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
+    if expand_status is not None:
+        failed = expand_status != 0
+        cv[C_STATUS][failed] = expand_status[failed]
+        cv[C_PROTO][failed] = P_PT502
     status = cv[C_STATUS]
     ok = status == 0
     orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, ok, tcode == _T_PHD)
 
     idx = np.flatnonzero(ok)
-    messages = _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
+    messages = _messages_table(pbuf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
                                cells_i, cells_cid, adc, wifi, mapping, source)
     if known_devices is not None:
         messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
@@ -257,6 +266,66 @@ def decode_segments(buf, segs, mapping, source, known_devices=None):
         rejects = rejects.take(pa.array(order))
         rej_end = rej_end[order]
     return messages, rejects, consumed, rej_end
+
+
+_NO_REF = (b"", b"", False)
+
+
+def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
+    """Compressed PT-502 frames expanded into the sentences they stand for.
+
+    Returns ``(pbuf, p_s, p_e, status)``: the buffer and ranges to parse (``buf`` and the
+    frames themselves when nothing was compressed), and per frame a reject reason of the
+    expansion (or None when there was none).
+    """
+    nseg = segs.s.shape[0]
+    if references is None:
+        chain = np.zeros(nseg, np.int8)
+        firsts = []
+    else:
+        chain = np.zeros(nseg, np.int8)
+        chain[1:] = segs.key[1:] == segs.key[:-1]
+        firsts = np.flatnonzero(chain == 0).tolist()
+    init_s = np.full(nseg, -1, np.int64)
+    init_e = np.full(nseg, -1, np.int64)
+    init_le = np.zeros((nseg, 2), np.uint8)
+    init_nle = np.zeros(nseg, np.int64)
+    init_open = np.zeros(nseg, np.int8)
+    blob = bytearray()
+    for k in firsts:  # one step per connection, not per frame
+        sentence, le, is_open = references.get(int(segs.key[k]), _NO_REF)
+        if sentence:
+            init_s[k] = len(blob)
+            blob += sentence
+            init_e[k] = len(blob)
+            init_le[k, : len(le)] = list(le)
+            init_nle[k] = len(le)
+            init_open[k] = is_open
+    init = np.frombuffer(bytes(blob) or b"\0", np.uint8)
+    aux, x_s, x_e, status, out = expand_compressed(
+        buf, segs.s, segs.e, segs.final, chain, f_s, f_e, f_seg.astype(np.int64),
+        init, init_s, init_e, init_le, init_nle, init_open,
+    )
+    if references is not None:
+        last = np.append(segs.key[1:] != segs.key[:-1], True) if nseg else np.zeros(0, bool)
+        sources = {REF_BUF: buf, REF_INIT: init, REF_AUX: aux}
+        for k in np.flatnonzero(last).tolist():  # one step per connection
+            where, rs, re_, le0, le1, nle, is_open = out[k].tolist()
+            if where in sources:
+                le = bytes([le0, le1][:nle])
+                references[int(segs.key[k])] = (
+                    sources[where][rs:re_].tobytes(), le, bool(is_open)
+                )
+    expanded = x_s >= 0
+    if not (status != 0).any() and not expanded.any():
+        return buf, f_s, f_e, None
+    if expanded.any():
+        pbuf = np.concatenate([buf, aux])
+        p_s = np.where(expanded, x_s + buf.shape[0], f_s)
+        p_e = np.where(expanded, x_e + buf.shape[0], f_e)
+    else:
+        pbuf, p_s, p_e = buf, f_s, f_e
+    return pbuf, p_s, p_e, status
 
 
 def _adc_lists(adc, counts, idx):

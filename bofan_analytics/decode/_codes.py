@@ -23,6 +23,7 @@ __all__ = [
     "R_BAD_CAPTURE",
     "R_LONG_LINE",
     "R_NO_REFERENCE",
+    "R_BAD_CHECKSUM",
     "P_NONE",
     "P_PT502",
     "P_PT60",
@@ -54,6 +55,7 @@ REASONS = ("ok", *REJECT_REASONS)
     R_BAD_CAPTURE,
     R_LONG_LINE,
     R_NO_REFERENCE,
+    R_BAD_CHECKSUM,
 ) = range(len(REASONS))
 
 P_NONE, P_PT502, P_PT60 = 0, 1, 2

@@ -16,7 +16,10 @@ Frame kinds recognised at a frame start:
   lies: the header is a ``bad_photo`` reject and framing goes on right after it;
 * ``0xBF`` + 4 bytes + ``$``: the PT-502 binary header in front of a sentence;
 * ``@G#@`` / ``@B#@``: a PT-60 frame up to and including ``@R#@`` / ``@E#@`` (or the
-  line end, in line logs).
+  line end, in line logs);
+* ``@`` + check byte + groups ``[field < 32][kept][length][length bytes]``: a compressed
+  PT-502 sentence (see :mod:`._compressed_kernels`). It has no terminator: it ends where
+  the next byte is not a field number above the last one.
 """
 
 import numpy as np
@@ -68,6 +71,13 @@ def _is_pt60_end(buf, j):
 
 
 @jit
+def _is_compressed_start(buf, j, e):
+    """``@`` + check byte + a field number (below 32): caller checked it is no PT-60 start
+    and that ``j + 3 <= e``."""
+    return buf[j] == _AT and buf[j + 2] < 32
+
+
+@jit
 def _starts_frame(buf, j, e, final):
     """Whether a frame (or a separator) starts at j: 1 yes, 0 no, -1 cannot tell yet."""
     c = buf[j]
@@ -75,12 +85,20 @@ def _starts_frame(buf, j, e, final):
         return 1
     if c == _AT:
         if j + 4 > e:
+            if j + 3 <= e and _is_compressed_start(buf, j, e):
+                return 1
             return 0 if final else -1
-        return 1 if _is_pt60_start(buf, j) else 0
+        return 1 if _is_pt60_start(buf, j) or _is_compressed_start(buf, j, e) else 0
     if c == _HDR:
         if j + 6 > e:
             return 0 if final else -1
-        return 1 if buf[j + 5] == _DOLLAR else 0
+        if buf[j + 5] == _DOLLAR:
+            return 1
+        if buf[j + 5] == _AT:
+            if j + 8 > e:
+                return 0 if final else -1
+            return 1 if _is_compressed_start(buf, j + 5, e) else 0
+        return 0
     return 0
 
 
@@ -202,6 +220,35 @@ def _cut_pt60(buf, i, e, final):
 
 
 @jit
+def _cut_compressed(buf, i, e, final):
+    """A compressed PT-502 sentence at i: walk its groups to the first byte that is not a
+    field number above the last one."""
+    j = i + 2
+    prev = -1
+    while True:
+        if j - i > MAX_TEXT_FRAME:
+            return _REJECT, j, j, R_TOO_LONG
+        if j >= e:
+            if final:
+                return _FRAME, j, j, 0
+            return _NEED_MORE, 0, 0, 0
+        f = buf[j]
+        if f >= 32 or f <= prev:
+            return _FRAME, j, j, 0
+        if j + 3 > e:
+            if final:
+                return _REJECT, e, e, R_TRUNCATED
+            return _NEED_MORE, 0, 0, 0
+        end = j + 3 + buf[j + 2]
+        if end > e:
+            if final:
+                return _REJECT, e, e, R_TRUNCATED
+            return _NEED_MORE, 0, 0, 0
+        prev = f
+        j = end
+
+
+@jit
 def _cut_garbage(buf, i, e, final, line_start):
     limit = min(e, i + MAX_TEXT_FRAME)
     j = i + 1
@@ -250,10 +297,17 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                 elif buf[i + 5] == _DOLLAR:
                     content = i + 5
                     kind, fend, nxt, reason = _cut_dollar(buf, content, e, final, True)
+                elif buf[i + 5] == _AT and i + 8 > e and not final:
+                    break
+                elif buf[i + 5] == _AT and i + 8 <= e and _is_compressed_start(buf, i + 5, e):
+                    content = i + 5
+                    kind, fend, nxt, reason = _cut_compressed(buf, content, e, final)
                 else:
                     kind, fend, nxt, reason = _cut_garbage(buf, i, e, final, line_start)
             elif c == _AT and i + 4 <= e and _is_pt60_start(buf, i):
                 kind, fend, nxt, reason = _cut_pt60(buf, i, e, final)
+            elif c == _AT and i + 3 <= e and _is_compressed_start(buf, i, e):
+                kind, fend, nxt, reason = _cut_compressed(buf, i, e, final)
             elif c == _AT and i + 4 > e and not final:
                 break
             else:
@@ -273,7 +327,8 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                 r_seg[nr] = k
                 nr += 1
             i = nxt
-            line_start = False
+            # a compressed sentence stands for a whole line, line end included
+            line_start = kind == _FRAME and buf[content] == _AT
         consumed[k] = i
         k += 1
         if k < nseg:

@@ -77,7 +77,7 @@ def _stream_bounds(data, parts):
     """Cut points of a raw stream where no frame can span: a line end followed by the start
     of a sentence or a PT-60 frame, with no binary header just before. A chunk holding a
     ``$PHD`` photo chunk (binary data may contain anything) is not cut at all."""
-    if data.find(b"$PHD") >= 0:
+    if data.find(b"$PHD") >= 0 or _maybe_compressed(data):
         return [0, len(data)]
     bounds = [0]
     step = len(data) // parts
@@ -98,6 +98,13 @@ def _stream_bounds(data, parts):
         bounds.append(cut + 1)
     bounds.append(len(data))
     return bounds
+
+
+def _maybe_compressed(data):
+    """Whether ``data`` may hold a compressed PT-502 sentence (an ``@`` that is no PT-60
+    marker): those are expanded against the sentence before, so the chunk is not cut."""
+    at = data.count(b"@")
+    return at and at != 2 * sum(data.count(m) for m in (b"@G#@", b"@B#@", b"@R#@", b"@E#@"))
 
 
 def _line_bounds(data, parts):
@@ -195,6 +202,7 @@ class StreamDecoder:
         self._base = 0  # source offset of self._tail[0]
         self._line_start = True
         self._known_devices = {}
+        self._references = {}  # connection key -> its last full PT-502 sentence
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._pcap = None
         self._finished = False
@@ -339,11 +347,16 @@ class StreamDecoder:
             # every cut is a line end followed by a frame start: nothing spans it
             parts.append((lo, hi, final or not last, self._line_start if j == 0 else True))
         if len(parts) == 1:
-            results = [self._stream_part(buf, *parts[0], self._known_devices)]
+            results = [self._stream_part(buf, *parts[0], self._known_devices, self._references)]
         else:
-            results = list(_pool().map(lambda part: self._stream_part(buf, *part, {}), parts))
+            # no compressed sentence in this chunk (see _stream_bounds): each part only
+            # leaves the last sentence it saw for the next chunk
+            results = list(_pool().map(
+                lambda jp: self._stream_part(buf, *jp[1], {}, self._references if jp[0] == 0
+                                             else {}), enumerate(parts)))
             for r in results:
                 self._known_devices.update(r[3])
+                self._references.update(r[4])
         messages = pa.concat_tables([r[0] for r in results])
         rejects = pa.concat_tables([r[1] for r in results])
         used = results[-1][2]
@@ -353,12 +366,12 @@ class StreamDecoder:
         self._base += used
         return messages, rejects
 
-    def _stream_part(self, buf, lo, hi, final, line_start, known):
+    def _stream_part(self, buf, lo, hi, final, line_start, known, references):
         segs = Segments([lo], [hi], final, line_start)
         messages, rejects, consumed, _ = decode_segments(
-            buf, segs, OffsetMap(self._base), self.source, known
+            buf, segs, OffsetMap(self._base), self.source, known, references
         )
-        return messages, rejects, int(consumed[0]), known
+        return messages, rejects, int(consumed[0]), known, references
 
     def _step_lines(self, data, final):
         buf = np.frombuffer(data, np.uint8)
@@ -545,7 +558,7 @@ class StreamDecoder:
         if len(self._accounts) > 1:
             mapping.files = (all_file[order], [acc.source for acc in self._accounts])
         messages, rejects, consumed_segs, rej_end = decode_segments(
-            out, segs, mapping, self.source, self._known_devices
+            out, segs, mapping, self.source, self._known_devices, self._references
         )
         self._carry = {}
         for k in np.flatnonzero(consumed_segs < seg_e):

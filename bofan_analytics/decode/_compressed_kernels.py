@@ -1,0 +1,217 @@
+"""Compressed PT-502 sentences: expand each into the full sentence it stands for.
+
+Some PT502/PT600X firmwares send, instead of a sentence, what changed since the previous
+full sentence of the same connection (layout read from real captures)::
+
+    @ <check> ( <field> <kept> <length> <length new bytes> )...
+
+``check`` is the XOR of every byte of the previous full sentence, line end included. The
+reference is cut into fields on both ``,`` and ``/`` (field 0 is the type: ``$POS`` may
+become ``$CPA``; the line end belongs to the last field); each group keeps the first
+``kept`` bytes of its field and appends the new bytes. Field numbers rise from group to
+group and are below 32, which is how the framer finds the end (there is no terminator).
+The expanded sentence is decoded as any sentence, and is the reference of the next one.
+
+A connection's reference is its last ``$`` sentence (photo chunks aside), plain or
+expanded; without one (a capture that starts mid-connection) a compressed frame is a
+``no_reference`` reject, and with a check byte that disagrees a ``bad_checksum`` one.
+"""
+
+import numpy as np
+
+from .._numba import jit
+from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
+
+__all__ = ["expand_compressed", "REF_NONE", "REF_BUF", "REF_INIT", "REF_AUX"]
+
+#: where a reference's bytes are: nowhere, the chunk, the carried-over state, the expansions
+REF_NONE, REF_BUF, REF_INIT, REF_AUX = 0, 1, 2, 3
+_MAX_FIELDS = 64
+
+
+@jit
+def _copy_ref(where, buf, init, aux, rs, re_, scratch):
+    """The reference's bytes into ``scratch`` (the three sources differ in type: the chunk
+    is read-only)."""
+    n = re_ - rs
+    for i in range(n):
+        if where == REF_BUF:
+            scratch[i] = buf[rs + i]
+        elif where == REF_INIT:
+            scratch[i] = init[rs + i]
+        else:
+            scratch[i] = aux[rs + i]
+    return n
+
+
+@jit
+def _is_sentence(buf, s, e):
+    """A ``$`` sentence that is not a ``$PHD`` photo chunk."""
+    if e - s < 1 or buf[s] != 36:
+        return False
+    return not (e - s >= 4 and buf[s + 1] == 80 and buf[s + 2] == 72 and buf[s + 3] == 68)
+
+
+@jit
+def _is_compressed(buf, s, e):
+    return e - s >= 3 and buf[s] == 64 and buf[s + 2] < 32
+
+
+@jit
+def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
+    """Write the sentence that ``buf[s:e]`` stands for into ``aux[pos:]``; returns
+    ``(new pos, reason)``. The reference is ``ref[rs:re_]`` followed by ``le[:nle]``."""
+    # field k of the reference is ref[cut[k] : cut[k + 1] - 1] (the separator after it
+    # is at cut[k + 1] - 1); the last one runs to the end, line end included
+    cut = np.empty(_MAX_FIELDS + 1, np.int64)
+    nf = 0
+    cut[0] = rs
+    for i in range(rs, re_):
+        if ref[i] == 44 or ref[i] == 47:
+            nf += 1
+            if nf >= _MAX_FIELDS:
+                return pos, R_BAD_FIELD
+            cut[nf] = i + 1
+    nf += 1
+    check = 0
+    for i in range(rs, re_):
+        check ^= ref[i]
+    for i in range(nle):
+        check ^= le[i]
+    if check != buf[s + 1]:
+        return pos, R_BAD_CHECKSUM
+    g = s + 2
+    for k in range(nf):
+        last = k == nf - 1
+        fs = cut[k]
+        fe = re_ if last else cut[k + 1] - 1
+        if g < e and buf[g] == k:
+            kept = buf[g + 1]
+            length = buf[g + 2]
+            flen = fe - fs + (nle if last else 0)
+            if kept > flen:
+                return pos, R_BAD_FIELD
+            for i in range(kept):
+                aux[pos] = ref[fs + i] if fs + i < fe else le[fs + i - fe]
+                pos += 1
+            for i in range(length):
+                aux[pos] = buf[g + 3 + i]
+                pos += 1
+            g += 3 + length
+        else:
+            for i in range(fs, fe):
+                aux[pos] = ref[i]
+                pos += 1
+            if last:
+                for i in range(nle):
+                    aux[pos] = le[i]
+                    pos += 1
+        if not last:
+            aux[pos] = ref[fe]
+            pos += 1
+    if g < e:  # a group for a field the reference does not have
+        return pos, R_BAD_FIELD
+    return pos, 0
+
+
+@jit
+def _line_end(buf, j, e, le, nle):
+    """Append the CR/LF bytes at ``buf[j:e]`` to ``le`` (a line end has at most two);
+    returns ``(nle, j)``."""
+    while j < e and nle < 2 and (buf[j] == 13 or buf[j] == 10):
+        le[nle] = buf[j]
+        nle += 1
+        j += 1
+    return nle, j
+
+
+@jit
+def expand_compressed(buf, seg_s, seg_e, seg_final, seg_chain, f_s, f_e, f_seg,
+                      init, init_s, init_e, init_le, init_nle, init_open):
+    """Expand the compressed frames among ``f_s/f_e`` (frames in segment order).
+
+    Segment k starts from the reference ``init[init_s[k]:init_e[k]]`` + ``init_le[k]``
+    (``init_s[k] < 0``: none; ``init_open[k]``: its line end may go on at the segment's
+    start), unless ``seg_chain[k]`` says it continues segment ``k - 1``'s connection.
+
+    Returns ``(aux, p_s, p_e, status, out)``: expansions in ``aux``; for compressed frame
+    j that expanded, ``p_s[j], p_e[j]`` its sentence in ``aux`` without the line end
+    (``-1`` otherwise) and ``status[j]`` a reject reason or 0; ``out[k]`` the reference each
+    segment ends with: ``(where, s, e, le0, le1, nle, open)``.
+    """
+    n = f_s.shape[0]
+    nseg = seg_s.shape[0]
+    p_s = np.full(n, -1, np.int64)
+    p_e = np.full(n, -1, np.int64)
+    status = np.zeros(n, np.int8)
+    out = np.zeros((nseg, 7), np.int64)
+    aux = np.empty(256, np.uint8)
+    scratch = np.empty(256, np.uint8)
+    pos = 0
+    le = np.zeros(2, np.uint8)
+    where = REF_NONE
+    rs = 0
+    re_ = 0
+    nle = 0
+    is_open = False
+    j = 0
+    for k in range(nseg):
+        if seg_chain[k] == 0:
+            where = REF_NONE if init_s[k] < 0 else REF_INIT
+            rs = init_s[k]
+            re_ = init_e[k]
+            nle = init_nle[k]
+            le[0] = init_le[k, 0]
+            le[1] = init_le[k, 1]
+            is_open = init_open[k] != 0
+        final = seg_final[k] != 0
+        if is_open:
+            nle, stop = _line_end(buf, seg_s[k], seg_e[k], le, nle)
+            is_open = nle < 2 and stop == seg_e[k] and not final
+        while j < n and f_seg[j] == k:
+            s = f_s[j]
+            e = f_e[j]
+            if _is_sentence(buf, s, e):
+                where = REF_BUF
+                rs = s
+                re_ = e
+                nle, stop = _line_end(buf, e, seg_e[k], le, 0)
+                is_open = nle < 2 and stop == seg_e[k] and not final
+            elif _is_compressed(buf, s, e):
+                if where == REF_NONE:
+                    status[j] = R_NO_REFERENCE
+                else:
+                    if scratch.shape[0] < re_ - rs:
+                        scratch = np.empty(2 * (re_ - rs), np.uint8)
+                    m = _copy_ref(where, buf, init, aux, rs, re_, scratch)
+                    need = pos + m + nle + (e - s)
+                    if need > aux.shape[0]:
+                        grown = np.empty(2 * need, np.uint8)
+                        grown[:pos] = aux[:pos]
+                        aux = grown
+                    start = pos
+                    pos, reason = _expand(buf, s, e, scratch, 0, m, le, nle, aux, pos)
+                    if reason != 0:
+                        status[j] = reason
+                        pos = start
+                    else:
+                        where = REF_AUX
+                        rs = start
+                        re_ = pos
+                        nle = 0
+                        is_open = False
+                        q = pos
+                        while q > start and (aux[q - 1] == 13 or aux[q - 1] == 10):
+                            q -= 1
+                        p_s[j] = start
+                        p_e[j] = q
+            j += 1
+        out[k, 0] = where
+        out[k, 1] = rs
+        out[k, 2] = re_
+        out[k, 3] = le[0]
+        out[k, 4] = le[1]
+        out[k, 5] = nle
+        out[k, 6] = 1 if is_open else 0
+    return aux[:pos], p_s, p_e, status, out
+
