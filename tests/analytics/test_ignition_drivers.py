@@ -100,3 +100,20 @@ def test_mode_kernel_ties_go_to_the_code_that_got_there_first():
     s = np.array([0, 4, 0], np.int64)
     e = np.array([3, 5, 6], np.int64)
     assert mode_code(codes, s, e, 3).tolist() == [1, -1, 1]
+
+
+def test_positions_and_dataset_readers_carry_inputs_and_driver(tmp_path):
+    from pathlib import Path
+
+    import bofan_analytics as ba
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "samples" / "fleet.log"
+    positions = ba.read_log(sample).positions()
+    ba.convert([sample], tmp_path / "ds")
+    read = ba.read_positions(tmp_path / "ds")
+    for frame in (positions, read):
+        vehicles = frame[frame.protocol == "pt502"]
+        assert set(vehicles.inputs.dropna()) == {"00000", "00010"}
+        assert vehicles.driver_id.notna().any() and frame.driver_id.isna().any()
+    trips = ba.detect_trips(tmp_path / "ds", ignition_input=2)
+    assert trips.driver_id.notna().sum() > 0 and (trips.engine_s > 0).sum() > 0
