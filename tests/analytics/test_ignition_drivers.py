@@ -25,6 +25,11 @@ def test_input_masks_from_strings_and_integers():
     assert input_mask(frame).tolist() == [2, 1, -1, 2, -1, -1]
     ints = pd.DataFrame({"inputs": pd.array([2, 1, None], dtype="Int64")})
     assert input_mask(ints).tolist() == [2, 1, -1]
+    # an integer column with nulls that pandas turned into floats, and Arrow-backed ints
+    floats = pd.DataFrame({"inputs": [2.0, np.nan, 1.0]})
+    assert input_mask(floats).tolist() == [2, -1, 1]
+    arrow = pd.DataFrame({"inputs": pd.array([3, None], dtype="int64[pyarrow]")})
+    assert input_mask(arrow).tolist() == [3, -1]
     assert input_state(np.array([2, 1, -1, 3]), 2).tolist() == [1, 0, -1, 1]
     assert input_mask(pd.DataFrame({"x": [1]})).tolist() == [-1]
 
