@@ -119,3 +119,9 @@ def test_visits_in_time_order_with_open_ones_marked_and_no_chart_on_mains(fleet,
     assert ordered.geofence.tolist() == ["z", "x", "y"]
     assert ordered.visit.tolist() == ["", "inside from the first fix",
                                       "open: still inside at the last fix"]
+
+
+def test_utc_exports_keep_their_z(tmp_path, fleet_with_drivers):
+    build_report(fleet_with_drivers).save(tmp_path / "utc.html", export="csv")
+    trips = pd.read_csv(tmp_path / "utc-trips.csv")
+    assert trips.start_time.str.endswith("Z").all()
