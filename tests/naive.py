@@ -154,3 +154,35 @@ def crossings(times, flags, min_dwell_s=0):
             confirmed = flags[i]
         i = j + 1
     return events
+
+
+def harsh(times, speeds, courses, *, accel, brake, turn, turn_min_kmh, max_gap_s):
+    """Harsh events of one device as ``(first fix, last fix, kind, peak)``, sorted by first
+    fix then kind (0 acceleration, 1 braking, 2 turn): for each kind, consecutive hops over
+    its threshold make one event."""
+    events = []
+    for kind in range(3):
+        run = None
+        for i in range(len(times) - 1):
+            dt = times[i + 1] - times[i]
+            value = None
+            if 0 < dt <= max_gap_s:
+                a = (speeds[i + 1] - speeds[i]) / 3.6 / dt
+                if kind == 0 and a >= accel:
+                    value = a
+                if kind == 1 and a <= -brake:
+                    value = -a
+                if kind == 2 and min(speeds[i], speeds[i + 1]) >= turn_min_kmh:
+                    d = (courses[i + 1] - courses[i] + 180) % 360 - 180
+                    side = (speeds[i] + speeds[i + 1]) / 2 / 3.6 * math.radians(abs(d)) / dt
+                    if side >= turn:
+                        value = side
+            if value is not None:
+                run = [i, i + 1, kind, value] if run is None else [run[0], i + 1, kind,
+                                                                   max(run[3], value)]
+            elif run is not None:
+                events.append(tuple(run))
+                run = None
+        if run is not None:
+            events.append(tuple(run))
+    return sorted(events, key=lambda e: (e[0], e[2]))

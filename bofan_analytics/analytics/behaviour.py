@@ -34,9 +34,9 @@ Per vehicle (``by="device"``) or driver (``by="driver"``) over the trips of
 * ``night_share``: driving time between ``night`` hours (local, default 22:00-05:00) over
   driving time.
 
-A share that cannot be computed (no limit given) adds no penalty; the score is NaN for an
-entity that did not drive. Harsh events and overspeed outside trips count for the vehicle
-but no driver.
+A share that cannot be computed (no limit given) adds no penalty. An entity has a row once
+it has a trip (its score is NaN if its trips took no time). Only events and overspeed that
+start during a trip count, for the trip's vehicle and driver.
 """
 
 from __future__ import annotations
@@ -409,7 +409,7 @@ def scorecard(
     pandas.DataFrame
         ``device_id`` (or ``driver_id``), ``distance_m, driving_s, trips, harsh_events,
         events_per_100km, overspeed_s, overspeed_share, idle_s, idle_share, night_s,
-        night_share, score``; best score last is not implied: sorted by id.
+        night_share, score``; sorted by id.
 
     Examples
     --------

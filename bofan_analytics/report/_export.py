@@ -64,7 +64,7 @@ def _local_iso(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         col = frame[column]
         zoned = isinstance(col.dtype, pd.DatetimeTZDtype) and str(col.dtype.tz) != "UTC"
-        mixed = not zoned and _is_time(col)
+        mixed = col.dtype == object and _is_time(col)
         if not (zoned or mixed):
             continue
         if out is None:

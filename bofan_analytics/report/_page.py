@@ -101,6 +101,7 @@ TABLE_COLUMNS = {
         ("enter_time", "Enter", fmt_time),
         ("exit_time", "Exit", fmt_time),
         ("dwell_s", "Dwell", fmt_duration),
+        ("visit", "Visit", str),
     ],
     "alarms": [
         (S.TIME, "Time", fmt_time),
@@ -312,6 +313,34 @@ def _device_rows(frame, device):
     return frame.loc[frame[S.DEVICE_ID].astype(str) == device]
 
 
+#: A battery that moves less than this (percentage points) is on external power: no chart.
+STEADY_PCT = 1.0
+
+
+def _battery_part(series: pd.DataFrame, zone) -> str:
+    """The battery chart, or a line saying the level never moved (a vehicle on mains)."""
+    from ..viz import battery_chart
+
+    pct = pd.to_numeric(series[S.BATTERY_PCT], errors="coerce") if len(series) else None
+    if pct is not None and pct.notna().any() and pct.max() - pct.min() < STEADY_PCT:
+        level = fmt_number(pct.iloc[-1], 0)
+        return f'<p class="note">Steady at {escape_text(level)} % (external power): no chart.</p>'
+    return battery_chart(series, tz=zone).svg
+
+
+def _visits_in_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Visits in time order (by entry, or exit for one that began before the data), each
+    marked when it is still open at the last fix or began before the first."""
+    enter = pd.to_datetime(frame["enter_time"], utc=True)
+    leave = pd.to_datetime(frame["exit_time"], utc=True)
+    visit = pd.Series("", index=frame.index, dtype=object)
+    visit[leave.isna()] = "open: still inside at the last fix"
+    visit[enter.isna()] = "inside from the first fix"
+    visit[enter.isna() & leave.isna()] = "inside all along"
+    order = enter.fillna(leave).sort_values(kind="stable").index
+    return frame.assign(visit=visit).loc[order]
+
+
 def _fleet_notes(data: ReportData) -> list:
     """Plain-text notes for the page header: zone limits applied, the ignition input."""
     notes = []
@@ -333,7 +362,7 @@ def _drivers_section(data: ReportData) -> str:
 
 def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
     """The whole report as one HTML document."""
-    from ..viz import battery_chart, track_map
+    from ..viz import track_map
     from ..viz._layers import LEGEND_CSS, RUNTIME_JS
     from ..viz._offline import leaflet_head
 
@@ -378,8 +407,8 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
         else:
             parts.append('<p class="empty">No valid fixes: nothing to draw on a map.</p>')
         parts.append("<h3>Battery</h3>")
-        parts.append(battery_chart(_device_rows(data.battery_series, device),
-                                   tz=_device_zone(data.tz, device)).svg)
+        parts.append(_battery_part(_device_rows(data.battery_series, device),
+                                   _device_zone(data.tz, device)))
         for name in ("daily_summary", "trips", "stops", "overspeed", "geofence_visits",
                      "alarms", "battery"):
             frame = tables[name]
@@ -389,6 +418,8 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
                 why = "no speed limit given" if name == "overspeed" else "no geofences given"
                 parts.append(f'<p class="empty">Not computed: {why}.</p>')
             else:
+                if name == "geofence_visits":
+                    frame = _visits_in_order(frame)
                 parts.append(html_table(frame, TABLE_COLUMNS[name]))
         parts.append("</section>")
         sections.append("".join(parts))

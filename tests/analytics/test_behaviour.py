@@ -1,9 +1,12 @@
 """harsh_events, scorecard and driver_summary on tiny tracks with known answers."""
 
+import naive
 import numpy as np
 import pandas as pd
 import pytest
 from helpers import concat, drive, make_track, park, ts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bofan_analytics.analytics import driver_summary, harsh_events, scorecard
 from bofan_analytics.analytics.behaviour import DRIVER_COLUMNS, HARSH_COLUMNS, SCORE_COLUMNS
@@ -125,3 +128,28 @@ def test_driver_summary_per_driver_and_day():
     days = driver_summary(a, tz="Europe/Berlin", freq="D")
     assert [d.isoformat() for d in days.period_start] == ["2026-11-02T00:00:00+01:00"] * 2
     assert days.overspeed.isna().all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from([1, 2, 5, 20]),
+                                st.sampled_from([0, 10, 30, 50, 72, 90]),
+                                st.sampled_from([0, 15, 40, 90, 180, 270, 350])),
+                      min_size=1, max_size=30))
+def test_harsh_events_match_the_reference(steps):
+    times, speeds, courses = [], [], []
+    t = 0.0
+    for dt, v, c in steps:
+        t += dt
+        times.append(t)
+        speeds.append(float(v))
+        courses.append(float(c))
+    track = make_track([(tt, 10.0 * i, 0.0, v) for i, (tt, v) in enumerate(
+        zip(times, speeds, strict=True))], course=courses)
+    out = harsh_events(track)
+    want = naive.harsh(times, speeds, courses, accel=3.0, brake=3.5, turn=4.0,
+                       turn_min_kmh=20, max_gap_s=15)
+    kinds = ["hard_acceleration", "hard_braking", "harsh_turn"]
+    assert out.event.tolist() == [kinds[k] for _, _, k, _ in want]
+    assert out.time.tolist() == [ts(times[a]) for a, _, _, _ in want]
+    assert out.duration_s.tolist() == [times[b] - times[a] for a, b, _, _ in want]
+    assert out.value_ms2.tolist() == pytest.approx([v for *_, v in want])

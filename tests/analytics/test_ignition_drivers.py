@@ -25,6 +25,11 @@ def test_input_masks_from_strings_and_integers():
     assert input_mask(frame).tolist() == [2, 1, -1, 2, -1, -1]
     ints = pd.DataFrame({"inputs": pd.array([2, 1, None], dtype="Int64")})
     assert input_mask(ints).tolist() == [2, 1, -1]
+    # an integer column with nulls that pandas turned into floats, and Arrow-backed ints
+    floats = pd.DataFrame({"inputs": [2.0, np.nan, 1.0]})
+    assert input_mask(floats).tolist() == [2, -1, 1]
+    arrow = pd.DataFrame({"inputs": pd.array([3, None], dtype="int64[pyarrow]")})
+    assert input_mask(arrow).tolist() == [3, -1]
     assert input_state(np.array([2, 1, -1, 3]), 2).tolist() == [1, 0, -1, 1]
     assert input_mask(pd.DataFrame({"x": [1]})).tolist() == [-1]
 
@@ -100,3 +105,20 @@ def test_mode_kernel_ties_go_to_the_code_that_got_there_first():
     s = np.array([0, 4, 0], np.int64)
     e = np.array([3, 5, 6], np.int64)
     assert mode_code(codes, s, e, 3).tolist() == [1, -1, 1]
+
+
+def test_positions_and_dataset_readers_carry_inputs_and_driver(tmp_path):
+    from pathlib import Path
+
+    import bofan_analytics as ba
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "samples" / "fleet.log"
+    positions = ba.read_log(sample).positions()
+    ba.convert([sample], tmp_path / "ds")
+    read = ba.read_positions(tmp_path / "ds")
+    for frame in (positions, read):
+        vehicles = frame[frame.protocol == "pt502"]
+        assert set(vehicles.inputs.dropna()) == {"00000", "00010"}
+        assert vehicles.driver_id.notna().any() and frame.driver_id.isna().any()
+    trips = ba.detect_trips(tmp_path / "ds", ignition_input=2)
+    assert trips.driver_id.notna().sum() > 0 and (trips.engine_s > 0).sum() > 0

@@ -97,3 +97,31 @@ def test_devices_in_two_zones_export_each_in_its_own(tmp_path, fleet_with_driver
     trips = pd.read_csv(tmp_path / "two-trips.csv", dtype={"device_id": str})
     ends = dict(zip(trips.device_id, trips.start_time.str[-6:], strict=False))
     assert ends == {CAR: "+01:00", TRACKER: "-05:00"}
+
+
+def test_visits_in_time_order_with_open_ones_marked_and_no_chart_on_mains(fleet, fences):
+    from bofan_analytics.report._page import _visits_in_order
+
+    steady = fleet.copy()
+    steady.loc[steady.device_id == CAR, "battery_pct"] = 100.0
+    html = build_report(steady, geofences=fences).html
+    assert "Steady at 100 % (external power): no chart." in html
+    assert html.count('<svg class="chart"') == 1  # the tracker's draining battery only
+    visits = pd.DataFrame({
+        "device_id": ["a"] * 3,
+        "geofence": ["x", "y", "z"],
+        "enter_time": pd.to_datetime([None, "2026-11-02T09:00Z", "2026-11-02T07:00Z"],
+                                     utc=True),
+        "exit_time": pd.to_datetime(["2026-11-02T08:00Z", None, "2026-11-02T07:30Z"],
+                                    utc=True),
+    })
+    ordered = _visits_in_order(visits)
+    assert ordered.geofence.tolist() == ["z", "x", "y"]
+    assert ordered.visit.tolist() == ["", "inside from the first fix",
+                                      "open: still inside at the last fix"]
+
+
+def test_utc_exports_keep_their_z(tmp_path, fleet_with_drivers):
+    build_report(fleet_with_drivers).save(tmp_path / "utc.html", export="csv")
+    trips = pd.read_csv(tmp_path / "utc-trips.csv")
+    assert trips.start_time.str.endswith("Z").all()
