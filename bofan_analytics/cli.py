@@ -278,7 +278,7 @@ def _run_report(args) -> int:
         geofences=args.geofences,
         speed_limit_kmh=args.speed_limit,
         export=args.export,
-        scheduler=args.scheduler,
+        **({} if args.scheduler is None else {"scheduler": args.scheduler}),
     )
     print(f"report written to {args.output}")
     return EXIT_OK

@@ -30,7 +30,7 @@ def fleet_dataset(tmp_path_factory):
 def cluster():
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
         yield cluster, client
 
 
