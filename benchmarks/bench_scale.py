@@ -45,7 +45,7 @@ def _cluster(workers: int):
         dashboard_address=None,
         silence_logs=logging.ERROR,
     )
-    return cluster, Client(cluster)
+    return cluster, Client(cluster, set_as_default=False)
 
 
 def bench_convert(work: Path, files: int, mb: float) -> dict:

@@ -379,9 +379,9 @@ def _run_report(args) -> int:
         speed_limit_kmh=args.speed_limit,
         export=args.export,
         # only what was asked for: the defaults are write_report's own
-        **{k: v for k, v in (("tz", args.tz), ("ignition_input", args.ignition_input))
+        **{k: v for k, v in (("tz", args.tz), ("ignition_input", args.ignition_input),
+                             ("scheduler", args.scheduler))
            if v is not None},
-        scheduler=args.scheduler,
     )
     print(f"report written to {args.output}")
     return EXIT_OK

@@ -1,7 +1,8 @@
 """Running an analysis of a dataset on a Dask cluster: ``client=`` or ``scheduler=``.
 
-The devices of the dataset (those asked for, within ``start``/``end``) are listed in
-sorted order and cut into contiguous groups, one task per group. A task calls the same
+The devices of the dataset (those asked for, within ``start``/``end``) are counted on
+the cluster, a batch of files per task, listed in sorted order and cut into contiguous
+groups of about equal rows (at most :data:`ROWS_PER_TASK` each), one task per group. A task calls the same
 function on the dataset path with ``devices=`` its group, so it reads only the rows of
 those devices, of every day (its track is never cut at midnight or at a file boundary),
 and runs the same kernels. The devices of a group form a range of ids, which the reader
@@ -17,12 +18,18 @@ import inspect
 import os
 from concurrent.futures import CancelledError
 
+import numpy as np
+
 from ..errors import BofanError, FormatError
 
-__all__ = ["on_cluster", "TASKS_PER_WORKER"]
+__all__ = ["on_cluster", "TASKS_PER_WORKER", "ROWS_PER_TASK"]
 
 #: Tasks per worker thread: several, so a slow group does not hold up the end of the run.
 TASKS_PER_WORKER = 4
+
+#: Rows one task reads at most (unless one device alone has more): a year of a large
+#: fleet is cut into enough groups that each fits a worker's memory.
+ROWS_PER_TASK = 5_000_000
 
 
 def on_cluster(func):
@@ -56,20 +63,16 @@ def on_cluster(func):
 def _run(func, path: str, args, kwargs, client, scheduler):
     import pandas as pd
 
-    from ..dataset import read_dataset
     from ..dataset._convert import connect
-    from ..schema import DEVICE_ID
 
     devices, start, end = (kwargs.pop(k, None) for k in ("devices", "start", "end"))
-    ids = read_dataset(path, devices=devices, start=start, end=end, columns=[DEVICE_ID])
-    ids = sorted(set(ids.column(DEVICE_ID).drop_null().to_pylist()))
     own = client is None
     if own:
         client = connect(scheduler)
     try:
         threads = sum(client.nthreads().values()) or 1
-        n = max(1, min(len(ids), threads * TASKS_PER_WORKER))
-        groups = [ids[i * len(ids) // n : (i + 1) * len(ids) // n] for i in range(n)]
+        counts = _device_counts(client, path, threads, devices, start, end)
+        groups = _groups(counts, threads * TASKS_PER_WORKER)
         futures = [
             client.submit(func, path, *args, devices=group, start=start, end=end, pure=False,
                           **kwargs)
@@ -83,6 +86,41 @@ def _run(func, path: str, args, kwargs, client, scheduler):
     finally:
         if own:
             client.close()
-    if not ids:  # nothing to split: the empty answer, with its columns, from here
+    if not groups:  # nothing to split: the empty answer, with its columns, from here
         return func(path, *args, devices=devices, start=start, end=end, **kwargs)
     return pd.concat(parts, ignore_index=True)
+
+
+def _device_counts(client, path, threads, devices, start, end) -> dict:
+    """Rows per device, counted on the cluster a batch of files per task."""
+    from ..dataset._read import device_counts, message_files
+
+    files = message_files(path)
+    n = max(1, min(len(files), threads * TASKS_PER_WORKER))
+    batches = [files[i * len(files) // n : (i + 1) * len(files) // n] for i in range(n)]
+    futures = [
+        client.submit(device_counts, path, batch, devices=devices, start=start, end=end,
+                      pure=False)
+        for batch in batches
+    ]  # fmt: skip
+    total: dict = {}
+    for part in client.gather(futures):
+        for device, rows in part.items():
+            total[device] = total.get(device, 0) + rows
+    return total
+
+
+def _groups(counts: dict, at_least: int) -> list[list[str]]:
+    """Sorted devices cut into contiguous groups of about equal rows: at least
+    ``at_least`` groups (when there are that many devices), none much above
+    :data:`ROWS_PER_TASK` rows unless one device alone has more."""
+    ids = sorted(counts)
+    if not ids:
+        return []
+    rows = np.array([counts[d] for d in ids], np.int64)
+    total = int(rows.sum())
+    n = min(len(ids), max(at_least, -(-total // ROWS_PER_TASK)))
+    # cut where the running row count passes each n-th of the total
+    cuts = np.searchsorted(np.cumsum(rows), np.arange(1, n) * total / n, side="left") + 1
+    bounds = np.unique(np.concatenate([[0], np.clip(cuts, 1, len(ids)), [len(ids)]]))
+    return [ids[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -45,6 +45,9 @@ READ_SIZE = 4 * 1024 * 1024
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 SCHEDULER_TIMEOUT_S = 10
 
+#: Seconds between looks at the futures of a conversion on Dask.
+POLL_S = 0.1
+
 #: Seconds a conversion on Dask waits while the cluster has no worker at all.
 NO_WORKERS_TIMEOUT_S = 60
 
@@ -347,12 +350,13 @@ def convert_input(
     source = path if source is None else source
     parts = _Parts(Path(output), layout.input_key(path), generation)
     try:
-        st = os.stat(path)
+        # the time is taken before reading: a change made while we read is "racy"
+        seen = _stat_fields(os.stat(path))
         plan = _Reader(path, None if full else entry)
         if full and entry is not None:
             plan.status = "replaced"
         if plan.status == "unchanged":
-            new_entry = {**entry, **_stat_fields(st)}
+            new_entry = {**entry, **seen}
             return FileResult(path, entry.get("format"), content_hash=entry["content_hash"],
                               status="unchanged"), new_entry  # fmt: skip
     except Exception as exc:
@@ -402,7 +406,7 @@ def convert_input(
         "path": path,
         "source": source,
         "format": fmt,
-        **_stat_fields(st),
+        **seen,
         "head_hash": plan.head_hash,
         "content_hash": plan.digest.hexdigest(),
         "read": plan.read,
@@ -613,7 +617,7 @@ def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:
         real = os.path.realpath(item.path)
         old = manifest.inputs.get(real)
         if result.status == "unchanged":
-            if entry is not None:
+            if entry is not None and old is not None:  # (None: forgotten as a stale copy)
                 manifest.inputs[real] = entry
             owner = (old or {}).get("duplicate_of")
             if owner in manifest.inputs:  # still the same content as that one
@@ -629,6 +633,7 @@ def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:
             manifest.remove_files([*entry["parts"], *entry["tail"]])
             if old is not None and old.get("duplicate_of") is None:
                 _drop_rows(manifest, real, old)
+                _forget_copies(manifest, real, owners)
             manifest.inputs[real] = {**entry, "parts": [], "tail": [], "messages": 0,
                                      "rejects": 0, "duplicate_of": owner}  # fmt: skip
             first = manifest.inputs[owner]["path"]
@@ -638,6 +643,7 @@ def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:
             continue
         if old is not None and result.status != "appended" and old.get("duplicate_of") is None:
             _drop_rows(manifest, real, old)
+            _forget_copies(manifest, real, owners)
         manifest.inputs[real] = entry
         if has_rows:
             owners.setdefault(entry["content_hash"], real)
@@ -645,6 +651,16 @@ def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:
     manifest.commit()
     manifest.remove_files(before - manifest.live())
     return results
+
+
+def _forget_copies(manifest: Manifest, real: str, owners: dict) -> None:
+    """``real``'s old content is gone: inputs kept as copies of it are forgotten (the next
+    run converts them as new), and it no longer owns that content."""
+    for content, owner in list(owners.items()):
+        if owner == real:
+            del owners[content]
+    for other in [k for k, e in manifest.inputs.items() if e.get("duplicate_of") == real]:
+        del manifest.inputs[other]
 
 
 def _drop_rows(manifest: Manifest, real: str, old: dict) -> None:
@@ -716,6 +732,7 @@ class _Cluster:
 
         self.address = scheduler
         self.cluster = None
+        self._next_check = 0.0
         if scheduler is not None:
             self.client = connect(scheduler)
         else:
@@ -726,10 +743,9 @@ class _Cluster:
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
             )
-            self.client = Client(self.cluster)
+            self.client = Client(self.cluster, set_as_default=False)
 
     def run(self, jobs, output, format, generation, progress, done, full, log_tz=None) -> None:
-        from distributed import wait
 
         bar = _progress_bar(len(jobs), progress)
         # workers may run on other machines: hand them absolute paths, keep the user's
@@ -746,10 +762,10 @@ class _Cluster:
         idle_since = None
         try:
             while pending:
-                try:
-                    finished, pending = wait(pending, timeout=1, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    finished = set()
+                finished = {future for future in pending if future.done()}
+                pending -= finished
+                if not finished:
+                    time.sleep(POLL_S)
                 for future in finished:
                     path = futures[future]
                     result, entry = future.result()
@@ -772,6 +788,10 @@ class _Cluster:
         """Give up when the cluster has had no worker for :data:`NO_WORKERS_TIMEOUT_S`."""
         if not pending:
             return None
+        now = time.monotonic()
+        if now < self._next_check:
+            return idle_since
+        self._next_check = now + 1.0  # ask the scheduler once a second
         if self.client.status != "running":
             raise BofanError(
                 f"lost the Dask scheduler{self._at()}: the client is {self.client.status}"
@@ -779,7 +799,6 @@ class _Cluster:
         workers = len(self.client.nthreads())
         if workers:
             return None
-        now = time.monotonic()
         if idle_since is None:
             return now
         if now - idle_since >= NO_WORKERS_TIMEOUT_S:
@@ -807,7 +826,8 @@ def connect(scheduler: str):
     from distributed import Client
 
     try:
-        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        # not the default client: dask computations of the caller stay as they were
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S, set_as_default=False)
     except ValueError as exc:
         raise FormatError(f"bad scheduler address {scheduler!r}: {_reason(exc)}") from None
     except (OSError, TimeoutError) as exc:

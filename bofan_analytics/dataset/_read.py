@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,7 +17,14 @@ from ..errors import FormatError, InputError, SchemaError
 from . import _layout as layout
 from ._manifest import Manifest
 
-__all__ = ["read_dataset", "read_messages", "read_positions", "read_rejects"]
+__all__ = [
+    "read_dataset",
+    "read_messages",
+    "read_positions",
+    "read_rejects",
+    "message_files",
+    "device_counts",
+]
 
 #: What ``start``/``end`` accept: an ISO string, a date (a whole day), a datetime or a
 #: pandas Timestamp; naive values are UTC.
@@ -249,6 +257,35 @@ def _files(root: str) -> str | list[str]:
     table = os.path.basename(os.path.normpath(root))
     live = Manifest.load(base).live()
     return sorted(os.path.join(base, f) for f in live if f.startswith(table + "/"))
+
+
+def message_files(path: str | os.PathLike) -> list[str]:
+    """The live message files of a dataset (what its manifest lists, or every file)."""
+    root = _table_dir(path, layout.MESSAGES_DIR)
+    files = _files(root)
+    if isinstance(files, str):
+        files = sorted(os.fspath(p) for p in layout.table_files(Path(root)) if p.suffix == ".parquet")
+    return files
+
+
+def device_counts(path, files: Sequence[str], *, devices=None, start=None, end=None) -> dict:
+    """Rows per device in some of the message files of a dataset, with the same selection
+    as :func:`read_dataset` (a task of an analysis on a cluster lists devices with it)."""
+    root = _table_dir(path, layout.MESSAGES_DIR)
+    if not files:
+        return {}
+    where = _filter(devices, start, end, schema.TIME)
+    dataset = ds.dataset(
+        list(files),
+        schema=pa.schema([*schema.MESSAGES, pa.field(layout.PARTITION, pa.date32())]),
+        format="parquet",
+        partitioning=_PARTITIONING,
+        partition_base_dir=root,
+    )
+    ids = dataset.to_table(columns=[schema.DEVICE_ID], filter=where).column(schema.DEVICE_ID)
+    counts = ids.drop_null().value_counts()
+    return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                    strict=True))  # fmt: skip
 
 
 def _table_dir(path: str | os.PathLike, table: str) -> str:

@@ -30,7 +30,7 @@ def fleet_dataset(tmp_path_factory):
 def cluster():
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
         yield cluster, client
 
 
@@ -92,3 +92,17 @@ def test_report_on_a_cluster_has_the_same_tables(fleet_dataset, cluster, tmp_pat
     assert out.stat().st_size > 0
     assert main(["report", str(path), "-o", str(out), "--scheduler", "nonsense://x"]) == 2
     assert capsys.readouterr().err.startswith("bofan: bad scheduler address 'nonsense://x'")
+
+
+def test_devices_are_cut_into_groups_of_about_equal_rows(monkeypatch):
+    from bofan_analytics.analytics import _cluster
+
+    groups = _cluster._groups
+    assert groups({}, 4) == []
+    assert groups({"b": 5, "a": 5, "d": 5, "c": 5}, 2) == [["a", "b"], ["c", "d"]]
+    assert groups({"a": 1}, 8) == [["a"]]
+    # one device with most rows keeps a group of its own
+    assert groups({"a": 100, "b": 1, "c": 1}, 3) == [["a"], ["b", "c"]]
+    # more rows than tasks allow: more groups than asked for
+    monkeypatch.setattr(_cluster, "ROWS_PER_TASK", 10)
+    assert groups({k: 5 for k in "abcdef"}, 1) == [["a", "b"], ["c", "d"], ["e", "f"]]

@@ -183,3 +183,29 @@ def test_truncated_gz_keeps_and_reports_what_was_decoded(tmp_path, captures, mon
     )
     assert 0 < kept.decoded_bytes < len(data)
     assert read_dataset(tmp_path / "ds").num_rows == kept.messages > 0
+
+
+def test_a_copy_is_converted_once_its_original_changed(tmp_path, captures):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(captures["stream"])
+    (src / "b.bin").write_bytes(captures["stream"])  # a copy: kept once
+    assert [f.status for f in convert(src, tmp_path / "ds").files] == ["new", "duplicate"]
+    (src / "a.bin").write_bytes(captures["lines"])  # the original is replaced
+    assert [f.status for f in convert(src, tmp_path / "ds").files] == ["replaced", "unchanged"]
+    # the copy's content is no longer in the dataset: the next run converts it
+    assert [f.status for f in convert(src, tmp_path / "ds").files] == ["unchanged", "new"]
+    messages, rejects = _tables(tmp_path / "ds")
+    fresh = _fresh(tmp_path, {"a.bin": captures["lines"], "b.bin": captures["stream"]})
+    assert messages.equals(fresh[0]) and rejects.equals(fresh[1])
+
+
+def test_a_dataset_without_manifest_is_not_written_into(tmp_path, captures):
+    from bofan_analytics.errors import InputError
+
+    old = tmp_path / "old" / "messages" / "date=2026-11-02"
+    old.mkdir(parents=True)
+    (old / "part-0123456789abcdef-00000.parquet").write_bytes(b"PAR1")
+    (tmp_path / "c.bin").write_bytes(captures["stream"])
+    with pytest.raises(InputError, match="holds part files but no _manifest.json"):
+        convert(tmp_path / "c.bin", tmp_path / "old")
