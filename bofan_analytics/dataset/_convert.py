@@ -391,7 +391,13 @@ def convert_input(
     plan.close()
     state = decoder.checkpoint()
     parts.flush()
-    parts.add(decoder.finish())
+    try:
+        parts.add(decoder.finish())
+    except Exception as exc:  # a forced format that did not fit: nothing of it is kept
+        if not is_input_error(exc):
+            raise
+        parts.discard()
+        return FileResult(path, fmt, error=describe_error(exc), status="failed"), None
     parts.flush(tail=True)
     if error is not None:
         error = (

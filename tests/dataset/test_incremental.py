@@ -177,8 +177,8 @@ def test_truncated_gz_keeps_and_reports_what_was_decoded(tmp_path, captures, mon
     kept = result.files[0]
     assert where == os.fspath(path) and kept.partial and kept.status == "new"
     assert reason == (
-        "Compressed file ended before the end-of-stream marker was reached; "
-        f"kept {kept.messages} messages and {kept.rejects} rejects "
+        f"compressed data cut off after {kept.decoded_bytes:,} decompressed bytes (the file "
+        f"ends inside a compressed frame); kept {kept.messages} messages and {kept.rejects} rejects "
         f"from the first {kept.decoded_bytes} bytes"
     )
     assert 0 < kept.decoded_bytes < len(data)
