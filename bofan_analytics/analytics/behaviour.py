@@ -50,6 +50,7 @@ import pandas as pd
 from .._numba import pjit
 from ..errors import FormatError
 from ..schema import ALARM, DEVICE_ID, DRIVER_ID, LAT, LON, SPEED_KMH, TIME
+from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, float_column, prepare, to_times
 from ._tz import local_hour, resolve_tz
@@ -186,6 +187,7 @@ _HARSH_DEFAULTS = {"accel_ms2": 3.0, "brake_ms2": 3.5, "turn_ms2": 4.0,
                    "turn_min_speed_kmh": 20.0, "max_gap_s": 15.0}
 
 
+@on_cluster
 def harsh_events(
     positions,
     *,

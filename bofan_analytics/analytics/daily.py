@@ -35,6 +35,7 @@ import pandas as pd
 from .._numba import jit
 from ..errors import FormatError
 from ..schema import DEVICE_ID
+from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, device_array, prepare, to_times
 from ._tz import resolve_tz
@@ -241,6 +242,7 @@ def _spread_hops(track, per, out, rows, values):
            per.rowoff, out)
 
 
+@on_cluster
 def daily_summary(
     positions,
     *,

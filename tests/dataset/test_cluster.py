@@ -41,6 +41,8 @@ CASES = {
     "geofence_events": lambda f, path, fences, **kw: f(path, fences, **kw),
     "battery_trends": lambda f, path, fences, **kw: f(path, **kw),
     "alarms": lambda f, path, fences, **kw: f(path, **kw),
+    "daily_summary": lambda f, path, fences, **kw: f(path, limit_kmh=50, tz="auto", **kw),
+    "harsh_events": lambda f, path, fences, **kw: f(path, **kw),
 }
 
 

@@ -97,7 +97,7 @@ def test_report_runs_no_template(tmp_path, hostile_dataset, capsys):
     assert "{{" not in text and "{%" not in text and "{#" not in text
     # every payload is in the page as escaped text, and shown back as written
     shown = html.unescape(re.sub(r"<[^>]+>", "", text))
-    for payload in (DEVICE, MSG_TYPE, ALARM, RCE, DATASET_NAME):
+    for payload in (DEVICE, MSG_TYPE, ALARM, RCE, DATASET_NAME, DRIVER):  # drivers table
         assert escape_text(payload) in text
         assert payload in shown
     assert "Device {{7*7}}" in shown and "Device 49" not in shown
@@ -105,7 +105,7 @@ def test_report_runs_no_template(tmp_path, hostile_dataset, capsys):
     # inside the maps' JSON the payloads are data: braces and markup escaped
     assert script_json(escape_text(RCE))[1:-1] in text  # the geofence tooltip
     # strings the report does not show do not reach the page at all
-    for unused in (DRIVER, FIRMWARE, FENCE_NOTE):
+    for unused in (FIRMWARE, FENCE_NOTE):
         assert escape_text(unused) not in text and script_json(unused)[1:-1] not in text
 
 
