@@ -122,3 +122,24 @@ def test_dask_options_and_a_wrong_address(tmp_path, capture, capsys, monkeypatch
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("bofan: bad scheduler address 'nonsense://x'")
     assert not ds.exists()  # a failed connection leaves no empty dataset behind
+
+
+def test_convert_keeps_the_file_count_of_a_day_bounded(tmp_path, monkeypatch):
+    from bofan_analytics.dataset import _convert
+
+    monkeypatch.setattr(_convert, "MAX_DAY_PARTS", 2)
+    ds = tmp_path / "ds"
+    counts = []
+    for i in range(5):  # five captures of one day, converted night after night
+        part = tmp_path / f"c{i}.bin"
+        part.write_bytes(FRAMES[i * FRAME * 550 : (i + 1) * FRAME * 550])  # not copies
+        result = convert(part, ds)
+        counts.append((len(list(ds.glob("messages/date=*/*.parquet"))), result.compacted))
+    assert counts == [
+        (1, []),
+        (2, []),
+        (1, ["messages/date=2016-10-04"]),  # a third part: the day is merged
+        (2, []),
+        (1, ["messages/date=2016-10-04"]),
+    ]
+    assert read_dataset(ds).num_rows == 5 * 550
