@@ -233,8 +233,9 @@ def message_files(path: str | os.PathLike) -> list[str]:
     """The live message files of a dataset (what its manifest lists, or every file)."""
     root = _table_dir(path, layout.MESSAGES_DIR)
     files = _files(root)
-    if isinstance(files, str):
-        files = sorted(os.fspath(p) for p in layout.table_files(Path(root)) if p.suffix == ".parquet")
+    if isinstance(files, str):  # no manifest: every visible file, as the readers take them
+        found = Path(root).glob(f"{layout.PARTITION}=*/*.parquet")
+        files = sorted(os.fspath(p) for p in found if not p.name.startswith((".", "_")))
     return files
 
 

@@ -106,3 +106,13 @@ def test_devices_are_cut_into_groups_of_about_equal_rows(monkeypatch):
     # more rows than tasks allow: more groups than asked for
     monkeypatch.setattr(_cluster, "ROWS_PER_TASK", 10)
     assert groups({k: 5 for k in "abcdef"}, 1) == [["a", "b"], ["c", "d"], ["e", "f"]]
+
+
+def test_a_dataset_without_manifest_runs_on_the_cluster_too(cluster):
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parent / "data" / "v1"  # written before manifests
+    _, client = cluster
+    here = ba.alarms(golden)
+    assert here["alarm"].tolist() == ["hard_acceleration"]
+    pd.testing.assert_frame_equal(ba.alarms(golden, client=client), here)
