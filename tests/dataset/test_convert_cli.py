@@ -143,3 +143,33 @@ def test_convert_keeps_the_file_count_of_a_day_bounded(tmp_path, monkeypatch):
         (1, ["messages/date=2016-10-04"]),
     ]
     assert read_dataset(ds).num_rows == 5 * 550
+
+
+@pytest.mark.slow
+def test_two_converts_at_once_take_turns(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(FRAMES * 20)  # 60,000 frames: the runs overlap
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [
+        sys.executable,
+        "-m",
+        "bofan_analytics",
+        "convert",
+        str(big),
+        "-o",
+        str(tmp_path / "ds"),
+    ]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env) for _ in range(2)]  # fmt: skip
+    outcomes = sorted((run.wait(), *run.communicate()) for run in runs)
+    assert [(code, err) for code, _, err in outcomes] == [(0, ""), (0, "")]
+    said = sorted(out.split(" ->")[0] for _, out, _ in outcomes)
+    assert said == [
+        "0 file(s) converted: 0 messages, 0 rejects; 1 unchanged",  # waited, then found it done
+        "1 file(s) converted: 60000 messages, 0 rejects",
+    ]
+    assert read_dataset(tmp_path / "ds").num_rows == 60000
