@@ -74,7 +74,9 @@ def test_scheduler_address_and_errors(fleet_dataset, cluster):
         ba.detect_trips(path, scheduler="tcp://127.0.0.1:1", client=object())
 
 
-def test_report_on_a_cluster_has_the_same_tables(fleet_dataset, cluster, tmp_path, capsys):
+def test_report_on_a_cluster_has_the_same_tables(
+    fleet_dataset, cluster, tmp_path, capsys, monkeypatch
+):
     from bofan_analytics.cli import main
     from bofan_analytics.report import build_report
 
@@ -92,6 +94,13 @@ def test_report_on_a_cluster_has_the_same_tables(fleet_dataset, cluster, tmp_pat
     assert out.stat().st_size > 0
     assert main(["report", str(path), "-o", str(out), "--scheduler", "nonsense://x"]) == 2
     assert capsys.readouterr().err.startswith("bofan: bad scheduler address 'nonsense://x'")
+    from bofan_analytics.dataset import _convert
+
+    monkeypatch.setattr(_convert, "SCHEDULER_TIMEOUT_S", 1)
+    nowhere = "tcp://127.0.0.1:1"
+    assert main(["report", str(path), "-o", str(out), "--scheduler", nowhere]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"bofan: cannot reach the Dask scheduler at {nowhere}: ")
 
 
 def test_devices_are_cut_into_groups_of_about_equal_rows(monkeypatch):
