@@ -316,5 +316,3 @@ def _filter(devices, start, end, time_column: str):
     for part in parts[1:]:
         where = where & part
     return where
-
-
