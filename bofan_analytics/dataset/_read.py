@@ -215,7 +215,7 @@ def _scan(root: str, target: pa.Schema, columns: list[str], where) -> pa.Table:
 
 
 #: Times a read is tried while writers replace the files under it.
-_ATTEMPTS = 5
+_ATTEMPTS = 10
 
 
 def _files(root: str) -> str | list[str]:
