@@ -92,7 +92,9 @@ def compact(
         manifest = Manifest.load(root)
         manifest.collect_garbage()
         for day in crowded_days(manifest, 1):
-            result.days[day] = compact_day(manifest, day, target_bytes=int(target_mb * 2**20))
+            before, after = compact_day(manifest, day, target_bytes=int(target_mb * 2**20))
+            if after != before:  # (a day of unfinished tails only stays as it is)
+                result.days[day] = (before, after)
     return result
 
 

@@ -689,10 +689,12 @@ def _drop_rows(manifest: Manifest, real: str, old: dict) -> None:
 def _compact_crowded_days(manifest: Manifest) -> list[str]:
     from ._compact import compact_day, crowded_days
 
-    days = crowded_days(manifest, MAX_DAY_PARTS)
-    for day in days:
-        compact_day(manifest, day)
-    return days
+    done = []
+    for day in crowded_days(manifest, MAX_DAY_PARTS):
+        before, after = compact_day(manifest, day)
+        if after != before:
+            done.append(day)
+    return done
 
 
 # -- where the inputs are decoded -------------------------------------------------------

@@ -109,8 +109,10 @@ def tmp_glob(root: Path, key: str) -> list[Path]:
 
 
 def table_files(root: Path) -> list[Path]:
-    """Every Parquet and temporary file under a table directory, live or not."""
-    return sorted([*root.glob(f"{PARTITION}=*/*.parquet"), *root.glob(f"{PARTITION}=*/.*.tmp")])
+    """Every part file and temporary part file a writer made under a table directory, live
+    or not (files of other names are not ours: left alone)."""
+    return sorted([*root.glob(f"{PARTITION}=*/part-*.parquet"),
+                   *root.glob(f"{PARTITION}=*/.part-*.tmp")])  # fmt: skip
 
 
 def day_of(relative: str) -> str:

@@ -245,7 +245,7 @@ def _scan(root: str, target: pa.Schema, columns: list[str], where) -> pa.Table:
 
 
 #: Times a read is tried while writers replace the files under it.
-_ATTEMPTS = 5
+_ATTEMPTS = 10
 
 
 def _files(root: str) -> str | list[str]:
@@ -263,8 +263,9 @@ def message_files(path: str | os.PathLike) -> list[str]:
     """The live message files of a dataset (what its manifest lists, or every file)."""
     root = _table_dir(path, layout.MESSAGES_DIR)
     files = _files(root)
-    if isinstance(files, str):
-        files = sorted(os.fspath(p) for p in layout.table_files(Path(root)) if p.suffix == ".parquet")
+    if isinstance(files, str):  # no manifest: every visible file, as the readers take them
+        found = Path(root).glob(f"{layout.PARTITION}=*/*.parquet")
+        files = sorted(os.fspath(p) for p in found if not p.name.startswith((".", "_")))
     return files
 
 
@@ -394,5 +395,3 @@ def _filter(devices, start, end, time_column: str, tz=None):
     for part in parts[1:]:
         where = where & part
     return where
-
-

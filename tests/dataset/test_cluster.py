@@ -28,9 +28,12 @@ def fleet_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
         yield cluster, client
 
 
@@ -76,7 +79,9 @@ def test_scheduler_address_and_errors(fleet_dataset, cluster):
         ba.detect_trips(path, scheduler="tcp://127.0.0.1:1", client=object())
 
 
-def test_report_on_a_cluster_has_the_same_tables(fleet_dataset, cluster, tmp_path, capsys):
+def test_report_on_a_cluster_has_the_same_tables(
+    fleet_dataset, cluster, tmp_path, capsys, monkeypatch
+):
     from bofan_analytics.cli import main
     from bofan_analytics.report import build_report
 
@@ -94,6 +99,13 @@ def test_report_on_a_cluster_has_the_same_tables(fleet_dataset, cluster, tmp_pat
     assert out.stat().st_size > 0
     assert main(["report", str(path), "-o", str(out), "--scheduler", "nonsense://x"]) == 2
     assert capsys.readouterr().err.startswith("bofan: bad scheduler address 'nonsense://x'")
+    from bofan_analytics.dataset import _convert
+
+    monkeypatch.setattr(_convert, "SCHEDULER_TIMEOUT_S", 1)
+    nowhere = "tcp://127.0.0.1:1"
+    assert main(["report", str(path), "-o", str(out), "--scheduler", nowhere]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"bofan: cannot reach the Dask scheduler at {nowhere}: ")
 
 
 def test_devices_are_cut_into_groups_of_about_equal_rows(monkeypatch):
@@ -108,3 +120,13 @@ def test_devices_are_cut_into_groups_of_about_equal_rows(monkeypatch):
     # more rows than tasks allow: more groups than asked for
     monkeypatch.setattr(_cluster, "ROWS_PER_TASK", 10)
     assert groups({k: 5 for k in "abcdef"}, 1) == [["a", "b"], ["c", "d"], ["e", "f"]]
+
+
+def test_a_dataset_without_manifest_runs_on_the_cluster_too(cluster):
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parent / "data" / "v1"  # written before manifests
+    _, client = cluster
+    here = ba.alarms(golden)
+    assert here["alarm"].tolist() == ["hard_acceleration"]
+    pd.testing.assert_frame_equal(ba.alarms(golden, client=client), here)

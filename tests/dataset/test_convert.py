@@ -233,8 +233,10 @@ def test_foreign_files_in_a_dataset_are_a_schema_error(tmp_path, two_inputs):
     convert(src, tmp_path / "ds")
     stray = tmp_path / "ds" / "messages" / "date=2026-11-02" / "notes.parquet"
     stray.write_text("not parquet")
-    # the manifest lists the live files: a stray one is not read ...
+    # the manifest lists the live files: a stray one is not read, nor deleted by a writer ...
     assert read_dataset(tmp_path / "ds").num_rows == 7
+    convert(src, tmp_path / "ds")
+    assert stray.read_text() == "not parquet"
     # ... but without a manifest (a dataset of an older release) every file is
     (tmp_path / "ds" / "_manifest.json").unlink()
     with pytest.raises(SchemaError, match="not a dataset written by bofan convert: .*notes"):

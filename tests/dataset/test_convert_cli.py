@@ -127,3 +127,54 @@ def test_dask_options_and_a_wrong_address(tmp_path, capture, capsys, monkeypatch
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("bofan: bad scheduler address 'nonsense://x'")
     assert not ds.exists()  # a failed connection leaves no empty dataset behind
+
+
+def test_convert_keeps_the_file_count_of_a_day_bounded(tmp_path, monkeypatch):
+    from bofan_analytics.dataset import _convert
+
+    monkeypatch.setattr(_convert, "MAX_DAY_PARTS", 2)
+    ds = tmp_path / "ds"
+    counts = []
+    for i in range(5):  # five captures of one day, converted night after night
+        part = tmp_path / f"c{i}.bin"
+        part.write_bytes(FRAMES[i * FRAME * 550 : (i + 1) * FRAME * 550])  # not copies
+        result = convert(part, ds)
+        counts.append((len(list(ds.glob("messages/date=*/*.parquet"))), result.compacted))
+    assert counts == [
+        (1, []),
+        (2, []),
+        (1, ["messages/date=2016-10-04"]),  # a third part: the day is merged
+        (2, []),
+        (1, ["messages/date=2016-10-04"]),
+    ]
+    assert read_dataset(ds).num_rows == 5 * 550
+
+
+@pytest.mark.slow
+def test_two_converts_at_once_take_turns(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(FRAMES * 20)  # 60,000 frames: the runs overlap
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [
+        sys.executable,
+        "-m",
+        "bofan_analytics",
+        "convert",
+        str(big),
+        "-o",
+        str(tmp_path / "ds"),
+    ]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env) for _ in range(2)]  # fmt: skip
+    outcomes = sorted((run.wait(), *run.communicate()) for run in runs)
+    assert [(code, err) for code, _, err in outcomes] == [(0, ""), (0, "")]
+    said = sorted(out.split(" ->")[0] for _, out, _ in outcomes)
+    assert said == [
+        "0 file(s) converted: 0 messages, 0 rejects; 1 unchanged",  # waited, then found it done
+        "1 file(s) converted: 60000 messages, 0 rejects",
+    ]
+    assert read_dataset(tmp_path / "ds").num_rows == 60000
