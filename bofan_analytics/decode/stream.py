@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ..errors import FormatError
+from ..io.files import CAPTURE_FORMATS
 from ..io._pcap_kernels import (
     PCAP_CLASSIC,
     PCAP_NG,
@@ -117,7 +118,8 @@ def _line_bounds(data, parts):
         bounds.append(cut + 1)
     bounds.append(len(data))
     return sorted(set(bounds)) if len(data) else [0, 0]
-_FORMATS = ("stream", "lines", "traccar", "pcap")
+#: every capture format decodes incrementally; the list is declared once, in ``io``
+_FORMATS = tuple(CAPTURE_FORMATS)
 
 
 class Accounting:
