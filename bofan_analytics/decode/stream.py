@@ -16,7 +16,6 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ..errors import FormatError
-from ..io.files import CAPTURE_FORMATS
 from ..io._pcap_kernels import (
     PCAP_CLASSIC,
     PCAP_NG,
@@ -27,6 +26,7 @@ from ..io._pcap_kernels import (
     reassemble_tcp,
     scan_records,
 )
+from ..io.files import CAPTURE_FORMATS
 from ._assemble import (
     OffsetMap,
     PieceMap,
