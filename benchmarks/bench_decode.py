@@ -90,7 +90,7 @@ def peak_memory_child(path: str) -> None:
 def first_file_seconds() -> float:
     code = (
         "import time; t = time.perf_counter(); import bofan_analytics as ba; "
-        f"ba.read_log({str(ROOT / 'tests' / 'data' / 'vectors' / 'pt502_stream_framing.tsv')!r}); "
+        f"ba.read_log({str(ROOT / 'tests' / 'data' / 'vectors' / 'pt502_frames.tsv')!r}); "
         "print(time.perf_counter() - t)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # warms the cache

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import BofanError, InputError
-from ..io import iter_capture_files, open_capture, place_format
+from ..io import CAPTURE_FORMATS, iter_capture_files, open_capture, place_format
 from ..io.files import check_format
 
 __all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "describe_error"]
@@ -17,7 +17,7 @@ __all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "descr
 _INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
 
 #: Formats the streaming decoder reads piece by piece (all of them).
-_STREAMABLE = frozenset({"stream", "lines", "traccar", "pcap"})
+_STREAMABLE = frozenset(CAPTURE_FORMATS)
 
 #: Bytes read from a capture before its format is decided, and per decoder feed after that.
 HEAD_SIZE = 64 * 1024

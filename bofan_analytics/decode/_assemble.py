@@ -219,8 +219,9 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ``references`` maps a segment key to the last full PT-502 sentence of that connection
     (what a compressed sentence is expanded against); updated in place. Without it every
     segment stands alone (line logs: each line is its own).
-    Returns ``(messages, rejects, consumed, reject_ends)``; ``reject_ends`` are the
-    source offsets just past each reject, in the rejects' order.
+    Returns ``(messages, rejects, consumed, reject_ends, message_ends)``; the ends are the
+    source offsets just past each reject and message, in the tables' order (with the file's
+    index in the high bits when a buffer joins several files).
     """
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
@@ -265,7 +266,10 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         order = np.argsort(rej_end, kind="stable")
         rejects = rejects.take(pa.array(order))
         rej_end = rej_end[order]
-    return messages, rejects, consumed, rej_end
+        msg_end = np.sort(msg_end, kind="stable")
+    else:
+        msg_end = mapping.src(f_e[idx] - 1) + 1
+    return messages, rejects, consumed, rej_end, msg_end
 
 
 _NO_REF = (b"", b"", False)

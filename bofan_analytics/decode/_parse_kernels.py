@@ -54,6 +54,7 @@ from ._text_kernels import (
     parse_uint,
     valid_date,
 )
+from .grammar import pt502_alarm_arrays
 
 __all__ = [
     "parse_frames",
@@ -131,40 +132,19 @@ def unpack_type(code):
     return out.decode("ascii", "replace")
 
 
-_T_IN1 = pack_type("IN1")
-_T_GOF = pack_type("GOF")
-_T_TOW = pack_type("TOW")
-_T_HDA = pack_type("HDA")
-_T_HDB = pack_type("HDB")
-_T_FDA = pack_type("FDA")
-_T_SKA = pack_type("SKA")
-_T_PMA = pack_type("PMA")
-_T_CPA = pack_type("CPA")
 _T_PHO = pack_type("PHO")
 _T_PHD = pack_type("PHD")
 _T_FUS = pack_type("FUS")
+# alarm sentence types and their alarm codes, from the grammar table (numba reads these
+# module-level arrays as constants)
+_ALARM_TYPES, _ALARM_CODES = pt502_alarm_arrays()
 
 
 @jit
 def _alarm_code(t):
-    if t == _T_IN1:
-        return 1
-    if t == _T_GOF:
-        return 2
-    if t == _T_TOW:
-        return 3
-    if t == _T_HDA:
-        return 4
-    if t == _T_HDB:
-        return 5
-    if t == _T_FDA:
-        return 6
-    if t == _T_SKA:
-        return 7
-    if t == _T_PMA:
-        return 8
-    if t == _T_CPA:
-        return 9
+    for j in range(_ALARM_TYPES.shape[0]):
+        if _ALARM_TYPES[j] == t:
+            return _ALARM_CODES[j]
     return 0
 
 

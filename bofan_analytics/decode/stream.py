@@ -26,7 +26,7 @@ from ..io._pcap_kernels import (
     reassemble_tcp,
     scan_records,
 )
-from ..io.files import source_name
+from ..io.files import CAPTURE_FORMATS, source_name
 from ._assemble import (
     OffsetMap,
     PieceMap,
@@ -118,7 +118,8 @@ def _line_bounds(data, parts):
         bounds.append(cut + 1)
     bounds.append(len(data))
     return sorted(set(bounds)) if len(data) else [0, 0]
-_FORMATS = ("stream", "lines", "traccar", "pcap")
+#: every capture format decodes incrementally; the list is declared once, in ``io``
+_FORMATS = tuple(CAPTURE_FORMATS)
 
 
 class Accounting:
@@ -203,6 +204,7 @@ class StreamDecoder:
         self._line_start = True
         self._known_devices = {}
         self._references = {}  # connection key -> its last full PT-502 sentence
+        self._held = None  # rows that wait for a carried frame (see _release)
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._pcap = None
         self._finished = False
@@ -316,6 +318,10 @@ class StreamDecoder:
             messages, rejects = self._step_traccar(data, final, last_line)
         else:
             messages, rejects = self._step_pcap(data, final)
+        if final and self._held is not None:  # a capture that ended without more pieces
+            messages = pa.concat_tables([self._held[0], messages])
+            rejects = pa.concat_tables([self._held[2], rejects])
+            self._held = None
         self._count(messages, "messages", "message_bytes")
         self._count(rejects, "rejects", "reject_bytes")
         accounts = [acc.as_dict() for acc in self._accounts] if final else []
@@ -368,7 +374,7 @@ class StreamDecoder:
 
     def _stream_part(self, buf, lo, hi, final, line_start, known, references):
         segs = Segments([lo], [hi], final, line_start)
-        messages, rejects, consumed, _ = decode_segments(
+        messages, rejects, consumed, _, _ = decode_segments(
             buf, segs, OffsetMap(self._base), self.source, known, references
         )
         return messages, rejects, int(consumed[0]), known, references
@@ -393,7 +399,7 @@ class StreamDecoder:
     def _lines_part(self, buf, lo, hi, final):
         pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, lo, hi, final)
         segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
-        messages, rejects, _, _ = decode_segments(
+        messages, rejects, _, _, _ = decode_segments(
             buf, segs, OffsetMap(self._base, recv), self.source
         )
         return messages, rejects, consumed
@@ -557,7 +563,7 @@ class StreamDecoder:
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
         if len(self._accounts) > 1:
             mapping.files = (all_file[order], [acc.source for acc in self._accounts])
-        messages, rejects, consumed_segs, rej_end = decode_segments(
+        messages, rejects, consumed_segs, rej_end, msg_end = decode_segments(
             out, segs, mapping, self.source, self._known_devices, self._references
         )
         self._carry = {}
@@ -569,8 +575,35 @@ class StreamDecoder:
             lens = extra_rejects.column(S.LENGTH).to_numpy()
             ends = np.concatenate([rej_end, offs + lens + ((len(self._accounts) - 1) << 44)])
             rejects = pa.concat_tables([rejects, extra_rejects])
-            rejects = rejects.take(pa.array(np.argsort(ends, kind="stable")))
-        return messages, rejects
+            order = np.argsort(ends, kind="stable")
+            rejects = rejects.take(pa.array(order))
+            rej_end = ends[order]
+        return self._release(messages, msg_end, rejects, rej_end, final)
+
+    def _release(self, messages, msg_end, rejects, rej_end, final):
+        """Rows in input order whatever the chunking: rows are ordered by where their frame
+        ends, and a frame still carried over (its end is not known yet) may end before rows
+        completed now. Those rows wait until no carried frame starts before them."""
+        if self._held is not None:
+            h_msg, h_msg_end, h_rej, h_rej_end = self._held
+            msg_end = np.concatenate([h_msg_end, msg_end])
+            rej_end = np.concatenate([h_rej_end, rej_end])
+            order = np.argsort(msg_end, kind="stable")
+            messages = pa.concat_tables([h_msg, messages]).take(pa.array(order))
+            msg_end = msg_end[order]
+            order = np.argsort(rej_end, kind="stable")
+            rejects = pa.concat_tables([h_rej, rejects]).take(pa.array(order))
+            rej_end = rej_end[order]
+            self._held = None
+        if final or not self._carry:
+            return messages, rejects
+        first = min(pieces[0][2] + (pieces[0][5] << 44) for _, pieces in self._carry.values())
+        m_cut = int(np.searchsorted(msg_end, first, side="right"))
+        r_cut = int(np.searchsorted(rej_end, first, side="right"))
+        if m_cut < len(messages) or r_cut < len(rejects):
+            self._held = (messages.slice(m_cut), msg_end[m_cut:], rejects.slice(r_cut),
+                          rej_end[r_cut:])
+        return messages.slice(0, m_cut), rejects.slice(0, r_cut)
 
     @staticmethod
     def _carry_entry(out, mapping, a, b):
