@@ -63,6 +63,11 @@ def _port(text: str) -> int:
     return value
 
 
+def _capture_port(text: str) -> int | str:
+    """``--port`` of a packet capture: a port number, or ``auto`` to guess it."""
+    return text if text == "auto" else _port(text)
+
+
 def _when(text: str) -> str:
     """Check a --from/--to value parses; it is passed on as written."""
     import pandas as pd
@@ -155,6 +160,13 @@ def _build_parser() -> _Parser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture file or directory")
     p.add_argument("--format", default="auto", choices=_FORMATS)
+    p.add_argument(
+        "--port",
+        type=_capture_port,
+        default=8888,
+        metavar="PORT",
+        help="packet captures: the port devices send to (default 8888; 'auto' guesses it)",
+    )
     p.set_defaults(run=_run_summary)
     return parser
 
@@ -270,7 +282,7 @@ def _run_listen(args) -> int:
 def _run_summary(args) -> int:
     from .dataset._summary import summarize
 
-    summary = summarize(args.inputs, format=args.format)
+    summary = summarize(args.inputs, format=args.format, port=args.port)
     for line in summary.lines():
         print(line)
     for path, reason in summary.errors:

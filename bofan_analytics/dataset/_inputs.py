@@ -70,7 +70,12 @@ def find_captures(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
 
 
 def decode_file(
-    path: str | os.PathLike, *, format: str = "auto", source: str | None = None, digest=None
+    path: str | os.PathLike,
+    *,
+    format: str = "auto",
+    source: str | None = None,
+    digest=None,
+    port: int | str = 8888,
 ):
     """Open one capture and decode it piece by piece, so memory stays bounded.
 
@@ -79,6 +84,7 @@ def decode_file(
     they hold every message and reject of the file. Formats the streaming decoder does not
     handle (``pcap``) come as one piece. ``digest`` (a ``hashlib`` object), if given, is
     fed the decompressed bytes, to tell the same capture stored twice (``x`` and ``x.gz``).
+    ``port`` is the devices' server port in packet captures (see ``read_log``).
     """
     from ..decode import StreamDecoder, read_log
 
@@ -98,7 +104,7 @@ def decode_file(
     except BaseException:
         handle.close()
         raise
-    decoder = StreamDecoder(format=fmt, source=source, forced=format != "auto")
+    decoder = StreamDecoder(format=fmt, source=source, forced=format != "auto", port=port)
     return fmt, _stream_pieces(handle, head, decoder, digest)
 
 

@@ -80,8 +80,12 @@ def _count(m: pa.Table, r: pa.Table):
     )
 
 
-def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format="auto") -> Summary:
-    """Decode captures piece by piece and count devices, frame types, positions, rejects."""
+def summarize(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format="auto", port=8888
+) -> Summary:
+    """Decode captures piece by piece and count devices, frame types, positions, rejects.
+
+    ``port`` is the devices' server port in packet captures (see ``read_log``)."""
     summary = Summary()
     devices, frames, fixes, rejects = [], [], [], []
     seen: dict[str, str] = {}
@@ -93,7 +97,7 @@ def summarize(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, format
         parts: tuple[list, list, list, list] = ([], [], [], [])
         n_messages = n_rejects = 0
         try:
-            fmt, pieces = decode_file(item.path, format=format, digest=digest)
+            fmt, pieces = decode_file(item.path, format=format, digest=digest, port=port)
             for piece in pieces:
                 n_messages += piece.messages.num_rows
                 n_rejects += piece.rejects.num_rows

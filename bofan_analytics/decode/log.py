@@ -17,7 +17,7 @@ from ..io.files import (
     open_capture,
     source_name,
 )
-from .stream import StreamDecoder
+from .stream import DEFAULT_PORT, StreamDecoder, check_port
 
 __all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
 
@@ -221,6 +221,7 @@ def read_log(
     device_tz: str | Mapping[str, str] | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     workers: int | None = None,
+    port: int | str = DEFAULT_PORT,
 ) -> DecodedLog:
     """Decode raw captured message logs.
 
@@ -243,6 +244,12 @@ def read_log(
     workers : int, optional
         Threads for decoding several files at once (the kernels release the GIL);
         default: one per core, at most one per file.
+    port : int or "auto"
+        Packet captures only: the server port the devices send to (default 8888, the
+        port ``bofan listen`` uses); other traffic in the capture is not device data.
+        ``"auto"`` guesses it from the capture's first packets: the destination port that
+        the most connections send data to (packets without payload, such as a SYN to
+        another service, do not count).
 
     Returns
     -------
@@ -266,8 +273,9 @@ def read_log(
     -32.96956
     """
     check_format(format)
+    check_port(port)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes)
+        log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes, port)
     else:
         if isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable):
             source = [source]
@@ -276,10 +284,10 @@ def read_log(
             raise InputError("no capture files found in the given inputs")
         n = max(1, min(len(files), workers or os.cpu_count() or 1))
         if n == 1:
-            logs = [_decode_file(f, format, chunk_bytes) for f in files]
+            logs = [_decode_file(f, format, chunk_bytes, port) for f in files]
         else:
             with ThreadPoolExecutor(n) as pool:
-                logs = list(pool.map(lambda f: _decode_file(f, format, chunk_bytes), files))
+                logs = list(pool.map(lambda f: _decode_file(f, format, chunk_bytes, port), files))
         log = DecodedLog.concat(logs)
     if device_tz is not None:
         log.messages = _localize(log.messages, device_tz)
@@ -292,9 +300,9 @@ def _resolve_format(fmt, head):
     return detect_format(head)
 
 
-def _decode_bytes(data, fmt, name, chunk_bytes):
+def _decode_bytes(data, fmt, name, chunk_bytes, port):
     dec = StreamDecoder(_resolve_format(fmt, data[:_HEAD_BYTES]), source=name,
-                        forced=fmt != "auto")
+                        forced=fmt != "auto", port=port)
     parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
     parts.append(_finish(dec))
     return DecodedLog.concat(parts)
@@ -308,7 +316,7 @@ def _finish(dec):
         raise InputError(f"{dec.source}: {exc}") from None
 
 
-def _decode_file(path, fmt, chunk_bytes):
+def _decode_file(path, fmt, chunk_bytes, port):
     name = source_name(path)
     dec = None
     parts = []
@@ -318,7 +326,8 @@ def _decode_file(path, fmt, chunk_bytes):
                 head = f.read(_HEAD_BYTES)
             except TruncatedInputError:
                 head = b""  # cut off before the first byte; the next read says so again
-            dec = StreamDecoder(_resolve_format(fmt, head), source=name, forced=fmt != "auto")
+            dec = StreamDecoder(_resolve_format(fmt, head), source=name, forced=fmt != "auto",
+                                port=port)
             parts = [dec.feed(head)] if head else []
             while True:
                 chunk = f.read(chunk_bytes)

@@ -62,9 +62,10 @@ def test_read_log_with_a_forced_format_that_does_not_fit(tmp_path):
     assert len(ba.read_log(log).messages) == 40
     # a forced format on input that holds frames or rejects is not an error
     assert len(ba.read_log(b"noise\n", format="stream").rejects) == 1
-    # an empty file gives nothing in any format, and that is no error
-    (tmp_path / "empty.log").write_bytes(b"")
-    assert len(ba.read_log(tmp_path / "empty.log", format="traccar").messages) == 0
+    # a file of nothing, or of line ends and spaces, gives nothing in any format: no error
+    for blank in (b"", b"\r\n \n\t"):
+        (tmp_path / "blank.log").write_bytes(blank)
+        assert len(ba.read_log(tmp_path / "blank.log", format="traccar").messages) == 0
 
 
 # --------------------------------------------------------------------- compression
