@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..errors import BofanError, InputError
+from ..errors import BofanError, InputError, TruncatedInputError
 from ..io import detect_format, iter_capture_files, open_capture
 from ..io.files import check_format
 
@@ -115,7 +115,14 @@ def _stream_pieces(handle, head: bytes, decoder, digest) -> Iterator:
             if digest is not None:
                 digest.update(chunk)
             yield decoder.feed(chunk)
-            chunk = handle.read(READ_SIZE)
+            try:
+                chunk = handle.read(READ_SIZE)
+            except TruncatedInputError:
+                # a cut-off .gz / .zst: what came before the break is kept, the frame cut
+                # there becomes a reject, and the error still says the file is incomplete
+                decoder.forced = False
+                yield decoder.finish()
+                raise
         yield decoder.finish()
 
 

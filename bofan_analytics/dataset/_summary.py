@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from ..errors import TruncatedInputError
 from ._inputs import decode_file, describe_error, find_captures, is_input_error
 
 __all__ = ["Summary", "summarize"]
@@ -96,6 +97,7 @@ def summarize(
         digest = hashlib.blake2b(digest_size=16)
         parts: tuple[list, list, list, list] = ([], [], [], [])
         n_messages = n_rejects = 0
+        fmt = None
         try:
             fmt, pieces = decode_file(item.path, format=format, digest=digest, port=port)
             for piece in pieces:
@@ -103,6 +105,10 @@ def summarize(
                 n_rejects += piece.rejects.num_rows
                 for kept, part in zip(parts, _count(piece.messages, piece.rejects), strict=True):
                     kept.append(part)
+        except TruncatedInputError as exc:
+            # counted as far as it goes: the line says the file is cut off and what was kept
+            summary.errors.append((item.path, f"{describe_error(exc)}; counted up to the break"))
+            fmt = f"{fmt or 'nothing readable'} (cut off)"
         except Exception as exc:
             if not is_input_error(exc):
                 raise
