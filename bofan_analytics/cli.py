@@ -63,6 +63,21 @@ def _port(text: str) -> int:
     return value
 
 
+def _add_capture_port(p) -> None:
+    p.add_argument(
+        "--port",
+        type=_capture_port,
+        default=8888,
+        metavar="PORT",
+        help="packet captures: the port devices send to (default 8888; 'auto' guesses it)",
+    )
+
+
+def _capture_port(text: str) -> int | str:
+    """``--port`` of a packet capture: a port number, or ``auto`` to guess it."""
+    return text if text == "auto" else _port(text)
+
+
 def _when(text: str) -> str:
     """Check a --from/--to value parses; it is passed on as written."""
     import pandas as pd
@@ -141,6 +156,7 @@ def _build_parser() -> _Parser:
         action="store_true",
         help="decode every input whole, ignoring what the dataset's manifest says it holds",
     )
+    _add_capture_port(p)
     p.set_defaults(run=_run_convert)
 
     p = commands.add_parser(
@@ -245,6 +261,7 @@ def _build_parser() -> _Parser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture file or directory")
     p.add_argument("--format", default="auto", choices=_FORMATS)
     p.add_argument("--log-tz", metavar="ZONE", help=_LOG_TZ_HELP)
+    _add_capture_port(p)
     p.set_defaults(run=_run_summary)
 
     p = commands.add_parser(
@@ -325,6 +342,7 @@ def _run_convert(args) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         log_tz=args.log_tz,
+        port=args.port,
         full=args.full,
     )
     for path, reason in result.errors:
@@ -454,7 +472,7 @@ def _run_listen(args) -> int:
 def _run_summary(args) -> int:
     from .dataset._summary import summarize
 
-    summary = summarize(args.inputs, format=args.format, log_tz=args.log_tz)
+    summary = summarize(args.inputs, format=args.format, log_tz=args.log_tz, port=args.port)
     for line in summary.lines():
         print(line)
     for path, reason in summary.errors:

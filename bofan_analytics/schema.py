@@ -145,7 +145,7 @@ REJECT_REASONS = {
     "bad_photo": "a $PHD chunk whose length field does not match its data",
     "bad_hex": "a hex-encoded payload with an odd length or a non-hex digit",
     "bad_line": "a log line that does not have the layout of its format",
-    "bad_capture": "a packet-capture record or block that cannot be read (the rest of the file)",
+    "bad_capture": "a packet, record or block of a capture that cannot be read (up to the next one that can)",
     "long_line": "a piece of a log line longer than any network read (cut every 1 MiB)",
     "no_reference": "a compressed PT-502 frame with no earlier full sentence on its connection",
     "bad_checksum": "a compressed PT-502 frame whose check byte disagrees with its reference",

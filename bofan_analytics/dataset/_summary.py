@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..decode._logtime import zone_table
+from ..errors import TruncatedInputError
 from ._inputs import decode_file, describe_error, find_captures, is_input_error
 
 __all__ = ["Summary", "summarize"]
@@ -86,10 +87,12 @@ def summarize(
     *,
     format="auto",
     log_tz: str | None = None,
+    port=8888,
 ) -> Summary:
     """Decode captures piece by piece and count devices, frame types, positions, rejects.
 
-    ``log_tz`` is the zone of tracker-server log time stamps (default UTC).
+    ``log_tz`` is the zone of tracker-server log time stamps (default UTC); ``port`` is the
+    devices' server port in packet captures (see ``read_log``).
     """
     zone_table(log_tz)  # an unknown zone is a bad argument, before any file is read
     summary = Summary()
@@ -102,13 +105,19 @@ def summarize(
         digest = hashlib.blake2b(digest_size=16)
         parts: tuple[list, list, list, list] = ([], [], [], [])
         n_messages = n_rejects = 0
+        fmt = None
         try:
-            fmt, pieces = decode_file(item.path, format=format, digest=digest, log_tz=log_tz)
+            fmt, pieces = decode_file(item.path, format=format, digest=digest, log_tz=log_tz,
+                                      port=port)
             for piece in pieces:
                 n_messages += piece.messages.num_rows
                 n_rejects += piece.rejects.num_rows
                 for kept, part in zip(parts, _count(piece.messages, piece.rejects), strict=True):
                     kept.append(part)
+        except TruncatedInputError as exc:
+            # counted as far as it goes: the line says the file is cut off and what was kept
+            summary.errors.append((item.path, f"{describe_error(exc)}; counted up to the break"))
+            fmt = f"{fmt or 'nothing readable'} (cut off)"
         except Exception as exc:
             if not is_input_error(exc):
                 raise
