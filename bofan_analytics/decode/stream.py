@@ -684,7 +684,7 @@ class StreamDecoder:
             self._held = None
         if final or not self._carry:
             return messages, rejects
-        first = min(pieces[0][2] + (pieces[0][5] << 44) for _, pieces in self._carry.values())
+        first = min(pieces[0][2] + (pieces[0][5] << 44) for _, pieces, _ in self._carry.values())
         m_cut = int(np.searchsorted(msg_end, first, side="right"))
         r_cut = int(np.searchsorted(rej_end, first, side="right"))
         if m_cut < len(messages) or r_cut < len(rejects):
