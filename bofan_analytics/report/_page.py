@@ -23,6 +23,8 @@ MAX_ROWS = 500
 
 #: Vertices of the tracks of all maps of a report together.
 MAX_MAP_POINTS = 300_000
+#: Vertices of the fleet map, on top: an overview, the device maps have the detail.
+FLEET_MAP_POINTS = 60_000
 
 
 def _speed(v) -> str:
@@ -271,6 +273,22 @@ def _map_parts(m) -> tuple[dict, str, str]:
     return headers, figure.html.render(), figure.script.render()
 
 
+def _fleet_map(data: ReportData, headers: dict, scripts: list) -> str:
+    """All tracks on one map, opening on the busiest region of a spread fleet with a picker
+    for the others; nothing for a single device (its own map shows it)."""
+    from ..viz import track_map
+
+    pos = data.positions
+    if pos[S.DEVICE_ID].loc[pos[S.LAT].notna() & pos[S.LON].notna()].nunique() < 2:
+        return ""
+    m = track_map(pos, trips=False, stops=False, overspeed=False, alarms=False,
+                  geofences=data.geofences, max_points=FLEET_MAP_POINTS, tz=data.tz)
+    extra, body, script = _map_parts(m)
+    headers.update(extra)
+    scripts.append(script)
+    return f'<h3>Fleet map</h3><div class="map-box">{body}</div>'
+
+
 def _kpis(row: pd.Series, speed_limit_kmh) -> str:
     items = [
         ("Distance", fmt_km(row["distance_m"])),
@@ -371,6 +389,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
     headers: dict = {}
     scripts: list = []
     sections: list = []
+    fleet_map = _fleet_map(data, headers, scripts)
     for i, row in summary.iterrows():
         device = str(row[S.DEVICE_ID])
         pos = _device_rows(data.positions, device)
@@ -464,6 +483,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
             f'<nav class="devices"><b>Devices:</b> {nav}</nav>\n',
             '<section id="fleet"><h2>Fleet summary</h2>',
             summary_table(summary, links=True),
+            fleet_map,
             "</section>\n",
             _drivers_section(data),
             "\n".join(sections),

@@ -76,6 +76,7 @@ def track_map(
     heatmap: bool | int = False,
     density=None,
     tz=None,
+    region_join_km: float | None = 300.0,
 ):
     """Draw tracks coloured by speed, with trips, stops, overspeed, geofences and alarms.
 
@@ -129,6 +130,14 @@ def track_map(
     tz : str, mapping or "auto", optional
         Time zone of the times in the popups (default UTC; see
         :mod:`bofan_analytics.analytics._tz`), shown with the zone's abbreviation.
+    region_join_km : float or None
+        A fleet spread over distant places (vehicles in one city, trackers in another)
+        is split into regions: devices whose median positions lie within this many km
+        of each other, directly or through a chain of such devices, form one region
+        (see :mod:`bofan_analytics.viz._regions`). The map then opens on the region with
+        the most devices (ties: the most fixes) and a "Regions" control fits the view to
+        each region. A fleet in one region is shown whole, with no control; ``None``
+        never splits.
 
     Returns
     -------
@@ -175,6 +184,9 @@ def track_map(
             track.keep_events(frame[S.DEVICE_ID], frame[column])
 
     bounds = track.bounds()
+    regions = _regions(pos, region_join_km)
+    if len(regions) > 1:
+        bounds = regions[0].bounds
     m = folium.Map(
         location=None if bounds is None else _centre(bounds),
         zoom_start=12,
@@ -224,12 +236,26 @@ def track_map(
 
     m.add_child(Legend(_legend_html(speed_limit_kmh, drawn), position="bottomleft"))
     folium.LayerControl(collapsed=len(track.devices) > 6).add_to(m)
+    if len(regions) > 1:
+        from ._layers import RegionPicker
+        from ._regions import picker_data
+
+        m.add_child(RegionPicker(picker_data(regions)))
     if bounds is not None:
         m.fit_bounds(bounds, padding=(12, 12))
     return m
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def _regions(pos: pd.DataFrame, join_km) -> list:
+    """Regions of the fleet (region 1 first), or none when not asked to split."""
+    if join_km is None:
+        return []
+    from ._regions import find_regions
+
+    return find_regions(pos, join_distance_km=join_km)
 
 
 def _heat_cells(pos: pd.DataFrame, heatmap) -> pd.DataFrame:
