@@ -214,3 +214,25 @@ def test_generated_logs_in_every_layout_decode_alike_however_cut(layout, cuts):
     parts += [dec.feed(data[last:]), dec.finish()]
     assert pa.concat_tables([p.messages for p in parts]).equals(whole.messages)
     assert pa.concat_tables([p.rejects for p in parts]).equals(whole.rejects)
+
+
+def test_generated_log_rotated_mid_frame_decodes_like_the_whole(tmp_path, fleet, hex_log):
+    capture, expected = hex_log
+    lines = capture.data.split(b"\n")
+    # rotate right after the first half of a frame split over two reads of a session
+    cut = next(
+        i for i, line in enumerate(lines)
+        if i > len(lines) // 3 and b"pt502 <" in line
+        and line.rsplit(b"] ", 1)[1].startswith(b"24504f53")
+        and not line.endswith(b"0d0a")
+    )
+    old = b"\n".join(lines[: cut + 1]) + b"\n"
+    (tmp_path / "tracker-server.log.20261102").write_bytes(old)
+    (tmp_path / "tracker-server.log").write_bytes(capture.data[len(old):])
+    log = ba.read_log(tmp_path)
+    assert log.messages.select(SAME).equals(expected.messages.select(SAME))
+    assert log.rejects.column("reason").to_pylist() == expected.rejects.column("reason").to_pylist()
+    # read apart, the frame split by the rotation is lost to two rejects
+    apart = ba.read_log(tmp_path / "tracker-server.log.20261102").messages.num_rows + ba.read_log(
+        tmp_path / "tracker-server.log").messages.num_rows
+    assert apart == len(expected.messages) - 1
