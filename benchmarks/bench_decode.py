@@ -24,13 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def make_log(path: Path, target_mb: float, seed: int = 7) -> int:
-    """A realistic line log: 200 devices, PT-502 fixes and alarms, PT-60 fixes and heartbeats."""
+def make_log(path: Path, target_mb: float, seed: int = 7, *, t0: int = 1_793_000_000,
+             days: int = 30, append: bool = False) -> int:
+    """A realistic line log: 200 devices, PT-502 fixes and alarms, PT-60 fixes and heartbeats,
+    in time order over ``days`` days from ``t0`` (2026-10); ``append`` adds to ``path``."""
     rng = np.random.default_rng(seed)
     n = int(target_mb * 1e6 / 125) + 1
     dev = rng.integers(0, 200, n)
-    t0 = 1_793_000_000  # 2026-10
-    t = t0 + np.sort(rng.integers(0, 30 * 86400, n))
+    t = t0 + np.sort(rng.integers(0, days * 86400, n))
     lat = 48.0 + rng.random(n) * 4
     lon = 14.0 + rng.random(n) * 6
     knots = rng.random(n) * 60
@@ -61,8 +62,8 @@ def make_log(path: Path, target_mb: float, seed: int = 7) -> int:
                 f"{time.strftime('%Y%m%d%H%M%S', ts)}|@E#@"
             )
         out.append(f"{stamp}.{i % 1000:03d}Z {frame}\n")
-    data = "".join(out).encode()
-    path.write_bytes(data)
+    with open(path, "ab" if append else "wb") as f:
+        f.write("".join(out).encode())
     return n
 
 
