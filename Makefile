@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_geometry.py
 	$(PY) benchmarks/bench_listen.py
 	$(PY) benchmarks/bench_first_run.py
+	$(PY) benchmarks/bench_convert.py
 
 clean:
 	rm -rf build reports .pytest_cache

@@ -1,11 +1,13 @@
-"""Decode throughput: the numba decoder against a plain Python ``re`` decoder, same frames,
-same run.
+"""Decode throughput: the numba decoder against a plain Python ``re`` decoder and polars
+regex extraction, same frames, same run.
 
-Writes a line log of at least 50 MB (PT-502 and PT-60 frames with receive-time prefixes),
-decodes it with ``bofan_analytics.read_log`` and with the regular-expression reference
-decoder of the test suite, and prints MB/s, frames/s, the ratio, the decoder's peak memory
-over the input size (measured in a fresh process), and how long a fresh process takes to
-decode its first small file once the JIT cache is warm.
+Writes a line log of at least 50 MB (PT-502 and PT-60 frames with receive-time prefixes) and
+the same frames as a tracker-server log (hex reads), then takes turns: the floor (read the
+file, count its lines), ``bofan_analytics.read_log`` of each log, ``positions()``, the
+regular-expression reference decoder of the test suite and polars regex extraction. Prints
+MB/s, frames/s and the ratios, the decoder's peak memory over the input size (measured in a
+fresh process), and how long a fresh process takes to decode its first small file once the
+JIT cache is warm.
 
     python benchmarks/bench_decode.py [--mb 50]
 """
@@ -24,13 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def make_log(path: Path, target_mb: float, seed: int = 7) -> int:
-    """A realistic line log: 200 devices, PT-502 fixes and alarms, PT-60 fixes and heartbeats."""
+def make_log(path: Path, target_mb: float, seed: int = 7, *, t0: int = 1_793_000_000,
+             days: int = 30, append: bool = False, traccar: set | None = None) -> int:
+    """A realistic line log: 200 devices, PT-502 fixes and alarms, PT-60 fixes and heartbeats,
+    in time order over ``days`` days from ``t0`` (2026-10); ``append`` adds to ``path``."""
     rng = np.random.default_rng(seed)
     n = int(target_mb * 1e6 / 125) + 1
     dev = rng.integers(0, 200, n)
-    t0 = 1_793_000_000  # 2026-10
-    t = t0 + np.sort(rng.integers(0, 30 * 86400, n))
+    t = t0 + np.sort(rng.integers(0, days * 86400, n))
     lat = 48.0 + rng.random(n) * 4
     lon = 14.0 + rng.random(n) * 6
     knots = rng.random(n) * 60
@@ -60,10 +63,69 @@ def make_log(path: Path, target_mb: float, seed: int = 7) -> int:
                 f"@B#@|01|033|{350000000000000 + dev[i]}|9425010450971470|0|{dev[i] % 100}|"
                 f"{time.strftime('%Y%m%d%H%M%S', ts)}|@E#@"
             )
-        out.append(f"{stamp}.{i % 1000:03d}Z {frame}\n")
-    data = "".join(out).encode()
-    path.write_bytes(data)
+        if traccar is None:
+            out.append(f"{stamp}.{i % 1000:03d}Z {frame}\n")
+            continue
+        # the same frame as a tracker server logs a read: its session, protocol, peer, hex
+        session, proto = 0x5E000000 + int(dev[i]), "pt502" if k in ("POS", "HDA") else "pt60"
+        wire = (frame + "\r\n" if proto == "pt502" else frame).encode()
+        if session not in traccar:
+            traccar.add(session)
+            out.append(f"{stamp.replace('T', ' ')}  INFO: [T{session:08x}] connected\n")
+        out.append(f"{stamp.replace('T', ' ')}  INFO: [T{session:08x}: {proto} < "
+                   f"10.0.0.{dev[i] % 250 + 2}] {wire.hex()}\n")
+    with open(path, "ab" if append else "wb") as f:
+        f.write("".join(out).encode())
     return n
+
+
+def make_traccar_log(path: Path, target_mb: float, seed: int = 7) -> int:
+    """The frames of :func:`make_log` (same size and seed) as a tracker-server log: each a
+    read of its device's TCP session, hex encoded, behind the server's time stamp."""
+    return make_log(path, target_mb, seed, traccar=set())
+
+
+# polars peer: the grammars of the ``re`` peer (tests/decode/naive.py) as Rust regexes, an
+# optional receive-time prefix in front
+_PL_PT502 = (
+    r"^(?:\S+ )?\$(?P<type>[A-Z0-9]+),(?P<id>\d+),(?P<hms>\d{6})(?:\.\d+)?,(?P<valid>[AV]),"
+    r"(?P<latd>\d+)(?P<latm>\d\d\.\d+),(?P<ns>[NS]),(?P<lond>\d+)(?P<lonm>\d\d\.\d+),(?P<ew>[EW]),"
+    r"(?P<speed>[\d.]*),(?P<course>[\d.]*),(?P<dd>\d\d)(?P<mo>\d\d)(?P<yy>\d\d)"
+)
+_PL_G6 = r"^(?:\S+ )?@G#@,V?\d+,6,(?P<id>\d+),\d*,(?P<t>\d{14}),(?P<lat>-?[\d.]+);(?P<lon>-?[\d.]+),"
+_PL_B = r"^(?:\S+ )?@B#@\|\d+\|(?P<type>\d+)\|(?P<id>\d+)\|\d*\|(?:[01]\|(?P<bat>\d+)\|)?(?P<t>\d{14})\|"
+
+
+def polars_decode(path: Path):
+    """Regex extraction with polars: the lines read by its CSV reader, the three grammars
+    extracted as columns, times parsed, coordinates converted; the main columns of the
+    ``re`` peer."""
+    import polars as pl
+
+    lines = pl.read_csv(path, has_header=False, separator="\x1f", quote_char=None,
+                        new_columns=["line"], schema_overrides=[pl.String])  # fmt: skip
+    line = pl.col("line")
+    parts = lines.select(p=line.str.extract_groups(_PL_PT502), g=line.str.extract_groups(_PL_G6),
+                         b=line.str.extract_groups(_PL_B))  # fmt: skip
+    p, g, b = (pl.col(name).struct.field for name in "pgb")
+    f64, when = pl.Float64, pl.Datetime("ms", "UTC")
+    stamp = pl.concat_str([pl.lit("20"), p("yy"), p("mo"), p("dd"), p("hms")])
+    lat = p("latd").cast(f64) + p("latm").cast(f64) / 60
+    lon = p("lond").cast(f64) + p("lonm").cast(f64) / 60
+    table = parts.select(
+        device_id=pl.coalesce(p("id"), g("id"), b("id")),
+        msg_type=pl.coalesce(p("type"), pl.when(g("id").is_not_null()).then(pl.lit("G6")),
+                             pl.lit("B") + b("type").cast(pl.Int32).cast(pl.String)),
+        time=pl.coalesce(stamp, g("t"), b("t")).str.strptime(when, "%Y%m%d%H%M%S"),
+        valid=pl.coalesce(p("valid") == "A", pl.when(g("id").is_not_null()).then(True)),
+        lat=pl.coalesce(pl.when(p("ns") == "S").then(-lat).otherwise(lat), g("lat").cast(f64)),
+        lon=pl.coalesce(pl.when(p("ew") == "W").then(-lon).otherwise(lon), g("lon").cast(f64)),
+        speed_kmh=p("speed").cast(f64, strict=False) * 1.852,
+        course=p("course").cast(f64, strict=False),
+        battery_pct=b("bat").cast(f64),
+    )  # fmt: skip
+    matched = table.filter(pl.col("device_id").is_not_null())
+    return matched, table.height - matched.height
 
 
 def _status_kb(field: str) -> int:
@@ -90,11 +152,13 @@ def peak_memory_child(path: str) -> None:
 def first_file_seconds() -> float:
     code = (
         "import time; t = time.perf_counter(); import bofan_analytics as ba; "
-        f"ba.read_log({str(ROOT / 'tests' / 'data' / 'vectors' / 'pt502_frames.tsv')!r}); "
+        f"ba.read_log({str(ROOT / 'data' / 'samples' / 'fleet.log')!r}); "
         "print(time.perf_counter() - t)"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # warms the cache
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-c", code]
+    subprocess.run(run, check=True, capture_output=True, env=env)  # warms the cache
+    out = subprocess.run(run, check=True, capture_output=True, text=True, env=env)
     return float(out.stdout.strip())
 
 
@@ -110,28 +174,36 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep or Path(tmp) / "bench.log")
         n = make_log(path, args.mb)
-        size = path.stat().st_size
+        server = Path(tmp) / "tracker-server.log"
+        make_traccar_log(server, args.mb)  # the same frames, as a tracker server logs them
+        size, server_size = path.stat().st_size, server.stat().st_size
         data = path.read_bytes()
         ba.read_log(data[:100_000])  # compile or load the cached kernels first
+        ba.read_log(server.read_bytes()[:100_000])
+        polars_decode(path)  # (its first call sets up its thread pool)
 
-        # the two decoders take turns, best of each: this machine's speed drifts, and
-        # turns keep a slow spell from landing on one side only
-        best = peer = floor = fixes = float("inf")
+        # everything takes turns, best of each: this machine's speed drifts, and turns keep
+        # a slow spell from landing on one side only
+        inf = float("inf")
+        best = {"floor": inf, "lines": inf, "positions": inf, "traccar": inf, "re": inf,
+                "polars": inf}  # fmt: skip
+
+        def timed(name, fn):
+            t = time.perf_counter()
+            out = fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+            return out
+
         for turn in range(6):
-            t = time.perf_counter()
-            path.read_bytes().count(b"\n")  # the floor: read the file and count its lines
-            floor = min(floor, time.perf_counter() - t)
-            t = time.perf_counter()
-            log = ba.read_log(path)
-            best = min(best, time.perf_counter() - t)
-            t = time.perf_counter()
-            positions = log.positions()
-            fixes = min(fixes, time.perf_counter() - t)
+            timed("floor", lambda: path.read_bytes().count(b"\n"))  # read + count lines
+            log = timed("lines", lambda: ba.read_log(path))
+            positions = timed("positions", log.positions)
+            served = timed("traccar", lambda: ba.read_log(server))
+            pl_rows, pl_missed = timed("polars", lambda: polars_decode(path))
             if turn % 3 == 0:
-                t = time.perf_counter()
-                rows, rejected = decode_lines(data)
-                peer = min(peer, time.perf_counter() - t)
+                rows, rejected = timed("re", lambda: decode_lines(data))
         frames = len(log.messages)
+        served_frames = len(served.messages)
 
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(path)], check=True, capture_output=True,
@@ -140,17 +212,26 @@ def main(argv=None):
         peak, child_dt = int(out[0]), float(out[1])
 
     first = first_file_seconds()
-    mb = size / 1e6
-    print(f"input: {mb:.1f} MB line log, {n:,} frames ({frames:,} decoded, {len(log.rejects)} rejects)")
+    mb, server_mb = size / 1e6, server_size / 1e6
+    floor, lines, fixes = best["floor"], best["lines"], best["positions"]
+    peer, polars, served_s = best["re"], best["polars"], best["traccar"]
+    print(f"input: {mb:.1f} MB line log, {n:,} frames ({frames:,} decoded, {len(log.rejects)} "
+          f"rejects); best of alternating turns")
     print(f"floor (read + count lines): {floor:7.3f} s  {mb / floor:8.1f} MB/s")
-    print(f"numba decoder : {best:7.3f} s  {mb / best:8.1f} MB/s  {frames / best:12,.0f} frames/s"
-          f"  ({floor / best:.0%} of the floor)")
-    both = best + fixes
+    print(f"numba decoder : {lines:7.3f} s  {mb / lines:8.1f} MB/s  {frames / lines:12,.0f} frames/s"
+          f"  ({floor / lines:.0%} of the floor)")
+    both = lines + fixes
     print(f"+ positions() : {fixes:7.3f} s  ({len(positions):,} fixes); decode + positions "
           f"{both:.3f} s = {mb / both:.1f} MB/s, {peer / both:.1f}x the re peer")
+    print(f"tracker-server: {served_s:7.3f} s  {server_mb / served_s:8.1f} MB/s  "
+          f"{served_frames / served_s:12,.0f} frames/s  ({server_mb:.1f} MB log of the same frames, "
+          f"{served_frames:,} decoded); {lines / served_s:.0%} of the line log's frames/s")
     print(f"python re peer: {peer:7.3f} s  {mb / peer:8.1f} MB/s  {len(rows) / peer:12,.0f} frames/s"
           f"  ({len(rows):,} frames, {rejected} not matched)")
-    print(f"speed-up      : {peer / best:.1f}x")
+    print(f"polars regex  : {polars:7.3f} s  {mb / polars:8.1f} MB/s  "
+          f"{pl_rows.height / polars:12,.0f} frames/s  ({pl_rows.height:,} frames, {pl_missed} not "
+          f"matched)")
+    print(f"speed-up      : {peer / lines:.1f}x the re peer, {polars / lines:.1f}x polars")
     print(f"peak memory   : {peak / 1e6:.0f} MB = {peak / size:.2f}x the input (fresh process, {child_dt:.2f} s)")
     print(f"first small file in a fresh process, JIT cache warm: {first:.2f} s")
 

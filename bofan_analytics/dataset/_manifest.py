@@ -17,7 +17,8 @@ Manifest layout (``version`` 1)::
      "compacted": {RELATIVE_FILE: [REAL_PATH, ...]}}
 
 ``read`` is the number of decompressed bytes seen, ``content_hash`` their hash and
-``head_hash`` the hash of the first 64 KiB; ``resume`` is the decoder's checkpoint (the
+``head_hash`` the hash of the first 64 KiB (``"xxh3-128:<hex>"``; bare hex digits are
+blake2b hashes written by older versions, still compared as such); ``resume`` is the decoder's checkpoint (the
 offset up to which every frame is final and the carry-over of unfinished ones), ``null``
 when the input cannot be continued (packet captures). ``parts`` are the input's own files
 of final rows, ``tail`` the files of the rows its last run's end gave (an unfinished frame

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -294,3 +295,17 @@ def test_read_positions_valid_fixes_deduplicated_sorted(tmp_path, fake_decoder):
         ("7", 11),
     ]
     assert len(read_positions(tmp_path / "ds", devices=["7"], start="2026-11-02T10:30")) == 1
+
+
+def test_part_order_from_integer_codes_is_pyarrows_sort():
+    """Files are sorted through integer codes (strings ranked by their dictionary, nulls
+    last); the order is the one ``pyarrow`` gives sorting the columns themselves."""
+    table = pa.table({
+        "device_id": pa.array(["b", None, "a", "b", "ä", "a", None, "b"]),
+        "time": pa.array([5, 1, None, 5, 0, 3, 1, None], pa.timestamp("ms", tz="UTC")),
+        "offset": pa.array([7, 6, 5, 4, 3, 2, 1, 0], pa.int64()),
+    })  # fmt: skip
+    keys = ["device_id", "time", "offset"]
+    expected = pc.sort_indices(table, [(k, "ascending") for k in keys]).to_numpy()
+    rows = _convert._sort_order([table.column(k) for k in keys])
+    assert rows.tolist() == expected.tolist() == [5, 2, 3, 0, 7, 4, 6, 1]

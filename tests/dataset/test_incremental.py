@@ -209,3 +209,40 @@ def test_a_dataset_without_manifest_is_not_written_into(tmp_path, captures):
     (tmp_path / "c.bin").write_bytes(captures["stream"])
     with pytest.raises(InputError, match="holds part files but no _manifest.json"):
         convert(tmp_path / "c.bin", tmp_path / "old")
+
+
+def test_inputs_hashed_by_an_older_version_are_still_recognised(tmp_path, captures):
+    """Manifests written before hashes were named hold bare blake2b digits: an input so
+    recorded is unchanged while its bytes are, and grows by its new bytes only."""
+    import hashlib
+    import json
+
+    data = captures["lines"]
+    src = tmp_path / "src"
+    src.mkdir()
+    path = src / "cap.log"
+    cut = len(data) // 2 + 5
+    path.write_bytes(data[:cut])
+    first = convert(src, tmp_path / "ds")
+    assert first.files[0].content_hash.startswith("xxh3-128:")
+
+    manifest = tmp_path / "ds" / "_manifest.json"
+    held = json.loads(manifest.read_text())
+    (entry,) = held["inputs"].values()
+    blake = lambda b: hashlib.blake2b(b, digest_size=16).hexdigest()  # noqa: E731
+    entry["head_hash"] = blake(data[: min(cut, _convert.HEAD_SIZE)])
+    entry["content_hash"] = blake(data[:cut])
+    entry["checked_ns"] = 0  # (not "surely unchanged" from its time: its bytes are read)
+    manifest.write_text(json.dumps(held))
+
+    again = convert(src, tmp_path / "ds")
+    assert [(f.status, f.decoded_bytes) for f in again.files] == [("unchanged", 0)]
+    with open(path, "ab") as f:
+        f.write(data[cut:])
+    grown = convert(src, tmp_path / "ds")
+    assert [f.status for f in grown.files] == ["appended"]
+    # the grown input keeps the kind of hash it was recorded with
+    assert grown.files[0].content_hash == blake(data)
+    messages, rejects = _tables(tmp_path / "ds")
+    fresh = _fresh(tmp_path, {"cap.log": data})
+    assert messages.equals(fresh[0]) and rejects.equals(fresh[1])

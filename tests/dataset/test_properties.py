@@ -53,3 +53,7 @@ def test_rows_round_trip_into_their_day(monkeypatch, rows, chunk_rows):
             for row in pq.read_table(part, columns=["time", "received_at"]).to_pylist():
                 when = row["time"] or row["received_at"]
                 assert (when.date() if when else dt.date(1970, 1, 1)) == day
+            # within a file: by device, then time (nulls last), as pyarrow sorts them
+            keys = pq.read_table(part, columns=["device_id", "time", "offset"])
+            order = [(name, "ascending") for name in keys.column_names]
+            assert keys.equals(keys.sort_by(order))
