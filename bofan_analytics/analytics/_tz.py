@@ -20,16 +20,15 @@ column); ``pd.to_datetime(column, utc=True)`` turns it back into one UTC column.
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from .._validate import zone as _zone
 from ..errors import FormatError
 
-__all__ = ["AUTO", "check_zone", "resolve_tz", "single_zone", "localize", "zone_of_rows", "localize_frame",
+__all__ = ["AUTO", "check_zone", "check_tz", "resolve_tz", "single_zone", "localize", "zone_of_rows", "localize_frame",
            "local_hour"]
 
 AUTO = "auto"
@@ -37,19 +36,19 @@ AUTO = "auto"
 
 def check_zone(zone):
     """``zone`` if it is a time zone (IANA name or tzinfo), else a :class:`FormatError`."""
-    if isinstance(zone, dt.tzinfo):
-        return zone
-    if isinstance(zone, str) and zone:
-        if zone.upper() == "UTC":
-            return "UTC"
-        try:
-            zoneinfo.ZoneInfo(zone)
-            return zone
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-    raise FormatError(
-        f"tz must be a time zone such as 'Europe/Berlin', a mapping device_id -> zone, "
-        f"or 'auto', got {zone!r}")
+    return _zone(zone, also=", a mapping device_id -> zone, or 'auto'")
+
+
+def check_tz(tz):
+    """``tz`` if it is a valid ``tz=`` argument (None, a zone, a mapping of zones or
+    ``"auto"``), else a :class:`FormatError`; reads no data."""
+    if tz is None or (isinstance(tz, str) and tz == AUTO):
+        return tz
+    if isinstance(tz, Mapping):
+        for zone in tz.values():
+            check_zone(zone)
+        return tz
+    return check_zone(tz)
 
 
 def single_zone(tz):

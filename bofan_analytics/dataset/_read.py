@@ -13,6 +13,7 @@ import pyarrow.dataset as ds
 
 from .. import schema
 from .._select import Devices, TimeBound, device_list, time_range
+from .._validate import choice
 from ..errors import FormatError, InputError, SchemaError
 from . import _layout as layout
 from ._manifest import Manifest
@@ -29,7 +30,6 @@ __all__ = [
 #: What ``start``/``end`` accept: an ISO string, a date (a whole day), a datetime or a
 #: pandas Timestamp; naive values are UTC.
 
-_UTC_MS = pa.timestamp("ms", tz="UTC")
 _TABLES = {layout.MESSAGES_DIR: schema.MESSAGES, layout.REJECTS_DIR: schema.REJECTS}
 _PARTITIONING = ds.partitioning(pa.schema([(layout.PARTITION, pa.date32())]), flavor="hive")
 
@@ -84,8 +84,7 @@ def read_dataset(
     >>> t = read_dataset("build/dataset", devices=["864891030184954"],
     ...                  start="2026-11-02", end="2026-11-03")       # doctest: +SKIP
     """
-    if table not in _TABLES:
-        raise FormatError(f"unknown table {table!r}; choose one of {', '.join(_TABLES)}")
+    choice("table", table, _TABLES)
     target = _TABLES[table]
     root = _table_dir(path, table)
     names = list(target.names) if columns is None else list(columns)
@@ -378,14 +377,14 @@ def _filter(devices, start, end, time_column: str, tz=None):
             parts.append(ds.field(schema.DEVICE_ID) <= max(ids))
     lo, hi, inclusive = time_range(start, end, tz)
     if lo is not None:
-        parts.append(ds.field(time_column) >= pa.scalar(lo, _UTC_MS))
+        parts.append(ds.field(time_column) >= pa.scalar(lo, schema.TIMESTAMP))
         parts.append(ds.field(layout.PARTITION) >= pa.scalar(lo.date(), pa.date32()))
     if hi is not None:
         if inclusive:
-            parts.append(ds.field(time_column) <= pa.scalar(hi, _UTC_MS))
+            parts.append(ds.field(time_column) <= pa.scalar(hi, schema.TIMESTAMP))
             last_day = hi.date()
         else:
-            parts.append(ds.field(time_column) < pa.scalar(hi, _UTC_MS))
+            parts.append(ds.field(time_column) < pa.scalar(hi, schema.TIMESTAMP))
             last_day = (hi - dt.timedelta(microseconds=1)).date()
         parts.append(ds.field(layout.PARTITION) <= pa.scalar(last_day, pa.date32()))
     if not parts:

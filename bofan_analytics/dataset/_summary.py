@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
-from ..decode._logtime import zone_table
+from .._validate import zone
 from ._inputs import decode_file, describe_error, find_captures, is_input_error
 
 __all__ = ["Summary", "summarize"]
@@ -91,7 +91,8 @@ def summarize(
 
     ``log_tz`` is the zone of tracker-server log time stamps (default UTC).
     """
-    zone_table(log_tz)  # an unknown zone is a bad argument, before any file is read
+    if log_tz is not None:
+        zone(log_tz)  # an unknown zone is a bad argument, before any file is read
     summary = Summary()
     devices, frames, fixes, rejects = [], [], [], []
     seen: dict[str, str] = {}

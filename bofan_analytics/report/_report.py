@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FormatError
+from .._validate import choice
 from ._data import TABLES, collect
 
 __all__ = ["Report", "build_report", "write_report", "EXPORT_FORMATS"]
@@ -112,10 +112,7 @@ def _export_formats(export) -> list:
         return []
     formats = [export] if isinstance(export, str) else list(export)
     for fmt in formats:
-        if fmt not in EXPORT_FORMATS:
-            raise FormatError(
-                f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}"
-            )
+        choice("export", fmt, EXPORT_FORMATS)
     return formats
 
 

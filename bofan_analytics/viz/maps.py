@@ -7,6 +7,18 @@ import pandas as pd
 
 from .. import schema as S
 from ..errors import SchemaError
+from ..schema import (
+    DISTANCE_M,
+    DURATION_S,
+    END_LAT,
+    END_LON,
+    END_TIME,
+    LIMIT_KMH,
+    MAX_SPEED_KMH,
+    START_LAT,
+    START_LON,
+    START_TIME,
+)
 from ._format import fmt_duration, fmt_km, fmt_number, fmt_time
 from ._html import escape_text
 
@@ -162,12 +174,12 @@ def track_map(
 
     track = _Track.build(pos)
     event_times = [
-        (trips_df, "start_time"),
-        (trips_df, "end_time"),
-        (stops_df, "start_time"),
-        (stops_df, "end_time"),
-        (overspeed_df, "start_time"),
-        (overspeed_df, "end_time"),
+        (trips_df, START_TIME),
+        (trips_df, END_TIME),
+        (stops_df, START_TIME),
+        (stops_df, END_TIME),
+        (overspeed_df, START_TIME),
+        (overspeed_df, END_TIME),
         (alarms_df, S.TIME),
     ]
     for frame, column in event_times:
@@ -260,7 +272,7 @@ def _local(frame, tz, pos):
         return frame
     from ..analytics._tz import localize_frame
 
-    columns = [c for c in ("start_time", "end_time", S.TIME) if c in frame.columns]
+    columns = [c for c in (START_TIME, END_TIME, S.TIME) if c in frame.columns]
     return localize_frame(frame, tz, columns, positions=pos)
 
 
@@ -431,8 +443,8 @@ class _Track:
         self, overspeed: pd.DataFrame, tolerance_m: float, max_points: int
     ) -> list:
         """Thick highlight lines under the track for each overspeed interval."""
-        start = self.locate(overspeed[S.DEVICE_ID], overspeed["start_time"])
-        stop = self.locate(overspeed[S.DEVICE_ID], overspeed["end_time"])
+        start = self.locate(overspeed[S.DEVICE_ID], overspeed[START_TIME])
+        stop = self.locate(overspeed[S.DEVICE_ID], overspeed[END_TIME])
         pieces, tips = [], []
         detailed = len(overspeed) <= _MAX_TIPS
         rows = overspeed.to_dict("records") if detailed else None
@@ -450,10 +462,10 @@ class _Track:
                         "Overspeed",
                         [
                             ("device", row[S.DEVICE_ID]),
-                            ("from", fmt_time(row["start_time"])),
-                            ("duration", fmt_duration(row.get("duration_s"))),
-                            ("max speed", fmt_number(row.get("max_speed_kmh"), 0) + " km/h"),
-                            ("limit", fmt_number(row.get("limit_kmh"), 0) + " km/h"),
+                            ("from", fmt_time(row[START_TIME])),
+                            ("duration", fmt_duration(row.get(DURATION_S))),
+                            ("max speed", fmt_number(row.get(MAX_SPEED_KMH), 0) + " km/h"),
+                            ("limit", fmt_number(row.get(LIMIT_KMH), 0) + " km/h"),
                         ],
                     )
                 )
@@ -547,14 +559,14 @@ def _trip_points(trips: pd.DataFrame) -> list:
         r = row._asdict()
         rows = [
             ("device", r[S.DEVICE_ID]),
-            ("start", fmt_time(r.get("start_time"))),
-            ("end", fmt_time(r.get("end_time"))),
-            ("duration", fmt_duration(r.get("duration_s"))),
-            ("distance", fmt_km(r.get("distance_m"))),
-            ("max speed", fmt_number(r.get("max_speed_kmh"), 0) + " km/h"),
+            ("start", fmt_time(r.get(START_TIME))),
+            ("end", fmt_time(r.get(END_TIME))),
+            ("duration", fmt_duration(r.get(DURATION_S))),
+            ("distance", fmt_km(r.get(DISTANCE_M))),
+            ("max speed", fmt_number(r.get(MAX_SPEED_KMH), 0) + " km/h"),
         ]
-        starts.append(_point(r.get("start_lat"), r.get("start_lon"), _label("Trip start", rows)))
-        ends.append(_point(r.get("end_lat"), r.get("end_lon"), _label("Trip end", rows)))
+        starts.append(_point(r.get(START_LAT), r.get(START_LON), _label("Trip start", rows)))
+        ends.append(_point(r.get(END_LAT), r.get(END_LON), _label("Trip end", rows)))
     return [
         {"draw": "points", "style": _TRIP_START_STYLE, "points": [p for p in starts if p]},
         {"draw": "points", "style": _TRIP_END_STYLE, "points": [p for p in ends if p]},
@@ -565,7 +577,7 @@ def _stop_points(stops: pd.DataFrame) -> dict:
     points = []
     for row in stops.itertuples(index=False):
         r = row._asdict()
-        duration = r.get("duration_s")
+        duration = r.get(DURATION_S)
         minutes = 0.0 if pd.isna(duration) else float(duration) / 60
         radius = round(5 + 2 * np.log2(1 + minutes), 1)  # a glance tells a coffee from a night
         html = _label(
@@ -573,8 +585,8 @@ def _stop_points(stops: pd.DataFrame) -> dict:
             [
                 ("device", r[S.DEVICE_ID]),
                 ("duration", fmt_duration(duration)),
-                ("from", fmt_time(r.get("start_time"))),
-                ("to", fmt_time(r.get("end_time"))),
+                ("from", fmt_time(r.get(START_TIME))),
+                ("to", fmt_time(r.get(END_TIME))),
             ],
         )
         points.append(_point(r.get(S.LAT), r.get(S.LON), html, radius))
