@@ -1,7 +1,7 @@
 """One sort, then arrays: the common first step of every positions analysis.
 
-:func:`prepare` keeps the usable fixes (time and coordinates present, fix flag not false,
-not 0°/0°), sorts them by ``(device_id, time)`` once, drops repeated ``(device_id, time)``
+:func:`prepare` keeps the usable fixes (see :mod:`bofan_analytics._fix`: flagged valid,
+timed, with coordinates, not 0°/0°), sorts them by ``(device_id, time)`` once, drops repeated ``(device_id, time)``
 fixes (a device that re-sends its log), and hands back plain contiguous arrays plus the
 group boundaries ``bounds`` (device ``g`` owns rows ``bounds[g]:bounds[g + 1]``). Kernels
 then run per device over sorted arrays. Late uploads are placed by their time: arrival
@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._fix import arrays_mask
 from .._numba import jit
 from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
 from ._geo import cumulative_m, fill_speed
@@ -168,7 +169,8 @@ def _first_of_each_time(codes, t_ms):
 
 @jit
 def _clean_and_sorted(t_ms, lat, lon, valid, bounds):
-    """Every fix usable, and times strictly rising within each device."""
+    """Every fix usable (the rule of :func:`bofan_analytics._fix.usable_fix`, checked in
+    place without temporaries), and times strictly rising within each device."""
     for g in range(bounds.shape[0] - 1):
         for i in range(bounds[g], bounds[g + 1]):
             if t_ms[i] == _NAT or math.isnan(lat[i]) or math.isnan(lon[i]) or not valid[i]:
@@ -226,7 +228,7 @@ def _valid_flags(frame: pd.DataFrame) -> np.ndarray:
     col = frame[VALID]
     if col.dtype == np.bool_:
         return col.to_numpy()
-    return col.to_numpy(dtype=bool, na_value=True)
+    return col.to_numpy(dtype=bool, na_value=False)  # no flag: not a fix (see _fix)
 
 
 def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
@@ -237,7 +239,8 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     frame : pandas.DataFrame
         Positions or messages (any extra columns are ignored).
     require_fix : bool
-        Keep only rows with coordinates, a fix flag that is not false and not 0°/0°.
+        Keep only usable fixes (see :mod:`bofan_analytics._fix`): flagged valid (a frame
+        without a ``valid`` column counts as flagged), timed, with coordinates, not 0°/0°.
     """
     n = len(frame)
     t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
@@ -258,9 +261,7 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
         codes = codes.astype(np.int64, copy=False)
     keep = (t != _NAT) & (codes >= 0)
     if require_fix:
-        keep &= ~(np.isnan(lat) | np.isnan(lon))
-        keep &= ~((lat == 0.0) & (lon == 0.0))
-        keep &= valid
+        keep &= arrays_mask(t, lat, lon, valid)
     rows = np.flatnonzero(keep)
     c, tt = codes[rows], t[rows]
     if _needs_sort(c, tt):

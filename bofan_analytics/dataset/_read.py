@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from .. import schema
+from .._fix import usable_fix
 from .._select import Devices, TimeBound, device_list, time_range
 from .._validate import choice
 from ..errors import FormatError, InputError, SchemaError
@@ -168,8 +169,8 @@ def read_positions(
     :mod:`bofan_analytics.analytics._tz`) the times are local and naive ``start``/``end``
     are read in that zone when it is one zone.
 
-    Only rows with a valid fix, a time and both coordinates are read (the filter runs on
-    the Parquet files); duplicates (the same fix received twice) are dropped, and rows are
+    Only usable fixes are read (valid, timed, with coordinates, not 0°/0°: see
+    :mod:`bofan_analytics._fix`; the filter runs on the Parquet files); duplicates (the same fix received twice) are dropped, and rows are
     sorted by device and time. Columns are :data:`bofan_analytics.schema.POSITION_COLUMNS`.
 
     Examples
@@ -178,12 +179,7 @@ def read_positions(
     >>> pos.columns[0]                                                      # doctest: +SKIP
     'device_id'
     """
-    where_fix = (
-        (ds.field(schema.VALID) == pa.scalar(True))
-        & ds.field(schema.TIME).is_valid()
-        & ds.field(schema.LAT).is_valid()
-        & ds.field(schema.LON).is_valid()
-    )
+    where_fix = usable_fix()
     root = _table_dir(path, layout.MESSAGES_DIR)
     where = _filter(devices, start, end, schema.TIME, tz)
     where = where_fix if where is None else where & where_fix

@@ -202,16 +202,10 @@ def _messages(source, devices, start, end, tz=None) -> pd.DataFrame:
 
 
 def _fixes(messages: pd.DataFrame) -> pd.DataFrame:
-    """Valid fixes, duplicates (a fix received twice) dropped, sorted by device and time."""
-    ok = (
-        messages[S.VALID].fillna(False).astype(bool)
-        & messages[S.TIME].notna()
-        & messages[S.LAT].notna()
-        & messages[S.LON].notna()
-    )
-    columns = [c for c in S.POSITION_COLUMNS if c in messages.columns]
-    fixes = messages.loc[ok, columns].drop_duplicates([S.DEVICE_ID, S.TIME, S.LAT, S.LON])
-    return fixes.sort_values([S.DEVICE_ID, S.TIME], kind="stable").reset_index(drop=True)
+    """The usable fixes (:func:`bofan_analytics._fix.usable_fixes`), positions columns."""
+    from .._fix import usable_fixes
+
+    return usable_fixes(messages[[c for c in S.POSITION_COLUMNS if c in messages.columns]])
 
 
 def _count(table, devices) -> pd.Series:
