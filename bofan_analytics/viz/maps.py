@@ -68,7 +68,6 @@ _GEOFENCE_STYLE = {"color": "#6a3d9a", "weight": 2, "fillColor": "#cab2d6", "fil
 # Degrees to metres, close enough to decide what a few metres of simplification mean.
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON = 111_320.0
-_EARTH_RADIUS_M = 6_371_008.8
 
 
 def track_map(
@@ -258,12 +257,9 @@ def _positions_frame(obj, devices=None) -> pd.DataFrame:
     missing = [c for c in (S.LAT, S.LON) if c not in df.columns]
     if missing:
         raise SchemaError(f"positions lack the column(s) {', '.join(missing)}")
-    df = _filter_devices(df, devices)
-    usable = df[S.LAT].notna() & df[S.LON].notna() & df[S.TIME].notna()
-    if S.VALID in df.columns:
-        usable &= df[S.VALID].fillna(False).astype(bool)
-    df = df.loc[usable]
-    return df.sort_values([S.DEVICE_ID, S.TIME], kind="stable").reset_index(drop=True)
+    from .._fix import usable_fixes
+
+    return usable_fixes(_filter_devices(df, devices))
 
 
 def _local(frame, tz, pos):
@@ -324,20 +320,17 @@ class _Track:
 
     @classmethod
     def build(cls, pos: pd.DataFrame) -> "_Track":
-        dev = pos[S.DEVICE_ID].astype(str)
-        devices, code = (
-            np.unique(dev.to_numpy(), return_inverse=True) if len(dev) else ([], np.zeros(0, int))
-        )
-        t = _seconds(pos[S.TIME]) if len(pos) else np.zeros(0)
-        lat = pos[S.LAT].to_numpy(dtype=float)
-        lon = pos[S.LON].to_numpy(dtype=float)
-        if S.SPEED_KMH in pos.columns:
-            speed = pd.to_numeric(pos[S.SPEED_KMH], errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-        else:
-            speed = np.full(len(pos), np.nan)
-        speed = _fill_speed(code, t, lat, lon, speed)
+        """The track of ``pos`` as the analyses see it (:func:`..analytics._track.prepare`:
+        usable fixes, one per device and time, sorted), with their speed: the reported
+        one, else the one implied by the hop (as every analysis takes it)."""
+        from ..analytics._track import prepare
+
+        track = prepare(pos)
+        devices = [str(d) for d in track.devices]
+        code = np.repeat(np.arange(len(devices)), np.diff(track.bounds))
+        t = track.t_ms / 1000.0
+        lat, lon = track.lat, track.lon
+        speed = track.speed_or_derived()
         # A median over five fixes keeps one noisy fix from cutting a line into colours.
         speed = (
             pd.Series(speed)
@@ -350,7 +343,7 @@ class _Track:
         lat_ref = pd.Series(lat).groupby(code).transform("median").to_numpy() if len(lat) else lat
         x = lon * np.cos(np.radians(lat_ref)) * _M_PER_DEG_LON
         y = lat * _M_PER_DEG_LAT
-        return cls(list(devices), code, t, lat, lon, speed, x, y, np.zeros(len(lat), bool))
+        return cls(devices, code, t, lat, lon, speed, x, y, np.zeros(len(lat), bool))
 
     def __len__(self) -> int:
         return len(self.t)
@@ -481,28 +474,6 @@ class _Track:
         else:
             command["tip"] = _label("Overspeed", [("stretches", f"{len(overspeed):,}")])
         return [command]
-
-
-def _fill_speed(code, t, lat, lon, speed) -> np.ndarray:
-    """Where a fix has no speed (PT-60 trackers), use distance over time from the previous fix."""
-    missing = np.isnan(speed)
-    if not missing.any() or len(speed) < 2:
-        return speed
-    d = _haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    dt = np.diff(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where((code[1:] == code[:-1]) & (dt > 0), d / dt * 3.6, np.nan)
-    derived = np.r_[np.nan, v]
-    return np.where(missing, derived, speed)
-
-
-def _haversine_m(lat1, lon1, lat2, lon2) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (
-        np.sin((p2 - p1) / 2) ** 2
-        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def _simplify(x, y, verts, vrun, tolerance_m: float, max_points: int):
