@@ -15,8 +15,8 @@ Parquet files) and, through :func:`usable_mask`, a boolean mask over a table or 
 Of a fix a device sent more than once (same device, time and coordinates: a re-sent log),
 the first copy in input order is kept; that needs the rows in order, so it is a step of
 its own (:func:`bofan_analytics.decode.positions_from_messages` for Arrow tables, which
-``DecodedLog.positions()`` and the dataset readers use, and :func:`usable_fixes` for
-DataFrames). Analyses then keep one fix per device and time (:mod:`.analytics._track`).
+``DecodedLog.positions()`` and the dataset readers use, and
+:func:`bofan_analytics.analytics._track.usable_fixes` for DataFrames). Analyses then keep one fix per device and time (:mod:`.analytics._track`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import functools
 import numpy as np
 import pyarrow as pa
 
-from .schema import DEVICE_ID, LAT, LON, TIME, VALID
+from .schema import LAT, LON, TIME, VALID
 
-__all__ = ["usable_fix", "usable_mask", "arrays_mask", "usable_fixes"]
+__all__ = ["usable_fix", "usable_mask", "arrays_mask", "NAT"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,22 +79,3 @@ def arrays_mask(t_ms: np.ndarray, lat: np.ndarray, lon: np.ndarray,
         LON: pa.array(lon, from_pandas=True),
     })
     return usable_mask(table)
-
-
-def usable_fixes(frame):
-    """The usable fixes of a pandas DataFrame as ``DecodedLog.positions()`` gives them: the
-    rule above, the first copy of a re-sent fix, sorted by device and time (stable).
-
-    A frame without a ``valid`` column (a plain table of positions) counts every row as
-    flagged valid. Columns are kept as they are.
-    """
-    from .analytics._track import float_column, times_ms
-
-    n = len(frame)
-    valid = (np.ones(n, dtype=bool) if VALID not in frame.columns
-             else frame[VALID].to_numpy(dtype=bool, na_value=False))
-    t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
-    keep = arrays_mask(t, float_column(frame, LAT), float_column(frame, LON), valid)
-    fixes = frame.loc[keep].drop_duplicates([DEVICE_ID, TIME, LAT, LON])
-    return fixes.sort_values([DEVICE_ID, TIME], kind="stable").reset_index(drop=True)
-

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from .._fix import arrays_mask
 from .._numba import jit
-from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
+from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, RECEIVED_AT, SPEED_KMH, TIME, VALID
 from ._geo import cumulative_m, fill_speed
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "times_ms",
     "to_times",
     "device_array",
+    "usable_fixes",
+    "localize_frame",
 ]
 
 _NAT = np.iinfo(np.int64).min
@@ -289,3 +291,42 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
         speed_kmh=take(float_column(frame, SPEED_KMH)),
         odometer_m=take(float_column(frame, ODOMETER_M)),
     )
+
+
+def usable_fixes(frame):
+    """The usable fixes of a pandas DataFrame as ``DecodedLog.positions()`` gives them: the
+    rule of :mod:`bofan_analytics._fix`, the first copy of a re-sent fix, sorted by device
+    and time (stable).
+
+    A frame without a ``valid`` column (a plain table of positions) counts every row as
+    flagged valid. Columns are kept as they are.
+    """
+    n = len(frame)
+    valid = (np.ones(n, dtype=bool) if VALID not in frame.columns
+             else frame[VALID].to_numpy(dtype=bool, na_value=False))
+    t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
+    keep = arrays_mask(t, float_column(frame, LAT), float_column(frame, LON), valid)
+    fixes = frame.loc[keep].drop_duplicates([DEVICE_ID, TIME, LAT, LON])
+    return fixes.sort_values([DEVICE_ID, TIME], kind="stable").reset_index(drop=True)
+
+
+def localize_frame(frame: pd.DataFrame, tz, columns=None, positions=None) -> pd.DataFrame:
+    """``frame`` with its time ``columns`` (default ``time`` and ``received_at``) in ``tz``.
+
+    The instants are unchanged; missing times stay NaT. ``"auto"`` places the devices by
+    ``positions`` (default: ``frame`` itself).
+    """
+    from ._tz import AUTO, resolve_tz
+
+    if tz is None or frame.empty:
+        return frame
+    auto = isinstance(tz, str) and tz == AUTO
+    zones = resolve_tz(tz, prepare(frame if positions is None else positions) if auto else None)
+    if zones is None:
+        return frame
+    devices = frame[DEVICE_ID].to_numpy(dtype=object)
+    frame = frame.copy(deep=False)
+    for column in (TIME, RECEIVED_AT) if columns is None else columns:
+        if column in frame.columns:
+            frame[column] = to_times(times_ms(frame[column]), zones, devices)
+    return frame

@@ -28,8 +28,8 @@ import pandas as pd
 from .._validate import zone as _zone
 from ..errors import FormatError
 
-__all__ = ["AUTO", "check_zone", "check_tz", "resolve_tz", "single_zone", "localize", "zone_of_rows", "localize_frame",
-           "local_hour"]
+__all__ = ["AUTO", "check_zone", "check_tz", "resolve_tz", "single_zone", "localize",
+           "zone_of_rows", "local_hour"]
 
 AUTO = "auto"
 
@@ -134,29 +134,6 @@ def localize(index: pd.DatetimeIndex, tz, devices=None):
         sel = rows == zone
         out[sel] = index[sel].tz_convert(zone).astype(object)
     return pd.Index(out, dtype=object)
-
-
-def localize_frame(frame: pd.DataFrame, tz, columns=None, positions=None) -> pd.DataFrame:
-    """``frame`` with its time ``columns`` (default ``time`` and ``received_at``) in ``tz``.
-
-    The instants are unchanged; missing times stay NaT. ``"auto"`` places the devices by
-    ``positions`` (default: ``frame`` itself).
-    """
-    from ..schema import DEVICE_ID, RECEIVED_AT, TIME
-    from ._track import prepare, times_ms, to_times
-
-    if tz is None or frame.empty:
-        return frame
-    auto = isinstance(tz, str) and tz == AUTO
-    zones = resolve_tz(tz, prepare(frame if positions is None else positions) if auto else None)
-    if zones is None:
-        return frame
-    devices = frame[DEVICE_ID].to_numpy(dtype=object)
-    frame = frame.copy(deep=False)
-    for column in (TIME, RECEIVED_AT) if columns is None else columns:
-        if column in frame.columns:
-            frame[column] = to_times(times_ms(frame[column]), zones, devices)
-    return frame
 
 
 def local_hour(t_ms: np.ndarray, tz, devices=None) -> np.ndarray:

@@ -11,8 +11,15 @@ from .._validate import non_negative
 from ..schema import DEVICE_ID, LAT, LON, RECEIVED_AT, TIME, VALID
 from ._geo import haversine_m
 from ._input import as_positions
-from ._track import _first_of_each_time, _needs_sort, float_column, prepare, times_ms
-from ._tz import AUTO, localize_frame, resolve_tz
+from ._track import (
+    _first_of_each_time,
+    _needs_sort,
+    float_column,
+    localize_frame,
+    prepare,
+    times_ms,
+)
+from ._tz import AUTO, resolve_tz
 
 __all__ = ["clean", "REASONS"]
 

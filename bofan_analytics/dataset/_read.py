@@ -194,7 +194,7 @@ def read_positions(
 
 
 def _local(frame, tz):
-    from ..analytics._tz import localize_frame
+    from ..analytics._track import localize_frame
 
     return localize_frame(frame, tz)
 

@@ -138,7 +138,7 @@ def _zone_limits(fences):
 
 
 def _local_summary(summary: pd.DataFrame, tz) -> pd.DataFrame:
-    from ..analytics._tz import localize_frame
+    from ..analytics._track import localize_frame
 
     return localize_frame(summary, tz, [FIRST_TIME, LAST_TIME])
 
@@ -203,7 +203,7 @@ def _messages(source, devices, start, end, tz=None) -> pd.DataFrame:
 
 def _fixes(messages: pd.DataFrame) -> pd.DataFrame:
     """The usable fixes (:func:`bofan_analytics._fix.usable_fixes`), positions columns."""
-    from .._fix import usable_fixes
+    from ..analytics._track import usable_fixes
 
     return usable_fixes(messages[[c for c in S.POSITION_COLUMNS if c in messages.columns]])
 

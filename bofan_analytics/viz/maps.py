@@ -257,7 +257,7 @@ def _positions_frame(obj, devices=None) -> pd.DataFrame:
     missing = [c for c in (S.LAT, S.LON) if c not in df.columns]
     if missing:
         raise SchemaError(f"positions lack the column(s) {', '.join(missing)}")
-    from .._fix import usable_fixes
+    from ..analytics._track import usable_fixes
 
     return usable_fixes(_filter_devices(df, devices))
 
@@ -266,7 +266,7 @@ def _local(frame, tz, pos):
     """``frame``'s time columns in ``tz`` (only the text shown changes, not the instants)."""
     if frame is None or tz is None or frame.empty:
         return frame
-    from ..analytics._tz import localize_frame
+    from ..analytics._track import localize_frame
 
     columns = [c for c in (START_TIME, END_TIME, S.TIME) if c in frame.columns]
     return localize_frame(frame, tz, columns, positions=pos)
