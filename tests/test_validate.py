@@ -91,3 +91,35 @@ def test_analyses_check_arguments_before_reading(tmp_path, call, message, cluste
     with pytest.raises(FormatError) as caught:
         call(missing, **extra)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda p: _report().build_report(p, speed_limit_kmh=0),
+         "speed_limit_kmh must be a number > 0 or None, got 0"),
+        (lambda p: _report().build_report(p, ignition_input=99),
+         "ignition_input must be a whole number from 1 to 62, got 99"),
+        (lambda p: ba.track_map(p, tolerance_m=-1), "tolerance_m must be a number > 0, got -1"),
+        (lambda p: ba.track_map(p, max_points=1), "max_points must be a whole number >= 2, got 1"),
+        (lambda p: _listen().Listener(p, port=70000),
+         "port must be a whole number from 0 to 65535, got 70000"),
+        (lambda p: _listen().listen(p, duration_s=0), "duration_s must be a number > 0 or None, got 0"),
+    ],
+)
+def test_report_maps_and_listener_check_options_first(tmp_path, call, message):
+    with pytest.raises(FormatError) as caught:
+        call(tmp_path / "no-such-dataset")
+    assert str(caught.value) == message
+
+
+def _report():
+    from bofan_analytics import report
+
+    return report
+
+
+def _listen():
+    from bofan_analytics.io import listen
+
+    return listen

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._validate import zone
 from ..analytics._input import as_positions
-from ..analytics._track import Track, prepare, times_ms, to_times
+from ..analytics._track import Track, prepare, times_ms
 from ..errors import SchemaError
 from ..schema import DEVICE_ID, END_TIME, LAT, LON, START_TIME
 
@@ -94,7 +95,8 @@ def collect(source, *, tz=None, devices=None, start=None, end=None, geofences=No
     """Read ``source`` once and find what the exports write."""
     from ..analytics import alarms, detect_stops, detect_trips, geofence_events
 
-    to_times(np.empty(0, np.int64), tz)  # an unknown zone fails here, before any work
+    if tz is not None and not isinstance(tz, dict):
+        zone(tz)  # an unknown zone fails here, before any work
     positions = as_positions(source, devices=devices, start=start, end=end)
     track = prepare(positions)
     if trips is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._validate import choice
+from .._validate import choice, positive
 from ._data import TABLES, collect
 
 __all__ = ["Report", "build_report", "write_report", "EXPORT_FORMATS"]
@@ -175,8 +175,15 @@ def build_report(
     >>> report = build_report("build/demo_dataset", speed_limit_kmh=90)   # doctest: +SKIP
     >>> report.summary[["device_id", "distance_m", "trips"]]               # doctest: +SKIP
     """
+    from ..analytics._ignition import check_input
+    from ..analytics._tz import check_tz
     from ._page import render_page
 
+    # the options are checked before any data is read
+    positive("speed_limit_kmh", speed_limit_kmh, allow_none=True)
+    if ignition_input is not None:
+        check_input(ignition_input)
+    check_tz(tz)
     data = collect(
         source,
         devices=devices,

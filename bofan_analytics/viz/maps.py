@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._validate import non_negative, positive, whole
 from ..errors import SchemaError
 from ..schema import (
     DISTANCE_M,
@@ -154,8 +155,14 @@ def track_map(
     """
     import folium
 
+    from ..analytics._tz import check_tz
     from ._layers import DataLayer, Legend, OfflineLeaflet, strip_cdn_links
 
+    positive("speed_limit_kmh", speed_limit_kmh, allow_none=True)
+    whole("max_points", max_points, lo=2)
+    positive("tolerance_m", tolerance_m)
+    non_negative("max_gap_s", max_gap_s)
+    check_tz(tz)
     pos = _positions_frame(positions, devices)
     trips_df = _local(_resolve(trips, pos, "detect_trips", devices), tz, pos)
     stops_df = _local(_resolve(stops, pos, "detect_stops", devices), tz, pos)
