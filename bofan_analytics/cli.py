@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import _validate
 from ._version import __version__
 from .errors import BofanError, FormatError
 from .io import CAPTURE_FORMATS
@@ -33,14 +34,20 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: error: {message}")
 
 
+def _argument(check, *args, **kwargs):
+    """``check(*args, **kwargs)`` (a :mod:`._validate` check), its mistake as argparse's."""
+    try:
+        return check(*args, **kwargs)
+    except FormatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+    return _argument(_validate.whole, "the value", value, lo=1)
 
 
 def _positive_float(text: str) -> float:
@@ -48,9 +55,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
+    return _argument(_validate.positive, "the value", value)
 
 
 def _port(text: str) -> int:
@@ -80,16 +85,7 @@ def _capture_port(text: str) -> int | str:
 
 def _when(text: str) -> str:
     """Check a --from/--to value parses; it is passed on as written."""
-    import pandas as pd
-
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        stamp = None
-    if stamp is None or pd.isna(stamp):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"
-        )
+    _argument(_validate.moment, "the value", text)
     return text
 
 
@@ -115,16 +111,11 @@ _LOG_TZ_HELP = (
 
 def _zone(text: str) -> str:
     """Check a --tz value: an IANA zone or 'auto'."""
-    from .analytics._tz import AUTO, check_zone
+    from .analytics._tz import AUTO
 
     if text == AUTO:
         return text
-    try:
-        return check_zone(text)
-    except BofanError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time zone (use an IANA name such as Europe/Berlin, or auto)"
-        ) from None
+    return _argument(_validate.zone, text, also=", or auto")
 
 
 def _build_parser() -> _Parser:
@@ -373,9 +364,7 @@ def _run_compact(args) -> int:
 def _run_report(args) -> int:
     source = args.dataset
     if args.log_tz is not None or os.path.isfile(args.dataset):
-        from .decode._logtime import zone_table
-
-        zone_table(args.log_tz)  # an unknown zone is a bad argument
+        _validate.zone(args.log_tz or "UTC")  # an unknown zone is a bad argument
     if os.path.isfile(args.dataset):  # a capture: decoded here, with its log's zone
         from .decode import read_log
 

@@ -199,7 +199,8 @@ def _numbers(column):
 
 
 def positions_from_messages(messages):
-    """The ``positions()`` view of a messages table (also used for Parquet datasets).
+    """The ``positions()`` view of a messages table (also used for Parquet datasets): the
+    usable fixes (see :mod:`bofan_analytics._fix`), first copies only, by device and time.
 
     Order and de-duplication work on integer codes, not on pandas objects: device ids are
     ranked once per distinct id, numpy sorts (rank, time) stably, and a kernel drops resent
@@ -207,17 +208,11 @@ def positions_from_messages(messages):
     """
     import pandas as pd
 
+    from .._fix import usable_mask
     from ._positions_kernels import first_copies
 
     t = messages.select(list(S.POSITION_COLUMNS))
-    mask = pc.and_(
-        pc.fill_null(t.column(S.VALID), False),
-        pc.and_(
-            pc.is_valid(t.column(S.TIME)),
-            pc.and_(pc.is_valid(t.column(S.LAT)), pc.is_valid(t.column(S.LON))),
-        ),
-    )
-    rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(usable_mask(t))
     if len(rows):
         codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
         n_ids = len(codes.dictionary)
