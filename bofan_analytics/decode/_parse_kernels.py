@@ -54,7 +54,7 @@ from ._text_kernels import (
     parse_uint,
     valid_date,
 )
-from .grammar import PT60_LAYOUT_NAMES, pt60_layout_array, pt502_alarm_arrays
+from .grammar import KNOT_KMH, PT60_LAYOUT_NAMES, pt60_layout_array, pt502_alarm_arrays
 
 __all__ = [
     "parse_frames",
@@ -111,7 +111,6 @@ _INT32_MAX = 2**31 - 1
 F_LAT, F_LON, F_SPEED, F_COURSE, F_BATTERY, F_ODOMETER, N_F = range(7)
 S_DEVICE, S_INPUTS, S_OUTPUTS, S_ADC, S_DRIVER, S_FIRMWARE, S_PAYLOAD, S_MODE, N_S = range(9)
 
-KNOT_KMH = 1.852
 _MS_DAY = 86_400_000
 
 

@@ -10,12 +10,16 @@ import numpy as np
 from ..schema import ALARMS
 
 __all__ = [
+    "KNOT_KMH",
     "PT502_ALARMS",
     "PT60_LAYOUTS",
     "PT60_LAYOUT_NAMES",
     "pt502_alarm_arrays",
     "pt60_layout_array",
 ]
+
+#: km/h in a knot: PT-502 sentences give the speed in knots
+KNOT_KMH = 1.852
 
 #: PT-502 sentence type -> the alarm it reports (the ``alarm`` column)
 PT502_ALARMS = {
