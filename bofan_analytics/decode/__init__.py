@@ -1,6 +1,7 @@
 """Decoding: framing and the two protocol grammars (numba kernels in ``_*_kernels``)."""
 
-from .log import DecodedLog, positions_from_messages, read_log
+from .decoded import DecodedLog, positions_from_messages
+from .log import read_log
 from .stream import StreamDecoder
 
 __all__ = ["read_log", "DecodedLog", "StreamDecoder", "positions_from_messages"]

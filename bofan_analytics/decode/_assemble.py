@@ -49,7 +49,7 @@ from ._text_kernels import INT64_NULL
 
 __all__ = ["Segments", "OffsetMap", "PieceMap", "decode_segments", "empty_messages", "empty_rejects"]
 
-_TS = pa.timestamp("ms", tz="UTC")
+
 RAW_CAP = 1024
 _T_PHD = pack_type("PHD")
 _PROTO_DICT = [name or "" for name in PROTOCOL_NAMES]
@@ -186,7 +186,7 @@ def _floats(values):
 
 
 def _times(values):
-    return pa.array(values, pa.int64(), mask=values == INT64_NULL).cast(_TS)
+    return pa.array(values, pa.int64(), mask=values == INT64_NULL).cast(S.TIMESTAMP)
 
 
 def _source_array(source, n):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from ..errors import FormatError
+from .._validate import zone as check_zone
 
 __all__ = ["zone_table"]
 
@@ -26,12 +26,9 @@ def zone_table(zone: str | None):
     """
     if zone is None or zone == "UTC":
         return np.array([np.iinfo(np.int64).min], np.int64), np.zeros(1, np.int64)
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo
 
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FormatError(f"unknown time zone {zone!r}: use an IANA name such as Europe/Berlin") from None
+    tz = ZoneInfo(check_zone(zone))  # an unknown zone: the one FormatError of _validate
 
     def offset(t):
         return t.astimezone(tz).utcoffset()

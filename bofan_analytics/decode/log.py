@@ -1,4 +1,4 @@
-"""``read_log`` and the ``DecodedLog`` it returns."""
+"""``read_log``: captures (files, directories, bytes) decoded into a ``DecodedLog``."""
 
 import os
 from collections.abc import Iterable, Mapping
@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .. import schema as S
 from ..errors import InputError, TruncatedInputError
@@ -18,219 +17,14 @@ from ..io.files import (
     rotation_order,
     source_name,
 )
+from .decoded import DecodedLog, positions_from_messages
 from .stream import DEFAULT_PORT, StreamDecoder, check_port
 
-__all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["read_log", "DecodedLog", "positions_from_messages", "DEFAULT_CHUNK_BYTES"]
 
 #: bytes read and decoded at a time; memory stays a small multiple of this
 DEFAULT_CHUNK_BYTES = 8 << 20
 _HEAD_BYTES = 65536
-
-
-class DecodedLog:
-    """What came out of one or more captures.
-
-    Attributes
-    ----------
-    messages : pyarrow.Table
-        One row per well-formed frame, in input order (schema ``schema.MESSAGES``).
-    rejects : pyarrow.Table
-        One row per stretch of input that is not a valid frame, with a ``reason`` and the
-        byte ``offset`` (schema ``schema.REJECTS``).
-    accounting : pyarrow.Table
-        Per source: input bytes and how many ended in messages, rejects, or known
-        separators and log metadata (``other_bytes``).
-    """
-
-    def __init__(self, messages, rejects, accounting=()):
-        self.messages = messages
-        self.rejects = rejects
-        self.accounting = pa.Table.from_pylist(
-            list(accounting), schema=_ACCOUNTING_SCHEMA
-        )
-
-    @classmethod
-    def concat(cls, logs):
-        logs = list(logs)
-        if not logs:
-            return cls(S.MESSAGES.empty_table(), S.REJECTS.empty_table())
-        out = cls(
-            pa.concat_tables([log.messages for log in logs]),
-            pa.concat_tables([log.rejects for log in logs]),
-        )
-        out.accounting = pa.concat_tables([log.accounting for log in logs])
-        return out
-
-    def positions(self):
-        """Valid fixes only, duplicates dropped, sorted by ``device_id`` then ``time``.
-
-        A fix is valid when the device flags it so (PT-502 ``A``; PT-60 GPS frames) and it
-        has a time and coordinates. Duplicates are rows with the same device, time and
-        coordinates (devices resend unacknowledged frames); the first one is kept.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``schema.POSITION_COLUMNS``; times are tz-aware UTC.
-        """
-        return positions_from_messages(self.messages)
-
-    def photos(self):
-        """Photos reassembled from ``$PHO`` announcements and ``$PHD`` chunks.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``device_id, time, lat, lon, size, received_bytes, complete, data`` where
-            ``data`` is the JPEG bytes (with zeros where a chunk never arrived).
-        """
-        import pandas as pd
-
-        m = self.messages
-        mask = pc.is_in(m.column(S.MSG_TYPE), pa.array(["PHO", "PHD"]))
-        rows = m.filter(mask).select(
-            [S.DEVICE_ID, S.MSG_TYPE, S.TIME, S.LAT, S.LON, S.PHOTO_SIZE, S.PHOTO_OFFSET,
-             S.PAYLOAD]
-        ).to_pylist()
-        open_photo = {}
-        done = []
-        for row in rows:  # one row per photo chunk: photos are rare
-            dev = row[S.DEVICE_ID]
-            if row[S.MSG_TYPE] == "PHO":
-                if dev in open_photo:
-                    done.append(open_photo.pop(dev))
-                size = row[S.PHOTO_SIZE] or 0
-                if size > 0:
-                    open_photo[dev] = {
-                        "device_id": dev, "time": row[S.TIME], "lat": row[S.LAT],
-                        "lon": row[S.LON], "size": size, "received_bytes": 0,
-                        "data": bytearray(size),
-                    }
-                continue
-            photo = open_photo.get(dev)
-            if photo is None:
-                continue
-            chunk = row[S.PAYLOAD] or b""
-            start = row[S.PHOTO_OFFSET] or 0
-            end = min(start + len(chunk), photo["size"])
-            photo["data"][start:end] = chunk[: end - start]
-            photo["received_bytes"] += end - start
-            if photo["received_bytes"] >= photo["size"]:
-                done.append(open_photo.pop(dev))
-        done.extend(open_photo.values())
-        for photo in done:
-            photo["complete"] = photo["received_bytes"] >= photo["size"]
-            photo["data"] = bytes(photo["data"])
-        columns = ["device_id", "time", "lat", "lon", "size", "received_bytes", "complete", "data"]
-        return pd.DataFrame(done, columns=columns)
-
-    def summary(self):
-        """Counts a person asks for first: devices, frames by protocol and type, rejects by reason."""
-        m = self.messages
-        by_type = (
-            m.group_by([S.PROTOCOL, S.MSG_TYPE]).aggregate([([], "count_all")])
-            .sort_by([(S.PROTOCOL, "ascending"), (S.MSG_TYPE, "ascending")])
-            .to_pylist()
-        )
-        by_reason = (
-            self.rejects.group_by([S.REASON]).aggregate([([], "count_all")])
-            .sort_by([(S.REASON, "ascending")]).to_pylist()
-        )
-        return {
-            "sources": len(self.accounting),
-            "input_bytes": int(pc.sum(self.accounting.column("input_bytes")).as_py() or 0),
-            "devices": pc.count_distinct(m.column(S.DEVICE_ID)).as_py() if len(m) else 0,
-            "messages": len(m),
-            "positions": len(self.positions()),
-            "rejects": len(self.rejects),
-            "by_type": {(r[S.PROTOCOL], r[S.MSG_TYPE]): r["count_all"] for r in by_type},
-            "rejects_by_reason": {r[S.REASON]: r["count_all"] for r in by_reason},
-        }
-
-    def __len__(self):
-        return len(self.messages)
-
-    def __repr__(self):
-        return (
-            f"<DecodedLog: {len(self.messages)} messages, {len(self.rejects)} rejects, "
-            f"{len(self.accounting)} sources>"
-        )
-
-    def _repr_html_(self):
-        from html import escape
-
-        s = self.summary()
-        types = "".join(
-            f"<tr><td>{escape(str(p))}</td><td>{escape(str(t))}</td><td>{n}</td></tr>"
-            for (p, t), n in s["by_type"].items()
-        )
-        reasons = "".join(
-            f"<tr><td>{escape(str(r))}</td><td>{n}</td></tr>"
-            for r, n in s["rejects_by_reason"].items()
-        ) or "<tr><td colspan=2>none</td></tr>"
-        return (
-            "<div><b>DecodedLog</b>: "
-            f"{s['sources']} source(s), {s['input_bytes']:,} bytes, {s['devices']} devices, "
-            f"{s['messages']:,} messages, {s['positions']:,} positions, {s['rejects']:,} rejects"
-            "<table style='display:inline-table;margin-right:2em'>"
-            f"<tr><th>protocol</th><th>type</th><th>frames</th></tr>{types}</table>"
-            "<table style='display:inline-table'>"
-            f"<tr><th>reject reason</th><th>count</th></tr>{reasons}</table></div>"
-        )
-
-
-_ACCOUNTING_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("format", pa.string()),
-        ("input_bytes", pa.int64()),
-        ("message_bytes", pa.int64()),
-        ("reject_bytes", pa.int64()),
-        ("other_bytes", pa.int64()),
-        ("messages", pa.int64()),
-        ("rejects", pa.int64()),
-    ]
-)
-
-
-def _numbers(column):
-    """A numeric column as one numpy array (nulls as NaN or 0: the caller masks them)."""
-    return column.combine_chunks().fill_null(0).to_numpy()
-
-
-def positions_from_messages(messages):
-    """The ``positions()`` view of a messages table (also used for Parquet datasets): the
-    usable fixes (see :mod:`bofan_analytics._fix`), first copies only, by device and time.
-
-    Order and de-duplication work on integer codes, not on pandas objects: device ids are
-    ranked once per distinct id, numpy sorts (rank, time) stably, and a kernel drops resent
-    fixes (see ``_positions_kernels``); pandas only receives the final rows.
-    """
-    import pandas as pd
-
-    from .._fix import usable_mask
-    from ._positions_kernels import first_copies
-
-    t = messages.select(list(S.POSITION_COLUMNS))
-    rows = np.flatnonzero(usable_mask(t))
-    if len(rows):
-        codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
-        n_ids = len(codes.dictionary)
-        rank = np.empty(n_ids + 1, dtype=np.int64)   # the extra slot: no id, sorted last
-        rank[pc.array_sort_indices(codes.dictionary).to_numpy()] = np.arange(n_ids)
-        rank[n_ids] = n_ids
-        device = rank[pc.fill_null(codes.indices, n_ids).to_numpy()[rows]]
-        time = _numbers(t.column(S.TIME).cast(pa.int64()))[rows]
-        order = np.lexsort((time, device))
-        device, time = device[order], time[order]
-        lat = _numbers(t.column(S.LAT))[rows[order]]
-        lon = _numbers(t.column(S.LON))[rows[order]]
-        rows = rows[order[first_copies(device, time, lat, lon)]]
-    t = t.take(rows)
-    df = t.to_pandas(
-        types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True
-    )
-    return df
 
 
 def read_log(
@@ -421,5 +215,5 @@ def _localize(messages, device_tz):
         )
         out[sel] = local.dt.tz_convert("UTC")
     col = messages.schema.get_field_index(S.TIME)
-    arr = pa.array(out, type=pa.timestamp("ms", tz="UTC"), from_pandas=True)
+    arr = pa.array(out, type=S.TIMESTAMP, from_pandas=True)
     return messages.set_column(col, S.MESSAGES.field(S.TIME), arr)

@@ -356,7 +356,7 @@ class StreamDecoder:
 
     # -- internals ----------------------------------------------------------------------
     def _step(self, chunk, final, last_line=False):
-        from .log import DecodedLog
+        from .decoded import DecodedLog
 
         data = self._tail + bytes(chunk) if self._tail else bytes(chunk)
         if self.format == "stream":

@@ -59,3 +59,19 @@ def test_counting_in_pieces_gives_the_same_summary():
         "  bad_time  2",
         "  truncated  1",
     ]
+
+
+def test_decoded_log_shows_the_same_counts_without_building_positions(monkeypatch):
+    from bofan_analytics.decode import DecodedLog
+
+    messages, rejects = _messages()
+    log = DecodedLog(messages, rejects)
+
+    def no_positions(self):
+        raise AssertionError("the summary must not build the positions frame")
+
+    monkeypatch.setattr(DecodedLog, "positions", no_positions)
+    assert log.summary() == {"sources": 0, "input_bytes": 0,
+                             **Summary.of(messages, rejects).counts()}
+    html = log._repr_html_()
+    assert "2 devices, 6 messages, 2 positions, 3 rejects" in html
