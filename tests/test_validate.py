@@ -123,3 +123,11 @@ def _listen():
     from bofan_analytics.io import listen
 
     return listen
+
+
+def test_stream_decoder_names_its_formats():
+    from bofan_analytics.decode import StreamDecoder
+
+    with pytest.raises(FormatError) as caught:
+        StreamDecoder("csv")
+    assert str(caught.value) == "format must be one of stream, lines, traccar, pcap, got 'csv'"

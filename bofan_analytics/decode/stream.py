@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
+from .._validate import choice
 from ..errors import FormatError, InputError
 from ..io._pcap_kernels import (
     MAX_BAD_STRETCH,
@@ -217,10 +218,7 @@ class StreamDecoder:
     def __init__(self, format: str = "stream", source: str = "<bytes>",
                  log_tz: str | None = None, *, forced: bool = False,
                  port: int | str = DEFAULT_PORT):
-        if format not in _FORMATS:
-            raise FormatError(
-                f"cannot decode format {format!r} incrementally; choose one of: {', '.join(_FORMATS)}"
-            )
+        choice("format", format, _FORMATS)
         self.port = check_port(port)
         self.format = format
         self.source = source = source_name(source)
