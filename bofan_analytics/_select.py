@@ -9,10 +9,9 @@ Berlin's midnight, whatever the day's length.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 
-from .errors import FormatError
+from ._validate import moment
 from .schema import DEVICE_ID, TIME
 
 __all__ = ["TimeBound", "Devices", "device_list", "time_range", "filter_rows"]
@@ -20,36 +19,12 @@ __all__ = ["TimeBound", "Devices", "device_list", "time_range", "filter_rows"]
 TimeBound = str | dt.date | dt.datetime | None
 Devices = str | Iterable[str] | None
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
 
 def device_list(devices: Devices) -> list[str] | None:
     """``devices`` as a list of ids (one id may be given as a plain string)."""
     if devices is None:
         return None
     return [devices] if isinstance(devices, str) else [str(d) for d in devices]
-
-
-def _bound(value, name: str, tz=None) -> tuple[dt.datetime, bool]:
-    """``value`` as an aware UTC datetime (naive values read in ``tz``, default UTC), and
-    whether it was a bare date (then the aware local midnight, not yet in UTC)."""
-    import pandas as pd
-
-    whole_day = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
-        isinstance(value, str) and bool(_DATE_ONLY.match(value.strip()))
-    )
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise FormatError(f"{name}: cannot read {value!r} as a date or time") from None
-    if pd.isna(stamp):
-        raise FormatError(f"{name}: cannot read {value!r} as a date or time")
-    if stamp.tzinfo is None:
-        # a wall time that the clocks skip or repeat: the later instant, never an error
-        stamp = stamp.tz_localize(tz or "UTC", nonexistent="shift_forward", ambiguous=False)
-    if whole_day:
-        return stamp.to_pydatetime(), whole_day
-    return stamp.tz_convert("UTC").to_pydatetime(), whole_day
 
 
 def time_range(start: TimeBound, end: TimeBound, tz=None):
@@ -62,13 +37,13 @@ def time_range(start: TimeBound, end: TimeBound, tz=None):
         from .analytics._tz import single_zone
 
         tz = single_zone(tz)
-    lo = _bound(start, "start", tz)[0] if start is not None else None
+    lo = moment("start", start, tz)[0] if start is not None else None
     if lo is not None:
         lo = lo.astimezone(dt.timezone.utc)
     hi = None
     inclusive = True
     if end is not None:
-        hi, whole_day = _bound(end, "end", tz)
+        hi, whole_day = moment("end", end, tz)
         if whole_day:
             # the next local midnight: a calendar day, 23 or 25 hours on a DST change
             nxt = (pd.Timestamp(hi).tz_localize(None) + pd.Timedelta(days=1))

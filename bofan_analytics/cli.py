@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import _validate
 from ._version import __version__
 from .errors import BofanError, FormatError
 from .io import CAPTURE_FORMATS
@@ -33,14 +34,20 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: error: {message}")
 
 
+def _argument(check, *args, **kwargs):
+    """``check(*args, **kwargs)`` (a :mod:`._validate` check), its mistake as argparse's."""
+    try:
+        return check(*args, **kwargs)
+    except FormatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+    return _argument(_validate.whole, "the value", value, lo=1)
 
 
 def _positive_float(text: str) -> float:
@@ -48,9 +55,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
+    return _argument(_validate.positive, "the value", value)
 
 
 def _port(text: str) -> int:
@@ -63,18 +68,24 @@ def _port(text: str) -> int:
     return value
 
 
+def _add_capture_port(p) -> None:
+    p.add_argument(
+        "--port",
+        type=_capture_port,
+        default=8888,
+        metavar="PORT",
+        help="packet captures: the port devices send to (default 8888; 'auto' guesses it)",
+    )
+
+
+def _capture_port(text: str) -> int | str:
+    """``--port`` of a packet capture: a port number, or ``auto`` to guess it."""
+    return text if text == "auto" else _port(text)
+
+
 def _when(text: str) -> str:
     """Check a --from/--to value parses; it is passed on as written."""
-    import pandas as pd
-
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        stamp = None
-    if stamp is None or pd.isna(stamp):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"
-        )
+    _argument(_validate.moment, "the value", text)
     return text
 
 
@@ -100,16 +111,11 @@ _LOG_TZ_HELP = (
 
 def _zone(text: str) -> str:
     """Check a --tz value: an IANA zone or 'auto'."""
-    from .analytics._tz import AUTO, check_zone
+    from .analytics._tz import AUTO
 
     if text == AUTO:
         return text
-    try:
-        return check_zone(text)
-    except BofanError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time zone (use an IANA name such as Europe/Berlin, or auto)"
-        ) from None
+    return _argument(_validate.zone, text, also=", or auto")
 
 
 def _build_parser() -> _Parser:
@@ -141,6 +147,7 @@ def _build_parser() -> _Parser:
         action="store_true",
         help="decode every input whole, ignoring what the dataset's manifest says it holds",
     )
+    _add_capture_port(p)
     p.set_defaults(run=_run_convert)
 
     p = commands.add_parser(
@@ -245,6 +252,7 @@ def _build_parser() -> _Parser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture file or directory")
     p.add_argument("--format", default="auto", choices=_FORMATS)
     p.add_argument("--log-tz", metavar="ZONE", help=_LOG_TZ_HELP)
+    _add_capture_port(p)
     p.set_defaults(run=_run_summary)
 
     p = commands.add_parser(
@@ -325,6 +333,7 @@ def _run_convert(args) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         log_tz=args.log_tz,
+        port=args.port,
         full=args.full,
     )
     for path, reason in result.errors:
@@ -355,9 +364,7 @@ def _run_compact(args) -> int:
 def _run_report(args) -> int:
     source = args.dataset
     if args.log_tz is not None or os.path.isfile(args.dataset):
-        from .decode._logtime import zone_table
-
-        zone_table(args.log_tz)  # an unknown zone is a bad argument
+        _validate.zone(args.log_tz or "UTC")  # an unknown zone is a bad argument
     if os.path.isfile(args.dataset):  # a capture: decoded here, with its log's zone
         from .decode import read_log
 
@@ -454,7 +461,7 @@ def _run_listen(args) -> int:
 def _run_summary(args) -> int:
     from .dataset._summary import summarize
 
-    summary = summarize(args.inputs, format=args.format, log_tz=args.log_tz)
+    summary = summarize(args.inputs, format=args.format, log_tz=args.log_tz, port=args.port)
     for line in summary.lines():
         print(line)
     for path, reason in summary.errors:

@@ -47,6 +47,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .decode.grammar import PT502_ALARMS
+
 __all__ = [
     "FORMATS",
     "TRACCAR_LAYOUTS",
@@ -112,18 +114,8 @@ _RFID = ("04A1B2C3D4", "04B7E2910F", "0519C3AA7E", "05D2846B1C", "06003F9A2B", "
 _B_FIRMWARE = "S6_EN_A_V1.3.7"
 _PT502_FIRMWARE = "510-V1.12,A11-V3.0"
 
-# Alarm sentence types and the alarm name a decoder reports for them.
-_PT502_ALARMS = {
-    "IN1": "sos",
-    "GOF": "geofence",
-    "TOW": "tow",
-    "HDA": "hard_acceleration",
-    "HDB": "hard_braking",
-    "FDA": "fatigue_driving",
-    "SKA": "vibration",
-    "PMA": "movement",
-    "CPA": "power_cut",
-}
+# Alarm sentence types and the alarm name a decoder reports for them: the decoder's table.
+_PT502_ALARMS = PT502_ALARMS
 
 
 # --------------------------------------------------------------------------- containers

@@ -71,6 +71,30 @@ __all__ = [
     "LENGTH",
     "REASON",
     "RAW",
+    # the type of every time column
+    "TIMESTAMP",
+    # result column names (analytics, report, maps, exports)
+    "START_TIME",
+    "END_TIME",
+    "FIRST_TIME",
+    "LAST_TIME",
+    "DURATION_S",
+    "DISTANCE_M",
+    "MAX_SPEED_KMH",
+    "AVG_SPEED_KMH",
+    "START_LAT",
+    "START_LON",
+    "END_LAT",
+    "END_LON",
+    "IDLE_S",
+    "DRIVING_S",
+    "ENGINE_S",
+    "ENGINE_IDLE_S",
+    "OVERSPEED_S",
+    "DWELL_S",
+    "LIMIT_KMH",
+    "START_ODOMETER_M",
+    "END_ODOMETER_M",
 ]
 
 SCHEMA_VERSION = 2
@@ -112,6 +136,29 @@ LENGTH = "length"
 REASON = "reason"
 RAW = "raw"
 
+# Result columns: the names the analyses return and the report, maps and exports read.
+START_TIME = "start_time"
+END_TIME = "end_time"
+FIRST_TIME = "first_time"
+LAST_TIME = "last_time"
+DURATION_S = "duration_s"
+DISTANCE_M = "distance_m"
+MAX_SPEED_KMH = "max_speed_kmh"
+AVG_SPEED_KMH = "avg_speed_kmh"
+START_LAT = "start_lat"
+START_LON = "start_lon"
+END_LAT = "end_lat"
+END_LON = "end_lon"
+IDLE_S = "idle_s"
+DRIVING_S = "driving_s"
+ENGINE_S = "engine_s"
+ENGINE_IDLE_S = "engine_idle_s"
+OVERSPEED_S = "overspeed_s"
+DWELL_S = "dwell_s"
+LIMIT_KMH = "limit_kmh"
+START_ODOMETER_M = "start_odometer_m"
+END_ODOMETER_M = "end_odometer_m"
+
 PROTOCOLS = ("pt502", "pt60")
 
 #: Alarm names, as the ``alarm`` column spells them.
@@ -145,7 +192,7 @@ REJECT_REASONS = {
     "bad_photo": "a $PHD chunk whose length field does not match its data",
     "bad_hex": "a hex-encoded payload with an odd length or a non-hex digit",
     "bad_line": "a log line that does not have the layout of its format",
-    "bad_capture": "a packet-capture record or block that cannot be read (the rest of the file)",
+    "bad_capture": "a packet, record or block of a capture that cannot be read (up to the next one that can)",
     "long_line": "a piece of a log line longer than any network read (cut every 1 MiB)",
     "no_reference": "a compressed PT-502 frame with no earlier full sentence on its connection",
     "bad_checksum": "a compressed PT-502 frame whose check byte disagrees with its reference",
@@ -171,15 +218,16 @@ WIFI_ACCESS_POINT = pa.struct(
     ]
 )
 
-_TS = pa.timestamp("ms", tz="UTC")
+#: The type of every time column: milliseconds, UTC.
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
 
 MESSAGES_V1 = pa.schema(
     [
         pa.field(DEVICE_ID, pa.string()),
         pa.field(PROTOCOL, pa.string()),
         pa.field(MSG_TYPE, pa.string()),
-        pa.field(TIME, _TS),
-        pa.field(RECEIVED_AT, _TS),
+        pa.field(TIME, TIMESTAMP),
+        pa.field(RECEIVED_AT, TIMESTAMP),
         pa.field(VALID, pa.bool_()),
         pa.field(LAT, pa.float64()),
         pa.field(LON, pa.float64()),
@@ -213,8 +261,8 @@ MESSAGES = pa.schema(
         pa.field(DEVICE_ID, pa.string()),
         pa.field(PROTOCOL, pa.string()),
         pa.field(MSG_TYPE, pa.string()),
-        pa.field(TIME, _TS),
-        pa.field(RECEIVED_AT, _TS),
+        pa.field(TIME, TIMESTAMP),
+        pa.field(RECEIVED_AT, TIMESTAMP),
         pa.field(VALID, pa.bool_()),
         pa.field(FIX_MODE, pa.string()),
         pa.field(LAT, pa.float64()),
@@ -252,7 +300,7 @@ REJECTS = pa.schema(
         pa.field(LENGTH, pa.int32()),
         pa.field(REASON, pa.string()),
         pa.field(PROTOCOL, pa.string()),
-        pa.field(RECEIVED_AT, _TS),
+        pa.field(RECEIVED_AT, TIMESTAMP),
         pa.field(RAW, pa.binary()),
     ],
     metadata={SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode()},

@@ -36,12 +36,12 @@ def assert_one_line(err: str, *fragments: str) -> None:
         (["frobnicate"], "invalid choice"),
         (["convert", "x.log"], "-o/--output"),
         (["convert", "x.log", "-o", "ds", "--format", "csv"], "invalid choice: 'csv'"),
-        (["convert", "x.log", "-o", "ds", "--workers", "0"], "must be 1 or more"),
+        (["convert", "x.log", "-o", "ds", "--workers", "0"], "the value must be a whole number >= 1, got 0"),
         (["convert", "x.log", "-o", "ds", "--workers", "two"], "not a whole number"),
-        (["report", "ds", "-o", "r.html", "--from", "last week"], "not a date or time"),
-        (["report", "ds", "-o", "r.html", "--speed-limit", "-5"], "positive number"),
+        (["report", "ds", "-o", "r.html", "--from", "last week"], "cannot read 'last week' as a date or time"),
+        (["report", "ds", "-o", "r.html", "--speed-limit", "-5"], "the value must be a number > 0, got -5.0"),
         (["listen", "-o", "caps", "--port", "70000"], "not a port number"),
-        (["listen", "-o", "caps", "--duration", "0"], "positive number"),
+        (["listen", "-o", "caps", "--duration", "0"], "the value must be a number > 0, got 0.0"),
         (["listen", "-o", "caps", "--idle-timeout", "soon"], "not a number"),
         (["summary"], "INPUT"),
     ],
@@ -299,6 +299,6 @@ def test_report_passes_zone_and_ignition_input(capsys, tmp_path, monkeypatch):
     assert calls[1]["tz"] == "auto" and "ignition_input" not in calls[1]
     code, _, err = run(capsys, *base, "--tz", "Mars/Olympus")
     assert code == 2
-    assert_one_line(err, "not a time zone")
+    assert_one_line(err, "unknown time zone 'Mars/Olympus'")
     code, _, err = run(capsys, *base, "--ignition-input", "0")
     assert code == 2

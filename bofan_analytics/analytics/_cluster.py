@@ -32,15 +32,21 @@ TASKS_PER_WORKER = 4
 ROWS_PER_TASK = 5_000_000
 
 
-def on_cluster(func):
+def on_cluster(func=None, *, check=None):
     """Let ``func(data, ..., devices=, start=, end=)`` also take ``client=`` or ``scheduler=``.
 
     Without either the call is unchanged. With one, ``data`` must be a dataset path and the
-    work runs on that Dask cluster (see the module docstring).
+    work runs on that Dask cluster (see the module docstring). Either way the arguments are
+    checked before any data is read: ``tz`` (when ``func`` has one) and whatever
+    ``check(arguments)`` checks, ``arguments`` the call's bound arguments with defaults.
     """
+    if func is None:
+        return functools.partial(on_cluster, check=check)
+    signature = inspect.signature(func)
 
     @functools.wraps(func)
     def wrapper(data, *args, client=None, scheduler=None, **kwargs):
+        _check(signature, check, data, args, kwargs)
         if client is None and scheduler is None:
             return func(data, *args, **kwargs)
         if client is not None and scheduler is not None:
@@ -51,13 +57,27 @@ def on_cluster(func):
             )
         return _run(func, os.fspath(data), args, kwargs, client, scheduler)
 
-    signature = inspect.signature(func)
     extra = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
         for name in ("client", "scheduler")
     ]
     wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])
     return wrapper
+
+
+def _check(signature, check, data, args, kwargs) -> None:
+    from ._tz import check_tz
+
+    try:
+        bound = signature.bind(data, *args, **kwargs)
+    except TypeError:
+        return  # the call itself raises the TypeError, with Python's own message
+    bound.apply_defaults()
+    arguments = bound.arguments
+    if "tz" in arguments:
+        check_tz(arguments["tz"])
+    if check is not None:
+        check(arguments)
 
 
 def _run(func, path: str, args, kwargs, client, scheduler):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._numba import jit, pjit
-from ..errors import FormatError
+from .._validate import whole
 from ..schema import DRIVER_ID, INPUTS
 
 __all__ = ["input_mask", "input_state", "check_input", "driver_codes", "engine_ms",
@@ -28,9 +28,7 @@ MAX_INPUT = 62
 
 def check_input(n) -> int:
     """``n`` as an input number 1..62, else a :class:`FormatError`."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_INPUT:
-        raise FormatError(f"ignition_input must be an input number 1..{MAX_INPUT}, got {n!r}")
-    return int(n)
+    return whole("ignition_input", n, lo=1, hi=MAX_INPUT)
 
 
 def _parse_bits(text) -> int:

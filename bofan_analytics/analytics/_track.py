@@ -1,7 +1,7 @@
 """One sort, then arrays: the common first step of every positions analysis.
 
-:func:`prepare` keeps the usable fixes (time and coordinates present, fix flag not false,
-not 0°/0°), sorts them by ``(device_id, time)`` once, drops repeated ``(device_id, time)``
+:func:`prepare` keeps the usable fixes (see :mod:`bofan_analytics._fix`: flagged valid,
+timed, with coordinates, not 0°/0°), sorts them by ``(device_id, time)`` once, drops repeated ``(device_id, time)``
 fixes (a device that re-sends its log), and hands back plain contiguous arrays plus the
 group boundaries ``bounds`` (device ``g`` owns rows ``bounds[g]:bounds[g + 1]``). Kernels
 then run per device over sorted arrays. Late uploads are placed by their time: arrival
@@ -24,8 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._fix import arrays_mask
 from .._numba import jit
-from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, SPEED_KMH, TIME, VALID
+from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, RECEIVED_AT, SPEED_KMH, TIME, VALID
 from ._geo import cumulative_m, fill_speed
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "times_ms",
     "to_times",
     "device_array",
+    "usable_fixes",
+    "localize_frame",
 ]
 
 _NAT = np.iinfo(np.int64).min
@@ -168,7 +171,8 @@ def _first_of_each_time(codes, t_ms):
 
 @jit
 def _clean_and_sorted(t_ms, lat, lon, valid, bounds):
-    """Every fix usable, and times strictly rising within each device."""
+    """Every fix usable (the rule of :func:`bofan_analytics._fix.usable_fix`, checked in
+    place without temporaries), and times strictly rising within each device."""
     for g in range(bounds.shape[0] - 1):
         for i in range(bounds[g], bounds[g + 1]):
             if t_ms[i] == _NAT or math.isnan(lat[i]) or math.isnan(lon[i]) or not valid[i]:
@@ -226,7 +230,7 @@ def _valid_flags(frame: pd.DataFrame) -> np.ndarray:
     col = frame[VALID]
     if col.dtype == np.bool_:
         return col.to_numpy()
-    return col.to_numpy(dtype=bool, na_value=True)
+    return col.to_numpy(dtype=bool, na_value=False)  # no flag: not a fix (see _fix)
 
 
 def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
@@ -237,7 +241,8 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     frame : pandas.DataFrame
         Positions or messages (any extra columns are ignored).
     require_fix : bool
-        Keep only rows with coordinates, a fix flag that is not false and not 0°/0°.
+        Keep only usable fixes (see :mod:`bofan_analytics._fix`): flagged valid (a frame
+        without a ``valid`` column counts as flagged), timed, with coordinates, not 0°/0°.
     """
     n = len(frame)
     t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
@@ -258,9 +263,7 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
         codes = codes.astype(np.int64, copy=False)
     keep = (t != _NAT) & (codes >= 0)
     if require_fix:
-        keep &= ~(np.isnan(lat) | np.isnan(lon))
-        keep &= ~((lat == 0.0) & (lon == 0.0))
-        keep &= valid
+        keep &= arrays_mask(t, lat, lon, valid)
     rows = np.flatnonzero(keep)
     c, tt = codes[rows], t[rows]
     if _needs_sort(c, tt):
@@ -288,3 +291,42 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
         speed_kmh=take(float_column(frame, SPEED_KMH)),
         odometer_m=take(float_column(frame, ODOMETER_M)),
     )
+
+
+def usable_fixes(frame):
+    """The usable fixes of a pandas DataFrame as ``DecodedLog.positions()`` gives them: the
+    rule of :mod:`bofan_analytics._fix`, the first copy of a re-sent fix, sorted by device
+    and time (stable).
+
+    A frame without a ``valid`` column (a plain table of positions) counts every row as
+    flagged valid. Columns are kept as they are.
+    """
+    n = len(frame)
+    valid = (np.ones(n, dtype=bool) if VALID not in frame.columns
+             else frame[VALID].to_numpy(dtype=bool, na_value=False))
+    t = times_ms(frame[TIME]) if n else np.empty(0, np.int64)
+    keep = arrays_mask(t, float_column(frame, LAT), float_column(frame, LON), valid)
+    fixes = frame.loc[keep].drop_duplicates([DEVICE_ID, TIME, LAT, LON])
+    return fixes.sort_values([DEVICE_ID, TIME], kind="stable").reset_index(drop=True)
+
+
+def localize_frame(frame: pd.DataFrame, tz, columns=None, positions=None) -> pd.DataFrame:
+    """``frame`` with its time ``columns`` (default ``time`` and ``received_at``) in ``tz``.
+
+    The instants are unchanged; missing times stay NaT. ``"auto"`` places the devices by
+    ``positions`` (default: ``frame`` itself).
+    """
+    from ._tz import AUTO, resolve_tz
+
+    if tz is None or frame.empty:
+        return frame
+    auto = isinstance(tz, str) and tz == AUTO
+    zones = resolve_tz(tz, prepare(frame if positions is None else positions) if auto else None)
+    if zones is None:
+        return frame
+    devices = frame[DEVICE_ID].to_numpy(dtype=object)
+    frame = frame.copy(deep=False)
+    for column in (TIME, RECEIVED_AT) if columns is None else columns:
+        if column in frame.columns:
+            frame[column] = to_times(times_ms(frame[column]), zones, devices)
+    return frame

@@ -20,36 +20,35 @@ column); ``pd.to_datetime(column, utc=True)`` turns it back into one UTC column.
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from .._validate import zone as _zone
 from ..errors import FormatError
 
-__all__ = ["AUTO", "check_zone", "resolve_tz", "single_zone", "localize", "zone_of_rows", "localize_frame",
-           "local_hour"]
+__all__ = ["AUTO", "check_zone", "check_tz", "resolve_tz", "single_zone", "localize",
+           "zone_of_rows", "local_hour"]
 
 AUTO = "auto"
 
 
 def check_zone(zone):
     """``zone`` if it is a time zone (IANA name or tzinfo), else a :class:`FormatError`."""
-    if isinstance(zone, dt.tzinfo):
-        return zone
-    if isinstance(zone, str) and zone:
-        if zone.upper() == "UTC":
-            return "UTC"
-        try:
-            zoneinfo.ZoneInfo(zone)
-            return zone
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-    raise FormatError(
-        f"tz must be a time zone such as 'Europe/Berlin', a mapping device_id -> zone, "
-        f"or 'auto', got {zone!r}")
+    return _zone(zone, also=", a mapping device_id -> zone, or 'auto'")
+
+
+def check_tz(tz):
+    """``tz`` if it is a valid ``tz=`` argument (None, a zone, a mapping of zones or
+    ``"auto"``), else a :class:`FormatError`; reads no data."""
+    if tz is None or (isinstance(tz, str) and tz == AUTO):
+        return tz
+    if isinstance(tz, Mapping):
+        for zone in tz.values():
+            check_zone(zone)
+        return tz
+    return check_zone(tz)
 
 
 def single_zone(tz):
@@ -135,29 +134,6 @@ def localize(index: pd.DatetimeIndex, tz, devices=None):
         sel = rows == zone
         out[sel] = index[sel].tz_convert(zone).astype(object)
     return pd.Index(out, dtype=object)
-
-
-def localize_frame(frame: pd.DataFrame, tz, columns=None, positions=None) -> pd.DataFrame:
-    """``frame`` with its time ``columns`` (default ``time`` and ``received_at``) in ``tz``.
-
-    The instants are unchanged; missing times stay NaT. ``"auto"`` places the devices by
-    ``positions`` (default: ``frame`` itself).
-    """
-    from ..schema import DEVICE_ID, RECEIVED_AT, TIME
-    from ._track import prepare, times_ms, to_times
-
-    if tz is None or frame.empty:
-        return frame
-    auto = isinstance(tz, str) and tz == AUTO
-    zones = resolve_tz(tz, prepare(frame if positions is None else positions) if auto else None)
-    if zones is None:
-        return frame
-    devices = frame[DEVICE_ID].to_numpy(dtype=object)
-    frame = frame.copy(deep=False)
-    for column in (TIME, RECEIVED_AT) if columns is None else columns:
-        if column in frame.columns:
-            frame[column] = to_times(times_ms(frame[column]), zones, devices)
-    return frame
 
 
 def local_hour(t_ms: np.ndarray, tz, devices=None) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import FormatError
+from .._validate import choice
 from ..schema import ALARM, ALARMS, DEVICE_ID, LAT, LON, MSG_TYPE, TIME
 from ._cluster import on_cluster
 from ._input import as_messages
@@ -17,7 +17,17 @@ __all__ = ["alarms", "ALARM_COLUMNS"]
 ALARM_COLUMNS = (DEVICE_ID, TIME, ALARM, LAT, LON, MSG_TYPE)
 
 
-@on_cluster
+def _kinds(kinds):
+    """``kinds`` as a list of alarm names (one may be a plain string), or None."""
+    if kinds is None:
+        return None
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    for kind in kinds:
+        choice("kinds", kind, ALARMS)
+    return kinds
+
+
+@on_cluster(check=lambda arguments: _kinds(arguments["kinds"]))
 def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
            end=None) -> pd.DataFrame:
     """The alarms the devices raised: SOS, geofence, harsh acceleration/braking, fatigue,
@@ -47,14 +57,10 @@ def alarms(messages, *, kinds=None, tz=None, devices=None, start=None,
     --------
     >>> alarms(log, kinds=["sos", "power_cut"])                      # doctest: +SKIP
     """
+    kinds = _kinds(kinds)
     frame = as_messages(messages, devices=devices, start=start, end=end, tz=tz)
     # "auto" places a device by its fixes, which may be other rows than its alarms
     tz = resolve_tz(tz, prepare(frame) if isinstance(tz, str) and tz == AUTO else None)
-    if kinds is not None:
-        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
-        unknown = sorted(set(kinds) - set(ALARMS))
-        if unknown:
-            raise FormatError(f"unknown alarm {unknown[0]!r}; choose from {', '.join(ALARMS)}")
     if ALARM not in frame.columns:
         frame = frame.iloc[:0].assign(**{ALARM: pd.Series([], dtype="str")})
     keep = frame[ALARM].notna().to_numpy() & frame[TIME].notna().to_numpy()

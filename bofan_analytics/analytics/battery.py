@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .._numba import pjit
-from ..errors import FormatError
-from ..schema import BATTERY_PCT, DEVICE_ID
+from .._validate import non_negative
+from ..schema import BATTERY_PCT, DEVICE_ID, DURATION_S, END_TIME, FIRST_TIME, LAST_TIME, START_TIME
 from ._cluster import on_cluster
 from ._input import as_messages
 from ._track import compact_rows, device_array, float_column, prepare, to_times
@@ -43,8 +43,8 @@ __all__ = ["battery_trends", "charge_episodes", "BATTERY_COLUMNS", "CHARGE_COLUM
 
 BATTERY_COLUMNS = (
     DEVICE_ID,
-    "first_time",
-    "last_time",
+    FIRST_TIME,
+    LAST_TIME,
     "first_pct",
     "last_pct",
     "drain_pct_per_h",
@@ -52,7 +52,7 @@ BATTERY_COLUMNS = (
     "low_battery_events",
     "hours_left",
 )
-CHARGE_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", "start_pct", "end_pct")
+CHARGE_COLUMNS = (DEVICE_ID, START_TIME, END_TIME, DURATION_S, "start_pct", "end_pct")
 
 _MS_PER_H = 3_600_000.0
 #: A drain slower than this (percent per hour) is a full battery on mains, not a drain.
@@ -156,11 +156,15 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
     return ep_s, ep_e, n_ep, slope, lows, charging_at_end, last_slope
 
 
+def _check_battery_args(arguments) -> None:
+    for name in ("low_pct", "min_charge_pct", "noise_pct"):
+        if name in arguments:
+            non_negative(name, arguments[name])
+
+
 def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, end, tz=None):
-    for name, value in (("low_pct", low_pct), ("min_charge_pct", min_charge_pct),
-                        ("noise_pct", noise_pct)):
-        if not value >= 0:
-            raise FormatError(f"{name} must be a number >= 0, got {value!r}")
+    _check_battery_args({"low_pct": low_pct, "min_charge_pct": min_charge_pct,
+                         "noise_pct": noise_pct})
     frame = as_messages(messages, devices=devices, start=start, end=end, tz=tz)
     # "auto" places a device by its fixes, which may be other frames than its readings
     zones = resolve_tz(tz, prepare(frame) if isinstance(tz, str) and tz == AUTO else None)
@@ -176,7 +180,7 @@ def _analyse(messages, *, low_pct, min_charge_pct, noise_pct, devices, start, en
     return track, v, out, zones
 
 
-@on_cluster
+@on_cluster(check=_check_battery_args)
 def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
                    noise_pct: float = 1, tz=None, devices=None, start=None,
                    end=None) -> pd.DataFrame:
@@ -227,8 +231,8 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
         hours = np.where(~charging & (now > _FLAT_PCT_PER_H), last_pct / now, np.nan)
     return pd.DataFrame({
         DEVICE_ID: device_array(track.devices),
-        "first_time": to_times(track.t_ms[first], tz, track.devices),
-        "last_time": to_times(track.t_ms[last], tz, track.devices),
+        FIRST_TIME: to_times(track.t_ms[first], tz, track.devices),
+        LAST_TIME: to_times(track.t_ms[last], tz, track.devices),
         "first_pct": v[first],
         "last_pct": last_pct,
         "drain_pct_per_h": drain,
@@ -238,7 +242,7 @@ def battery_trends(messages, *, low_pct: float = 20, min_charge_pct: float = 10,
     }, columns=list(BATTERY_COLUMNS))
 
 
-@on_cluster
+@on_cluster(check=_check_battery_args)
 def charge_episodes(messages, *, min_charge_pct: float = 10, noise_pct: float = 1,
                     tz=None, devices=None, start=None, end=None) -> pd.DataFrame:
     """The charge episodes :func:`battery_trends` counts, one row each.
@@ -266,9 +270,9 @@ def charge_episodes(messages, *, min_charge_pct: float = 10, noise_pct: float = 
     dev = track.device_of(s)
     return pd.DataFrame({
         DEVICE_ID: device_array(dev),
-        "start_time": to_times(track.t_ms[s], tz, dev),
-        "end_time": to_times(track.t_ms[e], tz, dev),
-        "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
+        START_TIME: to_times(track.t_ms[s], tz, dev),
+        END_TIME: to_times(track.t_ms[e], tz, dev),
+        DURATION_S: (track.t_ms[e] - track.t_ms[s]) / 1000.0,
         "start_pct": v[s],
         "end_pct": v[e],
     }, columns=list(CHARGE_COLUMNS))

@@ -48,8 +48,21 @@ import numpy as np
 import pandas as pd
 
 from .._numba import pjit
-from ..errors import FormatError
-from ..schema import ALARM, DEVICE_ID, DRIVER_ID, LAT, LON, SPEED_KMH, TIME
+from .._validate import choice, positive
+from ..schema import (
+    ALARM,
+    DEVICE_ID,
+    DISTANCE_M,
+    DRIVER_ID,
+    DRIVING_S,
+    DURATION_S,
+    IDLE_S,
+    LAT,
+    LON,
+    OVERSPEED_S,
+    SPEED_KMH,
+    TIME,
+)
 from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, float_column, prepare, to_times
@@ -60,14 +73,14 @@ __all__ = ["harsh_events", "scorecard", "driver_summary", "HARSH_COLUMNS", "SCOR
            "DRIVER_COLUMNS", "HARSH_KINDS"]
 
 HARSH_COLUMNS = (DEVICE_ID, TIME, "event", "value_ms2", SPEED_KMH, LAT, LON, "source",
-                 "duration_s")
+                 DURATION_S)
 #: Event names, as the device alarms spell the first two.
 HARSH_KINDS = ("hard_acceleration", "hard_braking", "harsh_turn")
-SCORE_COLUMNS = ("distance_m", "driving_s", "trips", "harsh_events", "events_per_100km",
-                 "overspeed_s", "overspeed_share", "idle_s", "idle_share", "night_s",
+SCORE_COLUMNS = (DISTANCE_M, DRIVING_S, "trips", "harsh_events", "events_per_100km",
+                 OVERSPEED_S, "overspeed_share", IDLE_S, "idle_share", "night_s",
                  "night_share", "score")
-DRIVER_COLUMNS = (DRIVER_ID, "period_start", "devices", "trips", "distance_m", "driving_s",
-                  "overspeed", "overspeed_s", "harsh_events")
+DRIVER_COLUMNS = (DRIVER_ID, "period_start", "devices", "trips", DISTANCE_M, DRIVING_S,
+                  "overspeed", OVERSPEED_S, "harsh_events")
 _BY = ("device", "driver")
 
 
@@ -125,10 +138,13 @@ def _harsh(t_ms, speed, course, bounds, max_gap_ms, accel, brake, turn, turn_min
     return ev_s, ev_e, ev_k, ev_v, counts
 
 
+#: The thresholds of the harsh-event detection (all numbers > 0).
+_HARSH_ARGS = ("accel_ms2", "brake_ms2", "turn_ms2", "max_gap_s")
+
+
 def _check(**values):
     for name, value in values.items():
-        if not value > 0:
-            raise FormatError(f"{name} must be a number > 0, got {value!r}")
+        positive(name, value)
 
 
 def _track_events(track: Track, frame, *, accel_ms2, brake_ms2, turn_ms2, turn_min_speed_kmh,
@@ -159,7 +175,7 @@ def _events_frame(track: Track, frame: pd.DataFrame, params) -> pd.DataFrame:
         LAT: track.lat[s],
         LON: track.lon[s],
         "source": "track",
-        "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
+        DURATION_S: (track.t_ms[e] - track.t_ms[s]) / 1000.0,
     })
     if ALARM in frame.columns:
         alarm = frame[ALARM]
@@ -177,7 +193,7 @@ def _events_frame(track: Track, frame: pd.DataFrame, params) -> pd.DataFrame:
                 LAT: float_column(sub, LAT),
                 LON: float_column(sub, LON),
                 "source": "device",
-                "duration_s": np.nan,
+                DURATION_S: np.nan,
             }).drop_duplicates([DEVICE_ID, "t_ms", "event"])
             mine = pd.concat([mine, device], ignore_index=True) if len(mine) else device
     return mine.sort_values([DEVICE_ID, "t_ms", "source"], kind="stable", ignore_index=True)
@@ -187,7 +203,7 @@ _HARSH_DEFAULTS = {"accel_ms2": 3.0, "brake_ms2": 3.5, "turn_ms2": 4.0,
                    "turn_min_speed_kmh": 20.0, "max_gap_s": 15.0}
 
 
-@on_cluster
+@on_cluster(check=lambda a: _check(**{k: a[k] for k in _HARSH_ARGS}))
 def harsh_events(
     positions,
     *,
@@ -246,7 +262,7 @@ def harsh_events(
         LAT: ev[LAT].to_numpy(float),
         LON: ev[LON].to_numpy(float),
         "source": device_array(ev["source"].to_numpy(dtype=object)),
-        "duration_s": ev["duration_s"].to_numpy(float),
+        DURATION_S: ev[DURATION_S].to_numpy(float),
     }, columns=list(HARSH_COLUMNS))
 
 
@@ -304,9 +320,9 @@ def _trip_facts(positions, *, tz, ignition_input, limit_kmh, geofences, min_over
         DEVICE_ID: dev,
         DRIVER_ID: trip_drivers(track, frame, s, e),
         "t_ms": track.t_ms[s],
-        "distance_m": cum[e] - cum[s],
-        "driving_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
-        "idle_s": rows["idle_ms"] / 1000.0,
+        DISTANCE_M: cum[e] - cum[s],
+        DRIVING_S: (track.t_ms[e] - track.t_ms[s]) / 1000.0,
+        IDLE_S: rows["idle_ms"] / 1000.0,
         "night_s": _night_ms(track, zones, s, e, night) / 1000.0,
     })
     # harsh events during trips
@@ -316,14 +332,14 @@ def _trip_facts(positions, *, tz, ignition_input, limit_kmh, geofences, min_over
     # overspeed episodes starting in a trip
     if limit_kmh is None and geofences is None:
         facts["overspeed"] = pd.array([pd.NA] * m, dtype="Int64")
-        facts["overspeed_s"] = np.nan
+        facts[OVERSPEED_S] = np.nan
     else:
         os_, oe, *_ = overspeed_rows(track, limit_kmh=limit_kmh, geofences=geofences,
                                      min_duration_s=min_overspeed_s)
         k = _trip_of(track, rows, track.device_of(os_), track.t_ms[os_])
         sel = k >= 0
         facts["overspeed"] = np.bincount(k[sel], minlength=m)[:m] if m else []
-        facts["overspeed_s"] = np.bincount(
+        facts[OVERSPEED_S] = np.bincount(
             k[sel], weights=(track.t_ms[oe[sel]] - track.t_ms[os_[sel]]) / 1000.0,
             minlength=m)[:m] if m else []
     # engine left running at the kerb: the stop that starts where the trip ends
@@ -341,12 +357,12 @@ def _trip_facts(positions, *, tz, ignition_input, limit_kmh, geofences, min_over
 
 
 def _score(table: pd.DataFrame) -> pd.DataFrame:
-    drive = table["driving_s"].to_numpy(float)
-    dist = table["distance_m"].to_numpy(float)
+    drive = table[DRIVING_S].to_numpy(float)
+    dist = table[DISTANCE_M].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         per100 = np.where(dist > 0, table["harsh_events"].to_numpy(float) / dist * 100_000, np.nan)
-        over = np.where(drive > 0, table["overspeed_s"].to_numpy(float) / drive, np.nan)
-        idle_all = table["idle_s"].to_numpy(float)
+        over = np.where(drive > 0, table[OVERSPEED_S].to_numpy(float) / drive, np.nan)
+        idle_all = table[IDLE_S].to_numpy(float)
         idle = np.where(drive + idle_all > 0, idle_all / (drive + idle_all), np.nan)
         night = np.where(drive > 0, table["night_s"].to_numpy(float) / drive, np.nan)
     over = np.minimum(over, 1.0)
@@ -417,8 +433,7 @@ def scorecard(
     --------
     >>> scorecard(log, by="driver", limit_kmh=90).sort_values("score")   # doctest: +SKIP
     """
-    if by not in _BY:
-        raise FormatError(f"by must be one of {', '.join(_BY)}, got {by!r}")
+    choice("by", by, _BY)
     harsh = dict(_HARSH_DEFAULTS, accel_ms2=accel_ms2, brake_ms2=brake_ms2, turn_ms2=turn_ms2)
     facts, _, _, _ = _trip_facts(
         positions, tz=tz, ignition_input=ignition_input, limit_kmh=limit_kmh,
@@ -426,12 +441,12 @@ def scorecard(
         trip_params=_TRIP_DEFAULTS, devices=devices, start=start, end=end, night=night)
     key = DEVICE_ID if by == "device" else DRIVER_ID
     facts = facts.loc[facts[key].notna()]
-    facts = facts.assign(idle_s=facts["idle_s"] + facts["kerb_idle_s"], trips=1)
-    sums = ["distance_m", "driving_s", "trips", "harsh_events", "overspeed_s", "idle_s",
+    facts = facts.assign(idle_s=facts[IDLE_S] + facts["kerb_idle_s"], trips=1)
+    sums = [DISTANCE_M, DRIVING_S, "trips", "harsh_events", OVERSPEED_S, IDLE_S,
             "night_s"]
     table = facts.groupby(key, sort=True)[sums].sum(min_count=1).reset_index()
     if limit_kmh is None and geofences is None:
-        table["overspeed_s"] = np.nan
+        table[OVERSPEED_S] = np.nan
     table = _score(table)
     table[key] = device_array(table[key].to_numpy(dtype=object))
     table["trips"] = table["trips"].astype(np.int64)
@@ -488,8 +503,7 @@ def driver_summary(
     --------
     >>> driver_summary(log, tz="Europe/Berlin", freq="W", limit_kmh=90)   # doctest: +SKIP
     """
-    if freq is not None and freq not in FREQS:
-        raise FormatError(f"freq must be one of {', '.join(FREQS)} or None, got {freq!r}")
+    choice("freq", freq, (*FREQS, None))
     harsh = dict(_HARSH_DEFAULTS, accel_ms2=accel_ms2, brake_ms2=brake_ms2, turn_ms2=turn_ms2)
     facts, _, zones, track = _trip_facts(
         positions, tz=tz, ignition_input=None, limit_kmh=limit_kmh, geofences=geofences,
@@ -506,12 +520,12 @@ def driver_summary(
         facts["p_ms"] = starts[rows]
     facts = facts.loc[facts[DRIVER_ID].notna()].assign(trips=1)
     grouped = facts.groupby([DRIVER_ID, "p_ms"], sort=True)
-    table = grouped[["trips", "distance_m", "driving_s", "overspeed", "overspeed_s",
+    table = grouped[["trips", DISTANCE_M, DRIVING_S, "overspeed", OVERSPEED_S,
                      "harsh_events"]].sum(min_count=1).reset_index()
     table["devices"] = grouped[DEVICE_ID].nunique().to_numpy()
     if limit_kmh is None and geofences is None:
         table["overspeed"] = pd.array([pd.NA] * len(table), dtype="Int64")
-        table["overspeed_s"] = np.nan
+        table[OVERSPEED_S] = np.nan
     # a driver's periods are in the zone of the vehicle they drove first in the period
     first_dev = grouped[DEVICE_ID].first().to_numpy(dtype=object)
     table["period_start"] = to_times(table["p_ms"].to_numpy(np.int64), zones, first_dev)

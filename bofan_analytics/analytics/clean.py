@@ -7,12 +7,19 @@ import numpy as np
 import pandas as pd
 
 from .._numba import pjit
-from ..errors import FormatError
+from .._validate import non_negative
 from ..schema import DEVICE_ID, LAT, LON, RECEIVED_AT, TIME, VALID
 from ._geo import haversine_m
 from ._input import as_positions
-from ._track import _first_of_each_time, _needs_sort, float_column, prepare, times_ms
-from ._tz import AUTO, localize_frame, resolve_tz
+from ._track import (
+    _first_of_each_time,
+    _needs_sort,
+    float_column,
+    localize_frame,
+    prepare,
+    times_ms,
+)
+from ._tz import AUTO, resolve_tz
 
 __all__ = ["clean", "REASONS"]
 
@@ -114,8 +121,7 @@ def clean(
     """
     for name, value in (("future_s", future_s), ("max_speed_kmh", max_speed_kmh),
                         ("min_distance_m", min_distance_m)):
-        if value is not None and not value >= 0:
-            raise FormatError(f"{name} must be a number >= 0 or None, got {value!r}")
+        non_negative(name, value, allow_none=True)
     frame = as_positions(positions, devices=devices, start=start, end=end, tz=tz)
     n = len(frame)
     reason = np.full(n, None, dtype=object)

@@ -33,8 +33,20 @@ import numpy as np
 import pandas as pd
 
 from .._numba import jit
-from ..errors import FormatError
-from ..schema import DEVICE_ID
+from .._validate import choice, non_negative
+from ..schema import (
+    DEVICE_ID,
+    DISTANCE_M,
+    DRIVING_S,
+    END_ODOMETER_M,
+    ENGINE_S,
+    FIRST_TIME,
+    IDLE_S,
+    LAST_TIME,
+    MAX_SPEED_KMH,
+    OVERSPEED_S,
+    START_ODOMETER_M,
+)
 from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, device_array, prepare, to_times
@@ -46,18 +58,18 @@ __all__ = ["daily_summary", "DAILY_COLUMNS", "FREQS", "Periods", "periods"]
 DAILY_COLUMNS = (
     DEVICE_ID,
     "period_start",
-    "distance_m",
-    "driving_s",
-    "idle_s",
-    "engine_s",
+    DISTANCE_M,
+    DRIVING_S,
+    IDLE_S,
+    ENGINE_S,
     "trips",
     "stops",
-    "max_speed_kmh",
-    "overspeed_s",
-    "first_time",
-    "last_time",
-    "start_odometer_m",
-    "end_odometer_m",
+    MAX_SPEED_KMH,
+    OVERSPEED_S,
+    FIRST_TIME,
+    LAST_TIME,
+    START_ODOMETER_M,
+    END_ODOMETER_M,
 )
 
 #: Period lengths: calendar day, week from Monday, calendar month.
@@ -116,8 +128,7 @@ def _local_edges(zone, lo_ms: int, hi_ms: int, freq: str) -> np.ndarray:
 
 def periods(track: Track, zones, freq: str = "D") -> Periods:
     """The local periods of every device of ``track`` (``zones`` from :func:`resolve_tz`)."""
-    if freq not in FREQS:
-        raise FormatError(f"freq must be one of {', '.join(FREQS)}, got {freq!r}")
+    choice("freq", freq, FREQS)
     g_count = track.bounds.shape[0] - 1
     pbeg = np.zeros(g_count, np.int64)
     pend = np.full(g_count, -1, np.int64)
@@ -242,7 +253,15 @@ def _spread_hops(track, per, out, rows, values):
            per.rowoff, out)
 
 
-@on_cluster
+def _check_daily_args(arguments) -> None:
+    from .trips import check_trip_args
+
+    check_trip_args(arguments)
+    choice("freq", arguments["freq"], FREQS)
+    non_negative("min_overspeed_s", arguments["min_overspeed_s"])
+
+
+@on_cluster(check=_check_daily_args)
 def daily_summary(
     positions,
     *,
@@ -301,8 +320,7 @@ def daily_summary(
     from .overspeed import overspeed_rows
     from .trips import trip_rows
 
-    if freq not in FREQS:
-        raise FormatError(f"freq must be one of {', '.join(FREQS)}, got {freq!r}")
+    choice("freq", freq, FREQS)
     frame = as_positions(positions, devices=devices, start=start, end=end, tz=tz)
     track = prepare(frame)
     zones = resolve_tz(tz, track)
@@ -362,16 +380,16 @@ def daily_summary(
     return pd.DataFrame({
         DEVICE_ID: device_array(dev),
         "period_start": to_times(pstart, zones, dev),
-        "distance_m": distance[keep],
-        "driving_s": driving[keep],
-        "idle_s": idle[keep],
-        "engine_s": engine[keep],
+        DISTANCE_M: distance[keep],
+        DRIVING_S: driving[keep],
+        IDLE_S: idle[keep],
+        ENGINE_S: engine[keep],
         "trips": trips_n[keep],
         "stops": stops_n[keep],
-        "max_speed_kmh": vmax[keep],
-        "overspeed_s": over[keep],
-        "first_time": to_times(first_t, zones, dev),
-        "last_time": to_times(last_t, zones, dev),
-        "start_odometer_m": odo0[keep],
-        "end_odometer_m": odo1[keep],
+        MAX_SPEED_KMH: vmax[keep],
+        OVERSPEED_S: over[keep],
+        FIRST_TIME: to_times(first_t, zones, dev),
+        LAST_TIME: to_times(last_t, zones, dev),
+        START_ODOMETER_M: odo0[keep],
+        END_ODOMETER_M: odo1[keep],
     }, columns=list(DAILY_COLUMNS))

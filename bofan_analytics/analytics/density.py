@@ -20,14 +20,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import FormatError
-from ..schema import LAT, LON
+from .._validate import non_negative, whole
+from ..schema import DWELL_S, LAT, LON
 from ._input import as_positions
 from ._track import prepare
 
 __all__ = ["density", "DENSITY_COLUMNS"]
 
-DENSITY_COLUMNS = ("h3_cell", LAT, LON, "fixes", "dwell_s", "devices")
+DENSITY_COLUMNS = ("h3_cell", LAT, LON, "fixes", DWELL_S, "devices")
 
 
 def _cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
@@ -91,11 +91,8 @@ def density(
     """
     import h3.api.numpy_int as h3
 
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) \
-            or not 0 <= resolution <= 15:
-        raise FormatError(f"resolution must be a whole number from 0 to 15, got {resolution!r}")
-    if not max_gap_s >= 0:
-        raise FormatError(f"max_gap_s must be a number >= 0, got {max_gap_s!r}")
+    whole("resolution", resolution, lo=0, hi=15)
+    non_negative("max_gap_s", max_gap_s)
     track = prepare(as_positions(positions, devices=devices, start=start, end=end))
     cells = _cells(track.lat, track.lon, int(resolution))
     code, uniq = pd.factorize(cells, sort=True)
@@ -125,7 +122,7 @@ def density(
         LAT: lat[order],
         LON: lon[order],
         "fixes": fixes[order].astype(np.int64),
-        "dwell_s": dwell[order],
+        DWELL_S: dwell[order],
         "devices": n_dev[order].astype(np.int64),
     }, columns=list(DENSITY_COLUMNS))
     if geometry:

@@ -22,8 +22,9 @@ import pandas as pd
 import shapely
 
 from .._numba import jit, pjit
-from ..errors import FormatError, GeofenceError
-from ..schema import DEVICE_ID, LAT, LON, TIME
+from .._validate import non_negative
+from ..errors import GeofenceError
+from ..schema import DEVICE_ID, DWELL_S, LAT, LON, TIME
 from ._cluster import on_cluster
 from ._geo import EARTH_RADIUS_M, haversine_m
 from ._input import as_positions
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 EVENT_COLUMNS = (DEVICE_ID, "geofence", "event", TIME, LAT, LON)
-VISIT_COLUMNS = (DEVICE_ID, "geofence", "enter_time", "exit_time", "dwell_s")
+VISIT_COLUMNS = (DEVICE_ID, "geofence", "enter_time", "exit_time", DWELL_S)
 
 #: Above this many geofences, fixes are paired with candidate geofences by an STRtree.
 _TREE_FROM = 16
@@ -259,8 +260,7 @@ def _crossings(rows, offsets, t_ms, bounds, min_dwell_ms):
 
 
 def _events(track: Track, fences, min_dwell_s: float):
-    if not min_dwell_s >= 0:
-        raise FormatError(f"min_dwell_s must be a number >= 0, got {min_dwell_s!r}")
+    non_negative("min_dwell_s", min_dwell_s)
     rows, offsets = inside_pairs(fences, track.lat, track.lon)
     ev_row, ev_enter, counts = _crossings(rows, offsets, track.t_ms, track.bounds,
                                           int(round(min_dwell_s * 1000)))
@@ -273,7 +273,7 @@ def _events(track: Track, fences, min_dwell_s: float):
     return r[order], fence_of[order], enter[order]
 
 
-@on_cluster
+@on_cluster(check=lambda a: non_negative("min_dwell_s", a["min_dwell_s"]))
 def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
                     devices=None, start=None, end=None, geometry: bool = False) -> pd.DataFrame:
     """Enter and exit events of every device for every geofence.
@@ -331,7 +331,7 @@ def geofence_events(positions, geofences, *, min_dwell_s: float = 0, tz=None,
     return events
 
 
-@on_cluster
+@on_cluster(check=lambda a: non_negative("min_dwell_s", a["min_dwell_s"]))
 def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,
                     devices=None, start=None, end=None) -> pd.DataFrame:
     """Stays inside geofences: each enter paired with the exit that follows it.
@@ -392,5 +392,5 @@ def geofence_visits(positions, geofences, *, min_dwell_s: float = 0, tz=None,
         "geofence": device_array(names[f[first]]),
         "enter_time": enter_times,
         "exit_time": exit_times,
-        "dwell_s": dwell,
+        DWELL_S: dwell,
     }, columns=list(VISIT_COLUMNS))

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..errors import FormatError
+from .._validate import positive
 from ..schema import LAT, LON
 from ._geo import EARTH_RADIUS_M
 from ._input import as_positions
@@ -78,8 +78,7 @@ def line_array(track: Track, s: np.ndarray, e: np.ndarray, *, simplify_m=None) -
     """
     import shapely
 
-    if simplify_m is not None and not simplify_m > 0:
-        raise FormatError(f"simplify_m must be a number > 0, got {simplify_m!r}")
+    positive("simplify_m", simplify_m, allow_none=True)
     s = np.asarray(s, dtype=np.int64)
     e = np.asarray(e, dtype=np.int64)
     out = np.empty(s.shape[0], dtype=object)

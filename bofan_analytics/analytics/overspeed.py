@@ -17,8 +17,17 @@ import numpy as np
 import pandas as pd
 
 from .._numba import pjit
+from .._validate import choice, non_negative, positive
 from ..errors import FormatError
-from ..schema import DEVICE_ID
+from ..schema import (
+    DEVICE_ID,
+    DISTANCE_M,
+    DURATION_S,
+    END_TIME,
+    LIMIT_KMH,
+    MAX_SPEED_KMH,
+    START_TIME,
+)
 from ._cluster import on_cluster
 from ._input import as_positions
 from ._track import Track, compact_rows, device_array, prepare, to_times
@@ -29,12 +38,12 @@ __all__ = ["find_overspeed", "OVERSPEED_COLUMNS", "MIN_DURATION_S", "overspeed_r
 
 OVERSPEED_COLUMNS = (
     DEVICE_ID,
-    "start_time",
-    "end_time",
-    "duration_s",
-    "max_speed_kmh",
-    "distance_m",
-    "limit_kmh",
+    START_TIME,
+    END_TIME,
+    DURATION_S,
+    MAX_SPEED_KMH,
+    DISTANCE_M,
+    LIMIT_KMH,
     "geofence",
 )
 
@@ -112,12 +121,10 @@ def overspeed_rows(track: Track, *, limit_kmh=None, geofences=None, min_duration
                    overlap: str = "lowest"):
     """Episodes of ``track`` as ``(start rows, end rows, peak speed, limit per fix,
     zone index per episode (-1 general), zone names)``; see :func:`find_overspeed`."""
-    if overlap not in _OVERLAPS:
-        raise FormatError(f"overlap must be one of {', '.join(_OVERLAPS)}, got {overlap!r}")
+    choice("overlap", overlap, _OVERLAPS)
     if limit_kmh is None and geofences is None:
         raise FormatError("find_overspeed needs limit_kmh, geofences with speed limits, or both")
-    if not min_duration_s >= 0:
-        raise FormatError(f"min_duration_s must be a number >= 0, got {min_duration_s!r}")
+    non_negative("min_duration_s", min_duration_s)
     limit, zone, names = _limits(track, limit_kmh, geofences, overlap)
     speed = track.speed_or_derived()
     rs, re, peak, counts = _runs(track.t_ms, speed, limit, zone, track.bounds,
@@ -127,7 +134,15 @@ def overspeed_rows(track: Track, *, limit_kmh=None, geofences=None, min_duration
     return s, e, peak[idx], limit, zone[s], names
 
 
-@on_cluster
+def _check_overspeed_args(arguments) -> None:
+    choice("overlap", arguments["overlap"], _OVERLAPS)
+    if arguments["limit_kmh"] is None and arguments["geofences"] is None:
+        raise FormatError("find_overspeed needs limit_kmh, geofences with speed limits, or both")
+    non_negative("min_duration_s", arguments["min_duration_s"])
+    positive("simplify_m", arguments["simplify_m"], allow_none=True)
+
+
+@on_cluster(check=_check_overspeed_args)
 def find_overspeed(
     positions,
     *,
@@ -202,12 +217,12 @@ def find_overspeed(
     dev = track.device_of(s)
     episodes = pd.DataFrame({
         DEVICE_ID: device_array(dev),
-        "start_time": to_times(track.t_ms[s], tz, dev),
-        "end_time": to_times(track.t_ms[e], tz, dev),
-        "duration_s": (track.t_ms[e] - track.t_ms[s]) / 1000.0,
-        "max_speed_kmh": peak,
-        "distance_m": cum[e] - cum[s],
-        "limit_kmh": limit[s],
+        START_TIME: to_times(track.t_ms[s], tz, dev),
+        END_TIME: to_times(track.t_ms[e], tz, dev),
+        DURATION_S: (track.t_ms[e] - track.t_ms[s]) / 1000.0,
+        MAX_SPEED_KMH: peak,
+        DISTANCE_M: cum[e] - cum[s],
+        LIMIT_KMH: limit[s],
         "geofence": device_array(fence),
     }, columns=list(OVERSPEED_COLUMNS))
     if geometry:

@@ -35,14 +35,15 @@ import numpy as np
 import pandas as pd
 
 from .._numba import jit
-from ..errors import FormatError, SchemaError
-from ..schema import DEVICE_ID, LAT, LON
+from .._validate import choice, positive, whole
+from ..errors import SchemaError
+from ..schema import DEVICE_ID, DURATION_S, DWELL_S, END_TIME, LAT, LON, START_TIME
 from ._geo import EARTH_RADIUS_M
 from ._track import device_array, times_ms, to_times
 
 __all__ = ["places", "PLACE_COLUMNS", "NIGHT_HOURS", "WORK_HOURS"]
 
-PLACE_COLUMNS = (DEVICE_ID, "place", LAT, LON, "visits", "dwell_s", "first_visit",
+PLACE_COLUMNS = (DEVICE_ID, "place", LAT, LON, "visits", DWELL_S, "first_visit",
                  "last_visit")
 #: Local hours counted as night for ``home`` (from 22:00 to 06:00 the next day).
 NIGHT_HOURS = (22, 6)
@@ -185,16 +186,12 @@ def places(
     >>> spots = places(detect_stops(log), label="home_work", tz="Europe/Berlin")  # doctest: +SKIP
     >>> spots[spots.label == "home"]                                                # doctest: +SKIP
     """
-    if not radius_m > 0:
-        raise FormatError(f"radius_m must be a number > 0, got {radius_m!r}")
-    if isinstance(min_visits, bool) or not isinstance(min_visits, (int, np.integer)) \
-            or min_visits < 1:
-        raise FormatError(f"min_visits must be a whole number >= 1, got {min_visits!r}")
-    if label is not None and label not in _LABELS:
-        raise FormatError(f"label must be one of {', '.join(_LABELS)} or None, got {label!r}")
+    positive("radius_m", radius_m)
+    whole("min_visits", min_visits, lo=1)
+    choice("label", label, (*_LABELS, None))
     if not isinstance(stops, pd.DataFrame):
         raise SchemaError("places takes the stops DataFrame that detect_stops returns")
-    missing = [c for c in (DEVICE_ID, "start_time", "end_time", LAT, LON)
+    missing = [c for c in (DEVICE_ID, START_TIME, END_TIME, LAT, LON)
                if c not in stops.columns]
     if missing:
         raise SchemaError(f"stops lack the column(s) {', '.join(missing)}")
@@ -204,14 +201,14 @@ def places(
     lon_all = stops[LON].to_numpy(dtype=np.float64, na_value=np.nan)
     frame = stops[~(np.isnan(lat_all) | np.isnan(lon_all))]
     codes, uniques = pd.factorize(frame[DEVICE_ID], sort=True)
-    t0 = times_ms(frame["start_time"]) if len(frame) else np.empty(0, np.int64)
-    t1 = times_ms(frame["end_time"]) if len(frame) else np.empty(0, np.int64)
+    t0 = times_ms(frame[START_TIME]) if len(frame) else np.empty(0, np.int64)
+    t1 = times_ms(frame[END_TIME]) if len(frame) else np.empty(0, np.int64)
     order = np.lexsort((t0, codes))
     codes, t0, t1 = codes[order], t0[order], t1[order]
     lat = np.ascontiguousarray(frame[LAT].to_numpy(dtype=np.float64)[order])
     lon = np.ascontiguousarray(frame[LON].to_numpy(dtype=np.float64)[order])
-    dwell = (frame["duration_s"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
-              if "duration_s" in frame.columns else (t1 - t0) / 1000.0)
+    dwell = (frame[DURATION_S].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+              if DURATION_S in frame.columns else (t1 - t0) / 1000.0)
     dwell = np.where(np.isnan(dwell), (t1 - t0) / 1000.0, dwell)
     bounds = np.searchsorted(codes, np.arange(len(uniques) + 1)).astype(np.int64)
     place = _cluster(lat, lon, bounds, float(radius_m))
@@ -227,7 +224,7 @@ def places(
         LAT: np.bincount(member, weights=lat, minlength=m) / np.maximum(visits, 1),
         LON: np.bincount(member, weights=lon, minlength=m) / np.maximum(visits, 1),
         "visits": visits.astype(np.int64),
-        "dwell_s": np.bincount(member, weights=dwell, minlength=m),
+        DWELL_S: np.bincount(member, weights=dwell, minlength=m),
         "_first": pd.Series(t0).groupby(member).min().to_numpy() if m else t0[:0],
         "_last": pd.Series(t1).groupby(member).max().to_numpy() if m else t1[:0],
     })
@@ -240,7 +237,7 @@ def places(
         out["_night"] = np.bincount(member, weights=night, minlength=m)
         out["_work"] = np.bincount(member, weights=work, minlength=m)
     keep = out["visits"].to_numpy() >= min_visits
-    out = out[keep].sort_values(["_device", "visits", "dwell_s"], ascending=[True, False, False],
+    out = out[keep].sort_values(["_device", "visits", DWELL_S], ascending=[True, False, False],
                                 kind="stable").reset_index(drop=True)
     device = out["_device"].to_numpy()
     start_of_device = np.searchsorted(device, device)
@@ -250,7 +247,7 @@ def places(
         LAT: out[LAT].to_numpy(),
         LON: out[LON].to_numpy(),
         "visits": out["visits"].to_numpy(),
-        "dwell_s": out["dwell_s"].to_numpy(),
+        DWELL_S: out[DWELL_S].to_numpy(),
         "first_visit": to_times(out["_first"].to_numpy(dtype=np.int64), tz),
         "last_visit": to_times(out["_last"].to_numpy(dtype=np.int64), tz),
     }, columns=list(PLACE_COLUMNS))

@@ -56,8 +56,29 @@ import numpy as np
 import pandas as pd
 
 from .._numba import jit, pjit
+from .._validate import choice, non_negative, positive
 from ..errors import FormatError
-from ..schema import DEVICE_ID, DRIVER_ID, LAT, LON
+from ..schema import (
+    AVG_SPEED_KMH,
+    DEVICE_ID,
+    DISTANCE_M,
+    DRIVER_ID,
+    DURATION_S,
+    END_LAT,
+    END_LON,
+    END_ODOMETER_M,
+    END_TIME,
+    ENGINE_IDLE_S,
+    ENGINE_S,
+    IDLE_S,
+    LAT,
+    LON,
+    MAX_SPEED_KMH,
+    START_LAT,
+    START_LON,
+    START_ODOMETER_M,
+    START_TIME,
+)
 from ._cluster import on_cluster
 from ._geo import EARTH_RADIUS_M
 from ._ignition import (
@@ -78,26 +99,26 @@ __all__ = ["detect_trips", "detect_stops", "TRIP_COLUMNS", "STOP_COLUMNS"]
 #: Columns of :func:`detect_trips`, in order (API.md, then additions).
 TRIP_COLUMNS = (
     DEVICE_ID,
-    "start_time",
-    "end_time",
-    "duration_s",
-    "distance_m",
-    "max_speed_kmh",
-    "avg_speed_kmh",
-    "start_lat",
-    "start_lon",
-    "end_lat",
-    "end_lon",
-    "idle_s",
-    "start_odometer_m",
-    "end_odometer_m",
+    START_TIME,
+    END_TIME,
+    DURATION_S,
+    DISTANCE_M,
+    MAX_SPEED_KMH,
+    AVG_SPEED_KMH,
+    START_LAT,
+    START_LON,
+    END_LAT,
+    END_LON,
+    IDLE_S,
+    START_ODOMETER_M,
+    END_ODOMETER_M,
     DRIVER_ID,
-    "engine_s",
+    ENGINE_S,
 )
 
 #: Columns of :func:`detect_stops`, in order (API.md, then additions).
-STOP_COLUMNS = (DEVICE_ID, "start_time", "end_time", "duration_s", LAT, LON, "open",
-                "engine_idle_s")
+STOP_COLUMNS = (DEVICE_ID, START_TIME, END_TIME, DURATION_S, LAT, LON, "open",
+                ENGINE_IDLE_S)
 
 _M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 _TRIP_STARTS = ("move", "stop")
@@ -325,10 +346,30 @@ def _first_last(values, s, e):
     return first, last
 
 
+#: The thresholds of the trip and stop segmentation (all numbers >= 0).
+SEGMENT_ARGS = ("min_distance_m", "min_duration_s", "stop_gap_s", "stop_radius_m",
+                "moving_speed_kmh")
+
+
 def _check_positive(**values):
     for name, value in values.items():
-        if not value >= 0:
-            raise FormatError(f"{name} must be a number >= 0, got {value!r}")
+        non_negative(name, value)
+
+
+def check_trip_args(arguments) -> None:
+    """Check the trip options among ``arguments`` (a call's bound arguments), before any
+    data is read."""
+    _check_positive(**{k: arguments[k] for k in SEGMENT_ARGS if k in arguments})
+    if "trip_start" in arguments:
+        choice("trip_start", arguments["trip_start"], _TRIP_STARTS)
+    if "trip_mode" in arguments:
+        choice("trip_mode", arguments["trip_mode"], _TRIP_MODES)
+    if arguments.get("ignition_input") is not None:
+        check_input(arguments["ignition_input"])
+    if arguments.get("trip_mode") == "ignition" and arguments.get("ignition_input") is None:
+        raise FormatError("trip_mode='ignition' needs ignition_input (the input number)")
+    if arguments.get("simplify_m") is not None:
+        positive("simplify_m", arguments["simplify_m"])
 
 
 def _segment(track: Track, *, min_distance_m, min_duration_s, stop_gap_s, stop_radius_m,
@@ -386,14 +427,8 @@ def trip_rows(track: Track, frame: pd.DataFrame, *, min_distance_m, min_duration
               trip_mode="move", ignition_input=None, standstills=False):
     """The trips of ``track`` as row ranges: a dict of arrays shared by the trip, daily
     and driver analyses (``s``, ``e`` rows, ``idle_ms``, ``cum``, ``on``, ``speed``)."""
-    if trip_start not in _TRIP_STARTS:
-        raise FormatError(
-            f"trip_start must be one of {', '.join(_TRIP_STARTS)}, got {trip_start!r}")
-    if trip_mode not in _TRIP_MODES:
-        raise FormatError(
-            f"trip_mode must be one of {', '.join(_TRIP_MODES)}, got {trip_mode!r}")
-    if trip_mode == "ignition" and ignition_input is None:
-        raise FormatError("trip_mode='ignition' needs ignition_input (the input number)")
+    check_trip_args({"trip_start": trip_start, "trip_mode": trip_mode,
+                     "ignition_input": ignition_input})
     on = _ignition(track, frame, ignition_input)
     seg = _segment(track, min_distance_m=min_distance_m, min_duration_s=min_duration_s,
                    stop_gap_s=stop_gap_s, stop_radius_m=stop_radius_m,
@@ -431,7 +466,7 @@ def trip_drivers(track: Track, frame: pd.DataFrame, s, e) -> np.ndarray:
     return out
 
 
-@on_cluster
+@on_cluster(check=check_trip_args)
 def detect_trips(
     positions,
     *,
@@ -535,21 +570,21 @@ def detect_trips(
     dev = track.device_of(s)
     trips = _frame(TRIP_COLUMNS, {
         DEVICE_ID: device_array(dev),
-        "start_time": to_times(track.t_ms[s], tz, dev),
-        "end_time": to_times(track.t_ms[e], tz, dev),
-        "duration_s": duration,
-        "distance_m": distance,
-        "max_speed_kmh": vmax,
-        "avg_speed_kmh": avg,
-        "start_lat": track.lat[s],
-        "start_lon": track.lon[s],
-        "end_lat": track.lat[e],
-        "end_lon": track.lon[e],
-        "idle_s": rows["idle_ms"] / 1000.0,
-        "start_odometer_m": odo0,
-        "end_odometer_m": odo1,
+        START_TIME: to_times(track.t_ms[s], tz, dev),
+        END_TIME: to_times(track.t_ms[e], tz, dev),
+        DURATION_S: duration,
+        DISTANCE_M: distance,
+        MAX_SPEED_KMH: vmax,
+        AVG_SPEED_KMH: avg,
+        START_LAT: track.lat[s],
+        START_LON: track.lon[s],
+        END_LAT: track.lat[e],
+        END_LON: track.lon[e],
+        IDLE_S: rows["idle_ms"] / 1000.0,
+        START_ODOMETER_M: odo0,
+        END_ODOMETER_M: odo1,
         DRIVER_ID: device_array(trip_drivers(track, frame, s, e)),
-        "engine_s": engine,
+        ENGINE_S: engine,
     })
     if geometry:
         from .geometry import with_lines
@@ -565,7 +600,7 @@ def stop_rows(track: Track, s, e):
     return np.where(is_open, e, e + 1), is_open
 
 
-@on_cluster
+@on_cluster(check=check_trip_args)
 def detect_stops(
     positions,
     *,
@@ -637,13 +672,13 @@ def detect_stops(
     dev = track.device_of(s)
     stops = _frame(STOP_COLUMNS, {
         DEVICE_ID: device_array(dev),
-        "start_time": to_times(track.t_ms[s], tz, dev),
-        "end_time": to_times(track.t_ms[end], tz, dev),
-        "duration_s": (track.t_ms[end] - track.t_ms[s]) / 1000.0,
+        START_TIME: to_times(track.t_ms[s], tz, dev),
+        END_TIME: to_times(track.t_ms[end], tz, dev),
+        DURATION_S: (track.t_ms[end] - track.t_ms[s]) / 1000.0,
         LAT: mlat,
         LON: mlon,
         "open": is_open,
-        "engine_idle_s": idle,
+        ENGINE_IDLE_S: idle,
     })
     if geometry:
         from .geometry import with_points

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
-from ..errors import FormatError, InputError
+from .._validate import positive
+from ..errors import InputError
 from . import _layout as layout
 from ._manifest import DatasetLock, Manifest
 
@@ -81,8 +82,7 @@ def compact(
     >>> compact("build/dataset", target_mb=64)           # doctest: +SKIP
     CompactResult(dataset='build/dataset', days=3, files 180 -> 3)
     """
-    if not target_mb > 0:
-        raise FormatError(f"target_mb must be positive, not {target_mb!r}")
+    positive("target_mb", target_mb)
     root = Path(dataset)
     if not Manifest.exists(root):
         what = "no such dataset" if not root.exists() else "not a dataset written by bofan convert"

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..decode._logtime import zone_table
+from ..decode.stream import check_port
 from ..errors import BofanError, FormatError, InputError, SchemaError
 from ..io import open_capture, place_format
 from ..io.files import check_format
@@ -172,6 +173,7 @@ def convert(
     scheduler: str | None = None,
     progress: bool | None = None,
     log_tz: str | None = None,
+    port: int | str = 8888,
     full: bool = False,
     lock_wait_s: float | None = None,
 ) -> ConvertResult:
@@ -213,6 +215,9 @@ def convert(
         Show a progress bar on stderr; by default only when stderr is a terminal.
     log_tz : str, optional
         The zone of tracker-server log time stamps (the server's local time); default UTC.
+    port : int or "auto"
+        Packet captures: the server port the devices send to (default 8888; ``"auto"``
+        guesses it, see :func:`~bofan_analytics.read_log`).
     full : bool
         Ignore what the manifest says was converted: decode every input whole and replace
         its rows.
@@ -233,6 +238,7 @@ def convert(
     """
     check_format(format)
     zone_table(log_tz)  # an unknown zone is a bad argument, before any file is touched
+    check_port(port)
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise FormatError(f"workers must be a positive integer, not {workers!r}")
     if workers is not None and scheduler is not None:
@@ -266,7 +272,8 @@ def convert(
             run = cluster.run if cluster is not None else _run_here
             failure = None
             try:
-                run(jobs, os.fspath(out), format, generation, progress, done, full, log_tz)
+                run(jobs, os.fspath(out), format, generation, progress, done, full,
+                    {"log_tz": log_tz, "port": port})
             except BofanError as exc:
                 failure = exc  # keep what finished, then report
             results = _commit(manifest, found, done)
@@ -319,13 +326,14 @@ def _unchanged(path: str, entry: dict) -> FileResult:
 
 
 def _decoder_for(path: str, fmt: str, source: str, state: dict | None, *,
-                 forced: bool = False, log_tz: str | None = None):
+                 forced: bool = False, log_tz: str | None = None, port=8888):
     """The decoder of one input: fresh, or going on from a manifest checkpoint (which
-    keeps the tracker-server log zone it was decoded with)."""
+    keeps the tracker-server log zone it was decoded with; packet captures are never
+    resumed)."""
     from ..decode import StreamDecoder
 
     if state is None:
-        return StreamDecoder(fmt, source, log_tz=log_tz, forced=forced)
+        return StreamDecoder(fmt, source, log_tz=log_tz, forced=forced, port=port)
     return StreamDecoder.resume(fmt, source, state)
 
 
@@ -338,14 +346,15 @@ def convert_input(
     entry: dict | None = None,
     generation: str = "0",
     full: bool = False,
-    log_tz: str | None = None,
+    options: dict | None = None,
 ) -> tuple[FileResult, dict | None]:
     """Decode what is new in one input into part files; return its result and manifest entry.
 
     Runs in-process or on a Dask worker; writes only files under fresh names, which become
     part of the dataset when the caller commits the returned entry. ``entry`` is what the
     manifest holds for the input (``None``: a new input); with ``full`` it is decoded whole
-    all the same. ``log_tz`` is the zone of tracker-server log time stamps (default UTC).
+    all the same. ``options`` go to the decoder: ``log_tz``, the zone of tracker-server log
+    time stamps, and ``port``, the devices' port in packet captures.
     """
     source = path if source is None else source
     parts = _Parts(Path(output), layout.input_key(path), generation)
@@ -371,7 +380,7 @@ def convert_input(
         else:
             fmt = place_format(plan.head, source) if format == "auto" else format
         decoder = _decoder_for(path, fmt, source, entry["resume"] if resuming else None,
-                               forced=format != "auto", log_tz=log_tz)
+                               forced=format != "auto", **(options or {}))
     except Exception as exc:
         if not is_input_error(exc):
             raise
@@ -845,13 +854,13 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="file", desc="convert", file=sys.stderr)
 
 
-def _run_here(jobs, output, format, generation, progress, done, full, log_tz=None) -> None:
+def _run_here(jobs, output, format, generation, progress, done, full, options=None) -> None:
     bar = _progress_bar(len(jobs), progress)
     try:
         for path, entry in jobs:
             done[path] = convert_input(path, output, format=format, entry=entry,
                                        generation=generation, full=full,
-                                       log_tz=log_tz)  # fmt: skip
+                                       options=options)  # fmt: skip
             if bar is not None:
                 bar.update()
     finally:
@@ -883,7 +892,7 @@ class _Cluster:
             )
             self.client = Client(self.cluster, set_as_default=False)
 
-    def run(self, jobs, output, format, generation, progress, done, full, log_tz=None) -> None:
+    def run(self, jobs, output, format, generation, progress, done, full, options=None) -> None:
 
         bar = _progress_bar(len(jobs), progress)
         # workers may run on other machines: hand them absolute paths, keep the user's
@@ -891,7 +900,7 @@ class _Cluster:
         futures = {
             self.client.submit(
                 convert_input, os.path.abspath(path), os.path.abspath(output), format=format,
-                source=path, entry=entry, generation=generation, full=full, log_tz=log_tz,
+                source=path, entry=entry, generation=generation, full=full, options=options,
                 pure=False,
             ): path
             for path, entry in jobs

@@ -7,8 +7,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..errors import BofanError, InputError
-from ..io import iter_capture_files, open_capture, place_format
+from ..errors import BofanError, InputError, TruncatedInputError
+from ..io import CAPTURE_FORMATS, iter_capture_files, open_capture, place_format
 from ..io.files import check_format
 
 __all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "describe_error"]
@@ -17,7 +17,7 @@ __all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "descr
 _INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
 
 #: Formats the streaming decoder reads piece by piece (all of them).
-_STREAMABLE = frozenset({"stream", "lines", "traccar", "pcap"})
+_STREAMABLE = frozenset(CAPTURE_FORMATS)
 
 #: Bytes read from a capture before its format is decided, and per decoder feed after that.
 HEAD_SIZE = 64 * 1024
@@ -76,6 +76,7 @@ def decode_file(
     source: str | None = None,
     digest=None,
     log_tz: str | None = None,
+    port: int | str = 8888,
 ):
     """Open one capture and decode it piece by piece, so memory stays bounded.
 
@@ -85,7 +86,8 @@ def decode_file(
     handle (``pcap``) come as one piece. ``digest`` (a ``hashlib`` object), if given, is
     fed the decompressed bytes, to tell the same capture stored twice (``x`` and ``x.gz``).
     ``log_tz`` is the zone of a tracker-server log's time stamps (default UTC). A file whose
-    format cannot be told is an ``InputError`` naming it.
+    format cannot be told is an ``InputError`` naming it. ``port`` is the devices' server
+    port in packet captures (see ``read_log``).
     """
     from ..decode import StreamDecoder, read_log
 
@@ -105,7 +107,8 @@ def decode_file(
     except BaseException:
         handle.close()
         raise
-    decoder = StreamDecoder(format=fmt, source=source, log_tz=log_tz, forced=format != "auto")
+    decoder = StreamDecoder(format=fmt, source=source, log_tz=log_tz, forced=format != "auto",
+                            port=port)
     return fmt, _stream_pieces(handle, head, decoder, digest)
 
 
@@ -116,7 +119,14 @@ def _stream_pieces(handle, head: bytes, decoder, digest) -> Iterator:
             if digest is not None:
                 digest.update(chunk)
             yield decoder.feed(chunk)
-            chunk = handle.read(READ_SIZE)
+            try:
+                chunk = handle.read(READ_SIZE)
+            except TruncatedInputError:
+                # a cut-off .gz / .zst: what came before the break is kept, the frame cut
+                # there becomes a reject, and the error still says the file is incomplete
+                decoder.forced = False
+                yield decoder.finish()
+                raise
         yield decoder.finish()
 
 

@@ -12,7 +12,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from .. import schema
+from .._fix import usable_fix
 from .._select import Devices, TimeBound, device_list, time_range
+from .._validate import choice
 from ..errors import FormatError, InputError, SchemaError
 from . import _layout as layout
 from ._manifest import Manifest
@@ -29,7 +31,6 @@ __all__ = [
 #: What ``start``/``end`` accept: an ISO string, a date (a whole day), a datetime or a
 #: pandas Timestamp; naive values are UTC.
 
-_UTC_MS = pa.timestamp("ms", tz="UTC")
 _TABLES = {layout.MESSAGES_DIR: schema.MESSAGES, layout.REJECTS_DIR: schema.REJECTS}
 _PARTITIONING = ds.partitioning(pa.schema([(layout.PARTITION, pa.date32())]), flavor="hive")
 
@@ -84,8 +85,7 @@ def read_dataset(
     >>> t = read_dataset("build/dataset", devices=["864891030184954"],
     ...                  start="2026-11-02", end="2026-11-03")       # doctest: +SKIP
     """
-    if table not in _TABLES:
-        raise FormatError(f"unknown table {table!r}; choose one of {', '.join(_TABLES)}")
+    choice("table", table, _TABLES)
     target = _TABLES[table]
     root = _table_dir(path, table)
     names = list(target.names) if columns is None else list(columns)
@@ -169,8 +169,8 @@ def read_positions(
     :mod:`bofan_analytics.analytics._tz`) the times are local and naive ``start``/``end``
     are read in that zone when it is one zone.
 
-    Only rows with a valid fix, a time and both coordinates are read (the filter runs on
-    the Parquet files); duplicates (the same fix received twice) are dropped, and rows are
+    Only usable fixes are read (valid, timed, with coordinates, not 0°/0°: see
+    :mod:`bofan_analytics._fix`; the filter runs on the Parquet files); duplicates (the same fix received twice) are dropped, and rows are
     sorted by device and time. Columns are :data:`bofan_analytics.schema.POSITION_COLUMNS`.
 
     Examples
@@ -179,12 +179,7 @@ def read_positions(
     >>> pos.columns[0]                                                      # doctest: +SKIP
     'device_id'
     """
-    where_fix = (
-        (ds.field(schema.VALID) == pa.scalar(True))
-        & ds.field(schema.TIME).is_valid()
-        & ds.field(schema.LAT).is_valid()
-        & ds.field(schema.LON).is_valid()
-    )
+    where_fix = usable_fix()
     root = _table_dir(path, layout.MESSAGES_DIR)
     where = _filter(devices, start, end, schema.TIME, tz)
     where = where_fix if where is None else where & where_fix
@@ -199,7 +194,7 @@ def read_positions(
 
 
 def _local(frame, tz):
-    from ..analytics._tz import localize_frame
+    from ..analytics._track import localize_frame
 
     return localize_frame(frame, tz)
 
@@ -379,14 +374,14 @@ def _filter(devices, start, end, time_column: str, tz=None):
             parts.append(ds.field(schema.DEVICE_ID) <= max(ids))
     lo, hi, inclusive = time_range(start, end, tz)
     if lo is not None:
-        parts.append(ds.field(time_column) >= pa.scalar(lo, _UTC_MS))
+        parts.append(ds.field(time_column) >= pa.scalar(lo, schema.TIMESTAMP))
         parts.append(ds.field(layout.PARTITION) >= pa.scalar(lo.date(), pa.date32()))
     if hi is not None:
         if inclusive:
-            parts.append(ds.field(time_column) <= pa.scalar(hi, _UTC_MS))
+            parts.append(ds.field(time_column) <= pa.scalar(hi, schema.TIMESTAMP))
             last_day = hi.date()
         else:
-            parts.append(ds.field(time_column) < pa.scalar(hi, _UTC_MS))
+            parts.append(ds.field(time_column) < pa.scalar(hi, schema.TIMESTAMP))
             last_day = (hi - dt.timedelta(microseconds=1)).date()
         parts.append(ds.field(layout.PARTITION) <= pa.scalar(last_day, pa.date32()))
     if not parts:

@@ -4,7 +4,32 @@ import numpy as np
 
 from .._numba import jit
 
-__all__ = ["gather_slices", "inherit_device", "take_strings"]
+__all__ = ["gather_columns", "gather_slices", "inherit_device", "take_strings"]
+
+
+@jit
+def gather_columns(values, counts, idx):
+    """List offsets and flat values of rows ``idx`` of a column-major ``values[:, k]``
+    holding ``counts[k]`` values each (none when ``counts[k] <= 0``): for a list column."""
+    n = idx.shape[0]
+    offsets = np.empty(n + 1, np.int32)
+    none = np.empty(n, np.bool_)
+    total = 0
+    for r in range(n):
+        offsets[r] = total
+        c = counts[idx[r]]
+        none[r] = c <= 0
+        if c > 0:
+            total += c
+    offsets[n] = total
+    out = np.empty(total, np.int32)
+    p = 0
+    for r in range(n):
+        k = idx[r]
+        for j in range(max(counts[k], 0)):
+            out[p] = values[j, k]
+            p += 1
+    return offsets, out, none
 
 
 @jit

@@ -5,9 +5,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from ._arrow_kernels import gather_slices, inherit_device, take_strings
+from ._arrow_kernels import gather_columns, gather_slices, inherit_device, take_strings
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
-from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, expand_compressed
+from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
 from ._framing_kernels import frame_segments
 from ._parse_kernels import (
     C_ALARM,
@@ -31,7 +31,6 @@ from ._parse_kernels import (
     I_SATS,
     I_STEPS,
     I_WIFI,
-    MAX_ADC,
     S_DEVICE,
     S_DRIVER,
     S_FIRMWARE,
@@ -219,8 +218,9 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ``references`` maps a segment key to the last full PT-502 sentence of that connection
     (what a compressed sentence is expanded against); updated in place. Without it every
     segment stands alone (line logs: each line is its own).
-    Returns ``(messages, rejects, consumed, reject_ends)``; ``reject_ends`` are the
-    source offsets just past each reject, in the rejects' order.
+    Returns ``(messages, rejects, consumed, reject_ends, message_ends)``; the ends are the
+    source offsets just past each reject and message, in the tables' order (with the file's
+    index in the high bits when a buffer joins several files).
     """
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
@@ -265,7 +265,10 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         order = np.argsort(rej_end, kind="stable")
         rejects = rejects.take(pa.array(order))
         rej_end = rej_end[order]
-    return messages, rejects, consumed, rej_end
+        msg_end = np.sort(msg_end, kind="stable")
+    else:
+        msg_end = mapping.src(f_e[idx] - 1) + 1
+    return messages, rejects, consumed, rej_end, msg_end
 
 
 _NO_REF = (b"", b"", False)
@@ -279,6 +282,8 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
     expansion (or None when there was none).
     """
     nseg = segs.s.shape[0]
+    if references is None and not any_compressed(buf, f_s, f_e):
+        return buf, f_s, f_e, None  # no state to keep and nothing to expand
     if references is None:
         chain = np.zeros(nseg, np.int8)
         firsts = []
@@ -330,14 +335,10 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
 
 def _adc_lists(adc, counts, idx):
     """``list<int32>`` of the ADC values of frames ``idx`` (null where a frame has none)."""
-    n = counts[idx].astype(np.int64)
-    n_ok = np.maximum(n, 0)
-    offsets = np.zeros(idx.shape[0] + 1, np.int32)
-    np.cumsum(n_ok, out=offsets[1:])
-    values = adc[:, idx].T[np.arange(MAX_ADC)[None, :] < n_ok[:, None]]
+    offsets, values, none = gather_columns(adc, counts, idx)
     return pa.ListArray.from_arrays(
         pa.array(offsets), pa.array(values, pa.int32()), type=pa.list_(pa.int32()),
-        mask=pa.array(n <= 0),
+        mask=pa.array(none),
     )
 
 
@@ -361,6 +362,8 @@ def _ssid_names(buf, s, e):
 
 def _wifi_lists(buf, wifi, counts, idx):
     """``list<struct<mac, ssid, rssi>>`` of the access points of frames ``idx``."""
+    if wifi.shape[1] == 0:
+        return pa.nulls(idx.shape[0], pa.list_(S.WIFI_ACCESS_POINT))
     # the access points of frame k follow those of frame k - 1 in ``wifi``
     all_n = counts.astype(np.int64)
     first = np.concatenate([[0], np.cumsum(all_n)])

@@ -22,7 +22,7 @@ import numpy as np
 from .._numba import jit
 from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
 
-__all__ = ["expand_compressed", "REF_NONE", "REF_BUF", "REF_INIT", "REF_AUX"]
+__all__ = ["expand_compressed", "any_compressed", "REF_NONE", "REF_BUF", "REF_INIT", "REF_AUX"]
 
 #: where a reference's bytes are: nowhere, the chunk, the carried-over state, the expansions
 REF_NONE, REF_BUF, REF_INIT, REF_AUX = 0, 1, 2, 3
@@ -112,6 +112,15 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
     if g < e:  # a group for a field the reference does not have
         return pos, R_BAD_FIELD
     return pos, 0
+
+
+@jit
+def any_compressed(buf, f_s, f_e):
+    """Whether any of the frames is a compressed sentence."""
+    for j in range(f_s.shape[0]):
+        if _is_compressed(buf, f_s[j], f_e[j]):
+            return True
+    return False
 
 
 @jit

@@ -54,6 +54,7 @@ from ._text_kernels import (
     parse_uint,
     valid_date,
 )
+from .grammar import PT60_LAYOUT_NAMES, pt60_layout_array, pt502_alarm_arrays
 
 __all__ = [
     "parse_frames",
@@ -131,40 +132,23 @@ def unpack_type(code):
     return out.decode("ascii", "replace")
 
 
-_T_IN1 = pack_type("IN1")
-_T_GOF = pack_type("GOF")
-_T_TOW = pack_type("TOW")
-_T_HDA = pack_type("HDA")
-_T_HDB = pack_type("HDB")
-_T_FDA = pack_type("FDA")
-_T_SKA = pack_type("SKA")
-_T_PMA = pack_type("PMA")
-_T_CPA = pack_type("CPA")
 _T_PHO = pack_type("PHO")
 _T_PHD = pack_type("PHD")
 _T_FUS = pack_type("FUS")
+# alarm sentence types and their alarm codes, from the grammar table (numba reads these
+# module-level arrays as constants)
+_ALARM_TYPES, _ALARM_CODES = pt502_alarm_arrays()
+# what a PT-60 frame holds after its IMSI, by family and type (grammar.PT60_LAYOUTS)
+_PT60_LAYOUT = pt60_layout_array()
+(_L_PAYLOAD, _L_NO_TIME, _L_BATTERY, _L_FIX, _L_STEPS, _L_HEART, _L_SCAN, _L_LOCATION,
+ _L_CELLS, _L_CELLS_OR_FIX, _L_EMPTY) = range(len(PT60_LAYOUT_NAMES))
 
 
 @jit
 def _alarm_code(t):
-    if t == _T_IN1:
-        return 1
-    if t == _T_GOF:
-        return 2
-    if t == _T_TOW:
-        return 3
-    if t == _T_HDA:
-        return 4
-    if t == _T_HDB:
-        return 5
-    if t == _T_FDA:
-        return 6
-    if t == _T_SKA:
-        return 7
-    if t == _T_PMA:
-        return 8
-    if t == _T_CPA:
-        return 9
+    for j in range(_ALARM_TYPES.shape[0]):
+        if _ALARM_TYPES[j] == t:
+            return _ALARM_CODES[j]
     return 0
 
 
@@ -626,7 +610,8 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     if q > p and not is_digits(buf, p, q):
         return R_BAD_FIELD, tcode, nc, nw
     p = q + 1
-    if fam == 71 and (mtype == 1 or mtype == 44):  # G login and heartbeat: no time
+    layout = _PT60_LAYOUT[0 if fam == 71 else 1, mtype]
+    if layout == _L_NO_TIME:
         if p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
         return R_OK, tcode, nc, nw
@@ -662,7 +647,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     nw0 = nw
     if fam == 71:
         q = find_byte(buf, p, e, 44)
-        if mtype == 6:
+        if layout == _L_FIX:
             semi = find_byte(buf, p, q, 59)
             lat, st1 = parse_decimal(buf, p, semi)
             lon, st2 = parse_decimal(buf, semi + 1, q) if semi < q else (np.nan, 1)
@@ -673,12 +658,12 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
             fv[F_LAT, k] = lat
             fv[F_LON, k] = lon
             cv[C_VALID, k] = 1
-        elif mtype == 13:
+        elif layout == _L_STEPS:
             steps = parse_uint(buf, p, q)
             if steps < 0 or steps > _INT32_MAX:
                 return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc, nw
             iv[I_STEPS, k] = steps
-        elif mtype == 2:  # power on: battery percent
+        elif layout == _L_BATTERY:
             if q > p:
                 battery = parse_uint(buf, p, q)
                 if battery < 0 or battery > 100:
@@ -686,7 +671,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
                 fv[F_BATTERY, k] = battery
             if q + 1 < e:
                 _set_slice(sl, S_PAYLOAD, k, q + 1, e)
-        elif mtype == 14:
+        elif layout == _L_HEART:
             heart = parse_uint(buf, p, q)
             q2 = find_byte(buf, q + 1, e, 44) if q < e else e
             battery = parse_uint(buf, q + 1, q2) if q < e else -1
@@ -697,7 +682,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
         else:
             if p < e:
                 _set_slice(sl, S_PAYLOAD, k, p, e)
-            if mtype == 43 and q < e:
+            if layout == _L_SCAN and q < e:
                 # count, then mcc;mnc;lac;cid;rssi towers joined by '|'
                 p2 = q + 1
                 q2 = find_byte(buf, p2, e, 44)
@@ -730,7 +715,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
                 kind = parse_uint(buf, r, q)
             nf += 1
             r = q + 1
-        if mtype == 1 and kind == 1:
+        if layout == _L_LOCATION and kind == 1:
             q = find_byte(buf, p, e, 124)
             lat, st1 = parse_decimal(buf, p, q)
             q2 = find_byte(buf, q + 1, e, 124) if q < e else e
@@ -742,8 +727,8 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
             fv[F_LAT, k] = lat
             fv[F_LON, k] = lon
             cv[C_VALID, k] = 1
-        elif mtype == 1 or mtype == 3 or mtype == 6:
-            if mtype == 1:
+        elif layout == _L_LOCATION or layout == _L_CELLS or layout == _L_CELLS_OR_FIX:
+            if layout == _L_LOCATION:
                 if kind != 2 and kind != 3:
                     return (R_TRUNCATED if nf == 0 else R_BAD_FIELD), tcode, nc, nw
                 cv[C_VALID, k] = 0
@@ -756,7 +741,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
                             return R_BAD_FIELD, tcode, ncell0, nw0
                         nw += 1
                         r = q2 + 1
-            if mtype == 6:  # some firmwares put a fix first: lat|lon|
+            if layout == _L_CELLS_OR_FIX:  # some firmwares put a fix first: lat|lon|
                 q = find_byte(buf, p, e, 124)
                 q2 = find_byte(buf, q + 1, e, 124) if q < e else e
                 if find_byte(buf, p, q, 46) < q and q < e:
@@ -778,7 +763,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
                         return R_BAD_FIELD, tcode, ncell0, nw0
                     nc += added
                 r = q + 1
-        elif mtype != 33 and p < e:
+        elif layout != _L_EMPTY and p < e:
             _set_slice(sl, S_PAYLOAD, k, p, e)
     iv[I_CELLS, k] = nc - ncell0
     iv[I_WIFI, k] = nw - nw0

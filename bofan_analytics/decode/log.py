@@ -18,7 +18,7 @@ from ..io.files import (
     rotation_order,
     source_name,
 )
-from .stream import StreamDecoder
+from .stream import DEFAULT_PORT, StreamDecoder, check_port
 
 __all__ = ["read_log", "DecodedLog", "DEFAULT_CHUNK_BYTES"]
 
@@ -199,7 +199,8 @@ def _numbers(column):
 
 
 def positions_from_messages(messages):
-    """The ``positions()`` view of a messages table (also used for Parquet datasets).
+    """The ``positions()`` view of a messages table (also used for Parquet datasets): the
+    usable fixes (see :mod:`bofan_analytics._fix`), first copies only, by device and time.
 
     Order and de-duplication work on integer codes, not on pandas objects: device ids are
     ranked once per distinct id, numpy sorts (rank, time) stably, and a kernel drops resent
@@ -207,17 +208,11 @@ def positions_from_messages(messages):
     """
     import pandas as pd
 
+    from .._fix import usable_mask
     from ._positions_kernels import first_copies
 
     t = messages.select(list(S.POSITION_COLUMNS))
-    mask = pc.and_(
-        pc.fill_null(t.column(S.VALID), False),
-        pc.and_(
-            pc.is_valid(t.column(S.TIME)),
-            pc.and_(pc.is_valid(t.column(S.LAT)), pc.is_valid(t.column(S.LON))),
-        ),
-    )
-    rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(usable_mask(t))
     if len(rows):
         codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
         n_ids = len(codes.dictionary)
@@ -247,6 +242,7 @@ def read_log(
     log_tz: str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     workers: int | None = None,
+    port: int | str = DEFAULT_PORT,
 ) -> DecodedLog:
     """Decode raw captured message logs.
 
@@ -276,6 +272,12 @@ def read_log(
     workers : int, optional
         Threads for decoding several files at once (the kernels release the GIL);
         default: one per core, at most one per file.
+    port : int or "auto"
+        Packet captures only: the server port the devices send to (default 8888, the
+        port ``bofan listen`` uses); other traffic in the capture is not device data.
+        ``"auto"`` guesses it from the capture's first packets: the destination port that
+        the most connections send data to (packets without payload, such as a SYN to
+        another service, do not count).
 
     Returns
     -------
@@ -299,9 +301,10 @@ def read_log(
     -32.96956
     """
     check_format(format)
+    check_port(port)
     if isinstance(source, (bytes, bytearray, memoryview)):
         log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes,
-                            log_tz)
+                            log_tz, port)
     else:
         if isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable):
             source = [source]
@@ -312,7 +315,7 @@ def read_log(
         n = max(1, min(len(groups), workers or os.cpu_count() or 1))
 
         def decode(group):
-            return _decode_files(group, format, chunk_bytes, log_tz)
+            return _decode_files(group, format, chunk_bytes, log_tz, port)
 
         if n == 1:
             logs = [decode(g) for g in groups]
@@ -331,9 +334,9 @@ def _resolve_format(fmt, head, name):
     return place_format(head, name)
 
 
-def _decode_bytes(data, fmt, name, chunk_bytes, log_tz=None):
+def _decode_bytes(data, fmt, name, chunk_bytes, log_tz, port):
     dec = StreamDecoder(_resolve_format(fmt, data[:_HEAD_BYTES], name), source=name,
-                        log_tz=log_tz, forced=fmt != "auto")
+                        log_tz=log_tz, forced=fmt != "auto", port=port)
     parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
     parts.append(_finish(dec))
     return DecodedLog.concat(parts)
@@ -347,7 +350,7 @@ def _finish(dec):
         raise InputError(f"{dec.source}: {exc}") from None
 
 
-def _decode_files(paths, fmt, chunk_bytes, log_tz=None):
+def _decode_files(paths, fmt, chunk_bytes, log_tz, port):
     """Decode one file, or the files of a rotated log in order through one decoder (when
     they are tracker-server logs; otherwise each on its own).
 
@@ -370,7 +373,7 @@ def _decode_files(paths, fmt, chunk_bytes, log_tz=None):
                     dec = None
                 if dec is None:
                     dec = StreamDecoder(file_fmt, source=name, log_tz=log_tz,
-                                        forced=fmt != "auto")
+                                        forced=fmt != "auto", port=port)
                 else:
                     parts.append(dec.next_file(name))
                 parts.append(dec.feed(head) if head else None)

@@ -17,6 +17,8 @@ import pyarrow.compute as pc
 from .. import schema as S
 from ..errors import FormatError, InputError
 from ..io._pcap_kernels import (
+    MAX_BAD_STRETCH,
+    MAX_RECORD,
     PCAP_CLASSIC,
     PCAP_NG,
     T_OTHER,
@@ -26,7 +28,7 @@ from ..io._pcap_kernels import (
     reassemble_tcp,
     scan_records,
 )
-from ..io.files import source_name
+from ..io.files import CAPTURE_FORMATS, source_name
 from ._assemble import (
     OffsetMap,
     PieceMap,
@@ -54,9 +56,16 @@ from ._lines_kernels import (
 from ._logtime import zone_table
 from ._text_kernels import INT64_NULL
 
-__all__ = ["StreamDecoder", "Accounting"]
+__all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT"]
 
 _UDP_BIT = 1 << 48
+#: the port devices send to unless told otherwise (``port=``), as ``bofan listen`` uses
+DEFAULT_PORT = 8888
+#: ``port="auto"`` guesses from the first this many TCP/UDP packets ...
+GUESS_PACKETS = 256
+#: ... of the records that end within this many bytes of the start of the file
+GUESS_BYTES = 4 << 20
+_GUESS_DATA_BYTES = GUESS_BYTES + MAX_BAD_STRETCH + MAX_RECORD + 64
 #: below this a chunk is decoded on one thread: the parts would be too small to pay off
 _PARALLEL_MIN_BYTES = 4 << 20
 _POOL = None
@@ -118,7 +127,8 @@ def _line_bounds(data, parts):
         bounds.append(cut + 1)
     bounds.append(len(data))
     return sorted(set(bounds)) if len(data) else [0, 0]
-_FORMATS = ("stream", "lines", "traccar", "pcap")
+#: every capture format decodes incrementally; the list is declared once, in ``io``
+_FORMATS = tuple(CAPTURE_FORMATS)
 
 
 class Accounting:
@@ -158,6 +168,18 @@ class Accounting:
         }
 
 
+def _table_hex(table: pa.Table) -> str:
+    """An Arrow table as hex text (IPC stream), for a JSON checkpoint."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes().hex()
+
+
+def _table_from_hex(text: str) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(bytes.fromhex(text))).read_all()
+
+
 class StreamDecoder:
     """Decode one capture incrementally.
 
@@ -173,10 +195,15 @@ class StreamDecoder:
         UTC.
     forced : bool
         The format was named by the user, not detected. Then input that yields no frame
-        and no reject at all (every byte read as log metadata or separators) does not fit
-        the format: :meth:`finish` raises :class:`~bofan_analytics.errors.InputError`
-        instead of reporting "0 messages, 0 rejects". A raw ``stream`` always fits: there
-        every byte is a frame, a reject or a CR/LF separator.
+        and no reject at all although it holds more than line ends and spaces (every
+        byte was read as log metadata or separators) does not fit the format:
+        :meth:`finish` raises :class:`~bofan_analytics.errors.InputError` instead of
+        reporting "0 messages, 0 rejects".
+    port : int or "auto"
+        For packet captures: the server port the devices send to (default 8888); only
+        packets to it are device data. ``"auto"`` guesses it from the first packets of
+        the capture (see :data:`GUESS_PACKETS`): the destination port most connections
+        send data to.
 
     Examples
     --------
@@ -188,14 +215,17 @@ class StreamDecoder:
     """
 
     def __init__(self, format: str = "stream", source: str = "<bytes>",
-                 log_tz: str | None = None, *, forced: bool = False):
+                 log_tz: str | None = None, *, forced: bool = False,
+                 port: int | str = DEFAULT_PORT):
         if format not in _FORMATS:
             raise FormatError(
                 f"cannot decode format {format!r} incrementally; choose one of: {', '.join(_FORMATS)}"
             )
+        self.port = check_port(port)
         self.format = format
         self.source = source = source_name(source)
         self.forced = forced
+        self._only_blank = True  # nothing but line ends and spaces fed so far
         self.accounting = Accounting(source, format)
         self._accounts = [self.accounting]  # one per file of a rotated set
         self._tail = b""
@@ -203,6 +233,7 @@ class StreamDecoder:
         self._line_start = True
         self._known_devices = {}
         self._references = {}  # connection key -> its last full PT-502 sentence
+        self._held = None  # rows that wait for a carried frame (see _release)
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._pcap = None
         self._finished = False
@@ -220,6 +251,8 @@ class StreamDecoder:
         if self._finished:
             raise FormatError("this decoder has finished; make a new one")
         self.accounting.input_bytes += len(chunk)
+        if self._only_blank and self.forced:
+            self._only_blank = not bytes(chunk).strip(b" \t\r\n")
         return self._step(chunk, final=False)
 
     def finish(self):
@@ -229,8 +262,7 @@ class StreamDecoder:
         log = self._step(b"", final=True)
         self._finished = True
         acc = self.accounting
-        if (self.forced and self.format != "stream" and acc.input_bytes
-                and not acc.messages and not acc.rejects):
+        if self.forced and not self._only_blank and not acc.messages and not acc.rejects:
             raise InputError(
                 f"does not fit --format {self.format}: {acc.input_bytes:,} bytes gave no frame "
                 "and no reject (leave the format out to detect it)"
@@ -270,14 +302,24 @@ class StreamDecoder:
         if self.format == "pcap" or self._finished:
             return None
         carry = {
-            str(key): [data.hex(), [list(piece) for piece in pieces]]
-            for key, (data, pieces) in self._carry.items()
+            str(key): [data.hex(), [list(piece) for piece in pieces], bool(line_start)]
+            for key, (data, pieces, line_start) in self._carry.items()
         }
+        held = None
+        if self._held is not None:  # rows decoded for good, waiting for a carried frame
+            h_msg, h_msg_end, h_rej, h_rej_end = self._held
+            held = [_table_hex(h_msg), h_msg_end.tolist(), _table_hex(h_rej), h_rej_end.tolist()]
         return {
             "consumed": self._base,
             "line_start": bool(self._line_start),
             "devices": {str(k): v for k, v in self._known_devices.items()},
             "carry": carry,
+            "held": held,
+            # compressed PT-502 frames: each connection's last full sentence
+            "references": {
+                str(k): [sentence.hex(), le.hex(), bool(is_open)]
+                for k, (sentence, le, is_open) in self._references.items()
+            },
             # tracker-server logs: the clock, an overlong line, sessions inside a text frame
             "log_tz": self._log_tz,
             "last_utc": int(self._last_utc),
@@ -295,8 +337,17 @@ class StreamDecoder:
         decoder._line_start = bool(state["line_start"])
         decoder._known_devices = {int(k): v for k, v in state["devices"].items()}
         decoder._carry = {
-            int(key): (bytes.fromhex(data), [tuple(piece) for piece in pieces])
-            for key, (data, pieces) in state["carry"].items()
+            int(key): (bytes.fromhex(entry[0]), [tuple(piece) for piece in entry[1]],
+                       bool(entry[2]) if len(entry) > 2 else True)
+            for key, entry in state["carry"].items()
+        }
+        if state.get("held"):
+            h_msg, h_msg_end, h_rej, h_rej_end = state["held"]
+            decoder._held = (_table_from_hex(h_msg), np.array(h_msg_end, np.int64),
+                             _table_from_hex(h_rej), np.array(h_rej_end, np.int64))
+        decoder._references = {
+            int(k): (bytes.fromhex(sentence), bytes.fromhex(le), bool(is_open))
+            for k, (sentence, le, is_open) in state.get("references", {}).items()
         }
         decoder._last_utc = int(state.get("last_utc", INT64_NULL))
         decoder._cont = bool(state.get("cont", False))
@@ -316,6 +367,10 @@ class StreamDecoder:
             messages, rejects = self._step_traccar(data, final, last_line)
         else:
             messages, rejects = self._step_pcap(data, final)
+        if final and self._held is not None:  # a capture that ended without more pieces
+            messages = pa.concat_tables([self._held[0], messages])
+            rejects = pa.concat_tables([self._held[2], rejects])
+            self._held = None
         self._count(messages, "messages", "message_bytes")
         self._count(rejects, "rejects", "reject_bytes")
         accounts = [acc.as_dict() for acc in self._accounts] if final else []
@@ -368,7 +423,7 @@ class StreamDecoder:
 
     def _stream_part(self, buf, lo, hi, final, line_start, known, references):
         segs = Segments([lo], [hi], final, line_start)
-        messages, rejects, consumed, _ = decode_segments(
+        messages, rejects, consumed, _, _ = decode_segments(
             buf, segs, OffsetMap(self._base), self.source, known, references
         )
         return messages, rejects, int(consumed[0]), known, references
@@ -393,7 +448,7 @@ class StreamDecoder:
     def _lines_part(self, buf, lo, hi, final):
         pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, lo, hi, final)
         segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
-        messages, rejects, _, _ = decode_segments(
+        messages, rejects, _, _, _ = decode_segments(
             buf, segs, OffsetMap(self._base, recv), self.source
         )
         return messages, rejects, consumed
@@ -454,44 +509,67 @@ class StreamDecoder:
         start = 0
         if st is None:
             if len(data) < 24 and not final:
+                self._tail = data  # the file header is not all here yet
                 return empty_messages(), empty_rejects()
-            st = self._pcap = _PcapState.from_header(data)
+            st = self._pcap = _PcapState.from_header(data, self.port)
             start = st.header_bytes
             if st.kind == 0:
                 st.dead = True
+                if len(data) < 24 and _PcapState.from_header(data + bytes(24), None).kind:
+                    # a capture whose file header is cut off (final: nothing more comes)
+                    cut = self._raw_rejects(buf, np.array([0]), np.array([len(data)]),
+                                            np.array([INT64_NULL]), R_TRUNCATED)
+                    self._base += len(data)
+                    self._tail = b""
+                    return empty_messages(), cut
+                return self._reject_pieces(data, final)
         if st.dead:
-            # everything after a record that cannot be read: one reject, raw bytes kept
-            if len(data):
-                extra.append(self._raw_rejects(buf, np.array([0]), np.array([len(data)]),
-                                               np.array([INT64_NULL]), R_BAD_CAPTURE))
-            self._base += len(data)
-            self._tail = b""
-            return empty_messages(), _concat_rejects(extra)
-        data_s, data_len, ts, link, consumed, st.n_if, st.big, status = scan_records(
+            return self._reject_pieces(data, final)
+        (data_s, data_len, ts, link, consumed, st.n_if, st.big, status, bad_s, bad_e,
+         st.resync, st.last_sec) = scan_records(
             buf, start, buf.shape[0], final, st.kind, st.big, st.nano, st.linktype,
-            st.if_link, st.if_div, st.n_if,
+            st.if_link, st.if_div, st.n_if, st.resync, st.last_sec,
         )
+        if bad_s.shape[0]:
+            extra.append(self._raw_rejects(buf, bad_s, bad_e,
+                                           np.full(bad_s.shape[0], INT64_NULL), R_BAD_CAPTURE))
         if status:
-            reason = R_BAD_CAPTURE if status == 1 else R_TRUNCATED
             extra.append(self._raw_rejects(buf, np.array([consumed]), np.array([len(data)]),
-                                           np.array([INT64_NULL]), reason))
-            st.dead = status == 1
+                                           np.array([INT64_NULL]), R_TRUNCATED))
             consumed = len(data)
-        proto, key, sport, dport, seq, flags, pay_s, pay_len, lost = parse_packets(
+        proto, key, sport, dport, seq, flags, pay_s, pay_len, lost, bad = parse_packets(
             buf, data_s, data_len, link
         )
-        if st.server_port is None and (proto != T_OTHER).any():
-            st.server_port = _server_port(proto, sport, dport, flags)
-        device = (proto != T_OTHER) & (dport == (st.server_port or -1))
+        if bad.any():
+            extra.append(self._raw_rejects(buf, data_s[bad], data_s[bad] + data_len[bad],
+                                           ts[bad], R_BAD_CAPTURE))
+        if st.server_port is None:  # port="auto"
+            transport = np.flatnonzero(proto != T_OTHER)
+            enough = transport.shape[0] >= GUESS_PACKETS or len(data) >= _GUESS_DATA_BYTES
+            if not (enough or final):
+                # the guess must not depend on the chunking: decide on the same packets
+                # whatever arrives first, so keep the whole start of the file until then
+                self._pcap = None
+                self._tail = data
+                return empty_messages(), empty_rejects()
+            first = transport[(data_s[transport] + data_len[transport]) <= GUESS_BYTES]
+            st.server_port = _server_port(dport[first[:GUESS_PACKETS]], key[first[:GUESS_PACKETS]],
+                                          pay_len[first[:GUESS_PACKETS]])
+        device = (proto != T_OTHER) & (dport == st.server_port)
         tcp = np.flatnonzero(device & (proto == T_TCP))
         tcp = tcp[np.argsort(key[tcp], kind="stable")]
         next_seq = np.array([st.next_seq.get(int(k), -1) for k in key[tcp]], np.int64)
+        first_seq = np.array([st.first_seq.get(int(k), -1) for k in key[tcp]], np.int64)
         t_start, t_len, t_brk, _dup = reassemble_tcp(
-            key[tcp], seq[tcp], flags[tcp], pay_s[tcp], pay_len[tcp], lost[tcp], next_seq
+            key[tcp], seq[tcp], flags[tcp], pay_s[tcp], pay_len[tcp], lost[tcp], next_seq,
+            first_seq,
         )
         if tcp.shape[0]:
             last = np.flatnonzero(np.append(key[tcp][1:] != key[tcp][:-1], True))
             st.next_seq.update(zip(key[tcp][last].tolist(), next_seq[last].tolist(), strict=True))
+            st.first_seq.update(
+                zip(key[tcp][last].tolist(), first_seq[last].tolist(), strict=True)
+            )
         udp = np.flatnonzero(device & (proto == T_UDP) & (pay_len > 0))
         has = t_len > 0
         piece_s = np.concatenate([t_start[has], pay_s[udp]])
@@ -513,6 +591,18 @@ class StreamDecoder:
         self._base += consumed
         return messages, rejects
 
+    def _reject_pieces(self, data, final):
+        """A file that is not a capture: its bytes are ``bad_capture`` rejects, cut every
+        ``MAX_BAD_STRETCH`` bytes from the start (whatever the chunks)."""
+        keep = len(data) if final else len(data) // MAX_BAD_STRETCH * MAX_BAD_STRETCH
+        s = np.arange(0, keep, MAX_BAD_STRETCH, dtype=np.int64)
+        e = np.minimum(s + MAX_BAD_STRETCH, keep)
+        rejects = self._raw_rejects(np.frombuffer(data, np.uint8), s, e,
+                                    np.full(s.shape[0], INT64_NULL), R_BAD_CAPTURE)
+        self._base += keep
+        self._tail = data[keep:]
+        return empty_messages(), rejects
+
     def _decode_pieces(self, data, pay_s, pay_e, hexcls, recv, key, datagram, brk, final,
                        extra_rejects=None):
         """Decode payload pieces of ``data`` (log reads, packets) grouped by connection.
@@ -521,7 +611,7 @@ class StreamDecoder:
         the previous chunk); a datagram, or a piece after a hole (``brk``), starts a segment
         of its own. ``extra_rejects`` are merged in source order.
         """
-        blob, c_s, c_e, c_src, c_fac, c_recv, c_key, c_file = self._carry_pieces()
+        blob, c_s, c_e, c_src, c_fac, c_recv, c_key, c_file, c_ls = self._carry_pieces()
         buf = np.frombuffer(blob + data, np.uint8) if blob else np.frombuffer(data, np.uint8)
         shift = len(blob)
         nc = c_s.shape[0]
@@ -537,6 +627,8 @@ class StreamDecoder:
         all_dgram = np.concatenate([np.zeros(nc, bool), datagram])
         all_brk = np.concatenate([np.zeros(nc, bool), brk])
         all_file = np.concatenate([c_file, np.full(pay_s.shape[0], len(self._accounts) - 1)])
+        # whether a carried tail starts a line, as it did when it was cut off
+        all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
         order = np.argsort(all_key, kind="stable")
         out, out_start = gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         out.flags.writeable = False  # the same kernel signature as for file bytes
@@ -552,25 +644,53 @@ class StreamDecoder:
         followed = np.append(seg_key[1:] == seg_key[:-1], False)
         seg_final = (dgram[first] | followed | final).astype(np.int8)
         # after a hole in the data nothing says a line starts there
-        seg_line_start = (~all_brk[order][first]).astype(np.int8)
+        seg_line_start = (~all_brk[order][first] & all_ls[order][first]).astype(np.int8)
         segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key)
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
         if len(self._accounts) > 1:
             mapping.files = (all_file[order], [acc.source for acc in self._accounts])
-        messages, rejects, consumed_segs, rej_end = decode_segments(
+        messages, rejects, consumed_segs, rej_end, msg_end = decode_segments(
             out, segs, mapping, self.source, self._known_devices, self._references
         )
         self._carry = {}
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
-            self._carry[int(seg_key[k])] = self._carry_entry(out, mapping, a, b)
+            line_start = bool(seg_line_start[k]) if a == seg_s[k] else out[a - 1] in (10, 13)
+            self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
             ends = np.concatenate([rej_end, offs + lens + ((len(self._accounts) - 1) << 44)])
             rejects = pa.concat_tables([rejects, extra_rejects])
-            rejects = rejects.take(pa.array(np.argsort(ends, kind="stable")))
-        return messages, rejects
+            order = np.argsort(ends, kind="stable")
+            rejects = rejects.take(pa.array(order))
+            rej_end = ends[order]
+        return self._release(messages, msg_end, rejects, rej_end, final)
+
+    def _release(self, messages, msg_end, rejects, rej_end, final):
+        """Rows in input order whatever the chunking: rows are ordered by where their frame
+        ends, and a frame still carried over (its end is not known yet) may end before rows
+        completed now. Those rows wait until no carried frame starts before them."""
+        if self._held is not None:
+            h_msg, h_msg_end, h_rej, h_rej_end = self._held
+            msg_end = np.concatenate([h_msg_end, msg_end])
+            rej_end = np.concatenate([h_rej_end, rej_end])
+            order = np.argsort(msg_end, kind="stable")
+            messages = pa.concat_tables([h_msg, messages]).take(pa.array(order))
+            msg_end = msg_end[order]
+            order = np.argsort(rej_end, kind="stable")
+            rejects = pa.concat_tables([h_rej, rejects]).take(pa.array(order))
+            rej_end = rej_end[order]
+            self._held = None
+        if final or not self._carry:
+            return messages, rejects
+        first = min(pieces[0][2] + (pieces[0][5] << 44) for _, pieces, _ in self._carry.values())
+        m_cut = int(np.searchsorted(msg_end, first, side="right"))
+        r_cut = int(np.searchsorted(rej_end, first, side="right"))
+        if m_cut < len(messages) or r_cut < len(rejects):
+            self._held = (messages.slice(m_cut), msg_end[m_cut:], rejects.slice(r_cut),
+                          rej_end[r_cut:])
+        return messages.slice(0, m_cut), rejects.slice(0, r_cut)
 
     @staticmethod
     def _carry_entry(out, mapping, a, b):
@@ -590,17 +710,17 @@ class StreamDecoder:
     def _carry_pieces(self):
         if not self._carry:
             z = np.zeros(0, np.int64)
-            return b"", z, z, z, z, z, z, z
+            return b"", z, z, z, z, z, z, z, np.zeros(0, bool)
         blob = bytearray()
         rows = []
-        for key, (data, pieces) in self._carry.items():
+        for key, (data, pieces, line_start) in self._carry.items():
             base = len(blob)
             blob += data
             for lo, hi, src, fac, recv, file in pieces:
-                rows.append((base + lo, base + hi, src, fac, recv, key, file))
-        arr = np.array(rows, np.int64).reshape(-1, 7)
+                rows.append((base + lo, base + hi, src, fac, recv, key, file, line_start))
+        arr = np.array(rows, np.int64).reshape(-1, 8)
         return (bytes(blob), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5],
-                arr[:, 6])
+                arr[:, 6], arr[:, 7].astype(bool))
 
     def _raw_rejects(self, buf, s, e, recv, reason):
         """Rejects for stretches the framer never sees (bad hex, unreadable capture records)."""
@@ -637,30 +757,51 @@ class _PcapState:
         self.n_if = 0
         self.server_port = None
         self.next_seq = {}
+        self.first_seq = {}
         self.dead = False
+        self.resync = False
+        self.last_sec = -1
 
     @classmethod
-    def from_header(cls, data):
+    def from_header(cls, data, port):
+        state = cls(0)
         magic = data[:4]
         if magic == b"\x0a\x0d\x0d\x0a":
-            return cls(PCAP_NG)
+            state = cls(PCAP_NG)
         for big in (False, True):
             value = int.from_bytes(magic, "big" if big else "little")
             if value in (0xA1B2C3D4, 0xA1B23C4D) and len(data) >= 24:
                 link = int.from_bytes(data[20:24], "big" if big else "little") & 0xFFFF
-                return cls(PCAP_CLASSIC, big, value == 0xA1B23C4D, link, 24)
-        return cls(0)
+                state = cls(PCAP_CLASSIC, big, value == 0xA1B23C4D, link, 24)
+        state.server_port = None if port == "auto" else port
+        return state
 
 
-def _server_port(proto, sport, dport, flags):
-    """The listening port: where connections were opened to, else the port every packet shares."""
-    syn = (proto == T_TCP) & ((flags & 0x12) == 0x02)
-    if syn.any():
-        ports, counts = np.unique(dport[syn], return_counts=True)
-        return int(ports[np.argmax(counts)])
-    ports, counts = np.unique(np.concatenate([sport[proto != T_OTHER], dport[proto != T_OTHER]]),
-                              return_counts=True)
-    return int(ports[np.argmax(counts)])
+def _server_port(dport, key, pay_len):
+    """The device port guessed from packets (``port="auto"``).
+
+    The destination port that the most connections send data to; a tie goes to the port
+    that received more payload bytes, then to the lower port. Packets without payload
+    (SYN, bare ACKs) do not count, so a connection attempt to another service does not
+    win; -1 when no packet carries data.
+    """
+    data = pay_len > 0
+    if not data.any():
+        return -1
+    pairs = np.unique(np.stack([dport[data].astype(np.int64), key[data]]), axis=1)
+    conns = np.bincount(pairs[0], minlength=65536)
+    volume = np.bincount(dport[data], weights=pay_len[data], minlength=65536)
+    best = np.lexsort((-np.arange(65536), volume, conns))[-1]
+    return int(best)
+
+
+def check_port(port):
+    """Validate a ``port=`` value: a port number, or ``"auto"``."""
+    if port == "auto":
+        return port
+    if isinstance(port, (int, np.integer)) and not isinstance(port, bool) and 0 <= port <= 65535:
+        return int(port)
+    raise FormatError(f"port must be a number from 0 to 65535 or 'auto', not {port!r}")
 
 
 def _concat_rejects(tables):

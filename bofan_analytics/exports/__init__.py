@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._validate import choice
 from ..errors import FormatError
 from ._collect import collect
 
@@ -38,10 +39,7 @@ def _format_of(path: Path, to) -> str:
         if to is None:
             raise FormatError(f"cannot tell the export format from {str(path)!r}: pass to= one "
                               f"of {', '.join(EXPORT_FORMATS)}")
-    if to not in EXPORT_FORMATS:
-        raise FormatError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, "
-                          f"got {to!r}")
-    return to
+    return choice("to", to, EXPORT_FORMATS)
 
 
 def _atomic(path: Path, write) -> None:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._validate import zone
 from ..analytics._input import as_positions
-from ..analytics._track import Track, prepare, times_ms, to_times
+from ..analytics._track import Track, prepare, times_ms
 from ..errors import SchemaError
-from ..schema import DEVICE_ID, LAT, LON
+from ..schema import DEVICE_ID, END_TIME, LAT, LON, START_TIME
 
 __all__ = ["Collected", "collect", "xml_text", "utc_text", "local_text"]
 
@@ -78,12 +79,12 @@ def _ranges(track: Track, frame: pd.DataFrame, what: str):
     if len(frame) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    for col in (DEVICE_ID, "start_time", "end_time"):
+    for col in (DEVICE_ID, START_TIME, END_TIME):
         if col not in frame.columns:
             raise SchemaError(f"{what} lack the column {col}")
     devices = frame[DEVICE_ID].to_numpy(dtype=object)
-    s = _rows_of(track, devices, times_ms(frame["start_time"]))
-    e = _rows_of(track, devices, times_ms(frame["end_time"]))
+    s = _rows_of(track, devices, times_ms(frame[START_TIME]))
+    e = _rows_of(track, devices, times_ms(frame[END_TIME]))
     if (s < 0).any() or (e < 0).any():
         raise SchemaError(f"{what} start or end at a time the positions have no fix for")
     return s, e
@@ -94,7 +95,8 @@ def collect(source, *, tz=None, devices=None, start=None, end=None, geofences=No
     """Read ``source`` once and find what the exports write."""
     from ..analytics import alarms, detect_stops, detect_trips, geofence_events
 
-    to_times(np.empty(0, np.int64), tz)  # an unknown zone fails here, before any work
+    if tz is not None and not isinstance(tz, dict):
+        zone(tz)  # an unknown zone fails here, before any work
     positions = as_positions(source, devices=devices, start=start, end=end)
     track = prepare(positions)
     if trips is None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._version import __version__
 from ..analytics._track import times_ms
-from ..schema import LAT, LON, TIME
+from ..schema import LAT, LON, START_TIME, TIME
 from ._collect import Collected, utc_text, xml_text
 
 __all__ = ["write_gpx", "GPX_NS", "TPX_NS"]
@@ -86,7 +86,7 @@ def build_gpx(c: Collected) -> ET.Element:
              minlon=repr(float(track.lon.min())), maxlat=repr(float(track.lat.max())),
              maxlon=repr(float(track.lon.max())))
 
-    _waypoints(root, c.stops, t_col="start_time", kind="stop",
+    _waypoints(root, c.stops, t_col=START_TIME, kind="stop",
                name=lambda r: f"{r.device_id} stop {r.start_time:%Y-%m-%d %H:%M %Z}",
                desc=lambda r: f"stopped {_minutes(r.duration_s)}, until "
                               f"{r.end_time:%Y-%m-%d %H:%M %Z}")

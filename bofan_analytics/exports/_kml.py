@@ -29,7 +29,7 @@ import zipfile
 
 import numpy as np
 
-from ..schema import LAT, LON
+from ..schema import DISTANCE_M, DURATION_S, END_TIME, LAT, LON, MAX_SPEED_KMH, START_TIME
 from ._collect import Collected, local_text, xml_text
 
 __all__ = ["write_kml", "KML_NS"]
@@ -122,8 +122,8 @@ def build_kml(c: Collected) -> ET.Element:
     trips = c.trips
     if len(trips):
         track = c.track
-        begins = local_text(trips["start_time"])
-        ends = local_text(trips["end_time"])
+        begins = local_text(trips[START_TIME])
+        ends = local_text(trips[END_TIME])
         for k, trip in enumerate(trips.itertuples(index=False)):
             pm = _placemark(
                 folder, name=f"{trip.device_id} trip {trip.start_time:%Y-%m-%d %H:%M %Z}",
@@ -131,19 +131,19 @@ def build_kml(c: Collected) -> ET.Element:
                             + (f", max {trip.max_speed_kmh:.0f} km/h"
                                if trip.max_speed_kmh == trip.max_speed_kmh else ""),
                 style="trip", begin=begins[k], end=ends[k],
-                data={"device_id": trip.device_id, "distance_m": _num(trip.distance_m, 1),
-                      "duration_s": _num(trip.duration_s, 0),
-                      "max_speed_kmh": _num(trip.max_speed_kmh, 1)})
+                data={"device_id": trip.device_id, DISTANCE_M: _num(trip.distance_m, 1),
+                      DURATION_S: _num(trip.duration_s, 0),
+                      MAX_SPEED_KMH: _num(trip.max_speed_kmh, 1)})
             line = _sub(pm, "LineString")
             _sub(line, "tessellate", "1")
             rows = slice(int(s_rows[k]), int(e_rows[k]) + 1)
             _sub(line, "coordinates",
                  " ".join(map(_coord, track.lon[rows].tolist(), track.lat[rows].tolist())))
 
-    _points(doc, "Stops", c.stops, style="stop", t_cols=("start_time", "end_time"),
+    _points(doc, "Stops", c.stops, style="stop", t_cols=(START_TIME, END_TIME),
             name=lambda r: f"{r.device_id} stop {r.start_time:%Y-%m-%d %H:%M %Z}",
             description=lambda r: f"stopped {r.duration_s / 60:.0f} min",
-            data=lambda r: {"device_id": r.device_id, "duration_s": _num(r.duration_s, 0)})
+            data=lambda r: {"device_id": r.device_id, DURATION_S: _num(r.duration_s, 0)})
     _points(doc, "Alarms", c.alarms, style="alarm", t_cols=("time",),
             name=lambda r: f"{r.device_id} {r.alarm}",
             description=lambda r: f"alarm {r.alarm} at {r.time:%Y-%m-%d %H:%M:%S %Z}",

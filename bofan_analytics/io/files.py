@@ -19,6 +19,7 @@ import io
 import os
 import re
 import stat
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def open_capture(path: str | os.PathLike) -> io.BufferedIOBase:
         raise InputError(f"cannot open {p}: {exc.strerror or exc}") from None
     magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     if magic.startswith(_GZIP_MAGIC):
-        return _Decompressed(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
+        return _Decompressed(_GzipMembers(raw), raw)
     if magic.startswith(_ZSTD_MAGIC) or _is_zstd_skippable(magic):
         import zstandard
 
@@ -172,6 +173,48 @@ class _Decompressed(io.BufferedIOBase):
         finally:
             self._raw.close()
             super().close()
+
+
+class _GzipMembers:
+    """gzip decompression (one member after another) with large reads.
+
+    ``GzipFile.read1`` hands out about 10 KiB a call, too little for chunks of megabytes;
+    this reads 1 MiB of compressed data at a time and raises ``EOFError`` as ``GzipFile``
+    does when the file ends inside a member. Bytes after the last member that are not a
+    gzip member are an error too (``gzip.BadGzipFile``), zero padding excepted.
+    """
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._pending = b""  # compressed bytes not yet given to the decompressor
+        self._started = False  # the current member has begun
+
+    def read1(self, size: int) -> bytes:
+        while True:
+            if not self._pending:
+                self._pending = self._raw.read(1 << 20)
+                if not self._pending:
+                    if self._started:
+                        raise EOFError("compressed file ended inside a gzip member")
+                    return b""
+            if not self._started:
+                if not self._pending.strip(b"\x00"):  # zero padding after the last member
+                    self._pending = b""
+                    continue
+                if not self._pending.startswith(_GZIP_MAGIC[: len(self._pending)]):
+                    raise gzip.BadGzipFile("bytes after the last gzip member are not gzip")
+                self._started = True
+            out = self._inflate.decompress(self._pending, size)
+            self._pending = self._inflate.unconsumed_tail or self._inflate.unused_data
+            if self._inflate.eof:
+                self._inflate = zlib.decompressobj(wbits=31)
+                self._started = False
+            if out:
+                return out
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 class _ZstdFrames(io.RawIOBase):

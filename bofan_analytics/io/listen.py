@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from .._validate import positive, whole
 from ..decode.framing import StreamCutter
 from ..errors import FormatError, InputError
 
@@ -618,6 +619,14 @@ class Listener:
         events: EventLog | None = None,
         status_every_s: float = STATUS_EVERY_S,
     ) -> None:
+        whole("port", port, lo=0, hi=65535)
+        if max_connections is not None:
+            whole("max_connections", max_connections, lo=1)
+        for name, value in (("idle_timeout_s", idle_timeout_s),
+                            ("photo_timeout_s", photo_timeout_s),
+                            ("status_every_s", status_every_s)):
+            positive(name, value)
+        positive("rotate_mb", rotate_mb, allow_none=True)
         self.out_dir = Path(out_dir)
         self.host = host
         self.port = port
@@ -829,6 +838,7 @@ def listen(
     >>> stats.files                                                # doctest: +SKIP
     ['captures/bofan-20261102T071027Z.log']
     """
+    positive("duration_s", duration_s, allow_none=True)
     return asyncio.run(_listen(out_dir, host, port, duration_s, on_ready, stop, options))
 
 

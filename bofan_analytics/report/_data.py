@@ -10,6 +10,16 @@ import pandas as pd
 
 from .. import schema as S
 from ..errors import FormatError, InputError
+from ..schema import (
+    DISTANCE_M,
+    DRIVING_S,
+    DURATION_S,
+    FIRST_TIME,
+    IDLE_S,
+    LAST_TIME,
+    MAX_SPEED_KMH,
+    OVERSPEED_S,
+)
 
 __all__ = ["ReportData", "collect", "TABLES", "zone_text"]
 
@@ -128,9 +138,9 @@ def _zone_limits(fences):
 
 
 def _local_summary(summary: pd.DataFrame, tz) -> pd.DataFrame:
-    from ..analytics._tz import localize_frame
+    from ..analytics._track import localize_frame
 
-    return localize_frame(summary, tz, ["first_time", "last_time"])
+    return localize_frame(summary, tz, [FIRST_TIME, LAST_TIME])
 
 
 def zone_text(tz) -> str:
@@ -192,16 +202,10 @@ def _messages(source, devices, start, end, tz=None) -> pd.DataFrame:
 
 
 def _fixes(messages: pd.DataFrame) -> pd.DataFrame:
-    """Valid fixes, duplicates (a fix received twice) dropped, sorted by device and time."""
-    ok = (
-        messages[S.VALID].fillna(False).astype(bool)
-        & messages[S.TIME].notna()
-        & messages[S.LAT].notna()
-        & messages[S.LON].notna()
-    )
-    columns = [c for c in S.POSITION_COLUMNS if c in messages.columns]
-    fixes = messages.loc[ok, columns].drop_duplicates([S.DEVICE_ID, S.TIME, S.LAT, S.LON])
-    return fixes.sort_values([S.DEVICE_ID, S.TIME], kind="stable").reset_index(drop=True)
+    """The usable fixes (:func:`bofan_analytics._fix.usable_fixes`), positions columns."""
+    from ..analytics._track import usable_fixes
+
+    return usable_fixes(messages[[c for c in S.POSITION_COLUMNS if c in messages.columns]])
 
 
 def _count(table, devices) -> pd.Series:
@@ -229,8 +233,8 @@ def _summary(messages: pd.DataFrame, positions: pd.DataFrame, tables: dict) -> p
     # PT-60 fixes carry no speed: then the trips' speeds (from distance over time) count
     speeds = pd.to_numeric(positions[S.SPEED_KMH], errors="coerce").groupby(positions[S.DEVICE_ID])
     max_speed = speeds.max().reindex(devices)
-    if trips is not None and not trips.empty and "max_speed_kmh" in trips:
-        trip_max = trips.groupby(S.DEVICE_ID)["max_speed_kmh"].max().reindex(devices)
+    if trips is not None and not trips.empty and MAX_SPEED_KMH in trips:
+        trip_max = trips.groupby(S.DEVICE_ID)[MAX_SPEED_KMH].max().reindex(devices)
         max_speed = max_speed.fillna(trip_max)
     battery = tables["battery"]
     last_pct = (
@@ -246,25 +250,25 @@ def _summary(messages: pd.DataFrame, positions: pd.DataFrame, tables: dict) -> p
             else None,
             "messages": by_dev.size().reindex(devices, fill_value=0).to_numpy(),
             "fixes": _count(positions, devices).array,
-            "first_time": by_dev[S.TIME].min().reindex(devices).to_numpy(),
-            "last_time": by_dev[S.TIME].max().reindex(devices).to_numpy(),
-            "distance_m": _total(trips, "distance_m", devices).to_numpy(),
-            "driving_s": _total(trips, "duration_s", devices).to_numpy(),
+            FIRST_TIME: by_dev[S.TIME].min().reindex(devices).to_numpy(),
+            LAST_TIME: by_dev[S.TIME].max().reindex(devices).to_numpy(),
+            DISTANCE_M: _total(trips, DISTANCE_M, devices).to_numpy(),
+            DRIVING_S: _total(trips, DURATION_S, devices).to_numpy(),
             # standing time inside trips, as detect_trips measures it
-            "idle_s": _total(trips, "idle_s", devices).to_numpy(),
-            "max_speed_kmh": max_speed.to_numpy(),
+            IDLE_S: _total(trips, IDLE_S, devices).to_numpy(),
+            MAX_SPEED_KMH: max_speed.to_numpy(),
             "trips": _count(trips, devices).array,
             "stops": _count(tables["stops"], devices).array,
-            "stopped_s": _total(tables["stops"], "duration_s", devices).to_numpy(),
+            "stopped_s": _total(tables["stops"], DURATION_S, devices).to_numpy(),
             "overspeed": _count(tables["overspeed"], devices).array,
-            "overspeed_s": _total(tables["overspeed"], "duration_s", devices).to_numpy(),
+            OVERSPEED_S: _total(tables["overspeed"], DURATION_S, devices).to_numpy(),
             "geofence_visits": _count(tables["geofence_visits"], devices).array,
             "alarms": _count(tables["alarms"], devices).array,
             "battery_pct": last_pct.to_numpy(),
         }
     )
-    summary["first_time"] = pd.to_datetime(summary["first_time"], utc=True)
-    summary["last_time"] = pd.to_datetime(summary["last_time"], utc=True)
+    summary[FIRST_TIME] = pd.to_datetime(summary[FIRST_TIME], utc=True)
+    summary[LAST_TIME] = pd.to_datetime(summary[LAST_TIME], utc=True)
     return summary
 
 

@@ -12,6 +12,22 @@ import pandas as pd
 
 from .. import schema as S
 from .._version import __version__
+from ..schema import (
+    AVG_SPEED_KMH,
+    DISTANCE_M,
+    DRIVING_S,
+    DURATION_S,
+    DWELL_S,
+    END_TIME,
+    ENGINE_S,
+    FIRST_TIME,
+    IDLE_S,
+    LAST_TIME,
+    LIMIT_KMH,
+    MAX_SPEED_KMH,
+    OVERSPEED_S,
+    START_TIME,
+)
 from ..viz._format import fmt_duration, fmt_km, fmt_number, fmt_time
 from ..viz._html import escape_text
 from ._data import ReportData, zone_text
@@ -23,6 +39,8 @@ MAX_ROWS = 500
 
 #: Vertices of the tracks of all maps of a report together.
 MAX_MAP_POINTS = 300_000
+#: Vertices of the fleet map, on top: an overview, the device maps have the detail.
+FLEET_MAP_POINTS = 60_000
 
 
 def _speed(v) -> str:
@@ -73,34 +91,34 @@ def _day(v) -> str:
 #: For each table: (column, heading, formatter); columns a table lacks are left out.
 TABLE_COLUMNS = {
     "trips": [
-        ("start_time", "Start", fmt_time),
-        ("end_time", "End", fmt_time),
-        ("duration_s", "Duration", fmt_duration),
-        ("distance_m", "Distance", fmt_km),
-        ("max_speed_kmh", "Max speed", _speed),
-        ("avg_speed_kmh", "Avg speed", _speed),
+        (START_TIME, "Start", fmt_time),
+        (END_TIME, "End", fmt_time),
+        (DURATION_S, "Duration", fmt_duration),
+        (DISTANCE_M, "Distance", fmt_km),
+        (MAX_SPEED_KMH, "Max speed", _speed),
+        (AVG_SPEED_KMH, "Avg speed", _speed),
     ],
     "stops": [
-        ("start_time", "Start", fmt_time),
-        ("end_time", "End", fmt_time),
-        ("duration_s", "Duration", fmt_duration),
+        (START_TIME, "Start", fmt_time),
+        (END_TIME, "End", fmt_time),
+        (DURATION_S, "Duration", fmt_duration),
         (S.LAT, "Lat", lambda v: fmt_number(v, 5)),
         (S.LON, "Lon", lambda v: fmt_number(v, 5)),
     ],
     "overspeed": [
-        ("start_time", "Start", fmt_time),
-        ("end_time", "End", fmt_time),
-        ("duration_s", "Duration", fmt_duration),
-        ("max_speed_kmh", "Max speed", _speed),
-        ("limit_kmh", "Limit", _speed),
+        (START_TIME, "Start", fmt_time),
+        (END_TIME, "End", fmt_time),
+        (DURATION_S, "Duration", fmt_duration),
+        (MAX_SPEED_KMH, "Max speed", _speed),
+        (LIMIT_KMH, "Limit", _speed),
         ("geofence", "Zone", str),
-        ("distance_m", "Distance", fmt_km),
+        (DISTANCE_M, "Distance", fmt_km),
     ],
     "geofence_visits": [
         ("geofence", "Geofence", str),
         ("enter_time", "Enter", fmt_time),
         ("exit_time", "Exit", fmt_time),
-        ("dwell_s", "Dwell", fmt_duration),
+        (DWELL_S, "Dwell", fmt_duration),
         ("visit", "Visit", str),
     ],
     "alarms": [
@@ -111,8 +129,8 @@ TABLE_COLUMNS = {
         (S.LON, "Lon", lambda v: fmt_number(v, 5)),
     ],
     "battery": [
-        ("first_time", "From", fmt_time),
-        ("last_time", "To", fmt_time),
+        (FIRST_TIME, "From", fmt_time),
+        (LAST_TIME, "To", fmt_time),
         ("first_pct", "First", _pct),
         ("last_pct", "Last", _pct),
         ("drain_pct_per_h", "Drain %/h", _rate),
@@ -122,25 +140,25 @@ TABLE_COLUMNS = {
     ],
     "daily_summary": [
         ("period_start", "Day", _day),
-        ("distance_m", "Distance", fmt_km),
-        ("driving_s", "Driving", fmt_duration),
-        ("idle_s", "Idle", fmt_duration),
-        ("engine_s", "Engine on", fmt_duration),
+        (DISTANCE_M, "Distance", fmt_km),
+        (DRIVING_S, "Driving", fmt_duration),
+        (IDLE_S, "Idle", fmt_duration),
+        (ENGINE_S, "Engine on", fmt_duration),
         ("trips", "Trips", _int),
         ("stops", "Stops", _int),
-        ("max_speed_kmh", "Max speed", _speed),
-        ("overspeed_s", "Overspeed", fmt_duration),
-        ("first_time", "First fix", fmt_time),
-        ("last_time", "Last fix", fmt_time),
+        (MAX_SPEED_KMH, "Max speed", _speed),
+        (OVERSPEED_S, "Overspeed", fmt_duration),
+        (FIRST_TIME, "First fix", fmt_time),
+        (LAST_TIME, "Last fix", fmt_time),
     ],
     "drivers": [
         (S.DRIVER_ID, "Driver (RFID)", str),
         ("devices", "Vehicles", _int),
         ("trips", "Trips", _int),
-        ("distance_m", "Distance", fmt_km),
-        ("driving_s", "Driving", fmt_duration),
+        (DISTANCE_M, "Distance", fmt_km),
+        (DRIVING_S, "Driving", fmt_duration),
         ("overspeed", "Overspeed", _int),
-        ("overspeed_s", "Overspeed time", fmt_duration),
+        (OVERSPEED_S, "Overspeed time", fmt_duration),
         ("harsh_events", "Harsh events", _int),
     ],
 }
@@ -159,10 +177,10 @@ TABLE_TITLES = {
 SUMMARY_COLUMNS = [
     (S.DEVICE_ID, "Device", str),
     (S.PROTOCOL, "Protocol", str),
-    ("distance_m", "Distance", fmt_km),
-    ("driving_s", "Driving", fmt_duration),
-    ("idle_s", "Idle", fmt_duration),
-    ("max_speed_kmh", "Max speed", _speed),
+    (DISTANCE_M, "Distance", fmt_km),
+    (DRIVING_S, "Driving", fmt_duration),
+    (IDLE_S, "Idle", fmt_duration),
+    (MAX_SPEED_KMH, "Max speed", _speed),
     ("trips", "Trips", _int),
     ("stops", "Stops", _int),
     ("overspeed", "Overspeed", _int),
@@ -271,12 +289,28 @@ def _map_parts(m) -> tuple[dict, str, str]:
     return headers, figure.html.render(), figure.script.render()
 
 
+def _fleet_map(data: ReportData, headers: dict, scripts: list) -> str:
+    """All tracks on one map, opening on the busiest region of a spread fleet with a picker
+    for the others; nothing for a single device (its own map shows it)."""
+    from ..viz import track_map
+
+    pos = data.positions
+    if pos[S.DEVICE_ID].loc[pos[S.LAT].notna() & pos[S.LON].notna()].nunique() < 2:
+        return ""
+    m = track_map(pos, trips=False, stops=False, overspeed=False, alarms=False,
+                  geofences=data.geofences, max_points=FLEET_MAP_POINTS, tz=data.tz)
+    extra, body, script = _map_parts(m)
+    headers.update(extra)
+    scripts.append(script)
+    return f'<h3>Fleet map</h3><div class="map-box">{body}</div>'
+
+
 def _kpis(row: pd.Series, speed_limit_kmh) -> str:
     items = [
-        ("Distance", fmt_km(row["distance_m"])),
-        ("Driving time", fmt_duration(row["driving_s"])),
-        ("Idle time (standing inside trips)", fmt_duration(row["idle_s"])),
-        ("Max speed", _speed(row["max_speed_kmh"])),
+        ("Distance", fmt_km(row[DISTANCE_M])),
+        ("Driving time", fmt_duration(row[DRIVING_S])),
+        ("Idle time (standing inside trips)", fmt_duration(row[IDLE_S])),
+        ("Max speed", _speed(row[MAX_SPEED_KMH])),
         ("Trips", _int(row["trips"])),
         ("Stops", f"{_int(row['stops'])} · {fmt_duration(row['stopped_s'])}"),
         (
@@ -371,13 +405,14 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
     headers: dict = {}
     scripts: list = []
     sections: list = []
+    fleet_map = _fleet_map(data, headers, scripts)
     for i, row in summary.iterrows():
         device = str(row[S.DEVICE_ID])
         pos = _device_rows(data.positions, device)
         tables = {name: _device_rows(frame, device) for name, frame in data.tables.items()}
         parts = [f'<section class="device" id="device-{i}">']
         parts.append(f"<h2>Device {escape_text(device)}</h2>")
-        first, last = fmt_time(row["first_time"]), fmt_time(row["last_time"])
+        first, last = fmt_time(row[FIRST_TIME]), fmt_time(row[LAST_TIME])
         parts.append(f'<p class="note">{escape_text(first)} &ndash; {escape_text(last)}</p>')
         parts.append(_kpis(row, data.speed_limit_kmh))
         types = _device_rows(data.msg_types, device)
@@ -464,6 +499,7 @@ def render_page(data: ReportData, *, title: str, generated: dt.datetime) -> str:
             f'<nav class="devices"><b>Devices:</b> {nav}</nav>\n',
             '<section id="fleet"><h2>Fleet summary</h2>',
             summary_table(summary, links=True),
+            fleet_map,
             "</section>\n",
             _drivers_section(data),
             "\n".join(sections),

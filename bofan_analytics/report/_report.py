@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FormatError
+from .._validate import choice, positive
 from ._data import TABLES, collect
 
 __all__ = ["Report", "build_report", "write_report", "EXPORT_FORMATS"]
@@ -112,10 +112,7 @@ def _export_formats(export) -> list:
         return []
     formats = [export] if isinstance(export, str) else list(export)
     for fmt in formats:
-        if fmt not in EXPORT_FORMATS:
-            raise FormatError(
-                f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}"
-            )
+        choice("export", fmt, EXPORT_FORMATS)
     return formats
 
 
@@ -178,8 +175,15 @@ def build_report(
     >>> report = build_report("build/demo_dataset", speed_limit_kmh=90)   # doctest: +SKIP
     >>> report.summary[["device_id", "distance_m", "trips"]]               # doctest: +SKIP
     """
+    from ..analytics._ignition import check_input
+    from ..analytics._tz import check_tz
     from ._page import render_page
 
+    # the options are checked before any data is read
+    positive("speed_limit_kmh", speed_limit_kmh, allow_none=True)
+    if ignition_input is not None:
+        check_input(ignition_input)
+    check_tz(tz)
     data = collect(
         source,
         devices=devices,

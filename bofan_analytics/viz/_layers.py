@@ -22,7 +22,7 @@ from folium.template import Template
 from ._html import script_json
 from ._offline import leaflet_head
 
-__all__ = ["OfflineLeaflet", "DataLayer", "Legend", "RUNTIME_JS", "LEGEND_CSS", "strip_cdn_links"]
+__all__ = ["OfflineLeaflet", "DataLayer", "Legend", "RegionPicker", "RUNTIME_JS", "LEGEND_CSS", "strip_cdn_links"]
 
 #: Draws the JSON of a :class:`DataLayer` into a Leaflet feature group.
 RUNTIME_JS = """
@@ -60,6 +60,32 @@ bofan.draw = function (group, commands) {
     }
   });
 };
+// A control listing regions ({label: escaped markup, bounds}); a button fits the map to
+// its region. Maps with a picker are listed in bofan.pickers for scripts and tests.
+bofan.pickers = bofan.pickers || [];
+bofan.regionPicker = function (map, regions, position) {
+  var control = L.control({position: position});
+  control.onAdd = function () {
+    var div = L.DomUtil.create("div", "bofan-legend bofan-regions");
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    L.DomUtil.create("b", "", div).textContent = "Regions";
+    regions.forEach(function (r, i) {
+      var button = L.DomUtil.create("button", i === 0 ? "active" : "", div);
+      button.type = "button";
+      button.innerHTML = r.label;
+      L.DomEvent.on(button, "click", function () {
+        map.fitBounds(r.bounds, {padding: [12, 12]});
+        div.querySelectorAll("button").forEach(function (b) {
+          b.classList.toggle("active", b === button);
+        });
+      });
+    });
+    return div;
+  };
+  control.addTo(map);
+  bofan.pickers.push({map: map, control: control, regions: regions});
+};
 """
 
 LEGEND_CSS = """
@@ -70,6 +96,14 @@ LEGEND_CSS = """
   vertical-align: middle; }
 .bofan-legend i.dot { width: 10px; height: 10px; margin: 0 10px 1px 4px; border-radius: 50%;
   border: 2px solid; box-sizing: border-box; }
+.bofan-regions { max-width: 230px; }
+.bofan-regions button { display: block; width: 100%; margin: 3px 0 0; padding: 3px 7px;
+  text-align: left; font: inherit; color: inherit; background: #f4f6f8; cursor: pointer;
+  border: 1px solid #c9d1d9; border-radius: 3px; }
+.bofan-regions button:hover { background: #e6edf3; }
+.bofan-regions button.active { background: #dbe9f6; border-color: #2c7bb6; }
+.bofan-regions button b { display: inline; margin: 0; }
+.bofan-regions small { color: #555; overflow-wrap: anywhere; }
 """
 
 
@@ -180,6 +214,32 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.position = position
         self.html = script_json(html)
+
+    def render(self, **kwargs):
+        _render_verbatim(self, kwargs)
+
+
+class RegionPicker(MacroElement):
+    """A Leaflet control with one button per region that fits the map to that region.
+
+    ``regions`` is a list of ``{"label": markup, "bounds": [[s, w], [n, e]]}`` (see
+    :func:`bofan_analytics.viz._regions.picker_data`); the labels are inserted as markup,
+    so whatever came from data in them must already be HTML-escaped.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        bofan.regionPicker({{ this._parent.get_name() }}, {{ this.data }}, {{ this.position|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, regions: list, *, position: str = "topleft"):
+        super().__init__()
+        self._name = "RegionPicker"
+        self.position = position
+        self.data = script_json(regions)
 
     def render(self, **kwargs):
         _render_verbatim(self, kwargs)

@@ -1,4 +1,4 @@
-"""Leaflet's JavaScript and CSS, read from the vendored copy in ``report/assets/``.
+"""Leaflet's JavaScript and CSS, read from the vendored copy in ``viz/assets/``.
 
 Pages this package writes load nothing from the network except map tiles: the
 stylesheet's images are turned into ``data:`` URIs and the source-map comment is dropped
@@ -14,7 +14,7 @@ __all__ = ["LEAFLET_VERSION", "leaflet_css", "leaflet_js", "leaflet_head"]
 
 LEAFLET_VERSION = "1.9.4"
 
-_ASSETS = files("bofan_analytics").joinpath("report", "assets")
+_ASSETS = files("bofan_analytics").joinpath("viz", "assets")
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,20 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._validate import non_negative, positive, whole
 from ..errors import SchemaError
+from ..schema import (
+    DISTANCE_M,
+    DURATION_S,
+    END_LAT,
+    END_LON,
+    END_TIME,
+    LIMIT_KMH,
+    MAX_SPEED_KMH,
+    START_LAT,
+    START_LON,
+    START_TIME,
+)
 from ._format import fmt_duration, fmt_km, fmt_number, fmt_time
 from ._html import escape_text
 
@@ -56,7 +69,6 @@ _GEOFENCE_STYLE = {"color": "#6a3d9a", "weight": 2, "fillColor": "#cab2d6", "fil
 # Degrees to metres, close enough to decide what a few metres of simplification mean.
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON = 111_320.0
-_EARTH_RADIUS_M = 6_371_008.8
 
 
 def track_map(
@@ -76,6 +88,7 @@ def track_map(
     heatmap: bool | int = False,
     density=None,
     tz=None,
+    region_join_km: float | None = 300.0,
 ):
     """Draw tracks coloured by speed, with trips, stops, overspeed, geofences and alarms.
 
@@ -129,6 +142,14 @@ def track_map(
     tz : str, mapping or "auto", optional
         Time zone of the times in the popups (default UTC; see
         :mod:`bofan_analytics.analytics._tz`), shown with the zone's abbreviation.
+    region_join_km : float or None
+        A fleet spread over distant places (vehicles in one city, trackers in another)
+        is split into regions: devices whose median positions lie within this many km
+        of each other, directly or through a chain of such devices, form one region
+        (see :mod:`bofan_analytics.viz._regions`). The map then opens on the region with
+        the most devices (ties: the most fixes) and a "Regions" control fits the view to
+        each region. A fleet in one region is shown whole, with no control; ``None``
+        never splits.
 
     Returns
     -------
@@ -143,8 +164,14 @@ def track_map(
     """
     import folium
 
+    from ..analytics._tz import check_tz
     from ._layers import DataLayer, Legend, OfflineLeaflet, strip_cdn_links
 
+    positive("speed_limit_kmh", speed_limit_kmh, allow_none=True)
+    whole("max_points", max_points, lo=2)
+    positive("tolerance_m", tolerance_m)
+    non_negative("max_gap_s", max_gap_s)
+    check_tz(tz)
     pos = _positions_frame(positions, devices)
     trips_df = _local(_resolve(trips, pos, "detect_trips", devices), tz, pos)
     stops_df = _local(_resolve(stops, pos, "detect_stops", devices), tz, pos)
@@ -162,12 +189,12 @@ def track_map(
 
     track = _Track.build(pos)
     event_times = [
-        (trips_df, "start_time"),
-        (trips_df, "end_time"),
-        (stops_df, "start_time"),
-        (stops_df, "end_time"),
-        (overspeed_df, "start_time"),
-        (overspeed_df, "end_time"),
+        (trips_df, START_TIME),
+        (trips_df, END_TIME),
+        (stops_df, START_TIME),
+        (stops_df, END_TIME),
+        (overspeed_df, START_TIME),
+        (overspeed_df, END_TIME),
         (alarms_df, S.TIME),
     ]
     for frame, column in event_times:
@@ -175,6 +202,9 @@ def track_map(
             track.keep_events(frame[S.DEVICE_ID], frame[column])
 
     bounds = track.bounds()
+    regions = _regions(pos, region_join_km)
+    if len(regions) > 1:
+        bounds = regions[0].bounds
     m = folium.Map(
         location=None if bounds is None else _centre(bounds),
         zoom_start=12,
@@ -224,12 +254,26 @@ def track_map(
 
     m.add_child(Legend(_legend_html(speed_limit_kmh, drawn), position="bottomleft"))
     folium.LayerControl(collapsed=len(track.devices) > 6).add_to(m)
+    if len(regions) > 1:
+        from ._layers import RegionPicker
+        from ._regions import picker_data
+
+        m.add_child(RegionPicker(picker_data(regions)))
     if bounds is not None:
         m.fit_bounds(bounds, padding=(12, 12))
     return m
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def _regions(pos: pd.DataFrame, join_km) -> list:
+    """Regions of the fleet (region 1 first), or none when not asked to split."""
+    if join_km is None:
+        return []
+    from ._regions import find_regions
+
+    return find_regions(pos, join_distance_km=join_km)
 
 
 def _heat_cells(pos: pd.DataFrame, heatmap) -> pd.DataFrame:
@@ -246,21 +290,18 @@ def _positions_frame(obj, devices=None) -> pd.DataFrame:
     missing = [c for c in (S.LAT, S.LON) if c not in df.columns]
     if missing:
         raise SchemaError(f"positions lack the column(s) {', '.join(missing)}")
-    df = _filter_devices(df, devices)
-    usable = df[S.LAT].notna() & df[S.LON].notna() & df[S.TIME].notna()
-    if S.VALID in df.columns:
-        usable &= df[S.VALID].fillna(False).astype(bool)
-    df = df.loc[usable]
-    return df.sort_values([S.DEVICE_ID, S.TIME], kind="stable").reset_index(drop=True)
+    from ..analytics._track import usable_fixes
+
+    return usable_fixes(_filter_devices(df, devices))
 
 
 def _local(frame, tz, pos):
     """``frame``'s time columns in ``tz`` (only the text shown changes, not the instants)."""
     if frame is None or tz is None or frame.empty:
         return frame
-    from ..analytics._tz import localize_frame
+    from ..analytics._track import localize_frame
 
-    columns = [c for c in ("start_time", "end_time", S.TIME) if c in frame.columns]
+    columns = [c for c in (START_TIME, END_TIME, S.TIME) if c in frame.columns]
     return localize_frame(frame, tz, columns, positions=pos)
 
 
@@ -312,20 +353,17 @@ class _Track:
 
     @classmethod
     def build(cls, pos: pd.DataFrame) -> "_Track":
-        dev = pos[S.DEVICE_ID].astype(str)
-        devices, code = (
-            np.unique(dev.to_numpy(), return_inverse=True) if len(dev) else ([], np.zeros(0, int))
-        )
-        t = _seconds(pos[S.TIME]) if len(pos) else np.zeros(0)
-        lat = pos[S.LAT].to_numpy(dtype=float)
-        lon = pos[S.LON].to_numpy(dtype=float)
-        if S.SPEED_KMH in pos.columns:
-            speed = pd.to_numeric(pos[S.SPEED_KMH], errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-        else:
-            speed = np.full(len(pos), np.nan)
-        speed = _fill_speed(code, t, lat, lon, speed)
+        """The track of ``pos`` as the analyses see it (:func:`..analytics._track.prepare`:
+        usable fixes, one per device and time, sorted), with their speed: the reported
+        one, else the one implied by the hop (as every analysis takes it)."""
+        from ..analytics._track import prepare
+
+        track = prepare(pos)
+        devices = [str(d) for d in track.devices]
+        code = np.repeat(np.arange(len(devices)), np.diff(track.bounds))
+        t = track.t_ms / 1000.0
+        lat, lon = track.lat, track.lon
+        speed = track.speed_or_derived()
         # A median over five fixes keeps one noisy fix from cutting a line into colours.
         speed = (
             pd.Series(speed)
@@ -338,7 +376,7 @@ class _Track:
         lat_ref = pd.Series(lat).groupby(code).transform("median").to_numpy() if len(lat) else lat
         x = lon * np.cos(np.radians(lat_ref)) * _M_PER_DEG_LON
         y = lat * _M_PER_DEG_LAT
-        return cls(list(devices), code, t, lat, lon, speed, x, y, np.zeros(len(lat), bool))
+        return cls(devices, code, t, lat, lon, speed, x, y, np.zeros(len(lat), bool))
 
     def __len__(self) -> int:
         return len(self.t)
@@ -431,8 +469,8 @@ class _Track:
         self, overspeed: pd.DataFrame, tolerance_m: float, max_points: int
     ) -> list:
         """Thick highlight lines under the track for each overspeed interval."""
-        start = self.locate(overspeed[S.DEVICE_ID], overspeed["start_time"])
-        stop = self.locate(overspeed[S.DEVICE_ID], overspeed["end_time"])
+        start = self.locate(overspeed[S.DEVICE_ID], overspeed[START_TIME])
+        stop = self.locate(overspeed[S.DEVICE_ID], overspeed[END_TIME])
         pieces, tips = [], []
         detailed = len(overspeed) <= _MAX_TIPS
         rows = overspeed.to_dict("records") if detailed else None
@@ -450,10 +488,10 @@ class _Track:
                         "Overspeed",
                         [
                             ("device", row[S.DEVICE_ID]),
-                            ("from", fmt_time(row["start_time"])),
-                            ("duration", fmt_duration(row.get("duration_s"))),
-                            ("max speed", fmt_number(row.get("max_speed_kmh"), 0) + " km/h"),
-                            ("limit", fmt_number(row.get("limit_kmh"), 0) + " km/h"),
+                            ("from", fmt_time(row[START_TIME])),
+                            ("duration", fmt_duration(row.get(DURATION_S))),
+                            ("max speed", fmt_number(row.get(MAX_SPEED_KMH), 0) + " km/h"),
+                            ("limit", fmt_number(row.get(LIMIT_KMH), 0) + " km/h"),
                         ],
                     )
                 )
@@ -469,28 +507,6 @@ class _Track:
         else:
             command["tip"] = _label("Overspeed", [("stretches", f"{len(overspeed):,}")])
         return [command]
-
-
-def _fill_speed(code, t, lat, lon, speed) -> np.ndarray:
-    """Where a fix has no speed (PT-60 trackers), use distance over time from the previous fix."""
-    missing = np.isnan(speed)
-    if not missing.any() or len(speed) < 2:
-        return speed
-    d = _haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    dt = np.diff(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where((code[1:] == code[:-1]) & (dt > 0), d / dt * 3.6, np.nan)
-    derived = np.r_[np.nan, v]
-    return np.where(missing, derived, speed)
-
-
-def _haversine_m(lat1, lon1, lat2, lon2) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (
-        np.sin((p2 - p1) / 2) ** 2
-        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def _simplify(x, y, verts, vrun, tolerance_m: float, max_points: int):
@@ -547,14 +563,14 @@ def _trip_points(trips: pd.DataFrame) -> list:
         r = row._asdict()
         rows = [
             ("device", r[S.DEVICE_ID]),
-            ("start", fmt_time(r.get("start_time"))),
-            ("end", fmt_time(r.get("end_time"))),
-            ("duration", fmt_duration(r.get("duration_s"))),
-            ("distance", fmt_km(r.get("distance_m"))),
-            ("max speed", fmt_number(r.get("max_speed_kmh"), 0) + " km/h"),
+            ("start", fmt_time(r.get(START_TIME))),
+            ("end", fmt_time(r.get(END_TIME))),
+            ("duration", fmt_duration(r.get(DURATION_S))),
+            ("distance", fmt_km(r.get(DISTANCE_M))),
+            ("max speed", fmt_number(r.get(MAX_SPEED_KMH), 0) + " km/h"),
         ]
-        starts.append(_point(r.get("start_lat"), r.get("start_lon"), _label("Trip start", rows)))
-        ends.append(_point(r.get("end_lat"), r.get("end_lon"), _label("Trip end", rows)))
+        starts.append(_point(r.get(START_LAT), r.get(START_LON), _label("Trip start", rows)))
+        ends.append(_point(r.get(END_LAT), r.get(END_LON), _label("Trip end", rows)))
     return [
         {"draw": "points", "style": _TRIP_START_STYLE, "points": [p for p in starts if p]},
         {"draw": "points", "style": _TRIP_END_STYLE, "points": [p for p in ends if p]},
@@ -565,7 +581,7 @@ def _stop_points(stops: pd.DataFrame) -> dict:
     points = []
     for row in stops.itertuples(index=False):
         r = row._asdict()
-        duration = r.get("duration_s")
+        duration = r.get(DURATION_S)
         minutes = 0.0 if pd.isna(duration) else float(duration) / 60
         radius = round(5 + 2 * np.log2(1 + minutes), 1)  # a glance tells a coffee from a night
         html = _label(
@@ -573,8 +589,8 @@ def _stop_points(stops: pd.DataFrame) -> dict:
             [
                 ("device", r[S.DEVICE_ID]),
                 ("duration", fmt_duration(duration)),
-                ("from", fmt_time(r.get("start_time"))),
-                ("to", fmt_time(r.get("end_time"))),
+                ("from", fmt_time(r.get(START_TIME))),
+                ("to", fmt_time(r.get(END_TIME))),
             ],
         )
         points.append(_point(r.get(S.LAT), r.get(S.LON), html, radius))

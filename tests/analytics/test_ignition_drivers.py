@@ -52,7 +52,7 @@ def test_without_an_input_engine_time_is_missing_not_zero():
     assert np.isnan(detect_trips(track, ignition_input=2).engine_s.iloc[0])
     assert np.isnan(detect_trips(make_track(FIXES, inputs=engine(590, 764))).engine_s.iloc[0])
     assert np.isnan(detect_stops(track).engine_idle_s).all()
-    with pytest.raises(FormatError, match="input number"):
+    with pytest.raises(FormatError, match="ignition_input must be a whole number from 1 to 62"):
         detect_trips(track, ignition_input=0)
     with pytest.raises(FormatError, match="needs ignition_input"):
         detect_trips(track, trip_mode="ignition")

@@ -5,6 +5,8 @@ grammar, one Python step per line. Tests compare the numba decoder with it, and
 import re
 from datetime import datetime, timezone
 
+from bofan_analytics.decode.grammar import PT502_ALARMS
+
 _PT502 = re.compile(
     r"\$(?P<type>PHO(?=\d)|[A-Z0-9]+)(?P<photo>\d+(?:-\d+)?)?,(?P<id>\d+),"
     r"(?P<hh>\d\d)(?P<mi>\d\d)(?P<ss>\d\d)(?:\.(?P<ms>\d{1,3}))?,(?P<valid>[AV]),"
@@ -22,9 +24,7 @@ _PT60_B = re.compile(
     r"@B#@\|\d+\|(?P<type>\d+)\|(?P<id>\d+)\|\d*\|(?:(?P<fw>[^|]*[A-Za-z][^|]*)\|)?"
     r"(?:(?P<state>[01])\|(?P<bat>\d+)\|)?(?P<t>\d{14})\|"
 )
-_ALARMS = {"IN1": "sos", "GOF": "geofence", "TOW": "tow", "HDA": "hard_acceleration",
-           "HDB": "hard_braking", "FDA": "fatigue_driving", "SKA": "vibration",
-           "PMA": "movement", "CPA": "power_cut"}
+_ALARMS = PT502_ALARMS  # the grammar's table: what is tested here is the parsing
 
 
 def decode_line(line: str):

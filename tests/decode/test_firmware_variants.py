@@ -127,3 +127,13 @@ def test_pt502_io_masks_adc_and_fix_mode():
     assert (row["fix_mode"], row["inputs"], row["outputs"], row["adc"]) == ("D", 6, 2, [0x1F8, 10])
     log = ba.read_log(b"$POS,3760971,145703.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/0012,0/0/0//\r\n")
     assert log.rejects.column("reason").to_pylist() == ["bad_field"]  # inputs not binary
+
+
+def test_an_alarm_type_is_a_row_of_the_grammar_table():
+    from bofan_analytics.decode import grammar
+
+    # every row of the table reaches the alarm column, whatever the order of schema.ALARMS
+    for sentence_type, alarm in grammar.PT502_ALARMS.items():
+        row = one(b"$%s,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//\r\n"
+                  % sentence_type.encode())
+        assert row["alarm"] == alarm

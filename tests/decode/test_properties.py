@@ -18,6 +18,9 @@ from .vectors import ALL_FRAMES
 FRAGMENTS = [f for _, f in ALL_FRAMES] + [
     b"\r\n", b"\r", b"\n", b"#", b"\xbf\xfb\x00\x00\x00", b"$", b"@G#@,", b"@B#@|", b"@R#@",
     b"@E#@", b"$PHD0,5,", b"$PHD", b",", b"/", b"\x00\xff", b"$PHD0,60000,", b"$PHD0,200,",
+    # a sentence and the compressed one a device sent after it, and pieces of the latter
+    b"$POS,3760971,145703.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/00000,00000/0/0//#\n",
+    bytes.fromhex("406002040631382e3030301300020d0a"), b"@\x60\x02\x04", b"@\x00\x13",
 ]
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

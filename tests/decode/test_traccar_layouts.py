@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import bofan_analytics as ba
 from bofan_analytics import schema
@@ -186,3 +188,51 @@ def test_device_read_that_cannot_be_read_is_a_reject_and_an_unplaceable_file_an_
     odd.write_bytes(b"shopping list: milk, eggs\n")
     with pytest.raises(InputError, match="cannot tell the format of .*notes.txt"):
         ba.read_log(odd)
+
+
+_CAPTURES = {}
+
+
+def _capture(layout):
+    if layout not in _CAPTURES:
+        fleet = generate_fleet(seed=11, vehicles=2, personal=2, days=1)
+        zone = "Europe/Berlin" if layout == "text" else None
+        data = render_capture(fleet, "traccar", layout=layout, log_tz=zone).data
+        _CAPTURES[layout] = (data, zone, ba.read_log(data, log_tz=zone))
+    return _CAPTURES[layout]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["hex", "text", "4.x", "3.x"]), st.lists(st.integers(0, 10**7), max_size=5))
+def test_generated_logs_in_every_layout_decode_alike_however_cut(layout, cuts):
+    data, zone, whole = _capture(layout)
+    dec = StreamDecoder("traccar", log_tz=zone)
+    parts, last = [], 0
+    for c in sorted({c % (len(data) + 1) for c in cuts}):
+        parts.append(dec.feed(data[last:c]))
+        last = c
+    parts += [dec.feed(data[last:]), dec.finish()]
+    assert pa.concat_tables([p.messages for p in parts]).equals(whole.messages)
+    assert pa.concat_tables([p.rejects for p in parts]).equals(whole.rejects)
+
+
+def test_generated_log_rotated_mid_frame_decodes_like_the_whole(tmp_path, fleet, hex_log):
+    capture, expected = hex_log
+    lines = capture.data.split(b"\n")
+    # rotate right after the first half of a frame split over two reads of a session
+    cut = next(
+        i for i, line in enumerate(lines)
+        if i > len(lines) // 3 and b"pt502 <" in line
+        and line.rsplit(b"] ", 1)[1].startswith(b"24504f53")
+        and not line.endswith(b"0d0a")
+    )
+    old = b"\n".join(lines[: cut + 1]) + b"\n"
+    (tmp_path / "tracker-server.log.20261102").write_bytes(old)
+    (tmp_path / "tracker-server.log").write_bytes(capture.data[len(old):])
+    log = ba.read_log(tmp_path)
+    assert log.messages.select(SAME).equals(expected.messages.select(SAME))
+    assert log.rejects.column("reason").to_pylist() == expected.rejects.column("reason").to_pylist()
+    # read apart, the frame split by the rotation is lost to two rejects
+    apart = ba.read_log(tmp_path / "tracker-server.log.20261102").messages.num_rows + ba.read_log(
+        tmp_path / "tracker-server.log").messages.num_rows
+    assert apart == len(expected.messages) - 1

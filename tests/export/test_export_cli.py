@@ -53,7 +53,7 @@ def test_format_from_the_suffix_and_geoparquet(capsys, dataset, tmp_path):
 @pytest.mark.parametrize(("argv", "code", "fragment"), [
     (["--to", "shp"], 2, "neither an export format"),
     (["--to", "gpx", "--to", "kml"], 2, "one format and one date"),
-    (["--from", "someday"], 2, "not a date"),
+    (["--from", "someday"], 2, "cannot read 'someday' as a date"),
     ([], 2, "cannot tell the export format"),
     (["--to", "gpx", "--tz", "Mars/Olympus"], 2, "time zone"),
     (["--to", "gpx", "--geofences", "nowhere.geojson"], 1, "no such geofence file"),

@@ -4,6 +4,7 @@ are not UTF-8."""
 
 import gzip
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,10 @@ def test_read_log_with_a_forced_format_that_does_not_fit(tmp_path):
     assert len(ba.read_log(log).messages) == 40
     # a forced format on input that holds frames or rejects is not an error
     assert len(ba.read_log(b"noise\n", format="stream").rejects) == 1
-    # an empty file gives nothing in any format, and that is no error
-    (tmp_path / "empty.log").write_bytes(b"")
-    assert len(ba.read_log(tmp_path / "empty.log", format="traccar").messages) == 0
+    # a file of nothing, or of line ends and spaces, gives nothing in any format: no error
+    for blank in (b"", b"\r\n \n\t"):
+        (tmp_path / "blank.log").write_bytes(blank)
+        assert len(ba.read_log(tmp_path / "blank.log", format="traccar").messages) == 0
 
 
 # --------------------------------------------------------------------- compression
@@ -116,17 +118,46 @@ def test_a_zst_of_only_its_magic_bytes(tmp_path, capsys, keep):
     assert code == 1
     assert err == (
         f"bofan: {path}: compressed data cut off after 0 decompressed bytes "
-        "(the file ends inside a compressed frame)\n"
+        "(the file ends inside a compressed frame); counted up to the break\n"
     )
+    assert out.splitlines()[0] == f"{path}: nothing readable (cut off), 0 messages, 0 rejects"
 
 
 def test_summary_of_a_cut_off_zst_is_one_line_and_exit_1(tmp_path, capsys):
     path, data = _cut_zst(tmp_path, 0.5)
+    with pytest.raises(TruncatedInputError) as caught:
+        ba.read_log(path)
+    partial = caught.value.partial
     code, out, err = _run(["summary", str(path)], capsys)
     assert code == 1
-    assert err.count("\n") == 1
-    assert err.startswith(f"bofan: {path}: compressed data cut off after ")
-    assert err.endswith(" decompressed bytes (the file ends inside a compressed frame)\n")
+    assert err == (
+        f"bofan: {path}: compressed data cut off after {caught.value.decoded_bytes:,} "
+        "decompressed bytes (the file ends inside a compressed frame); counted up to the break\n"
+    )
+    # what came before the break is counted, the frame cut there as a truncated reject
+    assert out.splitlines()[0] == (
+        f"{path}: lines (cut off), {len(partial.messages)} messages, "
+        f"{len(partial.rejects)} rejects"
+    )
+    assert partial.rejects.column("reason").to_pylist()[-1] == "truncated"
+
+
+def test_convert_of_a_cut_off_zst_is_one_line_and_exit_1(tmp_path, capsys):
+    path, _ = _cut_zst(tmp_path, 0.5)
+    with pytest.raises(TruncatedInputError) as caught:
+        ba.read_log(path)
+    code, out, err = _run(["convert", str(path), "-o", str(tmp_path / "ds")], capsys)
+    assert code == 1
+    head = (
+        f"bofan: {path}: compressed data cut off after {caught.value.decoded_bytes:,} "
+        "decompressed bytes (the file ends inside a compressed frame)"
+    )
+    assert err.startswith(head)
+    # what was decoded before the break is kept, and the line says so
+    kept = re.fullmatch(r"; kept (\d+) messages and (\d+) rejects from the first (\d+) bytes\n",
+                        err[len(head):])
+    assert kept, err
+    assert int(kept[1]) == ba.read_dataset(tmp_path / "ds").num_rows > 0
 
 
 def test_whole_zst_files_in_several_frames_and_from_pzstd_read_completely(tmp_path):

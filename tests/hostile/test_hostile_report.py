@@ -170,7 +170,7 @@ def test_report_in_a_browser_runs_nothing(tmp_path, hostile_dataset, capsys):
     assert found["errors"] == []
     assert found["alerts"] == []
     assert found["injected"] == 0
-    assert found["maps"] == 2
+    assert found["maps"] == 3  # the fleet map and one per device
     assert found["opened"] > 5  # tooltips and popups were opened, so labels became markup
     for what, payload in SHOWN.items():
         assert payload in found["text"], what

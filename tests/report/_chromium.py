@@ -98,13 +98,19 @@ def _run(args: list, tmp: Path, timeout: float = 90) -> subprocess.CompletedProc
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def run_page(page: Path, tmp: Path, *, budget_ms: int = 5000) -> dict:
-    """Load ``page`` offline with the probe; return what the probe found."""
+def run_page(page: Path, tmp: Path, *, budget_ms: int = 5000, script: str = "") -> dict:
+    """Load ``page`` offline with the probe; return what the probe found.
+
+    ``script``, if given, is JavaScript put right after the probe: it can act on the page
+    once loaded and write what it sees into ``window.__bofanProbe`` before the report
+    (800 ms after ``load``).
+    """
     html = page.read_text(encoding="utf-8")
     head = re.search(r"<head[^>]*>", html)
     assert head, f"{page} has no <head>"
     probed = tmp / ("probed-" + page.name)
-    probed.write_text(html[: head.end()] + PROBE + html[head.end() :], encoding="utf-8")
+    extra = f"<script>{script}</script>" if script else ""
+    probed.write_text(html[: head.end()] + PROBE + extra + html[head.end() :], encoding="utf-8")
     done = _run(["--dump-dom", f"--virtual-time-budget={budget_ms}", probed.as_uri()], tmp)
     match = re.search(r'<pre id="__bofan_probe">(.*?)</pre>', done.stdout, re.S)
     assert match, f"the probe did not report (exit {done.returncode}):\n{done.stderr[-3000:]}"

@@ -78,7 +78,7 @@ def test_cli_report_in_chromium(tmp_path, fleet_with_drivers, limited, capsys):
     assert code == 0, capsys.readouterr().err
     found = run_page(out, tmp_path)
     assert found["errors"] == [] and found["alerts"] == [] and found["injected"] == 0
-    assert found["maps"] == 2
+    assert found["maps"] == 3  # the fleet map and one per device
     text = found["text"]
     for shown in ("times in Europe/Berlin", "CET", "depot 30 km/h", "Daily summary",
                   "Drivers", "04A1B2C3", "Engine on", "Hard braking"):

@@ -36,9 +36,9 @@ def test_one_self_contained_page(tmp_path, fleet, fences):
     assert not re.search(r"<(script|img|iframe)[^>]+src=", html)
     assert not re.search(r"<link[^>]+href=", html)
     assert 't.version="1.9.4"' in html
-    # a section, a map and a battery chart per device
+    # a section, a map and a battery chart per device, and the fleet map
     assert html.count('<section class="device"') == 2
-    assert html.count('class="folium-map"') == 2
+    assert html.count('class="folium-map"') == 3
     assert html.count('<svg class="chart"') == 2
     for heading in ("Trips", "Stops", "Overspeed", "Geofence visits", "Alarms", "Battery"):
         assert f"<h3>{heading}" in html
@@ -206,3 +206,11 @@ def test_report_from_a_dataset_directory(tmp_path, fleet, fences):
     assert html.count('<section class="device"') == 1 and f"<h2>Device {CAR}</h2>" in html
     with pytest.raises(InputError):
         write_report(tmp_path / "missing", tmp_path / "x.html")
+
+
+def test_a_fleet_map_only_for_two_devices_or_more(fleet):
+    two = build_report(fleet).html
+    assert two.count("<h3>Fleet map</h3>") == 1
+    assert two.index("<h3>Fleet map</h3>") < two.index('<section class="device"')
+    one = build_report(fleet, devices=[CAR]).html
+    assert "Fleet map" not in one and one.count('class="folium-map"') == 1

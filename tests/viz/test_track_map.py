@@ -250,3 +250,17 @@ def test_tiles_can_be_left_out_and_keep_their_name(commute):
     assert "L.tileLayer" not in bare
     osm = render(ba.track_map(commute, trips=False, stops=False))
     assert '"OpenStreetMap" :' in osm and "tile.openstreetmap.org" in osm
+
+
+def test_map_speeds_are_the_analyses_speeds():
+    # no reported speed (PT-60): 100 m every 10 s is 36 km/h, the first fix included (it
+    # takes the hop out of it, as every analysis does); a re-sent fix and one at 0°/0° are
+    # not part of the track
+    frame = make_track([(0, 0, 0, 0), (10, 100, 0, 0), (20, 200, 0, 0), (30, 300, 0, 0)],
+                       speed=False)
+    resent = frame.iloc[[2]]
+    zero = frame.iloc[[3]].assign(time=ts(40), lat=0.0, lon=0.0)
+    t = _Track.build(pd.concat([frame, resent, zero], ignore_index=True))
+    assert len(t) == 4
+    assert t.speed == pytest.approx([36.0] * 4)
+    assert t.t.tolist() == [ts(s).timestamp() for s in (0, 10, 20, 30)]

@@ -16,14 +16,16 @@ from _dataset_helpers import FakeDecoder, make_messages
 from bofan_analytics.dataset import _convert, compact, convert, read_dataset
 
 HERE = Path(__file__).resolve().parent
+#: where the script finds this module and the dataset tests' stand-in decoder
+SCRIPT_PATH = os.pathsep.join([str(HERE), str(HERE.parent / "dataset")])
 
 # Runs convert or compact with the stand-in decoder; SIGKILLs itself at the KILL_AT-th
 # rename (every file and the manifest become visible by a rename), or prints the count.
 SCRIPT = r"""
 import os, signal, sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1].split(os.pathsep)
 from _dataset_helpers import FakeDecoder
-from test_killed import register
+from test_hostile_killed import register
 from bofan_analytics.dataset import _convert, compact, convert
 
 mode, dataset, src, version, kill_at = sys.argv[2:7]
@@ -71,9 +73,9 @@ def register(decoder: FakeDecoder, src, version: int) -> None:
 
 
 def _run(mode, dataset, src, version, kill_at=0) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), str(HERE)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), SCRIPT_PATH])}
     return subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(HERE), mode, str(dataset), str(src), str(version),
+        [sys.executable, "-c", SCRIPT, SCRIPT_PATH, mode, str(dataset), str(src), str(version),
          str(kill_at)],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
