@@ -69,21 +69,6 @@ MAX_LINE_BYTES = 1 << 20
 
 
 @jit
-def _line_end(buf, i, e0, final):
-    """End of the line starting at i (its LF, or the cut of an overlong line) and where the
-    next line starts; ``(-1, -1)`` when the line may go on in the next chunk."""
-    limit = min(e0, i + MAX_LINE_BYTES)
-    nl = find_byte(buf, i, limit, 10)
-    if nl < limit:
-        return nl, nl + 1
-    if limit == i + MAX_LINE_BYTES:
-        return limit, limit
-    if final:
-        return e0, e0
-    return -1, -1
-
-
-@jit
 def _count_lines(buf, s0, e0):
     """An exact bound on the lines in ``buf[s0:e0]``, so the scanners never grow an array
     inside their loop (numba would then count references on every iteration)."""
@@ -92,6 +77,60 @@ def _count_lines(buf, s0, e0):
         if buf[i] == 10:
             n += 1
     return n
+
+
+_LF_WORD = np.uint64(0x0A0A0A0A0A0A0A0A)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+
+
+@jit
+def _lf_bits(word):
+    """0x80 in each byte of ``word`` (8 bytes of the input) that is LF, 0 elsewhere."""
+    x = word ^ _LF_WORD
+    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
+
+
+@jit
+def newlines(buf, s0, e0):
+    """Positions of every LF in ``buf[s0:e0]``, ascending.
+
+    Eight bytes at a time: a word holding no LF (most of them, in lines of ~100 bytes) is
+    passed over with a few integer operations. Counted first, so the result is allocated
+    once at its exact size.
+    """
+    w0 = (s0 + 7) // 8 * 8  # the whole words: buf[w0:w1]
+    w1 = e0 // 8 * 8
+    if w1 <= w0:
+        w0 = w1 = e0  # none: every byte is read one by one
+    words = buf[: e0 // 8 * 8].view(np.uint64)
+    n = 0
+    for i in range(s0, w0):
+        n += buf[i] == 10
+    for w in range(w0 // 8, w1 // 8):
+        ones = _lf_bits(words[w]) >> np.uint64(7)  # 1 in each LF byte
+        ones += ones >> np.uint64(32)  # the bytes summed by folding (at most 8: no carry)
+        ones += ones >> np.uint64(16)
+        ones += ones >> np.uint64(8)
+        n += np.int64(ones & np.uint64(0xFF))
+    for i in range(w1, e0):
+        n += buf[i] == 10
+    out = np.empty(n, np.int64)
+    k = 0
+    for i in range(s0, w0):
+        if buf[i] == 10:
+            out[k] = i
+            k += 1
+    for w in range(w0 // 8, w1 // 8):
+        if _lf_bits(words[w]) != 0:
+            for i in range(w * 8, w * 8 + 8):
+                if buf[i] == 10:
+                    out[k] = i
+                    k += 1
+    for i in range(w1, e0):
+        if buf[i] == 10:
+            out[k] = i
+            k += 1
+    return out
 
 
 @jit
@@ -103,16 +142,27 @@ def scan_lines(buf, s0, e0, final):
     the payload excludes the prefix and the CR/LF; ``consumed`` is the end of the last
     complete line (everything when ``final``).
     """
-    cap = _count_lines(buf, s0, e0)
+    lf = newlines(buf, s0, e0)  # one pass finds every line end
+    cap = 1 + (e0 - s0) // MAX_LINE_BYTES + lf.shape[0]
     pay_s = np.empty(cap, np.int64)
     pay_e = np.empty(cap, np.int64)
     recv = np.empty(cap, np.int64)
     line_s = np.empty(cap, np.int64)
     n = 0
+    k = 0  # the next line end in lf
     i = s0
     while i < e0:
-        nl, nxt = _line_end(buf, i, e0, final)
-        if nl < 0:
+        # the line's LF, or the cut of an overlong line, or (unfinished) wait for more
+        limit = min(e0, i + MAX_LINE_BYTES)
+        if k < lf.shape[0] and lf[k] < limit:
+            nl = lf[k]
+            nxt = nl + 1
+            k += 1
+        elif limit == i + MAX_LINE_BYTES:
+            nl = nxt = limit
+        elif final:
+            nl = nxt = e0
+        else:
             break
         end = nl
         while end > i and buf[end - 1] == 13:

@@ -1,0 +1,27 @@
+"""The line-end search reads 8 bytes at a time: every LF found, wherever the range starts
+and ends against the word grid."""
+
+import numpy as np
+import pytest
+
+from bofan_analytics.decode._lines_kernels import newlines
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_line_end_at_any_alignment(seed):
+    rng = np.random.default_rng(seed)
+    # LF dense (1 in 4) and sparse, and runs of LF filling whole words
+    buf = rng.choice(np.array([10, 65, 66, 0, 255, 138], np.uint8), 203, p=[0.25, 0.35, 0.1, 0.1, 0.1, 0.1])
+    buf[40:56] = 10
+    buf[100:130] = 66
+    for s0 in range(0, 17):
+        for e0 in (s0, s0 + 1, s0 + 7, 64, 129, 190, 203):
+            if e0 < s0:
+                continue
+            expected = s0 + np.flatnonzero(buf[s0:e0] == 10)
+            assert newlines(buf, s0, e0).tolist() == expected.tolist()
+
+
+def test_no_line_end():
+    assert newlines(np.frombuffer(b"x" * 50, np.uint8), 3, 50).tolist() == []
+    assert newlines(np.frombuffer(b"", np.uint8), 0, 0).tolist() == []
