@@ -359,12 +359,13 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
     r_reason = np.empty(rcap, np.int8)
     r_seg = np.empty(rcap, np.int32)
     consumed = np.empty(nseg, np.int64)
-    k = 0
-    i = seg_s[0] if nseg > 0 else 0
+    # typed, not literal, zeros: a literal would compile _frame_into twice on a fresh install
+    k = np.int64(0)
+    i = seg_s[0] if nseg > 0 else np.int64(0)
     line_start = seg_line_start[0] != 0 if nseg > 0 else True
-    nf = 0
-    nr = 0
-    n_sep = 0
+    nf = np.int64(0)
+    nr = np.int64(0)
+    n_sep = np.int64(0)
     while True:
         k, i, line_start, nf, nr, sep, done = _frame_into(
             buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,

@@ -814,9 +814,11 @@ def parse_frames(buf, f_s, f_e):
     cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
     adc = np.empty((MAX_ADC, n), np.int32)
     wifi = np.empty((N_W, 16), np.int32)
-    nc = 0
-    nw = 0
-    k = 0
+    # typed, not literal, zeros: a literal would compile _parse_into (and the grammars in
+    # it) a second time, specialised for the constant, on a fresh install
+    nc = np.int64(0)
+    nw = np.int64(0)
+    k = np.int64(0)
     while True:
         k, nc, nw = _parse_into(
             buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut,
