@@ -218,11 +218,14 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ``references`` maps a segment key to the last full PT-502 sentence of that connection
     (what a compressed sentence is expanded against); updated in place. Without it every
     segment stands alone (line logs: each line is its own).
-    Returns ``(messages, rejects, consumed, reject_ends, message_ends)``; the ends are the
-    source offsets just past each reject and message, in the tables' order (with the file's
-    index in the high bits when a buffer joins several files).
+    Returns ``(messages, rejects, consumed, reject_ends, message_ends, line_starts)``; the
+    ends are the source offsets just past each reject and message, in the tables' order
+    (with the file's index in the high bits when a buffer joins several files);
+    ``line_starts[k]`` says whether segment k stopped at a line start, as the framer saw it
+    (what a later chunk of that connection starts with).
     """
-    (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep) = frame_segments(
+    (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep,
+     end_ls) = frame_segments(
         buf, segs.s, segs.e, segs.final, segs.line_start
     )
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
@@ -268,7 +271,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         msg_end = np.sort(msg_end, kind="stable")
     else:
         msg_end = mapping.src(f_e[idx] - 1) + 1
-    return messages, rejects, consumed, rej_end, msg_end
+    return messages, rejects, consumed, rej_end, msg_end, end_ls
 
 
 _NO_REF = (b"", b"", False)

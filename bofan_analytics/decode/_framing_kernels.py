@@ -267,7 +267,7 @@ def _cut_garbage(buf, i, e, final, line_start):
 
 @jit
 def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
-                f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed):
+                f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls):
     """The framing loop, resumable: it returns when an output array is full so that the
     caller can grow it. (Growing arrays inside the loop would make numba count references
     on every iteration, which costs more than the framing itself.)"""
@@ -287,6 +287,7 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                 continue
             start = i
             content = i
+            compressed = False
             if c == _DOLLAR:
                 kind, fend, nxt, reason = _cut_dollar(buf, i, e, final, False)
             elif c == _HDR:
@@ -301,12 +302,14 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                     break
                 elif buf[i + 5] == _AT and i + 8 <= e and _is_compressed_start(buf, i + 5, e):
                     content = i + 5
+                    compressed = True
                     kind, fend, nxt, reason = _cut_compressed(buf, content, e, final)
                 else:
                     kind, fend, nxt, reason = _cut_garbage(buf, i, e, final, line_start)
             elif c == _AT and i + 4 <= e and _is_pt60_start(buf, i):
                 kind, fend, nxt, reason = _cut_pt60(buf, i, e, final)
             elif c == _AT and i + 3 <= e and _is_compressed_start(buf, i, e):
+                compressed = True
                 kind, fend, nxt, reason = _cut_compressed(buf, i, e, final)
             elif c == _AT and i + 4 > e and not final:
                 break
@@ -327,9 +330,11 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                 r_seg[nr] = k
                 nr += 1
             i = nxt
-            # a compressed sentence stands for a whole line, line end included
-            line_start = kind == _FRAME and buf[content] == _AT
+            # a compressed sentence stands for a whole line, line end included (a PT-60
+            # frame does not: what follows its terminator is on the same line)
+            line_start = kind == _FRAME and compressed
         consumed[k] = i
+        end_ls[k] = line_start  # where a later chunk goes on: the state at consumed[k]
         k += 1
         if k < nseg:
             i = seg_s[k]
@@ -341,11 +346,12 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
 def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
     """Cut every segment ``buf[seg_s[k]:seg_e[k]]`` into frames and rejects.
 
-    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep)``:
+    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep, end_ls)``:
     frame k occupies ``buf[f_off[k]:f_e[k]]`` (the binary header included) and its text is
     ``buf[f_s[k]:f_e[k]]``; reject k is ``buf[r_s[k]:r_e[k]]``; ``consumed[k]`` is where
     segment k stopped (its end unless it is not final and ends inside a frame); ``n_sep``
-    counts CR/LF separator bytes.
+    counts CR/LF separator bytes; ``end_ls[k]`` is whether ``consumed[k]`` is at a line
+    start as the framer sees it, which is how a later chunk of that segment must begin.
     """
     nseg = seg_s.shape[0]
     cap = 16 + nseg + (buf.shape[0] >> 7)
@@ -359,6 +365,7 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
     r_reason = np.empty(rcap, np.int8)
     r_seg = np.empty(rcap, np.int32)
     consumed = np.empty(nseg, np.int64)
+    end_ls = np.empty(nseg, np.int8)
     # typed, not literal, zeros: a literal would compile _frame_into twice on a fresh install
     k = np.int64(0)
     i = seg_s[0] if nseg > 0 else np.int64(0)
@@ -369,7 +376,7 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
     while True:
         k, i, line_start, nf, nr, sep, done = _frame_into(
             buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
-            f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed,
+            f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls,
         )
         n_sep += sep
         if done:
@@ -395,4 +402,5 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
         r_seg[:nr],
         consumed,
         n_sep,
+        end_ls,
     )

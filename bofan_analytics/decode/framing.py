@@ -88,7 +88,8 @@ class StreamCutter:
             return Cut([], [], [])
         buf = np.frombuffer(data, np.uint8)
         ends = np.array([len(data)], np.int64)
-        f_off, _f_s, f_e, _f_seg, r_s, r_e, r_reason, _r_seg, consumed, _n_sep = frame_segments(
+        (f_off, _f_s, f_e, _f_seg, r_s, r_e, r_reason, _r_seg, consumed, _n_sep,
+         end_ls) = frame_segments(
             buf, _ONE, ends, np.array([final], np.int8), np.array([self._line_start], np.int8)
         )
         starts = f_off.tolist()
@@ -99,8 +100,7 @@ class StreamCutter:
             for s, e, r in zip(r_s.tolist(), r_e.tolist(), r_reason.tolist(), strict=True)
         ]
         used = int(consumed[0])
-        if used > 0:
-            self._line_start = data[used - 1] in (10, 13)
+        self._line_start = bool(end_ls[0])
         self._tail = data[used:]
         self._base = base + used
         return Cut(frames, [base + s for s in starts], rejects)

@@ -413,18 +413,17 @@ class StreamDecoder:
         messages = pa.concat_tables([r[0] for r in results])
         rejects = pa.concat_tables([r[1] for r in results])
         used = results[-1][2]
-        if used > 0:
-            self._line_start = data[used - 1] in (10, 13)
+        self._line_start = results[-1][5]
         self._tail = data[used:]
         self._base += used
         return messages, rejects
 
     def _stream_part(self, buf, lo, hi, final, line_start, known, references):
         segs = Segments([lo], [hi], final, line_start)
-        messages, rejects, consumed, _, _ = decode_segments(
+        messages, rejects, consumed, _, _, line_starts = decode_segments(
             buf, segs, OffsetMap(self._base), self.source, known, references
         )
-        return messages, rejects, int(consumed[0]), known, references
+        return messages, rejects, int(consumed[0]), known, references, bool(line_starts[0])
 
     def _step_lines(self, data, final):
         buf = np.frombuffer(data, np.uint8)
@@ -446,7 +445,7 @@ class StreamDecoder:
     def _lines_part(self, buf, lo, hi, final):
         pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, lo, hi, final)
         segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
-        messages, rejects, _, _, _ = decode_segments(
+        messages, rejects, _, _, _, _ = decode_segments(
             buf, segs, OffsetMap(self._base, recv), self.source
         )
         return messages, rejects, consumed
@@ -647,13 +646,13 @@ class StreamDecoder:
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
         if len(self._accounts) > 1:
             mapping.files = (all_file[order], [acc.source for acc in self._accounts])
-        messages, rejects, consumed_segs, rej_end, msg_end = decode_segments(
+        messages, rejects, consumed_segs, rej_end, msg_end, end_ls = decode_segments(
             out, segs, mapping, self.source, self._known_devices, self._references
         )
         self._carry = {}
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
-            line_start = bool(seg_line_start[k]) if a == seg_s[k] else out[a - 1] in (10, 13)
+            line_start = bool(end_ls[k])
             self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
