@@ -133,11 +133,10 @@ def compact_day(
     generation = layout.new_generation()
     owners = sorted({owner for owners in merged.values() for owner in owners})
     written = []
-    from ._convert import write_part
 
     for number, start in enumerate(range(0, table.num_rows, per_file)):
         target = manifest.root / day / layout.compacted_name(generation, number)
-        write_part(table.slice(start, per_file), target, row_group_rows=ROW_GROUP_ROWS)
+        layout.write_part(table.slice(start, per_file), target, row_group_rows=ROW_GROUP_ROWS)
         written.append(target.relative_to(manifest.root).as_posix())
 
     for entry in manifest.inputs.values():

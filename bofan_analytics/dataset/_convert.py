@@ -662,7 +662,7 @@ class _Parts:
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
             name = layout.part_name(self.key, self.generation, chunk)
-            write_part(table.slice(int(lo), int(hi - lo)), folder / name)
+            layout.write_part(table.slice(int(lo), int(hi - lo)), folder / name)
             written.append((folder / name).relative_to(self.output).as_posix())
         return written
 
@@ -707,20 +707,6 @@ def _sort_order(keys: list) -> np.ndarray:
             last = pa.scalar(np.iinfo(np.int64).max, pa.int64())
             codes.append(key.cast(pa.int64()).fill_null(last).to_numpy(zero_copy_only=False))
     return np.lexsort(codes[::-1])
-
-
-def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = None) -> None:
-    """Write one Parquet file under a hidden name, then rename it into place.
-
-    Only string columns (device ids, protocols, types, sources: few distinct values) are
-    dictionary encoded: trying it on numbers and payloads costs time and gains nothing.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
-    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
-                   use_dictionary=strings)  # fmt: skip
-    os.replace(tmp, target)
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
@@ -821,7 +807,7 @@ def _drop_rows(manifest: Manifest, real: str, old: dict) -> None:
         rest = [o for o in owners if o != real]
         if kept.num_rows and rest:
             target = path.with_name(layout.compacted_name(layout.new_generation(), 0))
-            write_part(kept.replace_schema_metadata(table.schema.metadata), target)
+            layout.write_part(kept.replace_schema_metadata(table.schema.metadata), target)
             manifest.compacted[target.relative_to(manifest.root).as_posix()] = rest
 
 
