@@ -29,6 +29,7 @@ from ..io._pcap_kernels import (
     reassemble_tcp,
     scan_records,
 )
+from ..io._pcap_magic import PCAP_MAGIC, PCAP_MAGIC_NS, PCAPNG_MAGIC_BYTES
 from ..io.files import CAPTURE_FORMATS, source_name
 from ._assemble import (
     OffsetMap,
@@ -763,13 +764,13 @@ class _PcapState:
     def from_header(cls, data, port):
         state = cls(0)
         magic = data[:4]
-        if magic == b"\x0a\x0d\x0d\x0a":
+        if magic == PCAPNG_MAGIC_BYTES:
             state = cls(PCAP_NG)
         for big in (False, True):
             value = int.from_bytes(magic, "big" if big else "little")
-            if value in (0xA1B2C3D4, 0xA1B23C4D) and len(data) >= 24:
+            if value in (PCAP_MAGIC, PCAP_MAGIC_NS) and len(data) >= 24:
                 link = int.from_bytes(data[20:24], "big" if big else "little") & 0xFFFF
-                state = cls(PCAP_CLASSIC, big, value == 0xA1B23C4D, link, 24)
+                state = cls(PCAP_CLASSIC, big, value == PCAP_MAGIC_NS, link, 24)
         state.server_port = None if port == "auto" else port
         return state
 

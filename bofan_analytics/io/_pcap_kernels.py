@@ -9,6 +9,7 @@ to the framer like any other stream.
 import numpy as np
 
 from .._numba import jit
+from ._pcap_magic import PCAPNG_BYTE_ORDER, PCAPNG_SECTION
 
 __all__ = [
     "PCAP_CLASSIC",
@@ -101,8 +102,8 @@ def _believable(buf, p, e0, final, kind, big, nano, last_sec):
     if p + 12 > e0:
         return 0 if final else -1
     b = big
-    if _u32(buf, p, big) == 0x0A0D0D0A:
-        b = _u32(buf, p + 8, False) != 0x1A2B3C4D
+    if _u32(buf, p, big) == PCAPNG_SECTION:
+        b = _u32(buf, p + 8, False) != PCAPNG_BYTE_ORDER
     blen = _u32(buf, p + 4, b)
     if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD + 64:
         return 0
@@ -193,15 +194,15 @@ def scan_records(buf, s0, e0, final, kind, big, nano, linktype, if_link, if_div,
                 break
             btype = _u32(buf, i, big)
             b = big
-            if btype == 0x0A0D0D0A:  # section header: its byte order applies from here on
-                b = _u32(buf, i + 8, False) != 0x1A2B3C4D
+            if btype == PCAPNG_SECTION:  # section header: its byte order applies from here on
+                b = _u32(buf, i + 8, False) != PCAPNG_BYTE_ORDER
             blen = _u32(buf, i + 4, b)
             if blen < 12 or blen % 4 != 0 or blen > 1 << 24:
                 resync = True
                 continue
             if i + blen > e0:
                 break
-            if btype == 0x0A0D0D0A:
+            if btype == PCAPNG_SECTION:
                 big = b
                 n_if = 0
             if btype == 1 and n_if < if_link.shape[0]:  # interface description

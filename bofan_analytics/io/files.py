@@ -23,7 +23,9 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ..errors import FormatError, InputError, TruncatedInputError
+from .._validate import choice
+from ..errors import InputError, TruncatedInputError
+from ._pcap_magic import PCAP_MAGIC_BYTES, PCAPNG_MAGIC_BYTES
 
 __all__ = [
     "CAPTURE_FORMATS",
@@ -45,8 +47,6 @@ CAPTURE_FORMATS = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _TRACCAR_LINE = re.compile(
     rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?\s+[A-Z]+:? ", re.MULTILINE
 )
@@ -307,7 +307,7 @@ def detect_format(head: bytes) -> str:
     >>> detect_format(b"$POS,123,...\\r\\n")
     'stream'
     """
-    if head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC:
+    if head[:4] in PCAP_MAGIC_BYTES or head[:4] == PCAPNG_MAGIC_BYTES:
         return "pcap"
     sample = head[:65536]
     if _TRACCAR_LINE.search(sample[:4096]):
@@ -437,7 +437,4 @@ def _skip(path: Path) -> bool:
 
 def check_format(name: str) -> str:
     """Validate a ``format=`` value, listing the choices when it is not one of them."""
-    choices = ("auto", *CAPTURE_FORMATS)
-    if name not in choices:
-        raise FormatError(f"unknown format {name!r}; choose one of: {', '.join(choices)}")
-    return name
+    return choice("format", name, ("auto", *CAPTURE_FORMATS))

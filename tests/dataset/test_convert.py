@@ -186,7 +186,7 @@ def test_missing_and_empty_inputs_are_reported_not_raised(tmp_path, two_inputs):
 
 def test_bad_options_raise(tmp_path, two_inputs):
     src, _, _ = two_inputs
-    with pytest.raises(FormatError, match="choose one of: auto, stream"):
+    with pytest.raises(FormatError, match="format must be one of auto, stream"):
         convert(src, tmp_path / "ds", format="csv")
     with pytest.raises(FormatError, match="workers"):
         convert(src, tmp_path / "ds", workers=0)

@@ -2,6 +2,13 @@
 
 import struct
 
+from bofan_analytics.io._pcap_magic import (
+    PCAP_MAGIC,
+    PCAP_MAGIC_NS,
+    PCAPNG_BYTE_ORDER,
+    PCAPNG_SECTION,
+)
+
 SERVER = (b"\x0a\x00\x00\x01", 8888)
 
 
@@ -36,7 +43,7 @@ def sll(ip_packet):
 def pcap(packets, linktype=1, big=False, nano=False, snaplen=65535):
     """``packets``: ``[(seconds, bytes)]``; a packet longer than ``snaplen`` is cut."""
     e = ">" if big else "<"
-    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    magic = PCAP_MAGIC_NS if nano else PCAP_MAGIC
     out = [struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)]
     for t, data in packets:
         sec = int(t)
@@ -53,7 +60,7 @@ def pcapng(packets, linktype=1, tsresol=None):
         body += bytes(-len(body) % 4)
         return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
 
-    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))]
+    out = [block(PCAPNG_SECTION, struct.pack("<IHHq", PCAPNG_BYTE_ORDER, 1, 0, -1))]
     options = b""
     if tsresol is not None:
         options = struct.pack("<HHB", 9, 1, tsresol) + bytes(3) + struct.pack("<HH", 0, 0)

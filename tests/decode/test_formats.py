@@ -114,7 +114,7 @@ def test_device_local_time_is_converted_to_utc():
 def test_errors_are_specific(tmp_path):
     with pytest.raises(ba.InputError, match="no such file"):
         ba.read_log(tmp_path / "missing.bin")
-    with pytest.raises(ba.FormatError, match="choose one of: auto, stream, lines, traccar"):
+    with pytest.raises(ba.FormatError, match="format must be one of auto, stream, lines, traccar"):
         ba.read_log(b"", format="xml")
     bad = tmp_path / "bad.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
