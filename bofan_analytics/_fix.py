@@ -26,7 +26,7 @@ import functools
 import numpy as np
 import pyarrow as pa
 
-from .schema import LAT, LON, TIME, VALID
+from .schema import LAT, LON, NULL_TIME_MS, TIME, VALID
 
 __all__ = ["usable_fix", "usable_mask", "arrays_mask", "NAT"]
 
@@ -65,7 +65,7 @@ def usable_mask(table: pa.Table) -> np.ndarray:
 
 
 #: A missing time among int64 milliseconds (pandas' NaT).
-NAT = np.iinfo(np.int64).min
+NAT = NULL_TIME_MS
 
 
 def arrays_mask(t_ms: np.ndarray, lat: np.ndarray, lon: np.ndarray,

@@ -25,6 +25,7 @@ is documented in :mod:`bofan_analytics.dataset`.
 import pyarrow as pa
 
 __all__ = [
+    "NULL_TIME_MS",
     "SCHEMA_VERSION",
     "SCHEMA_VERSION_KEY",
     "SUPPORTED_SCHEMA_VERSIONS",
@@ -220,6 +221,8 @@ WIFI_ACCESS_POINT = pa.struct(
 
 #: The type of every time column: milliseconds, UTC.
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
+#: A missing time in the int64 milliseconds that kernels work on (NaT's own value).
+NULL_TIME_MS = -(2**63)
 
 MESSAGES_V1 = pa.schema(
     [

@@ -26,7 +26,17 @@ import pyarrow.compute as pc
 
 from .._fix import arrays_mask
 from .._numba import jit
-from ..schema import DEVICE_ID, LAT, LON, ODOMETER_M, RECEIVED_AT, SPEED_KMH, TIME, VALID
+from ..schema import (
+    DEVICE_ID,
+    LAT,
+    LON,
+    NULL_TIME_MS,
+    ODOMETER_M,
+    RECEIVED_AT,
+    SPEED_KMH,
+    TIME,
+    VALID,
+)
 from ._geo import cumulative_m, fill_speed
 
 __all__ = [
@@ -41,7 +51,7 @@ __all__ = [
     "localize_frame",
 ]
 
-_NAT = np.iinfo(np.int64).min
+_NAT = NULL_TIME_MS
 
 
 @dataclass

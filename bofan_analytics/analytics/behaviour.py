@@ -59,6 +59,7 @@ from ..schema import (
     IDLE_S,
     LAT,
     LON,
+    NULL_TIME_MS,
     OVERSPEED_S,
     SPEED_KMH,
     TIME,
@@ -509,7 +510,7 @@ def driver_summary(
         positions, tz=tz, ignition_input=None, limit_kmh=limit_kmh, geofences=geofences,
         min_overspeed_s=min_overspeed_s, harsh=harsh, trip_params=_TRIP_DEFAULTS,
         devices=devices, start=start, end=end)
-    nat = np.iinfo(np.int64).min
+    nat = NULL_TIME_MS
     if freq is None or facts.empty:
         facts["p_ms"] = nat
     else:

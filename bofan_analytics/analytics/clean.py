@@ -8,7 +8,7 @@ import pandas as pd
 
 from .._numba import pjit
 from .._validate import non_negative
-from ..schema import DEVICE_ID, LAT, LON, RECEIVED_AT, TIME, VALID
+from ..schema import DEVICE_ID, LAT, LON, NULL_TIME_MS, RECEIVED_AT, TIME, VALID
 from ._geo import haversine_m
 from ._input import as_positions
 from ._track import (
@@ -33,7 +33,7 @@ REASONS = {
     "too_close": "the fix is within min_distance_m of the previous kept one",
 }
 
-_NAT = np.iinfo(np.int64).min
+_NAT = NULL_TIME_MS
 
 
 def _epoch_ms(now) -> int:

@@ -44,6 +44,7 @@ from ..schema import (
     IDLE_S,
     LAST_TIME,
     MAX_SPEED_KMH,
+    NULL_TIME_MS,
     OVERSPEED_S,
     START_ODOMETER_M,
 )
@@ -374,7 +375,7 @@ def daily_summary(
     keep = (fixes > 0) | (driving > 0) | (np.nan_to_num(engine) > 0)
     g, pstart = g[keep], pstart[keep]
     dev = track.devices[g]
-    nat = np.iinfo(np.int64).min
+    nat = NULL_TIME_MS
     first_t = np.where(first[keep] >= 0, t[np.maximum(first[keep], 0)], nat)
     last_t = np.where(last[keep] >= 0, t[np.maximum(last[keep], 0)], nat)
     return pd.DataFrame({

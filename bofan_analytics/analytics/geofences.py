@@ -24,7 +24,7 @@ import shapely
 from .._numba import jit, pjit
 from .._validate import non_negative
 from ..errors import GeofenceError
-from ..schema import DEVICE_ID, DWELL_S, LAT, LON, TIME
+from ..schema import DEVICE_ID, DWELL_S, LAT, LON, NULL_TIME_MS, TIME
 from ._cluster import on_cluster
 from ._geo import EARTH_RADIUS_M, haversine_m
 from ._input import as_positions
@@ -45,7 +45,7 @@ VISIT_COLUMNS = (DEVICE_ID, "geofence", "enter_time", "exit_time", DWELL_S)
 #: Above this many geofences, fixes are paired with candidate geofences by an STRtree.
 _TREE_FROM = 16
 _M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
-_NAT = np.iinfo(np.int64).min
+_NAT = NULL_TIME_MS
 
 
 def load_geofences(source):

@@ -8,6 +8,7 @@ calling kernel can tell *empty* from *malformed* and reject the frame with a rea
 import numpy as np
 
 from .._numba import jit
+from ..schema import NULL_TIME_MS
 
 __all__ = [
     "INT64_NULL",
@@ -25,7 +26,7 @@ __all__ = [
     "grow_i8",
 ]
 
-INT64_NULL = np.iinfo(np.int64).min
+INT64_NULL = NULL_TIME_MS
 #: returned by the integer parsers for malformed input (empty input gives -1)
 BAD = -2
 
