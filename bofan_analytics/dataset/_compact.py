@@ -83,7 +83,7 @@ def compact(
     CompactResult(dataset='build/dataset', days=3, files 180 -> 3)
     """
     positive("target_mb", target_mb)
-    root = Path(dataset)
+    root = Path(layout.dataset_path(dataset))
     if not Manifest.exists(root):
         what = "no such dataset" if not root.exists() else "not a dataset written by bofan convert"
         raise InputError(f"{root}: {what} (no {layout.MANIFEST})")

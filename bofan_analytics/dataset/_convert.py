@@ -243,7 +243,7 @@ def convert(
         raise FormatError(f"workers must be a positive integer, not {workers!r}")
     if workers is not None and scheduler is not None:
         raise FormatError("give workers or scheduler, not both")
-    out = Path(output)
+    out = Path(layout.dataset_path(output))
     if out.exists() and not out.is_dir():
         raise FormatError(f"output {os.fspath(out)!r} exists and is not a directory")
     found = find_captures(inputs)

@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
+from ..errors import FormatError
 
 __all__ = [
+    "dataset_path",
     "write_part",
     "MESSAGES_DIR",
     "REJECTS_DIR",
@@ -139,3 +141,23 @@ def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = No
     pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
                    use_dictionary=strings)  # fmt: skip
     os.replace(tmp, target)
+
+
+def dataset_path(path) -> str:
+    """``path`` as a dataset directory name, or a :class:`FormatError` when it is not valid
+    UTF-8: pyarrow can neither write nor read files under such a name, so a conversion into
+    it would fail half-way.
+
+    >>> dataset_path("fleet/2026")
+    'fleet/2026'
+    """
+    name = os.fsdecode(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise FormatError(
+            f"dataset path {shown!r} is not valid UTF-8, which Parquet readers need; "
+            "choose another name"
+        ) from None
+    return name

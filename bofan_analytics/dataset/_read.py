@@ -285,7 +285,7 @@ def device_counts(path, files: Sequence[str], *, devices=None, start=None, end=N
 
 
 def _table_dir(path: str | os.PathLike, table: str) -> str:
-    root = os.fspath(path)
+    root = layout.dataset_path(path)
     if os.path.isdir(os.path.join(root, table)):
         return os.path.join(root, table)
     if os.path.basename(os.path.normpath(root)) == table and os.path.isdir(root):

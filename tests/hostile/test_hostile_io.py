@@ -259,3 +259,16 @@ def test_a_file_name_that_is_not_utf8(tmp_path, capsys):
 
     stored = read_messages(tmp_path / "ds")
     assert set(stored["source"]) == {shown}
+
+
+def test_a_dataset_path_that_is_not_utf8_is_refused_before_anything_is_written(
+        tmp_path, capsys):
+    capture = tmp_path / "fleet.log"
+    capture.write_bytes((SAMPLES / "fleet.log").read_bytes()[:20000])
+    target = os.fsdecode(os.fsencode(tmp_path) + b"/ds\xff")
+    code, out, err = _run(["convert", str(capture), "-o", target], capsys)
+    assert code == 2 and out == ""
+    shown = os.fsencode(tmp_path).decode() + "/ds\\xff"
+    assert err == (f"bofan: dataset path {shown!r} is not valid UTF-8, which Parquet readers "
+                   "need; choose another name\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.log"]
