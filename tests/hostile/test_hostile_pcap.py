@@ -113,6 +113,25 @@ def test_mid_connection_and_a_syn_to_another_port():
         ba.read_log(data, port=70000)
 
 
+def test_the_port_guess_does_not_depend_on_the_chunks():
+    """300 packets: SSH data from two connections first, then 40 devices; the guess is
+    made on the first 256 TCP/UDP packets whatever the chunk size."""
+    packets = [(T0 + i, up(50000 + i % 2, 1 + 10 * i, b"ssh-data..", dport=22))
+               for i in range(60)]
+    seq = {}
+    for i in range(240):
+        port = 40000 + i % 40
+        seq.setdefault(port, 1)
+        packets.append((T0 + 100 + i, up(port, seq[port], POS_A)))
+        seq[port] += len(POS_A)
+    data = pcap(packets)
+    whole = ba.read_log(data, port="auto")
+    assert len(whole.messages) == 240 and len(whole.rejects) == 0
+    for size in (100, 4096, 50_000):
+        part = ba.read_log(data, port="auto", chunk_bytes=size)
+        assert part.messages.equals(whole.messages) and part.rejects.equals(whole.rejects)
+
+
 def test_port_from_the_command_line(tmp_path, capsys):
     path = tmp_path / "cap.pcap"
     path.write_bytes(pcap([(T0, up(40001, 1, POS_A, dport=5023))]))
