@@ -204,6 +204,20 @@ def _parse_ddmm(buf, s, e):
 
 
 @jit
+def _store_fix(fv, cv, k, lat, st_lat, lon, st_lon):
+    """Store a PT-60 fix parsed from decimal degrees and mark it valid; 0, or the reject
+    reason when a coordinate did not parse or lies off the globe (nothing stored then)."""
+    if st_lat != 0 or not -90.0 <= lat <= 90.0:
+        return R_BAD_LATITUDE
+    if st_lon != 0 or not -180.0 <= lon <= 180.0:
+        return R_BAD_LONGITUDE
+    fv[F_LAT, k] = lat
+    fv[F_LON, k] = lon
+    cv[C_VALID, k] = 1
+    return 0
+
+
+@jit
 def _parse_binary(buf, s, e):
     """A bit mask written as binary digits (``00010`` -> 2: the last digit is bit 0):
     -1 when empty, BAD when not binary or longer than 31 digits."""
@@ -650,13 +664,11 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
             semi = find_byte(buf, p, q, 59)
             lat, st1 = parse_decimal(buf, p, semi)
             lon, st2 = parse_decimal(buf, semi + 1, q) if semi < q else (np.nan, 1)
-            if st1 != 0 or not -90.0 <= lat <= 90.0:
-                return (R_TRUNCATED if p >= e else R_BAD_LATITUDE), tcode, nc, nw
-            if st2 != 0 or not -180.0 <= lon <= 180.0:
-                return R_BAD_LONGITUDE, tcode, nc, nw
-            fv[F_LAT, k] = lat
-            fv[F_LON, k] = lon
-            cv[C_VALID, k] = 1
+            reason = _store_fix(fv, cv, k, lat, st1, lon, st2)
+            if reason != 0:
+                if reason == R_BAD_LATITUDE and p >= e:
+                    reason = R_TRUNCATED
+                return reason, tcode, nc, nw
         elif layout == _L_STEPS:
             steps = parse_uint(buf, p, q)
             if steps < 0 or steps > _INT32_MAX:
@@ -719,13 +731,9 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
             lat, st1 = parse_decimal(buf, p, q)
             q2 = find_byte(buf, q + 1, e, 124) if q < e else e
             lon, st2 = parse_decimal(buf, q + 1, q2) if q < e else (np.nan, 1)
-            if st1 != 0 or not -90.0 <= lat <= 90.0:
-                return R_BAD_LATITUDE, tcode, nc, nw
-            if st2 != 0 or not -180.0 <= lon <= 180.0:
-                return R_BAD_LONGITUDE, tcode, nc, nw
-            fv[F_LAT, k] = lat
-            fv[F_LON, k] = lon
-            cv[C_VALID, k] = 1
+            reason = _store_fix(fv, cv, k, lat, st1, lon, st2)
+            if reason != 0:
+                return reason, tcode, nc, nw
         elif layout == _L_LOCATION or layout == _L_CELLS or layout == _L_CELLS_OR_FIX:
             if layout == _L_LOCATION:
                 if kind != 2 and kind != 3:
@@ -746,13 +754,9 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
                 if find_byte(buf, p, q, 46) < q and q < e:
                     lat, st1 = parse_decimal(buf, p, q)
                     lon, st2 = parse_decimal(buf, q + 1, q2)
-                    if st1 != 0 or not -90.0 <= lat <= 90.0:
-                        return R_BAD_LATITUDE, tcode, nc, nw
-                    if st2 != 0 or not -180.0 <= lon <= 180.0:
-                        return R_BAD_LONGITUDE, tcode, nc, nw
-                    fv[F_LAT, k] = lat
-                    fv[F_LON, k] = lon
-                    cv[C_VALID, k] = 1
+                    reason = _store_fix(fv, cv, k, lat, st1, lon, st2)
+                    if reason != 0:
+                        return reason, tcode, nc, nw
             r = p
             while r < e:
                 q = find_byte(buf, r, e, 124)
