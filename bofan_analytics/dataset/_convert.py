@@ -26,10 +26,10 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..decode._logtime import zone_table
-from ..decode.stream import check_port
 from ..errors import BofanError, FormatError, InputError, SchemaError
 from ..io import open_capture, place_format
 from ..io.files import check_format
+from ..io.formats import check_port
 from . import _layout as layout
 from ._inputs import describe_error, find_captures, is_input_error
 from ._manifest import DatasetLock, Manifest

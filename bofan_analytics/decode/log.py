@@ -17,8 +17,9 @@ from ..io.files import (
     rotation_order,
     source_name,
 )
+from ..io.formats import DEFAULT_PORT, check_port
 from .decoded import DecodedLog, positions_from_messages
-from .stream import DEFAULT_PORT, StreamDecoder, check_port
+from .stream import StreamDecoder
 
 __all__ = ["read_log", "DecodedLog", "positions_from_messages", "DEFAULT_CHUNK_BYTES"]
 
