@@ -25,9 +25,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
+from ..decode import reading
 from ..decode._logtime import zone_table
+from ..decode.reading import DecodeRun
 from ..errors import BofanError, FormatError, InputError, SchemaError
-from ..io import open_capture, place_format
+from ..io import open_capture
 from ..io.files import check_format
 from ..io.formats import check_port
 from . import _layout as layout
@@ -42,10 +44,6 @@ CHUNK_ROWS = 131_072
 #: Sort and write full chunks on a writer thread while decoding goes on (``False``: in the
 #: calling thread, one step after the other, the serial reference the benchmark compares).
 WRITE_BEHIND = True
-
-#: Bytes hashed as the head of an input, and read per decoder feed after that.
-HEAD_SIZE = 64 * 1024
-READ_SIZE = 4 * 1024 * 1024
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -374,45 +372,42 @@ def convert_input(
         return FileResult(path, error=describe_error(exc), status="failed"), None
 
     resuming = plan.status == "appended"
-    try:
-        if resuming:
-            fmt, source = entry["format"], entry["source"]
-        else:
-            fmt = place_format(plan.head, source) if format == "auto" else format
-        decoder = _decoder_for(path, fmt, source, entry["resume"] if resuming else None,
-                               forced=format != "auto", **(options or {}))
-    except Exception as exc:
-        if not is_input_error(exc):
-            raise
-        plan.close()
-        return FileResult(path, error=describe_error(exc), status="failed"), None
-    error = None
-    decoded = 0
+    if resuming:
+        source = entry["source"]
+    plan.name = source
+    forced = format != "auto"
+
+    def make_decoder(fmt, name, state):
+        return _decoder_for(path, fmt, name, state, forced=forced, **(options or {}))
+
+    run = DecodeRun([plan], format=entry["format"] if resuming else format,
+                    state=entry["resume"] if resuming else None, make_decoder=make_decoder)
+    error = state = None
     try:
         try:
-            for chunk in plan.chunks():
-                decoded += len(chunk)
-                parts.add(decoder.feed(chunk))
+            for piece in run:
+                if run.finishing:  # the rows of the unfinished end: replaced on append
+                    state = run.state
+                    parts.flush()
+                    parts.add(piece)
+                    parts.flush(tail=True)
+                else:
+                    parts.add(piece)
         except Exception as exc:
             if not is_input_error(exc):
                 raise
-            error = describe_error(exc)
-        plan.close()
-        state = decoder.checkpoint()
-        parts.flush()
-        try:
-            parts.add(decoder.finish())
-        except Exception as exc:  # a forced format that did not fit: nothing of it is kept
-            if not is_input_error(exc):
-                raise
-            parts.discard()
-            return FileResult(path, fmt, error=describe_error(exc), status="failed"), None
-        parts.flush(tail=True)
+            if not run.done:  # not started, or a forced format that did not fit: keep nothing
+                parts.discard()
+                return FileResult(path, run.format, error=describe_error(exc),
+                                  status="failed"), None  # fmt: skip
+            error = describe_error(exc)  # reading broke off: what came before is kept
         parts.close()
     except BaseException:
         plan.close()
         parts.abandon()
         raise
+    fmt = run.format
+    decoded = plan.fed
     if error is not None:
         error = (
             f"{error}; kept {parts.messages} messages and {parts.rejects} rejects "
@@ -454,11 +449,15 @@ class _Reader:
     same hash and nothing more is ``"unchanged"``; the same and more is ``"appended"``
     (:meth:`chunks` then gives the bytes from the last checkpoint on); anything else is
     ``"replaced"`` and :meth:`chunks` gives everything, as for a ``"new"`` input. Every
-    byte read is hashed once, in order, into ``digest``; ``read`` counts them.
+    byte read is hashed once, in order, into ``digest``; ``read`` counts them, ``fed`` those
+    :meth:`chunks` gave. It reads as the decode loop's readers do
+    (:class:`~bofan_analytics.decode.reading.CaptureReader`): ``name``, ``head``,
+    :meth:`chunks`, :meth:`close`; the sizes are the loop's.
     """
 
     def __init__(self, path: str, entry: dict | None) -> None:
-        self.path = path
+        self.path = self.name = path
+        self.fed = 0
         self._handle = None
         self._start()
         self.status = "new" if entry is None else self._compare(entry)
@@ -471,7 +470,7 @@ class _Reader:
         if self._handle is not None:
             self._handle.close()
         self._handle = open_capture(self.path)
-        self.head = self._handle.read(HEAD_SIZE)
+        self.head = self._handle.read(reading.HEAD_BYTES)
         self.head_hash = _hash(self.head)
         self.digest = _digest(self.head)
         self.read = len(self.head)
@@ -479,9 +478,10 @@ class _Reader:
 
     def _compare(self, entry: dict) -> str:
         seen = entry["read"]
-        if len(self.head) < min(seen, HEAD_SIZE):
+        head_size = reading.HEAD_BYTES
+        if len(self.head) < min(seen, head_size):
             return "replaced"  # shorter than before
-        if _hash(self.head[: min(seen, HEAD_SIZE)], like=entry["head_hash"]) != entry["head_hash"]:
+        if _hash(self.head[: min(seen, head_size)], like=entry["head_hash"]) != entry["head_hash"]:
             return "replaced"
         state = entry.get("resume")
         consumed = seen if state is None else state["consumed"]
@@ -490,7 +490,7 @@ class _Reader:
         kept = [self.head[consumed:seen]]
         position = min(seen, len(self.head))
         while position < seen:
-            data = self._handle.read(min(READ_SIZE, seen - position))
+            data = self._handle.read(min(reading.CHUNK_BYTES, seen - position))
             if not data:
                 return "replaced"  # shorter than before
             prefix.update(data)
@@ -498,7 +498,7 @@ class _Reader:
             position += len(data)
         if prefix.hexdigest() != entry["content_hash"]:
             return "replaced"
-        more = self.head[seen:] or self._handle.read(READ_SIZE)
+        more = self.head[seen:] or self._handle.read(reading.CHUNK_BYTES)
         if not more:
             return "unchanged"
         if state is None:
@@ -512,13 +512,17 @@ class _Reader:
     def chunks(self):
         """The bytes to decode, chunk by chunk."""
         pending, self._pending = self._pending, []
-        yield from (chunk for chunk in pending if chunk)
+        for chunk in pending:
+            if chunk:
+                self.fed += len(chunk)
+                yield chunk
         while True:
-            data = self._handle.read(READ_SIZE)
+            data = self._handle.read(reading.CHUNK_BYTES)
             if not data:
                 return
             self.digest.update(data)
             self.read += len(data)
+            self.fed += len(data)
             yield data
 
     def close(self) -> None:
