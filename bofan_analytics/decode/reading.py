@@ -7,7 +7,8 @@ order), tells or checks each one's format, feeds its bytes to a
 happens at the edges is decided here once:
 
 * the files of a rotated log in a format that :attr:`~.CaptureFormat.rotates` go through
-  one decoder, so a frame split by the rotation is joined; other files each get their own;
+  one decoder, so a frame split by the rotation is joined (an empty file after them, a
+  live log just rotated, is of the same format); other files each get their own;
 * a file cut off (a truncated ``.gz`` / ``.zst``) or unreadable in the middle: the frames
   before the break are kept (the frame cut there becomes a reject), the last piece is
   yielded, then the error is raised;
@@ -167,6 +168,8 @@ class DecodeRun:
         for reader in self._readers:
             try:
                 fmt = self._given if self._forced else place_format(reader.head, reader.name)
+                if dec is not None and not reader.head and dec.capture_format.rotates:
+                    fmt = dec.format  # a live log just rotated: empty, but of its log
                 if dec is not None and not (capture_format(fmt).rotates and fmt == dec.format):
                     yield self._finish(dec)  # not a rotated log: each file on its own
                     self.finishing = self.done = False

@@ -181,6 +181,8 @@ class StreamDecoder:
         offset up to which every frame is decoded for good; the bytes from there on (an
         unfinished frame) are fed again, after ``consumed``, to the decoder made by
         :meth:`resume`. ``None`` for packet captures, whose reassembly state is not kept.
+        A decoder that read several files of a rotated log (:meth:`next_file`) also
+        saves their names, ``files``: a frame carried over may begin in an earlier one.
         """
         if not self.capture_format.resumable or self._finished:
             return None
@@ -203,6 +205,8 @@ class StreamDecoder:
                 for k, (sentence, le, is_open) in self.references.items()
             },
             "log_tz": self.log_tz,
+            **({"files": [acc.source for acc in self._accounts]}
+               if len(self._accounts) > 1 else {}),
             # the format's own: a stream's line start; a tracker-server log's clock, an
             # overlong line, sessions inside a text frame
             **self.capture_format.save(self._state),
@@ -214,6 +218,9 @@ class StreamDecoder:
         ``state["consumed"]`` on and it gives the rows one decoder fed everything would
         have given after that point."""
         decoder = cls(format, source, log_tz=state.get("log_tz"))
+        if state.get("files"):  # the earlier files of a rotated log, then this one
+            decoder._accounts = [Accounting(name, format) for name in state["files"][:-1]]
+            decoder._accounts.append(decoder.accounting)
         decoder._base = int(state["consumed"])
         decoder.known_devices = {int(k): v for k, v in state["devices"].items()}
         decoder._carry = {
