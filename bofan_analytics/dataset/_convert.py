@@ -196,7 +196,9 @@ def convert(
     ----------
     inputs : path or list of paths
         Capture files, or directories walked for them (metadata such as ``.json``,
-        ``.geojson``, ``.md`` and ``.parquet`` files is skipped).
+        ``.geojson``, ``.md`` and ``.parquet`` files is skipped). The files of a rotated
+        tracker-server log are decoded together, in date order, as ``read_log`` reads them
+        (see :func:`convert_job`).
     output : path
         The dataset directory; ``messages/`` and ``rejects/`` are created in it.
     format : {"auto", "stream", "lines", "traccar", "pcap"}

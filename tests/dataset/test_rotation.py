@@ -4,6 +4,7 @@ one message everywhere; the live file still grows by appends. And the one decode
 ``read_log``, ``summary`` and ``convert`` give the same rows of the same file."""
 
 import gzip
+import json
 import os
 from datetime import datetime, timezone
 
@@ -154,3 +155,46 @@ def test_read_log_summary_and_convert_give_the_same_rows(tmp_path, cut):
     assert rejects.select(["offset", "length", "reason", "raw"]).equals(
         log.rejects.select(["offset", "length", "reason", "raw"]))
     assert pa.concat_tables([log.messages]).num_rows == result.messages
+
+
+def test_a_checkpoint_across_a_rotation_resumes_with_the_earlier_file(tmp_path):
+    """The live file has only begun: the frame carried at the checkpoint begins in the file
+    before, and the resumed decoder still names that file as its source."""
+    from bofan_analytics.decode import StreamDecoder
+
+    mid, live = FIRST + HALF, REST + MORE
+    whole = StreamDecoder("traccar", MID)
+    parts = [whole.feed(mid), whole.next_file(LIVE), whole.feed(live), whole.finish()]
+    expected = pa.concat_tables([p.messages for p in parts])
+    first = StreamDecoder("traccar", MID)
+    got = [first.feed(mid), first.next_file(LIVE), first.feed(REST[:10])]
+    state = json.loads(json.dumps(first.checkpoint()))
+    assert state["files"] == [MID, LIVE] and state["consumed"] == 0
+    second = StreamDecoder.resume("traccar", LIVE, state)
+    got += [second.feed(live[state["consumed"]:]), second.finish()]
+    messages = pa.concat_tables([p.messages for p in got])
+    assert messages.equals(expected)
+    assert [(r["device_id"], r["source"]) for r in messages.to_pylist()] == [
+        ("1", MID), ("2", MID), ("3", LIVE)]
+    assert got[-1].accounting.column("source").to_pylist() == [MID, LIVE]
+
+
+def test_every_format_docstring_lists_the_registry():
+    """Docs that name the formats name them all (and only them), as the registry does."""
+    import re
+    from pathlib import Path
+
+    from bofan_analytics.io.formats import FORMATS
+    from bofan_analytics.simulate import FORMATS as RENDERED
+
+    package = Path(ba.__file__).parent
+    found = {}
+    for path in package.rglob("*.py"):
+        for names in re.findall(r"format : \{([^}]*)\}", path.read_text(encoding="utf-8")):
+            found[path.relative_to(package).as_posix()] = tuple(re.findall(r'"([^"]+)"', names))
+    assert found == {
+        "decode/log.py": ("auto", *FORMATS),
+        "dataset/_convert.py": ("auto", *FORMATS),
+        "decode/stream.py": tuple(FORMATS),
+        "simulate/captures.py": RENDERED,
+    }
