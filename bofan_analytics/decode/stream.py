@@ -4,6 +4,11 @@
 a stream, an unfinished log line, the unfinished frame of each tracker-server session), so
 memory stays bounded however large the input, and cutting the input into chunks anywhere
 gives the same tables as decoding it whole.
+
+How a format's bytes become frames is its own (the capture formats in
+:mod:`bofan_analytics.io.formats`): the decoder hands each chunk to its format's ``step``
+and keeps what all formats share, the frames carried over, device ids, the references of
+compressed sentences, rows waiting for a carried frame, the accounting and checkpoints.
 """
 
 import numpy as np
