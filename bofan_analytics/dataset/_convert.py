@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import html
 import os
 import sys
@@ -26,15 +25,16 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..decode._logtime import zone_table
-from ..decode.stream import check_port
+from ..decode.reading import DecodeRun
 from ..errors import BofanError, FormatError, InputError, SchemaError
-from ..io import open_capture, place_format
-from ..io.files import check_format
+from ..io.files import check_format, source_name
+from ..io.formats import check_port
 from . import _layout as layout
-from ._inputs import describe_error, find_captures, is_input_error
+from ._inputs import describe_error, find_captures, is_input_error, rotation_groups
 from ._manifest import DatasetLock, Manifest
+from ._reader import ManifestReader as _Reader
 
-__all__ = ["convert", "ConvertResult", "FileResult", "convert_input"]
+__all__ = ["convert", "ConvertResult", "FileResult", "convert_input", "convert_job"]
 
 #: Decoded rows held in memory before they are written out as one chunk of part files.
 CHUNK_ROWS = 131_072
@@ -42,10 +42,6 @@ CHUNK_ROWS = 131_072
 #: Sort and write full chunks on a writer thread while decoding goes on (``False``: in the
 #: calling thread, one step after the other, the serial reference the benchmark compares).
 WRITE_BEHIND = True
-
-#: Bytes hashed as the head of an input, and read per decoder feed after that.
-HEAD_SIZE = 64 * 1024
-READ_SIZE = 4 * 1024 * 1024
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -200,7 +196,9 @@ def convert(
     ----------
     inputs : path or list of paths
         Capture files, or directories walked for them (metadata such as ``.json``,
-        ``.geojson``, ``.md`` and ``.parquet`` files is skipped).
+        ``.geojson``, ``.md`` and ``.parquet`` files is skipped). The files of a rotated
+        tracker-server log are decoded together, in date order, as ``read_log`` reads them
+        (see :func:`convert_job`).
     output : path
         The dataset directory; ``messages/`` and ``rejects/`` are created in it.
     format : {"auto", "stream", "lines", "traccar", "pcap"}
@@ -258,16 +256,17 @@ def convert(
             manifest = open_manifest(out)
             manifest.collect_garbage()
             done: dict[str, tuple[FileResult, dict | None]] = {}
-            jobs = []
-            for item in found:
-                if item.error is not None:
+            jobs = []  # each: the files of one input (a rotated log's in reading order)
+            for group in rotation_groups(found):
+                if group[0].error is not None:
                     continue
-                real = os.path.realpath(item.path)
-                entry = manifest.inputs.get(real)
-                if entry is not None and not full and _surely_unchanged(item.path, entry):
-                    done[item.path] = (_unchanged(item.path, entry), None)
+                job = [(item.path, manifest.inputs.get(os.path.realpath(item.path)))
+                       for item in group]  # fmt: skip
+                if not full and all(entry is not None and _surely_unchanged(path, entry)
+                                    for path, entry in job):  # fmt: skip
+                    done.update((path, (_unchanged(path, entry), None)) for path, entry in job)
                 else:
-                    jobs.append((item.path, entry))
+                    jobs.append(job)
             generation = layout.new_generation()
             run = cluster.run if cluster is not None else _run_here
             failure = None
@@ -357,7 +356,6 @@ def convert_input(
     time stamps, and ``port``, the devices' port in packet captures.
     """
     source = path if source is None else source
-    parts = _Parts(Path(output), layout.input_key(path), generation)
     try:
         # the time is taken before reading: a change made while we read is "racy"
         seen = _stat_fields(os.stat(path))
@@ -373,46 +371,165 @@ def convert_input(
             raise
         return FileResult(path, error=describe_error(exc), status="failed"), None
 
-    resuming = plan.status == "appended"
+    if plan.status == "appended":
+        source = entry["source"]
+    member = _Member(path, source, plan, entry, seen)
+    return _decode_members([member], output, format=format, generation=generation,
+                           options=options)[0]
+
+
+def convert_job(
+    job: list[tuple[str, dict | None]],
+    output: str,
+    *,
+    format: str = "auto",
+    sources: list[str] | None = None,
+    generation: str = "0",
+    full: bool = False,
+    options: dict | None = None,
+) -> list[tuple[FileResult, dict | None]]:
+    """Convert one input: a file, or the files of a rotated log (``job``: ``(path,
+    manifest entry)`` in reading order); returns ``(result, entry)`` per file, in order.
+
+    The files of a rotated log are decoded in order through one decoder, so a frame
+    split by the rotation is joined (its row goes with the file it begins in). Each
+    file keeps its own manifest entry and part files. When only the last (live) file
+    grew, it goes on from its checkpoint, which carries what the files before it left
+    open; when any other file changed or is new, the whole log is decoded again.
+    """
+    sources = [path for path, _ in job] if sources is None else sources
+    if len(job) == 1:
+        [(path, entry)] = job
+        return [convert_input(path, output, format=format, source=sources[0], entry=entry,
+                              generation=generation, full=full, options=options)]  # fmt: skip
+    members = []
     try:
-        if resuming:
-            fmt, source = entry["format"], entry["source"]
-        else:
-            fmt = place_format(plan.head, source) if format == "auto" else format
-        decoder = _decoder_for(path, fmt, source, entry["resume"] if resuming else None,
-                               forced=format != "auto", **(options or {}))
+        for (path, entry), source in zip(job, sources, strict=True):
+            seen = _stat_fields(os.stat(path))
+            plan = _Reader(path, None if full else entry)
+            members.append(_Member(path, source, plan, entry, seen))
     except Exception as exc:
+        for member in members:
+            member.plan.close()
         if not is_input_error(exc):
             raise
-        plan.close()
-        return FileResult(path, error=describe_error(exc), status="failed"), None
-    error = None
-    decoded = 0
+        # one of them cannot be read: each on its own, the unreadable one says why
+        return [convert_input(path, output, format=format, source=source, entry=entry,
+                              generation=generation, full=full, options=options)
+                for (path, entry), source in zip(job, sources, strict=True)]  # fmt: skip
+    *before, last = members
+    if all(m.plan.status == "unchanged" for m in before):
+        done = [(FileResult(m.path, m.entry.get("format"), content_hash=m.entry["content_hash"],
+                            status="unchanged"), {**m.entry, **m.seen}) for m in before]
+        if last.plan.status == "unchanged":
+            return [*done, (FileResult(last.path, last.entry.get("format"),
+                                       content_hash=last.entry["content_hash"],
+                                       status="unchanged"), {**last.entry, **last.seen})]
+        if last.plan.status == "appended" and not _joins_back(last.entry["resume"]):
+            # the live file grew: it goes on from its checkpoint, the others stay
+            last.source = last.entry["source"]
+            return [*done, *_decode_members([last], output, format=format,
+                                            generation=generation, options=options)]
+    # decoded again from the first file: the state each file leaves the next changed
+    for m in members:
+        m.plan.close()
+        m.plan = _Reader(m.path, None)
+        if m.entry is not None:
+            m.plan.status = "replaced"
+    return _decode_members(members, output, format=format, generation=generation,
+                           options=options)
+
+
+def _joins_back(state: dict | None) -> bool:
+    """Whether a checkpoint holds a frame or rows from an earlier file of a rotated log."""
+    if not state or not state.get("files"):
+        return False
+    last = len(state["files"]) - 1
+    pieces = [piece for entry in state["carry"].values() for piece in entry[1]]
+    return bool(state.get("held")) or any(piece[5] < last for piece in pieces)
+
+
+@dataclass
+class _Member:
+    """One file of an input being converted, with what the manifest and the reader know."""
+
+    path: str
+    source: str
+    plan: _Reader
+    entry: dict | None
+    seen: dict
+
+
+def _decode_members(members: list[_Member], output: str, *, format: str, generation: str,
+                    options: dict | None) -> list[tuple[FileResult, dict | None]]:
+    """Decode the files of one input in order through the decode loop, each file's rows
+    into its own part files; a single file that grew goes on from its checkpoint."""
+    names = {source_name(m.source): m for m in members}
+    parts = {m.path: _Parts(Path(output), layout.input_key(m.path), generation) for m in members}
+    resuming = members[0].plan.status == "appended"  # (then it is the only one)
+    forced = format != "auto"
+
+    def make_decoder(fmt, name, state):
+        return _decoder_for(names[name].path, fmt, name, state, forced=forced,
+                            **(options or {}))  # fmt: skip
+
+    for m in members:
+        m.plan.name = source_name(m.source)
+    first = members[0]
+    run = DecodeRun((m.plan for m in members),
+                    format=first.entry["format"] if resuming else format,
+                    state=first.entry["resume"] if resuming else None, make_decoder=make_decoder)
+    formats: dict[str, str] = {}
+    error = state = broke = None
     try:
         try:
-            for chunk in plan.chunks():
-                decoded += len(chunk)
-                parts.add(decoder.feed(chunk))
+            for piece in run:
+                formats[names[run.current].path] = run.format
+                if run.finishing:  # the rows of the unfinished end: replaced on append
+                    state = run.state
+                    for part in parts.values():
+                        part.flush()
+                    for path, messages, rejects in _by_file(piece, names):
+                        parts[path].add_tables(messages, rejects)
+                    for part in parts.values():
+                        part.flush(tail=True)
+                else:
+                    for path, messages, rejects in _by_file(piece, names):
+                        parts[path].add_tables(messages, rejects)
         except Exception as exc:
             if not is_input_error(exc):
                 raise
-            error = describe_error(exc)
-        plan.close()
-        state = decoder.checkpoint()
-        parts.flush()
-        try:
-            parts.add(decoder.finish())
-        except Exception as exc:  # a forced format that did not fit: nothing of it is kept
-            if not is_input_error(exc):
-                raise
-            parts.discard()
-            return FileResult(path, fmt, error=describe_error(exc), status="failed"), None
-        parts.flush(tail=True)
-        parts.close()
+            if not run.done:  # not started, or a forced format that did not fit: keep nothing
+                for part in parts.values():
+                    part.discard()
+                return [(FileResult(m.path, formats.get(m.path, run.format),
+                                    error=describe_error(exc), status="failed"), None)
+                        for m in members]  # fmt: skip
+            error = describe_error(exc)  # reading broke off: what came before is kept
+            broke = names[run.current].path
+        for part in parts.values():
+            part.close()
     except BaseException:
-        plan.close()
-        parts.abandon()
+        for m in members:
+            m.plan.close()
+        for part in parts.values():
+            part.abandon()
         raise
+    out = []
+    for m in members:
+        if m.path not in formats:  # not reached: a file before it broke off
+            out.append((FileResult(m.path, error=f"not read: {broke} before it broke off",
+                                   status="failed"), None))  # fmt: skip
+            continue
+        out.append(_member_result(m, parts[m.path], formats[m.path],
+                                  error if m.path == broke else None,
+                                  state if m is members[-1] or m.path == broke else None))
+    return out
+
+
+def _member_result(m: _Member, parts: _Parts, fmt: str, error: str | None, state: dict | None):
+    plan, entry = m.plan, m.entry
+    resuming = plan.status == "appended"
     if error is not None:
         error = (
             f"{error}; kept {parts.messages} messages and {parts.rejects} rejects "
@@ -420,17 +537,17 @@ def convert_input(
         )
         if not (parts.messages or parts.rejects):
             parts.discard()
-            return FileResult(path, fmt, error=error, status="failed"), None
-    status = plan.status
+            return FileResult(m.path, fmt, error=error, status="failed"), None
     new_entry = {
-        "path": path,
-        "source": source,
+        "path": m.path,
+        "source": m.source,
         "format": fmt,
-        **seen,
+        **m.seen,
         "head_hash": plan.head_hash,
         "content_hash": plan.digest.hexdigest(),
         "read": plan.read,
-        "resume": state,
+        # an empty file's format is not known yet: when it grows, it is decoded whole
+        "resume": state if plan.read else None,
         "parts": (entry["parts"] if resuming else []) + parts.final,
         "tail": parts.tail,
         "messages": (entry["messages"] if resuming else 0) + parts.messages,
@@ -438,127 +555,28 @@ def convert_input(
         "duplicate_of": None,
         "error": error,
     }
-    result = FileResult(path, fmt, parts.messages, parts.rejects, len(parts.final) + len(parts.tail),
-                        error, new_entry["content_hash"], None, status, decoded)  # fmt: skip
+    result = FileResult(m.path, fmt, parts.messages, parts.rejects,
+                        len(parts.final) + len(parts.tail), error, new_entry["content_hash"],
+                        None, plan.status, plan.fed)  # fmt: skip
     return result, new_entry
+
+
+def _by_file(piece, names):
+    """A piece's rows per file they come from (one file: the piece as it is)."""
+    if len(names) == 1:
+        [member] = names.values()
+        yield member.path, piece.messages, piece.rejects
+        return
+    for name, member in names.items():
+        yield (
+            member.path,
+            piece.messages.filter(pc.equal(piece.messages[schema.SOURCE], name)),
+            piece.rejects.filter(pc.equal(piece.rejects[schema.SOURCE], name)),
+        )
 
 
 def _stat_fields(st: os.stat_result) -> dict:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "checked_ns": time.time_ns()}
-
-
-class _Reader:
-    """Reads one input and decides, from the manifest entry, what of it to decode.
-
-    With an entry it reads and hashes the bytes the last run saw: the same head and the
-    same hash and nothing more is ``"unchanged"``; the same and more is ``"appended"``
-    (:meth:`chunks` then gives the bytes from the last checkpoint on); anything else is
-    ``"replaced"`` and :meth:`chunks` gives everything, as for a ``"new"`` input. Every
-    byte read is hashed once, in order, into ``digest``; ``read`` counts them.
-    """
-
-    def __init__(self, path: str, entry: dict | None) -> None:
-        self.path = path
-        self._handle = None
-        self._start()
-        self.status = "new" if entry is None else self._compare(entry)
-        if self.status == "replaced":
-            self._start()
-        if self.status == "unchanged":
-            self.close()
-
-    def _start(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        self._handle = open_capture(self.path)
-        self.head = self._handle.read(HEAD_SIZE)
-        self.head_hash = _hash(self.head)
-        self.digest = _digest(self.head)
-        self.read = len(self.head)
-        self._pending = [self.head]
-
-    def _compare(self, entry: dict) -> str:
-        seen = entry["read"]
-        if len(self.head) < min(seen, HEAD_SIZE):
-            return "replaced"  # shorter than before
-        if _hash(self.head[: min(seen, HEAD_SIZE)], like=entry["head_hash"]) != entry["head_hash"]:
-            return "replaced"
-        state = entry.get("resume")
-        consumed = seen if state is None else state["consumed"]
-        # hash exactly the bytes the last run saw, keeping those from its checkpoint on
-        prefix = _digest(self.head[:seen], like=entry["content_hash"])
-        kept = [self.head[consumed:seen]]
-        position = min(seen, len(self.head))
-        while position < seen:
-            data = self._handle.read(min(READ_SIZE, seen - position))
-            if not data:
-                return "replaced"  # shorter than before
-            prefix.update(data)
-            kept.append(data[max(0, consumed - position) :])
-            position += len(data)
-        if prefix.hexdigest() != entry["content_hash"]:
-            return "replaced"
-        more = self.head[seen:] or self._handle.read(READ_SIZE)
-        if not more:
-            return "unchanged"
-        if state is None:
-            return "replaced"  # cannot go on from where it stopped: decode it whole
-        prefix.update(more)
-        self.digest = prefix
-        self.read = seen + len(more)
-        self._pending = [*kept, more]
-        return "appended"
-
-    def chunks(self):
-        """The bytes to decode, chunk by chunk."""
-        pending, self._pending = self._pending, []
-        yield from (chunk for chunk in pending if chunk)
-        while True:
-            data = self._handle.read(READ_SIZE)
-            if not data:
-                return
-            self.digest.update(data)
-            self.read += len(data)
-            yield data
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-#: Name of the content hash, written before its hex digits: XXH3 (128 bits) hashes at
-#: memory speed (tens of GB/s), where a cryptographic hash (blake2b, ~0.7 GB/s) costs a
-#: third of the decoding time. It guards against accidents (a file replaced, truncated,
-#: copied), not against an adversary choosing colliding captures.
-HASH_NAME = "xxh3-128"
-
-
-class _Xxh3:
-    """XXH3-128 with the interface of a ``hashlib`` object; its digest names the hash."""
-
-    def __init__(self, data: bytes = b"") -> None:
-        import xxhash
-
-        self._h = xxhash.xxh3_128(data)
-
-    def update(self, data: bytes) -> None:
-        self._h.update(data)
-
-    def hexdigest(self) -> str:
-        return f"{HASH_NAME}:{self._h.hexdigest()}"
-
-
-def _digest(data: bytes = b"", *, like: str | None = None):
-    """A running hash of ``data``: of the kind that made ``like`` (a recorded hash), so
-    inputs of a dataset written before hashes were named (bare blake2b digits) are still
-    recognised as unchanged or grown; otherwise XXH3."""
-    if like is not None and ":" not in like:
-        return hashlib.blake2b(data, digest_size=16)
-    return _Xxh3(data)
-
-
-def _hash(data: bytes, *, like: str | None = None) -> str:
-    return _digest(data, like=like).hexdigest()
 
 
 class _Parts:
@@ -584,9 +602,12 @@ class _Parts:
         self._writing: tuple[Future, list[str]] | None = None
 
     def add(self, piece) -> None:
-        self._held[0].append(piece.messages)
-        self._held[1].append(piece.rejects)
-        self._rows += piece.messages.num_rows + piece.rejects.num_rows
+        self.add_tables(piece.messages, piece.rejects)
+
+    def add_tables(self, messages: pa.Table, rejects: pa.Table) -> None:
+        self._held[0].append(messages)
+        self._held[1].append(rejects)
+        self._rows += messages.num_rows + rejects.num_rows
         if self._rows >= CHUNK_ROWS:
             self.flush()
 
@@ -841,14 +862,15 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def _run_here(jobs, output, format, generation, progress, done, full, options=None) -> None:
-    bar = _progress_bar(len(jobs), progress)
+    bar = _progress_bar(sum(len(job) for job in jobs), progress)
     try:
-        for path, entry in jobs:
-            done[path] = convert_input(path, output, format=format, entry=entry,
-                                       generation=generation, full=full,
-                                       options=options)  # fmt: skip
-            if bar is not None:
-                bar.update()
+        for job in jobs:
+            for (path, _), outcome in zip(job, convert_job(job, output, format=format,
+                                                         generation=generation, full=full,
+                                                         options=options), strict=True):
+                done[path] = outcome
+                if bar is not None:
+                    bar.update()
     finally:
         if bar is not None:
             bar.close()
@@ -880,16 +902,16 @@ class _Cluster:
 
     def run(self, jobs, output, format, generation, progress, done, full, options=None) -> None:
 
-        bar = _progress_bar(len(jobs), progress)
+        bar = _progress_bar(sum(len(job) for job in jobs), progress)
         # workers may run on other machines: hand them absolute paths, keep the user's
         # spelling for the ``source`` column
         futures = {
             self.client.submit(
-                convert_input, os.path.abspath(path), os.path.abspath(output), format=format,
-                source=path, entry=entry, generation=generation, full=full, options=options,
-                pure=False,
-            ): path
-            for path, entry in jobs
+                convert_job, [(os.path.abspath(path), entry) for path, entry in job],
+                os.path.abspath(output), format=format, sources=[path for path, _ in job],
+                generation=generation, full=full, options=options, pure=False,
+            ): job
+            for job in jobs
         }  # fmt: skip
         pending = set(futures)
         idle_since = None
@@ -900,13 +922,13 @@ class _Cluster:
                 if not finished:
                     time.sleep(POLL_S)
                 for future in finished:
-                    path = futures[future]
-                    result, entry = future.result()
-                    if entry is not None:
-                        entry = {**entry, "path": path}
-                    done[path] = (dataclasses.replace(result, path=path), entry)
-                    if bar is not None:
-                        bar.update()
+                    job = futures[future]
+                    for (path, _), (result, entry) in zip(job, future.result(), strict=True):
+                        if entry is not None:
+                            entry = {**entry, "path": path}
+                        done[path] = (dataclasses.replace(result, path=path), entry)
+                        if bar is not None:
+                            bar.update()
                 idle_since = self._check_workers(idle_since, len(pending))
         except (CancelledError, OSError) as exc:
             # the scheduler went away: its futures are cancelled, its connection closed

@@ -1,27 +1,20 @@
-"""Finding capture files and decoding them chunk by chunk, for ``convert`` and ``bofan summary``."""
+"""Finding capture files, and grouping the files of rotated logs, for ``convert`` and ``bofan summary``."""
 
 from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..errors import BofanError, InputError, TruncatedInputError
-from ..io import CAPTURE_FORMATS, iter_capture_files, open_capture, place_format
-from ..io.files import check_format
+from ..errors import BofanError, InputError
+from ..io import iter_capture_files, rotation_order
 
-__all__ = ["InputFile", "find_captures", "decode_file", "is_input_error", "describe_error"]
+__all__ = ["InputFile", "find_captures", "rotation_groups", "is_input_error", "describe_error"]
 
 # Errors that mean "this input cannot be read", as opposed to a bug in the package.
 _INPUT_ERRORS = (BofanError, OSError, EOFError, zlib.error)
-
-#: Formats the streaming decoder reads piece by piece (all of them).
-_STREAMABLE = frozenset(CAPTURE_FORMATS)
-
-#: Bytes read from a capture before its format is decided, and per decoder feed after that.
-HEAD_SIZE = 64 * 1024
-READ_SIZE = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,65 +62,27 @@ def find_captures(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return found
 
 
-def decode_file(
-    path: str | os.PathLike,
-    *,
-    format: str = "auto",
-    source: str | None = None,
-    digest=None,
-    log_tz: str | None = None,
-    port: int | str = 8888,
-):
-    """Open one capture and decode it piece by piece, so memory stays bounded.
+def rotation_groups(found: list[InputFile]) -> list[list[InputFile]]:
+    """The inputs to decode together: the files of a rotated log (``x.log.20261102`` then
+    ``x.log``; see :func:`~bofan_analytics.io.rotation_order`) as one group in reading
+    order, every other input (and every input with an ``error``) on its own.
 
-    Returns ``(format, pieces)``: the format used (detected when ``format="auto"``) and an
-    iterator of :class:`~bofan_analytics.decode.DecodedLog`, one per chunk read; together
-    they hold every message and reject of the file. Formats the streaming decoder does not
-    handle (``pcap``) come as one piece. ``digest`` (a ``hashlib`` object), if given, is
-    fed the decompressed bytes, to tell the same capture stored twice (``x`` and ``x.gz``).
-    ``log_tz`` is the zone of a tracker-server log's time stamps (default UTC). A file whose
-    format cannot be told is an ``InputError`` naming it. ``port`` is the devices' server
-    port in packet captures (see ``read_log``).
+    >>> [[i.path for i in g] for g in rotation_groups([InputFile("t.log"), InputFile("t.log.20261102")])]
+    [['t.log.20261102', 't.log']]
     """
-    from ..decode import StreamDecoder, read_log
-
-    check_format(format)
-    source = os.fspath(path) if source is None else source
-    handle = open_capture(path)
-    try:
-        head = handle.read(HEAD_SIZE)
-        fmt = place_format(head, source) if format == "auto" else format
-        if fmt not in _STREAMABLE:
-            chunk = head
-            while chunk and digest is not None:
-                digest.update(chunk)
-                chunk = handle.read(READ_SIZE)
-            handle.close()
-            return fmt, iter([read_log(path, format=fmt, source_name=source, log_tz=log_tz)])
-    except BaseException:
-        handle.close()
-        raise
-    decoder = StreamDecoder(format=fmt, source=source, log_tz=log_tz, forced=format != "auto",
-                            port=port)
-    return fmt, _stream_pieces(handle, head, decoder, digest)
-
-
-def _stream_pieces(handle, head: bytes, decoder, digest) -> Iterator:
-    with handle:
-        chunk = head
-        while chunk:
-            if digest is not None:
-                digest.update(chunk)
-            yield decoder.feed(chunk)
-            try:
-                chunk = handle.read(READ_SIZE)
-            except TruncatedInputError:
-                # a cut-off .gz / .zst: what came before the break is kept, the frame cut
-                # there becomes a reject, and the error still says the file is incomplete
-                decoder.forced = False
-                yield decoder.finish()
-                raise
-        yield decoder.finish()
+    readable = {Path(item.path): item for item in found if item.error is None}
+    groups = {id(group[0]): group for group in
+              ([readable[p] for p in paths] for paths in rotation_order(readable))}
+    out = []
+    for item in found:
+        if item.error is not None:
+            out.append([item])
+        else:
+            group = groups.pop(id(item), None)
+            if group is not None:
+                out.append(group)
+    # a group is listed where its first file (in reading order) was found
+    return out
 
 
 def is_input_error(exc: BaseException) -> bool:

@@ -9,22 +9,15 @@ import pyarrow as pa
 
 from .. import schema as S
 from ..errors import InputError, TruncatedInputError
-from ..io.files import (
-    check_format,
-    iter_capture_files,
-    open_capture,
-    place_format,
-    rotation_order,
-    source_name,
-)
+from ..io.files import check_format, iter_capture_files, rotation_order
+from ..io.formats import DEFAULT_PORT, check_port
 from .decoded import DecodedLog, positions_from_messages
-from .stream import DEFAULT_PORT, StreamDecoder, check_port
+from .reading import CHUNK_BYTES, BytesReader, CaptureReader, DecodeRun
 
 __all__ = ["read_log", "DecodedLog", "positions_from_messages", "DEFAULT_CHUNK_BYTES"]
 
 #: bytes read and decoded at a time; memory stays a small multiple of this
-DEFAULT_CHUNK_BYTES = 8 << 20
-_HEAD_BYTES = 65536
+DEFAULT_CHUNK_BYTES = CHUNK_BYTES
 
 
 def read_log(
@@ -97,8 +90,8 @@ def read_log(
     check_format(format)
     check_port(port)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        log = _decode_bytes(bytes(source), format, source_name or "<bytes>", chunk_bytes,
-                            log_tz, port)
+        reader = BytesReader(bytes(source), source_name or "<bytes>", chunk_bytes=chunk_bytes)
+        log = _decode([reader], format, log_tz, port)
     else:
         if isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable):
             source = [source]
@@ -109,7 +102,9 @@ def read_log(
         n = max(1, min(len(groups), workers or os.cpu_count() or 1))
 
         def decode(group):
-            return _decode_files(group, format, chunk_bytes, log_tz, port)
+            # the files of a rotated log are read in order, each opened when reached
+            readers = (CaptureReader(path, chunk_bytes=chunk_bytes) for path in group)
+            return _decode(readers, format, log_tz, port)
 
         if n == 1:
             logs = [decode(g) for g in groups]
@@ -122,79 +117,27 @@ def read_log(
     return log
 
 
-def _resolve_format(fmt, head, name):
-    if fmt != "auto":
-        return fmt
-    return place_format(head, name)
-
-
-def _decode_bytes(data, fmt, name, chunk_bytes, log_tz, port):
-    dec = StreamDecoder(_resolve_format(fmt, data[:_HEAD_BYTES], name), source=name,
-                        log_tz=log_tz, forced=fmt != "auto", port=port)
-    parts = [dec.feed(data[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
-    parts.append(_finish(dec))
-    return DecodedLog.concat(parts)
-
-
-def _finish(dec):
-    """``dec.finish()``, with the source named in the error of a forced format that did not fit."""
-    try:
-        return dec.finish()
-    except InputError as exc:
-        raise InputError(f"{dec.source}: {exc}") from None
-
-
-def _decode_files(paths, fmt, chunk_bytes, log_tz, port):
-    """Decode one file, or the files of a rotated log in order through one decoder (when
-    they are tracker-server logs; otherwise each on its own).
-
-    A compressed file cut off mid-way raises :class:`TruncatedInputError` carrying what was
-    decoded before the break (the frame cut there is a ``truncated`` reject).
-    """
+def _decode(readers, fmt, log_tz, port):
+    """Decode one input through the decode loop (:class:`~.reading.DecodeRun`), with the
+    file named in the error of a forced format that does not fit, and what was decoded
+    before the break of a cut-off file kept in the error's ``partial``."""
+    run = DecodeRun(readers, format=fmt, log_tz=log_tz, port=port)
     parts = []
-    dec = None
-    for path in paths:
-        name = source_name(path)
-        try:
-            with open_capture(path) as f:
-                try:
-                    head = f.read(_HEAD_BYTES)
-                except TruncatedInputError:
-                    head = b""  # cut off before the first byte; the next read says so again
-                file_fmt = _resolve_format(fmt, head, name)
-                if dec is not None and (file_fmt != "traccar" or dec.format != "traccar"):
-                    parts.append(_finish(dec))
-                    dec = None
-                if dec is None:
-                    dec = StreamDecoder(file_fmt, source=name, log_tz=log_tz,
-                                        forced=fmt != "auto", port=port)
-                else:
-                    parts.append(dec.next_file(name))
-                parts.append(dec.feed(head) if head else None)
-                while True:
-                    chunk = f.read(chunk_bytes)
-                    if not chunk:
-                        break
-                    parts.append(dec.feed(chunk))
-        except TruncatedInputError as exc:
-            # keep what came before the break: the unfinished frame there becomes a reject
-            dec.forced = False
-            parts.append(dec.finish())
-            partial = DecodedLog.concat([p for p in parts if p is not None])
-            raise TruncatedInputError(
-                f"{name}: {exc}; decoded before the break: {len(partial.messages):,} "
-                f"messages, {len(partial.rejects):,} rejects (kept in the error's .partial)",
-                decoded_bytes=exc.decoded_bytes,
-                partial=partial,
-            ) from None
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read {name}: {exc}") from None
-        except Exception as exc:  # zstd/gzip stream errors have their own types
-            if type(exc).__module__.startswith(("zstd", "gzip", "zlib")):
-                raise InputError(f"cannot decompress {name}: {exc}") from None
-            raise
-    parts.append(_finish(dec))
-    return DecodedLog.concat([p for p in parts if p is not None])
+    try:
+        parts.extend(run)
+    except TruncatedInputError as exc:
+        partial = DecodedLog.concat(parts)
+        raise TruncatedInputError(
+            f"{run.current}: {exc}; decoded before the break: {len(partial.messages):,} "
+            f"messages, {len(partial.rejects):,} rejects (kept in the error's .partial)",
+            decoded_bytes=exc.decoded_bytes,
+            partial=partial,
+        ) from None
+    except InputError as exc:
+        if run.finishing and not run.done:  # the format given does not fit the file
+            raise InputError(f"{run.current}: {exc}") from None
+        raise
+    return DecodedLog.concat(parts)
 
 
 def _localize(messages, device_tz):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .._validate import choice
 from ..errors import InputError, TruncatedInputError
-from ._pcap_magic import PCAP_MAGIC_BYTES, PCAPNG_MAGIC_BYTES
+from .formats import FORMATS, detect_format, place_format
 
 __all__ = [
     "CAPTURE_FORMATS",
@@ -38,19 +38,11 @@ __all__ = [
 ]
 
 #: the input formats ``read_log`` and ``bofan convert`` accept, with what each one is
-CAPTURE_FORMATS = {
-    "stream": "raw bytes as the devices sent them, frames back to back",
-    "lines": "one frame per line, optionally after an ISO-8601 receive time and a space",
-    "traccar": "a tracker-server log: one network read per line, hex or text payload",
-    "pcap": "a libpcap / pcapng packet capture",
-}
+#: (declared in :mod:`bofan_analytics.io.formats`)
+CAPTURE_FORMATS = {name: fmt.description for name, fmt in FORMATS.items()}
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_TRACCAR_LINE = re.compile(
-    rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?\s+[A-Z]+:? ", re.MULTILINE
-)
-_ISO_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", re.MULTILINE)
 #: files a directory walk passes over: results, geometry, documentation
 _NOT_CAPTURES = {".json", ".geojson", ".md", ".parquet", ".html", ".csv", ".py", ".ipynb"}
 
@@ -295,48 +287,6 @@ class _ZstdFrames(io.RawIOBase):
             self._state, self._need = "magic", 4
 
 
-def detect_format(head: bytes) -> str:
-    """Tell the log format from the first bytes of a (decompressed) capture.
-
-    ``pcap`` by its magic number; ``traccar`` when lines look like
-    ``YYYY-MM-DD HH:MM:SS  INFO: ...``; ``lines`` when they start with an ISO-8601 time;
-    everything else is read as a raw ``stream`` (whose framing also accepts one frame per line).
-
-    >>> detect_format(b"2026-11-02T07:10:27.948Z $POS,1,...")
-    'lines'
-    >>> detect_format(b"$POS,123,...\\r\\n")
-    'stream'
-    """
-    if head[:4] in PCAP_MAGIC_BYTES or head[:4] == PCAPNG_MAGIC_BYTES:
-        return "pcap"
-    sample = head[:65536]
-    if _TRACCAR_LINE.search(sample[:4096]):
-        return "traccar"
-    if _ISO_LINE.match(sample):
-        return "lines"
-    return "stream"
-
-
-#: what a raw stream holds somewhere near its start: a sentence, a PT-60 frame, a header
-_FRAME_STARTS = (b"$", b"@G#@", b"@B#@", b"\xbf")
-
-
-def place_format(head: bytes, name: str) -> str:
-    """:func:`detect_format`, or an :class:`InputError` naming the file when nothing in its
-    first bytes is a known layout: no pcap magic, no log line, and not one frame start.
-
-    >>> place_format(b"$POS,1,...\r\n", "dump.bin")
-    'stream'
-    """
-    fmt = detect_format(head)
-    if fmt == "stream" and head and not any(start in head for start in _FRAME_STARTS):
-        raise InputError(
-            f"cannot tell the format of {name}: not a packet capture, not a log of frames "
-            "and no frame start in its first bytes (give --format to force one)"
-        )
-    return fmt
-
-
 _ROTATED = re.compile(r"^(?P<live>.+)\.(?P<date>\d{8})(?P<ext>\.gz|\.zst)?$")
 
 
@@ -437,4 +387,4 @@ def _skip(path: Path) -> bool:
 
 def check_format(name: str) -> str:
     """Validate a ``format=`` value, listing the choices when it is not one of them."""
-    return choice("format", name, ("auto", *CAPTURE_FORMATS))
+    return choice("format", name, ("auto", *FORMATS))

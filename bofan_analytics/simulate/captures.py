@@ -1,4 +1,9 @@
-"""Capture renderers: a fleet as the bytes of a stream, a line log or a tracker-server log."""
+"""Capture renderers: a fleet as the bytes of a stream, a line log or a tracker-server log.
+
+Each renderer is registered under the name of the capture format it writes
+(:data:`bofan_analytics.io.formats.FORMATS`), and a tracker-server log's line writers under
+the layouts that format declares; :func:`render_capture` looks both up.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..io.formats import FORMATS as CAPTURE_FORMATS
+from ..io.formats import TRACCAR_LAYOUTS
 from .encoder import _iso_ms, _wire, compress_sentence
 from .fleet import Fleet
 from .truth import SPEED_LIMIT_KMH, TRUTH_FRAME_COLUMNS, TRUTH_VERSION, _json_records
@@ -14,9 +21,20 @@ from .world import _MS
 
 __all__ = ["FORMATS", "Capture", "TRACCAR_LAYOUTS", "render_capture"]
 
+#: capture format name -> the function that writes a fleet's frames in it
+_RENDERERS = {}
 
-#: Capture formats :func:`render_capture` writes.
-FORMATS = ("stream", "lines", "traccar")
+
+def _renders(name):
+    """Register a renderer for the capture format ``name`` (one the registry declares)."""
+
+    def register(render):
+        if name not in CAPTURE_FORMATS:
+            raise KeyError(f"no capture format {name!r} to render")
+        _RENDERERS[name] = render
+        return render
+
+    return register
 
 
 @dataclass
@@ -85,7 +103,8 @@ def _noise_slots(rng, frames, count):
             return slots
 
 
-def _render_stream(rng, frames, compress=False):
+@_renders("stream")
+def _render_stream(rng, frames, *, compress=False):
     noise = _noise(rng, frames, "stream")
     slots = dict(zip(_noise_slots(rng, frames, len(noise)).tolist(), noise, strict=True))
     pt60_ids = sorted(frames.loc[frames["protocol"] == "pt60", "device_id"].unique())
@@ -115,15 +134,11 @@ def _render_stream(rng, frames, compress=False):
         if row.device_id in crlf_after:
             out += b"\r\n"
     received = [None] * len(frames)
-    return (
-        bytes(out),
-        offsets,
-        received,
-        [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)],
-        0,
-    )
+    noise = [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)]
+    return bytes(out), offsets, received, noise, frames, 0
 
 
+@_renders("lines")
 def _render_lines(rng, frames):
     frames = frames[frames["msg_type"] != "PHD"].reset_index(drop=True)
     noise = _noise(rng, frames, "lines")
@@ -141,22 +156,8 @@ def _render_lines(rng, frames):
         offsets.append(len(out))
         out += body + (term if row.protocol == "pt60" and rng.random() < 0.5 else b"") + b"\n"
     received = frames["received_ms"].tolist()
-    return (
-        bytes(out),
-        offsets,
-        received,
-        [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)],
-        frames,
-    )
-
-
-#: how tracker-server releases write a network read (``render_capture(layout=...)``)
-TRACCAR_LAYOUTS = {
-    "hex": "[T1a2b3c4d: pt502 < 10.0.0.5] 24504f53... (5.x, 6.x; a few reads as plain text)",
-    "text": "6.3+ with logger.decodeTextData: a printable read as text, CR/LF as \\r \\n",
-    "4.x": "[1a2b3c4d: pt502 < 10.0.0.5] HEX: 24504f53...",
-    "3.x": "[1A2B3C4D: 5017 < 10.0.0.5] HEX: 24504f53... (the port, not the protocol)",
-}
+    noise = [(o, r) for o, (_, r) in zip(noise_at, noise, strict=True)]
+    return bytes(out), offsets, received, noise, frames, 0
 
 
 _PORTS_3X = {"pt502": 5017, "pt60": 5018}
@@ -166,22 +167,34 @@ def _printable(data):
     return all(32 <= b < 127 or b in (10, 13) for b in data)
 
 
-def _read_line(layout, sid, proto, direction, ip, data, as_text):
-    """One read as the log line's bracket and payload, in a release's layout."""
-    if layout == "hex":
-        payload = data.decode("ascii") if as_text else data.hex()
-        return f"[{sid}: {proto} {direction} {ip}] {payload}"
-    if layout == "text":
-        if _printable(data):
-            text = data.decode("ascii").replace("\r", "\\r").replace("\n", "\\n")
-            return f"[{sid}: {proto} {direction} {ip}] {text}"
-        return f"[{sid}: {proto} {direction} {ip}] {data.hex()}"
-    if layout == "4.x":
-        return f"[{sid[1:]}: {proto} {direction} {ip}] HEX: {data.hex()}"
+def _hex_line(sid, proto, direction, ip, data, as_text):
+    payload = data.decode("ascii") if as_text else data.hex()
+    return f"[{sid}: {proto} {direction} {ip}] {payload}"
+
+
+def _text_line(sid, proto, direction, ip, data, as_text):
+    if _printable(data):
+        text = data.decode("ascii").replace("\r", "\\r").replace("\n", "\\n")
+        return f"[{sid}: {proto} {direction} {ip}] {text}"
+    return f"[{sid}: {proto} {direction} {ip}] {data.hex()}"
+
+
+def _v4_line(sid, proto, direction, ip, data, as_text):
+    return f"[{sid[1:]}: {proto} {direction} {ip}] HEX: {data.hex()}"
+
+
+def _v3_line(sid, proto, direction, ip, data, as_text):
     return f"[{sid[1:].upper()}: {_PORTS_3X[proto]} {direction} {ip}] HEX: {data.hex()}"
 
 
-def _render_traccar(rng, frames, layout="hex", log_tz=None):
+#: one read as the log line's bracket and payload, per layout of the ``traccar`` format
+_LINE_WRITERS = {"hex": _hex_line, "text": _text_line, "4.x": _v4_line, "3.x": _v3_line}
+if set(_LINE_WRITERS) != set(TRACCAR_LAYOUTS):
+    raise ImportError("a tracker-server log layout has no line writer")
+
+
+@_renders("traccar")
+def _render_traccar(rng, frames, *, layout="hex", log_tz=None):
     frames = frames[frames["msg_type"] != "PHD"].reset_index(drop=True)
     devices = list(dict.fromkeys(frames["device_id"]))
     sessions, ips = {}, {}
@@ -331,7 +344,7 @@ def _render_traccar(rng, frames, layout="hex", log_tz=None):
         for i in numbers:
             if i != "noise" and received[i] is None:
                 received[i] = sec * _MS
-        read = _read_line(layout, sid, proto, direction, ip, data, as_text)
+        read = _LINE_WRITERS[layout](sid, proto, direction, ip, data, as_text)
         lines.append(f"{stamp(sec)}  INFO: {read}")
         log_lines += direction == ">"
     last = reads[-1][0]
@@ -340,7 +353,11 @@ def _render_traccar(rng, frames, layout="hex", log_tz=None):
     log_lines += 2
     data = ("\n".join(lines) + "\n").encode("ascii")
     reasons = [(line_no, r) for line_no, (_, r) in zip(noise_at, noise, strict=True)]
-    return data, [None] * len(frames), received, reasons, (frames, log_lines)
+    return data, [None] * len(frames), received, reasons, frames, log_lines
+
+
+#: Capture formats :func:`render_capture` writes, in the registry's order.
+FORMATS = tuple(name for name in CAPTURE_FORMATS if name in _RENDERERS)
 
 
 def render_capture(
@@ -393,23 +410,21 @@ def render_capture(
     >>> capture.truth["rejects"]
     5
     """
-    if format not in FORMATS:
+    if format not in _RENDERERS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if layout not in TRACCAR_LAYOUTS or (layout != "hex" and format != "traccar"):
+    layouts = CAPTURE_FORMATS[format].layouts
+    if layout not in (layouts or ("hex",)):  # formats without layouts take the default
         raise ValueError(f"layout must be one of {', '.join(TRACCAR_LAYOUTS)} (traccar only)")
     if compress and format != "stream":
         raise ValueError("compress=True is for the stream format")
-    rng = np.random.default_rng([fleet.seed, FORMATS.index(format)])
-    frames = fleet.frames
-    log_lines = 0
-    if format == "stream":
-        data, offsets, received, noise, _ = _render_stream(rng, frames, compress)
-    elif format == "lines":
-        data, offsets, received, noise, frames = _render_lines(rng, frames)
-    else:
-        data, offsets, received, noise, (frames, log_lines) = _render_traccar(
-            rng, frames, layout, log_tz
-        )
+    options = {"layout": layout, "log_tz": log_tz} if layouts else {}
+    if compress:
+        options["compress"] = True
+    # the seed depends on the format's place in the registry, which is fixed
+    rng = np.random.default_rng([fleet.seed, list(CAPTURE_FORMATS).index(format)])
+    data, offsets, received, noise, frames, log_lines = _RENDERERS[format](
+        rng, fleet.frames, **options
+    )
     table = frames.assign(
         offset=pd.array(offsets, dtype="Int64"),
         received_at=pd.to_datetime(pd.array(received, dtype="Int64"), unit="ms", utc=True),

@@ -65,7 +65,7 @@ class FakeDecoder:
     """Stands in for the decoder of ``convert``: each registered file decodes to given tables.
 
     Its pieces come out one per :meth:`feed` (the rest at ``finish``), so a test chooses
-    the chunking through ``_convert.READ_SIZE``.
+    the chunking through ``reading.CHUNK_BYTES``.
     """
 
     def __init__(self):

@@ -21,6 +21,7 @@ from bofan_analytics.dataset import (
     read_positions,
     read_rejects,
 )
+from bofan_analytics.decode import reading
 from bofan_analytics.errors import FormatError, InputError, SchemaError
 
 ROWS_A = [
@@ -125,8 +126,8 @@ def test_rerun_gives_no_duplicates_and_drops_stale_parts(tmp_path, two_inputs, f
 
 def test_large_input_is_written_chunk_by_chunk(tmp_path, fake_decoder, monkeypatch):
     monkeypatch.setattr(_convert, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(_convert, "HEAD_SIZE", 4)  # one piece per feed of 4 bytes
-    monkeypatch.setattr(_convert, "READ_SIZE", 4)
+    monkeypatch.setattr(reading, "HEAD_BYTES", 4)  # one piece per feed of 4 bytes
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 4)
     rows = [
         {"device_id": f"{i % 3}", "time": f"2026-11-02 10:{i:02d}:00", "lat": 1.0, "lon": 1.0}
         for i in range(10)

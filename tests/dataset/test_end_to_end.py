@@ -15,7 +15,7 @@ from bofan_analytics.dataset import (
     read_positions,
     read_rejects,
 )
-from bofan_analytics.decode import read_log
+from bofan_analytics.decode import read_log, reading
 
 # real frames (see the shared test vectors); times span several days
 PT502 = [
@@ -76,8 +76,8 @@ def test_dataset_holds_what_the_decoder_gives(tmp_path, captures):
 def test_small_reads_and_chunks_give_the_same_rows(tmp_path, captures, monkeypatch):
     convert(captures, tmp_path / "whole")
     # frames split across reads, rows written in many small chunks
-    monkeypatch.setattr(_convert, "HEAD_SIZE", 50)
-    monkeypatch.setattr(_convert, "READ_SIZE", 37)
+    monkeypatch.setattr(reading, "HEAD_BYTES", 50)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 37)
     monkeypatch.setattr(_convert, "CHUNK_ROWS", 2)
     result = convert(captures, tmp_path / "chunked")
     assert result.files[0].parts > 3

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from bofan_analytics.dataset import _convert, convert, read_dataset
+from bofan_analytics.decode import reading
 from bofan_analytics.samples import generate_fleet, render_capture
 
 ORDER = [("source", "ascending"), ("offset", "ascending")]
@@ -166,7 +167,7 @@ def test_same_content_through_symlink_copy_or_gz_is_kept_once(tmp_path, captures
 
 
 def test_truncated_gz_keeps_and_reports_what_was_decoded(tmp_path, captures, monkeypatch):
-    monkeypatch.setattr(_convert, "READ_SIZE", 4096)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 4096)
     data = captures["lines"]
     packed = gzip.compress(data, mtime=0)
     path = tmp_path / "cut.log.gz"
@@ -230,7 +231,7 @@ def test_inputs_hashed_by_an_older_version_are_still_recognised(tmp_path, captur
     held = json.loads(manifest.read_text())
     (entry,) = held["inputs"].values()
     blake = lambda b: hashlib.blake2b(b, digest_size=16).hexdigest()  # noqa: E731
-    entry["head_hash"] = blake(data[: min(cut, _convert.HEAD_SIZE)])
+    entry["head_hash"] = blake(data[: min(cut, reading.HEAD_BYTES)])
     entry["content_hash"] = blake(data[:cut])
     entry["checked_ns"] = 0  # (not "surely unchanged" from its time: its bytes are read)
     manifest.write_text(json.dumps(held))

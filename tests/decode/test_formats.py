@@ -149,7 +149,9 @@ def test_phd_device_carries_over_chunks():
 
 @pytest.mark.parametrize("fmt", ["stream", "lines"])
 def test_chunks_cut_for_threads_decode_the_same(monkeypatch, fmt):
-    import bofan_analytics.decode.stream as stream_mod
+    import bofan_analytics.io.formats._parallel as parallel
+    import bofan_analytics.io.formats.lines as lines_mod
+    import bofan_analytics.io.formats.stream as stream_mod
 
     frames = [POS_A, G6 + b"@R#@", b"\xbf\xfb\x00\n\x00" + POS_B, b"junk", POS_B]
     if fmt == "stream":
@@ -158,10 +160,12 @@ def test_chunks_cut_for_threads_decode_the_same(monkeypatch, fmt):
         frames[2] = POS_B
         data = b"".join(b"2026-11-02T07:10:27.948Z " + f + b"\n" for f in frames * 50)
     whole = ba.read_log(data, format=fmt)
-    monkeypatch.setattr(stream_mod, "_PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(stream_mod, "_threads", lambda: 3)
+    for mod in (stream_mod, lines_mod):
+        monkeypatch.setattr(mod, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(mod, "threads", lambda: 3)
+    assert parallel.pool() is parallel.pool()
     if fmt == "stream":
-        cuts = stream_mod._stream_bounds(data, 3)
+        cuts = stream_mod.stream_bounds(data, 3)
         assert len(cuts) == 4 and all(data[c - 1 : c] == b"\n" for c in cuts[1:-1])
     for size in (len(data), 1000, 333):
         parts = ba.read_log(data, format=fmt, chunk_bytes=size)

@@ -29,9 +29,9 @@ def capture(tmp_path):
 
 
 def test_truncated_gz_says_what_was_kept(tmp_path, capsys, monkeypatch):
-    from bofan_analytics.dataset import _convert
+    from bofan_analytics.decode import reading
 
-    monkeypatch.setattr(_convert, "READ_SIZE", 16384)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 16384)
     packed = gzip.compress(FRAMES, mtime=0)
     path = tmp_path / "cut.bin.gz"
     path.write_bytes(packed[: len(packed) // 2])

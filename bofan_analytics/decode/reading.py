@@ -1,0 +1,225 @@
+"""One loop decodes capture files, for ``read_log``, ``bofan summary`` and ``convert`` alike.
+
+:class:`DecodeRun` takes the files of one input (a file, or the files of a rotated log in
+order), tells or checks each one's format, feeds its bytes to a
+:class:`~bofan_analytics.decode.StreamDecoder` chunk by chunk and yields a
+:class:`~bofan_analytics.decode.DecodedLog` per chunk, so memory stays bounded. What
+happens at the edges is decided here once:
+
+* the files of a rotated log in a format that :attr:`~.CaptureFormat.rotates` go through
+  one decoder, so a frame split by the rotation is joined (an empty file after them, a
+  live log just rotated, is of the same format); other files each get their own;
+* a file cut off (a truncated ``.gz`` / ``.zst``) or unreadable in the middle: the frames
+  before the break are kept (the frame cut there becomes a reject), the last piece is
+  yielded, then the error is raised;
+* a decompression error is an :class:`~bofan_analytics.errors.InputError` naming the file;
+* a decoder can go on from a checkpoint (``convert`` resumes grown files), and the run
+  takes one before finishing (:attr:`DecodeRun.state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ..errors import InputError, TruncatedInputError
+from ..io.files import open_capture, source_name
+from ..io.formats import DEFAULT_PORT, capture_format, place_format
+from .stream import StreamDecoder
+
+__all__ = ["CHUNK_BYTES", "HEAD_BYTES", "CaptureReader", "BytesReader", "DecodeRun"]
+
+#: bytes read and decoded at a time; memory stays a small multiple of this
+CHUNK_BYTES = 8 << 20
+#: bytes read before the format is decided (detection looks at no more)
+HEAD_BYTES = 64 << 10
+
+
+class CaptureReader:
+    """One capture file opened for decoding: ``head`` (its first :data:`HEAD_BYTES`
+    decompressed bytes), then :meth:`chunks` gives every byte from the start, in chunks.
+
+    ``digest`` (a ``hashlib``-like object), if given, is fed every decompressed byte once;
+    ``read`` counts them. A file cut off before its first byte has an empty ``head`` and
+    raises on the first chunk.
+    """
+
+    def __init__(self, path, *, chunk_bytes: int | None = None, digest=None,
+                 name: str | None = None) -> None:
+        self.name = source_name(path if name is None else name)
+        self.chunk_bytes = chunk_bytes
+        self.digest = digest
+        self._handle = open_capture(path)
+        try:
+            self.head = self._handle.read(HEAD_BYTES)
+        except TruncatedInputError:
+            self.head = b""  # the next read says so again
+        except BaseException:
+            self._handle.close()
+            raise
+        self.read = 0
+        self._pending = [self.head]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes, chunk by chunk (the head first)."""
+        pending, self._pending = self._pending, []
+        for data in pending:
+            if data:
+                yield self._seen(data)
+        while True:
+            data = self._handle.read(self.chunk_bytes or CHUNK_BYTES)
+            if not data:
+                return
+            yield self._seen(data)
+
+    def _seen(self, data: bytes) -> bytes:
+        if self.digest is not None:
+            self.digest.update(data)
+        self.read += len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class BytesReader:
+    """The bytes of one capture held in memory, read like a :class:`CaptureReader`."""
+
+    def __init__(self, data: bytes, name: str = "<bytes>", *,
+                 chunk_bytes: int | None = None) -> None:
+        self.name = source_name(name)
+        self.head = data[:HEAD_BYTES]
+        self._data = data
+        self.chunk_bytes = chunk_bytes
+        self.read = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        size = self.chunk_bytes or CHUNK_BYTES
+        for i in range(0, len(self._data), size):
+            chunk = self._data[i : i + size]
+            self.read += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        pass
+
+
+class DecodeRun:
+    """Decode the files of one input in order; iterate to get a ``DecodedLog`` per chunk.
+
+    Parameters
+    ----------
+    readers : iterable of readers
+        :class:`CaptureReader` / :class:`BytesReader` (or alike: ``name``, ``head``,
+        ``chunks()``, ``close()``), in reading order; taken one at a time, so a lazy
+        iterable opens each file only when it is reached.
+    format : str
+        A format name, or ``"auto"`` to detect each file's from its head (a file whose
+        format cannot be told is an :class:`~bofan_analytics.errors.InputError`).
+    log_tz, port
+        As for :class:`~bofan_analytics.decode.StreamDecoder`.
+    state : dict, optional
+        A checkpoint (:meth:`StreamDecoder.checkpoint`) the first file's decoder goes on
+        from; its reader then gives the bytes from ``state["consumed"]`` on.
+    make_decoder : callable, optional
+        ``make_decoder(format, name, state)`` makes a file's decoder instead of
+        :class:`StreamDecoder` (``state``: the checkpoint to go on from, or None).
+
+    Attributes
+    ----------
+    format : str or None
+        The format of the file being read (None until its head was read).
+    current : str or None
+        The name of the file being read, for error messages.
+    finishing : bool
+        The next piece (or error) is the last: every byte was fed, or reading broke off.
+    state : dict or None
+        The decoder's checkpoint, taken when the run began finishing.
+    done : bool
+        The last piece was yielded (a reading error is raised after it).
+
+    Examples
+    --------
+    >>> run = DecodeRun([BytesReader(b"$POS,1,...\\r\\n")])
+    >>> sum(len(piece.rejects) for piece in run), run.format
+    (1, 'stream')
+    """
+
+    def __init__(self, readers: Iterable, *, format: str = "auto", log_tz: str | None = None,
+                 port: int | str = DEFAULT_PORT, state: dict | None = None,
+                 make_decoder=None) -> None:
+        self._readers = readers
+        self._make = make_decoder
+        self._forced = format != "auto"
+        self._given = format
+        self._log_tz = log_tz
+        self._port = port
+        self._resume = state
+        self.format = None
+        self.current = None
+        self.finishing = False
+        self.state = None
+        self.done = False
+
+    def __iter__(self) -> Iterator:
+        return self._pieces()
+
+    def _pieces(self):
+        dec = None
+        for reader in self._readers:
+            try:
+                fmt = self._given if self._forced else place_format(reader.head, reader.name)
+                if dec is not None and not reader.head and dec.capture_format.rotates:
+                    fmt = dec.format  # a live log just rotated: empty, but of its log
+                if dec is not None and not (capture_format(fmt).rotates and fmt == dec.format):
+                    yield self._finish(dec)  # not a rotated log: each file on its own
+                    self.finishing = self.done = False
+                    dec = None
+                self.current, self.format = reader.name, fmt
+                if dec is None:
+                    dec = self._decoder(fmt, reader.name)
+                else:
+                    yield dec.next_file(reader.name)
+            except BaseException:
+                reader.close()
+                raise
+            try:
+                for chunk in reader.chunks():
+                    yield dec.feed(chunk)
+            except Exception as exc:
+                error = _reading_error(exc, reader.name)
+                if error is None:
+                    raise
+                dec.forced = False  # keep what came before the break
+                yield self._finish(dec)
+                raise error from None
+            finally:
+                reader.close()
+        if dec is not None:
+            yield self._finish(dec)
+
+    def _decoder(self, fmt, name):
+        state, self._resume = self._resume, None
+        if self._make is not None:
+            return self._make(fmt, name, state)
+        if state is not None:
+            return StreamDecoder.resume(fmt, name, state)
+        return StreamDecoder(fmt, source=name, log_tz=self._log_tz, forced=self._forced,
+                             port=self._port)
+
+    def _finish(self, dec):
+        self.state = dec.checkpoint()
+        self.finishing = True
+        piece = dec.finish()
+        self.done = True
+        return piece
+
+
+def _reading_error(exc: BaseException, name: str) -> BaseException | None:
+    """The error a failure to read ``name`` is reported as; None: not a reading error."""
+    if isinstance(exc, InputError):
+        return exc  # a cut-off compressed file (TruncatedInputError)
+    if isinstance(exc, (OSError, EOFError)):
+        return InputError(f"cannot read {name}: {exc}")
+    if type(exc).__module__.startswith(("zstd", "gzip", "zlib")):  # their own error types
+        return InputError(f"cannot decompress {name}: {exc}")
+    return None

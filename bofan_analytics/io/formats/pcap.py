@@ -1,0 +1,229 @@
+"""``pcap``: a libpcap / pcapng packet capture; device data is what is sent to the server
+port (TCP reassembled per connection, UDP datagrams as they are)."""
+
+from __future__ import annotations
+
+from .._pcap_magic import PCAP_MAGIC, PCAP_MAGIC_BYTES, PCAP_MAGIC_NS, PCAPNG_MAGIC_BYTES
+from ._base import CaptureFormat
+
+__all__ = ["PCAP", "DEFAULT_PORT", "GUESS_PACKETS", "GUESS_BYTES", "check_port"]
+
+#: the port devices send to unless told otherwise (``port=``), as ``bofan listen`` uses
+DEFAULT_PORT = 8888
+#: ``port="auto"`` guesses from the first this many TCP/UDP packets ...
+GUESS_PACKETS = 256
+#: ... of the records that end within this many bytes of the start of the file
+GUESS_BYTES = 4 << 20
+
+
+class _Pcap(CaptureFormat):
+    name = "pcap"
+    description = "a libpcap / pcapng packet capture"
+    detect_rank = 10
+    resumable = False  # the reassembly state of every connection is not kept
+
+    def detect(self, head):
+        """The libpcap (either byte order, µs or ns) or pcapng magic number."""
+        return head[:4] in PCAP_MAGIC_BYTES or head[:4] == PCAPNG_MAGIC_BYTES
+
+    def start(self, decoder):
+        return {"capture": None, "port": decoder.port}
+
+    def step(self, decoder, state, data, final, last_line):
+        import numpy as np
+
+        from ...decode._assemble import empty_messages, empty_rejects
+        from ...decode._codes import R_BAD_CAPTURE, R_TRUNCATED
+        from ...decode._text_kernels import INT64_NULL
+        from .._pcap_kernels import (
+            MAX_BAD_STRETCH,
+            MAX_RECORD,
+            T_OTHER,
+            T_TCP,
+            T_UDP,
+            parse_packets,
+            reassemble_tcp,
+            scan_records,
+        )
+
+        buf = np.frombuffer(data, np.uint8)
+        extra = []
+        st = state["capture"]
+        start = 0
+        if st is None:
+            if len(data) < 24 and not final:
+                return empty_messages(), empty_rejects(), 0  # the file header is not all here
+            st = state["capture"] = _PcapState.from_header(data, state["port"])
+            start = st.header_bytes
+            if st.kind == 0:
+                st.dead = True
+                if len(data) < 24 and _PcapState.from_header(data + bytes(24), None).kind:
+                    # a capture whose file header is cut off (final: nothing more comes)
+                    cut = decoder.stretch_rejects(buf, np.array([0]), np.array([len(data)]),
+                                                  np.array([INT64_NULL]), R_TRUNCATED)
+                    return empty_messages(), cut, len(data)
+                return _reject_all(decoder, data, final)
+        if st.dead:
+            return _reject_all(decoder, data, final)
+        (data_s, data_len, ts, link, consumed, st.n_if, st.big, status, bad_s, bad_e,
+         st.resync, st.last_sec) = scan_records(
+            buf, start, buf.shape[0], final, st.kind, st.big, st.nano, st.linktype,
+            st.if_link, st.if_div, st.n_if, st.resync, st.last_sec,
+        )
+        if bad_s.shape[0]:
+            extra.append(decoder.stretch_rejects(
+                buf, bad_s, bad_e, np.full(bad_s.shape[0], INT64_NULL), R_BAD_CAPTURE))
+        if status:
+            extra.append(decoder.stretch_rejects(
+                buf, np.array([consumed]), np.array([len(data)]), np.array([INT64_NULL]),
+                R_TRUNCATED))
+            consumed = len(data)
+        proto, key, sport, dport, seq, flags, pay_s, pay_len, lost, bad = parse_packets(
+            buf, data_s, data_len, link
+        )
+        if bad.any():
+            extra.append(decoder.stretch_rejects(buf, data_s[bad], data_s[bad] + data_len[bad],
+                                                 ts[bad], R_BAD_CAPTURE))
+        if st.server_port is None:  # port="auto"
+            transport = np.flatnonzero(proto != T_OTHER)
+            guess_data = GUESS_BYTES + MAX_BAD_STRETCH + MAX_RECORD + 64
+            enough = transport.shape[0] >= GUESS_PACKETS or len(data) >= guess_data
+            if not (enough or final):
+                # the guess must not depend on the chunking: decide on the same packets
+                # whatever arrives first, so keep the whole start of the file until then
+                state["capture"] = None
+                return empty_messages(), empty_rejects(), 0
+            first = transport[(data_s[transport] + data_len[transport]) <= GUESS_BYTES]
+            first = first[:GUESS_PACKETS]
+            st.server_port = _server_port(dport[first], key[first], pay_len[first])
+        device = (proto != T_OTHER) & (dport == st.server_port)
+        tcp = np.flatnonzero(device & (proto == T_TCP))
+        tcp = tcp[np.argsort(key[tcp], kind="stable")]
+        next_seq = np.array([st.next_seq.get(int(k), -1) for k in key[tcp]], np.int64)
+        first_seq = np.array([st.first_seq.get(int(k), -1) for k in key[tcp]], np.int64)
+        t_start, t_len, t_brk, _dup = reassemble_tcp(
+            key[tcp], seq[tcp], flags[tcp], pay_s[tcp], pay_len[tcp], lost[tcp], next_seq,
+            first_seq,
+        )
+        if tcp.shape[0]:
+            last = np.flatnonzero(np.append(key[tcp][1:] != key[tcp][:-1], True))
+            st.next_seq.update(zip(key[tcp][last].tolist(), next_seq[last].tolist(), strict=True))
+            st.first_seq.update(
+                zip(key[tcp][last].tolist(), first_seq[last].tolist(), strict=True)
+            )
+        udp = np.flatnonzero(device & (proto == T_UDP) & (pay_len > 0))
+        has = t_len > 0
+        piece_s = np.concatenate([t_start[has], pay_s[udp]])
+        piece_e = piece_s + np.concatenate([t_len[has], pay_len[udp]])
+        order = np.argsort(np.concatenate([tcp[has], udp]), kind="stable")  # capture order
+        import pyarrow as pa
+
+        messages, rejects = decoder.decode_pieces(
+            data,
+            piece_s[order],
+            piece_e[order],
+            np.zeros(piece_s.shape[0], np.int8),
+            np.concatenate([ts[tcp][has], ts[udp]])[order],
+            np.concatenate([key[tcp][has], key[udp]])[order],
+            np.concatenate([np.zeros(int(has.sum()), bool), np.ones(udp.shape[0], bool)])[order],
+            np.concatenate([t_brk[has], np.zeros(udp.shape[0], bool)])[order],
+            final,
+            pa.concat_tables(extra) if extra else None,
+        )
+        return messages, rejects, consumed
+
+
+def _reject_all(decoder, data, final):
+    """A file that is not a capture: its bytes are ``bad_capture`` rejects, cut every
+    ``MAX_BAD_STRETCH`` bytes from the start (whatever the chunks)."""
+    import numpy as np
+
+    from ...decode._assemble import empty_messages
+    from ...decode._codes import R_BAD_CAPTURE
+    from ...decode._text_kernels import INT64_NULL
+    from .._pcap_kernels import MAX_BAD_STRETCH
+
+    keep = len(data) if final else len(data) // MAX_BAD_STRETCH * MAX_BAD_STRETCH
+    s = np.arange(0, keep, MAX_BAD_STRETCH, dtype=np.int64)
+    e = np.minimum(s + MAX_BAD_STRETCH, keep)
+    rejects = decoder.stretch_rejects(np.frombuffer(data, np.uint8), s, e,
+                                      np.full(s.shape[0], INT64_NULL), R_BAD_CAPTURE)
+    return empty_messages(), rejects, keep
+
+
+class _PcapState:
+    """What a packet capture's decoder keeps between chunks."""
+
+    def __init__(self, kind, big=False, nano=False, linktype=1, header_bytes=0):
+        import numpy as np
+
+        self.kind = kind
+        self.big = big
+        self.nano = nano
+        self.linktype = linktype
+        self.header_bytes = header_bytes
+        self.if_link = np.zeros(64, np.int64)
+        self.if_div = np.ones(64, np.int64)
+        self.n_if = 0
+        self.server_port = None
+        self.next_seq = {}
+        self.first_seq = {}
+        self.dead = False
+        self.resync = False
+        self.last_sec = -1
+
+    @classmethod
+    def from_header(cls, data, port):
+        from .._pcap_kernels import PCAP_CLASSIC, PCAP_NG
+
+        state = cls(0)
+        magic = data[:4]
+        if magic == PCAPNG_MAGIC_BYTES:
+            state = cls(PCAP_NG)
+        for big in (False, True):
+            value = int.from_bytes(magic, "big" if big else "little")
+            if value in (PCAP_MAGIC, PCAP_MAGIC_NS) and len(data) >= 24:
+                link = int.from_bytes(data[20:24], "big" if big else "little") & 0xFFFF
+                state = cls(PCAP_CLASSIC, big, value == PCAP_MAGIC_NS, link, 24)
+        state.server_port = None if port == "auto" else port
+        return state
+
+
+def _server_port(dport, key, pay_len):
+    """The device port guessed from packets (``port="auto"``).
+
+    The destination port that the most connections send data to; a tie goes to the port
+    that received more payload bytes, then to the lower port. Packets without payload
+    (SYN, bare ACKs) do not count, so a connection attempt to another service does not
+    win; -1 when no packet carries data.
+    """
+    import numpy as np
+
+    data = pay_len > 0
+    if not data.any():
+        return -1
+    pairs = np.unique(np.stack([dport[data].astype(np.int64), key[data]]), axis=1)
+    conns = np.bincount(pairs[0], minlength=65536)
+    volume = np.bincount(dport[data], weights=pay_len[data], minlength=65536)
+    best = np.lexsort((-np.arange(65536), volume, conns))[-1]
+    return int(best)
+
+
+def check_port(port):
+    """Validate a ``port=`` value: a port number, or ``"auto"``.
+
+    >>> check_port(5013), check_port("auto")
+    (5013, 'auto')
+    """
+    from ...errors import FormatError
+
+    if port == "auto":
+        return port
+    if isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535:
+        return int(port)
+    if type(port).__module__ == "numpy" and hasattr(port, "dtype") and port.dtype.kind in "iu":
+        return check_port(int(port))
+    raise FormatError(f"port must be a number from 0 to 65535 or 'auto', not {port!r}")
+
+
+PCAP = _Pcap()

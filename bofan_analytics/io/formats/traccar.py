@@ -1,0 +1,136 @@
+"""``traccar``: a tracker-server log, one network read per line, in the layouts its
+releases write (see :data:`TRACCAR_LAYOUTS`)."""
+
+from __future__ import annotations
+
+import re
+
+from ._base import CaptureFormat
+
+__all__ = ["TRACCAR", "TRACCAR_LAYOUTS"]
+
+#: how tracker-server releases write a network read
+TRACCAR_LAYOUTS = {
+    "hex": "[T1a2b3c4d: pt502 < 10.0.0.5] 24504f53... (5.x, 6.x; a few reads as plain text)",
+    "text": "6.3+ with logger.decodeTextData: a printable read as text, CR/LF as \\r \\n",
+    "4.x": "[1a2b3c4d: pt502 < 10.0.0.5] HEX: 24504f53...",
+    "3.x": "[1A2B3C4D: 5017 < 10.0.0.5] HEX: 24504f53... (the port, not the protocol)",
+}
+
+_TRACCAR_LINE = re.compile(
+    rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?\s+[A-Z]+:? ", re.MULTILINE
+)
+#: a UDP session's key (``U…`` sessions) has this bit set
+_UDP_BIT = 1 << 48
+
+
+class _Traccar(CaptureFormat):
+    name = "traccar"
+    description = "a tracker-server log: one network read per line, hex or text payload"
+    layouts = TRACCAR_LAYOUTS
+    detect_rank = 20
+    rotates = True
+
+    def detect(self, head):
+        """A line like ``YYYY-MM-DD HH:MM:SS  INFO: ...`` in the first 4 KiB."""
+        return _TRACCAR_LINE.search(head[:4096]) is not None
+
+    def start(self, decoder):
+        from ...decode._logtime import zone_table
+        from ...decode._text_kernels import INT64_NULL
+
+        # the zone of the time stamps, the UTC time of the last line, whether the input is
+        # inside an overlong line, the sessions inside an open text frame
+        return {"tz": zone_table(decoder.log_tz), "last_utc": INT64_NULL, "cont": False,
+                "open_text": {}}
+
+    def save(self, state):
+        return {
+            "last_utc": int(state["last_utc"]),
+            "cont": bool(state["cont"]),
+            "open_text": [str(k) for k, is_open in state["open_text"].items() if is_open],
+        }
+
+    def load(self, decoder, saved):
+        from ...decode._text_kernels import INT64_NULL
+
+        state = self.start(decoder)
+        state["last_utc"] = int(saved.get("last_utc", INT64_NULL))
+        state["cont"] = bool(saved.get("cont", False))
+        state["open_text"] = {int(k): True for k in saved.get("open_text", [])}
+        return state
+
+    def next_file(self, state):
+        """A rotated file ends: the next one does not go on with an overlong line."""
+        state["cont"] = False
+
+    def step(self, decoder, state, data, final, last_line):
+        import numpy as np
+        import pyarrow as pa
+
+        from ...decode._codes import R_BAD_HEX, R_BAD_LINE, R_LONG_LINE
+        from ...decode._lines_kernels import (
+            L_BAD,
+            L_DATA,
+            L_LONG,
+            P_ODD_HEX,
+            classify_pieces,
+            scan_traccar,
+            split_escapes,
+        )
+
+        buf = np.frombuffer(data, np.uint8)
+        kind, recv, key, pay_s, pay_e, _line_s, consumed, state["cont"], state["last_utc"] = (
+            scan_traccar(buf, 0, buf.shape[0], final or last_line, state["cont"], *state["tz"],
+                         state["last_utc"])
+        )
+        extra = [
+            decoder.stretch_rejects(buf, pay_s[kind == code], pay_e[kind == code],
+                                    recv[kind == code], reason)
+            for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE))
+        ]
+        device = np.flatnonzero(kind == L_DATA)
+        pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
+        cls = _resolve_text(state["open_text"], buf, pay_s, pay_e,
+                            classify_pieces(buf, pay_s, pay_e), key)
+        bad = cls == P_ODD_HEX
+        extra.append(decoder.stretch_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX))
+        keep = ~bad
+        pay_s, pay_e, cls, parent = split_escapes(pay_s[keep], pay_e[keep], cls[keep], buf)
+        recv, key = recv[keep][parent], key[keep][parent]
+        udp = key >= _UDP_BIT
+        messages, rejects = decoder.decode_pieces(
+            data, pay_s, pay_e, cls, recv, key, udp, np.zeros(udp.shape[0], bool), final,
+            pa.concat_tables(extra),
+        )
+        return messages, rejects, consumed
+
+
+def _resolve_text(open_text, buf, pay_s, pay_e, cls, key):
+    """Tell text from hex in pieces made only of hex digits, from each session's state
+    (the rule: :func:`~bofan_analytics.decode._lines_kernels.resolve_text`); ``open_text``
+    holds the sessions inside a text frame and is updated."""
+    import numpy as np
+
+    from ...decode._lines_kernels import P_TEXT, resolve_text
+
+    if not open_text and not (cls == P_TEXT).any():
+        return cls
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    if ks.shape[0] == 0:
+        return cls
+    first = np.flatnonzero(np.append(True, ks[1:] != ks[:-1]))
+    sessions = ks[first].tolist()
+    state0 = np.array([open_text.get(k, False) for k in sessions], bool)
+    cls, state = resolve_text(buf, pay_s, pay_e, cls, order, np.append(first, ks.shape[0]),
+                              state0)
+    for k, is_open in zip(sessions, state.tolist(), strict=True):  # per session
+        if is_open:
+            open_text[k] = True
+        else:
+            open_text.pop(k, None)
+    return cls
+
+
+TRACCAR = _Traccar()
