@@ -13,8 +13,9 @@ import types
 
 import numba
 import numba.core.event as _numba_event
+from numba.extending import register_jitable
 
-__all__ = ["jit", "pjit", "NUMBA_OPTIONS", "PARALLEL_FROM", "COMPILE_NOTICES"]
+__all__ = ["jit", "pjit", "helper", "NUMBA_OPTIONS", "PARALLEL_FROM", "COMPILE_NOTICES"]
 
 NUMBA_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
 
@@ -95,3 +96,16 @@ class _CompileNotice(_numba_event.Listener):
 
 _NOTICE = _CompileNotice()
 _numba_event.register("numba:compile", _NOTICE)
+
+
+def helper(fn):
+    """Compile ``fn``, a helper called only from other kernels, into each kernel that calls it.
+
+    A ``jit`` function is a dispatcher: on a fresh install each one is compiled to machine
+    code of its own, with its Python entry points, once per combination of argument types,
+    and again inside every kernel that calls it. A helper is typed and compiled only as part
+    of its callers (numba's ``register_jitable``), which makes a first run several times
+    shorter. Called from Python, a helper runs as plain Python: use it only from kernels.
+    """
+    options = {k: v for k, v in NUMBA_OPTIONS.items() if k != "cache"}
+    return register_jitable(**options)(fn)
