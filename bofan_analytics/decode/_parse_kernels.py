@@ -58,6 +58,8 @@ from .grammar import KNOT_KMH, PT60_LAYOUT_NAMES, pt60_layout_array, pt502_alarm
 
 __all__ = [
     "parse_frames",
+    "KERNELS",
+    "warm_up",
     "pack_type",
     "unpack_type",
     "C_STATUS",
@@ -849,3 +851,16 @@ def parse_frames(buf, f_s, f_e):
         cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, room)
         wifi = _grow_wifi(wifi, nw, room)
     return (cv, iv, tm, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc], adc, wifi[:, :nw])
+
+
+#: what :func:`bofan_analytics._numba.compile_aside` compiles in a second process on a
+#: first run: the largest kernel of the decoder
+KERNELS = (parse_frames,)
+
+
+def warm_up():
+    """Compile :func:`parse_frames` for the argument types decoding passes: the bytes of a
+    chunk (read-only, as ``np.frombuffer`` gives them) and int64 frame bounds."""
+    bounds = np.zeros(0, np.int64)
+    parse_frames(np.frombuffer(b"$", np.uint8), bounds, bounds)
+

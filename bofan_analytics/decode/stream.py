@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
+from .._numba import compile_aside
 from .._validate import choice
 from ..errors import FormatError, InputError
 from ..io._pcap_kernels import (
@@ -32,6 +33,7 @@ from ..io._pcap_kernels import (
 from ..io._pcap_magic import PCAP_MAGIC, PCAP_MAGIC_NS, PCAPNG_MAGIC_BYTES
 from ..io.files import CAPTURE_FORMATS, source_name
 from ._assemble import (
+    PARSER_MODULE,
     OffsetMap,
     PieceMap,
     Segments,
@@ -221,6 +223,7 @@ class StreamDecoder:
                  port: int | str = DEFAULT_PORT):
         choice("format", format, _FORMATS)
         self.port = check_port(port)
+        compile_aside(PARSER_MODULE)  # first run: the parser compiles on a second core meanwhile
         self.format = format
         self.source = source = source_name(source)
         self.forced = forced
