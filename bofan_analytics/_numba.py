@@ -13,8 +13,9 @@ import types
 
 import numba
 import numba.core.event as _numba_event
+from numba.extending import register_jitable
 
-__all__ = ["jit", "pjit", "NUMBA_OPTIONS", "PARALLEL_FROM", "COMPILE_NOTICES"]
+__all__ = ["jit", "pjit", "helper", "compile_aside", "await_aside", "NUMBA_OPTIONS", "PARALLEL_FROM", "COMPILE_NOTICES"]
 
 NUMBA_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
 
@@ -95,3 +96,90 @@ class _CompileNotice(_numba_event.Listener):
 
 _NOTICE = _CompileNotice()
 _numba_event.register("numba:compile", _NOTICE)
+
+
+def helper(fn):
+    """Compile ``fn``, a helper called only from other kernels, into each kernel that calls it.
+
+    A ``jit`` function is a dispatcher: on a fresh install each one is compiled to machine
+    code of its own, with its Python entry points, once per combination of argument types,
+    and again inside every kernel that calls it. A helper is typed and compiled only as part
+    of its callers (numba's ``register_jitable``), which makes a first run several times
+    shorter. Called from Python, a helper runs as plain Python: use it only from kernels.
+    """
+    options = {k: v for k, v in NUMBA_OPTIONS.items() if k != "cache"}
+    return register_jitable(**options)(fn)
+
+
+# -- compiling aside ------------------------------------------------------------------------
+#: how long a process waits for kernels compiled aside before compiling them itself
+ASIDE_TIMEOUT_S = 600
+_ASIDE = {}
+_ASIDE_LOCK = threading.Lock()
+
+
+def compile_aside(module: str) -> None:
+    """Start compiling the kernels of ``module`` (an importable name) in a second process,
+    when they are not in the on-disk cache yet and this machine has a second core.
+
+    The module defines ``KERNELS``, the dispatchers whose on-disk cache tells whether there
+    is anything to do, and ``warm_up()``, which calls them with the argument types the
+    package passes (that compiles and caches them).
+
+    On a fresh install the decoder's largest kernel, the field parser, then compiles on one
+    core while this process compiles the line scanner and the framer on the other; the
+    first decode waits about half as long. :func:`await_aside` waits for it before the
+    kernel is first called, which then loads it from the cache. Without a second core,
+    with the JIT disabled, or once cached, this does nothing.
+    """
+    import importlib
+    import os
+    import subprocess
+
+    if numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2:
+        return
+    with _ASIDE_LOCK:
+        if module in _ASIDE:
+            return
+        kernels = importlib.import_module(module).KERNELS
+        if all(_is_cached(k) for k in kernels):
+            _ASIDE[module] = None
+            return
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        code = f"import {module} as m; m.warm_up()"
+        try:
+            _ASIDE[module] = subprocess.Popen(
+                [sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            _ASIDE[module] = None  # no second process: compile here, as always
+
+
+def await_aside(module: str) -> None:
+    """Wait until the kernels :func:`compile_aside` compiles for ``module`` are cached (or
+    that process gave up; then they compile here, when first called)."""
+    import subprocess
+
+    proc = _ASIDE.get(module)
+    if proc is None:
+        return
+    with _ASIDE_LOCK:
+        try:
+            proc.wait(ASIDE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:  # stuck: this process compiles them instead
+            proc.kill()
+            proc.wait()
+        _ASIDE[module] = None
+
+
+def _is_cached(dispatcher) -> bool:
+    """Whether numba's on-disk cache holds an index for ``dispatcher``'s source."""
+    import os
+
+    try:
+        return os.path.exists(dispatcher._cache._cache_file._index_path)
+    except AttributeError:  # not a caching dispatcher (or numba changed): nothing to do
+        return True

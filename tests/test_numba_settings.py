@@ -54,3 +54,93 @@ def test_kernels_of_other_packages_are_not_announced(capsys):
     with _only(notice):
         _fresh_kernel("someone_else.kernels")(1)
     assert "bofan_analytics" not in capsys.readouterr().err
+
+
+# -- kernels compiled in a second process on a first run ------------------------------------
+_PROBE = '''
+import numpy as np
+import numba
+
+@numba.njit(cache=True)
+def triple(x):
+    return x * 3
+
+KERNELS = (triple,)
+
+def warm_up():
+    triple(np.int64(2))
+'''
+
+
+def test_a_kernel_compiled_aside_is_loaded_from_the_cache(tmp_path, monkeypatch):
+    import importlib
+    import os
+    import uuid
+
+    name = f"aside_probe_{uuid.uuid4().hex}"
+    (tmp_path / f"{name}.py").write_text(_PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    probe = importlib.import_module(name)
+    assert not _numba._is_cached(probe.triple)
+
+    _numba.compile_aside(name)
+    assert _numba._ASIDE[name] is not None  # a second process compiles it
+    _numba.await_aside(name)
+    assert _numba._ASIDE[name] is None and _numba._is_cached(probe.triple)
+    assert probe.triple(7) == 21
+    assert sum(probe.triple.stats.cache_hits.values()) == 1  # loaded, not compiled here
+    assert sum(probe.triple.stats.cache_misses.values()) == 0
+
+    _numba.compile_aside(name)  # asked again: nothing to do
+    assert _numba._ASIDE[name] is None
+
+
+def test_cached_kernels_start_no_second_process():
+    from bofan_analytics.decode import _parse_kernels
+    from bofan_analytics.decode._assemble import PARSER_MODULE
+
+    _parse_kernels.warm_up()  # cached by now (or compiled here, once)
+    _numba._ASIDE.pop(PARSER_MODULE, None)
+    _numba.compile_aside(PARSER_MODULE)
+    assert _numba._ASIDE[PARSER_MODULE] is None
+
+
+def test_the_parser_is_warmed_up_with_the_types_decoding_passes():
+    import bofan_analytics as ba
+    from bofan_analytics.decode import _parse_kernels
+
+    ba.read_log(b"$POS,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//fd7/\r\n")
+    _parse_kernels.warm_up()
+    assert len(_parse_kernels.parse_frames.signatures) == 1  # one compilation serves both
+
+
+def test_helpers_are_called_only_from_kernels():
+    """A ``helper`` called from Python would run as plain, slow Python: every use of one
+    is inside a compiled function."""
+    import ast
+    from pathlib import Path
+
+    def kind(fn):
+        return {d.id if isinstance(d, ast.Name) else getattr(d, "attr", None)
+                for d in fn.decorator_list} & {"jit", "pjit", "helper"}
+
+    trees = [ast.parse(p.read_text(encoding="utf-8"))
+             for p in Path(_numba.__file__).parent.rglob("*.py")]
+    helpers = {node.name for tree in trees for node in tree.body
+               if isinstance(node, ast.FunctionDef) and "helper" in kind(node)}
+    assert len(helpers) > 50
+    outside = []
+    for tree in trees:
+        compiled = {id(sub) for node in tree.body
+                    if isinstance(node, ast.FunctionDef) and kind(node)
+                    for sub in ast.walk(node)}
+        for sub in ast.walk(tree):
+            name = sub.id if isinstance(sub, ast.Name) else getattr(sub, "attr", None)
+            if (name in helpers and isinstance(getattr(sub, "ctx", None), ast.Load)
+                    and id(sub) not in compiled):
+                outside.append(name)
+    assert outside == []

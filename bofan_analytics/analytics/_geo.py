@@ -5,7 +5,7 @@ import math
 import numba
 import numpy as np
 
-from .._numba import jit, pjit
+from .._numba import helper, pjit
 
 __all__ = ["EARTH_RADIUS_M", "haversine_m", "cumulative_m", "fill_speed"]
 
@@ -19,7 +19,7 @@ _M_PER_DEG = EARTH_RADIUS_M * _RAD
 _FLAT_DEG = 0.05
 
 
-@jit
+@helper
 def haversine_m(lat1, lon1, lat2, lon2):
     """Great-circle distance in metres between two points given in degrees."""
     p1 = lat1 * _RAD

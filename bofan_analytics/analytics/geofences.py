@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._numba import jit, pjit
+from .._numba import helper, jit, pjit
 from .._validate import non_negative
 from ..errors import GeofenceError
 from ..schema import DEVICE_ID, DWELL_S, LAT, LON, NULL_TIME_MS, TIME
@@ -203,7 +203,7 @@ def inside_pairs(fences, lat, lon):
     return rows, offsets
 
 
-@jit
+@helper
 def _settle(kind, start, dur, confirmed, min_dwell_ms, ev_row, ev_enter, n_ev, base):
     """Debounce one segment: a change of side that lasts ``min_dwell_ms`` is an event."""
     if kind != confirmed and dur >= min_dwell_ms:

@@ -55,7 +55,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from .._numba import jit, pjit
+from .._numba import helper, pjit
 from .._validate import choice, non_negative, positive
 from ..errors import FormatError
 from ..schema import (
@@ -125,14 +125,14 @@ _TRIP_STARTS = ("move", "stop")
 _TRIP_MODES = ("move", "ignition")
 
 
-@jit
+@helper
 def _hop_kmh(t_ms, cum_m, i):
     """Speed of the hop from fix ``i`` to fix ``i + 1`` (same device) in km/h."""
     dt = t_ms[i + 1] - t_ms[i]
     return (cum_m[i + 1] - cum_m[i]) / dt * 3600.0 if dt > 0 else 0.0
 
 
-@jit
+@helper
 def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, min_dur_ms,
                     gap_ms, min_dist_m,
                     stop_s, stop_e, trip_s, trip_e, trip_idle_ms, trip_after_stop,
@@ -250,7 +250,7 @@ def _segment_device(t_ms, lat, lon, speed, cum_m, s0, e0, radius_m, moving_kmh, 
     return n_stops, n_trips, n_idle
 
 
-@jit
+@helper
 def _emit_trips(t_ms, cum_m, a, b, a_ends_stop, gap_ms, min_dist_m, s0, n_trips, trip_s,
                 trip_e, trip_idle_ms, trip_after_stop, idle_s, idle_e, n_idle, p_idle):
     """Cut rows ``a..b`` at data gaps; each piece of at least ``min_dist_m`` is a trip.

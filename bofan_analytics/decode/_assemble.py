@@ -5,6 +5,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
+from .._numba import await_aside
 from ._arrow_kernels import gather_columns, gather_slices, inherit_device, take_strings
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
 from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
@@ -46,6 +47,9 @@ from ._parse_kernels import (
     unpack_type,
 )
 from ._text_kernels import INT64_NULL
+
+#: the kernel module a first run compiles in a second process (see ``_numba.compile_aside``)
+PARSER_MODULE = parse_frames.__module__
 
 __all__ = ["Segments", "OffsetMap", "PieceMap", "decode_segments", "empty_messages", "empty_rejects"]
 
@@ -229,6 +233,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         buf, segs.s, segs.e, segs.final, segs.line_start
     )
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
+    await_aside(PARSER_MODULE)  # a first run may be compiling the parser in a second process
     cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
     if expand_status is not None:
         failed = expand_status != 0

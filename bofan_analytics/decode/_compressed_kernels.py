@@ -19,7 +19,7 @@ expanded; without one (a capture that starts mid-connection) a compressed frame 
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import helper, jit
 from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
 
 __all__ = ["expand_compressed", "any_compressed", "REF_NONE", "REF_BUF", "REF_INIT", "REF_AUX"]
@@ -29,7 +29,7 @@ REF_NONE, REF_BUF, REF_INIT, REF_AUX = 0, 1, 2, 3
 _MAX_FIELDS = 64
 
 
-@jit
+@helper
 def _copy_ref(where, buf, init, aux, rs, re_, scratch):
     """The reference's bytes into ``scratch`` (the three sources differ in type: the chunk
     is read-only)."""
@@ -44,7 +44,7 @@ def _copy_ref(where, buf, init, aux, rs, re_, scratch):
     return n
 
 
-@jit
+@helper
 def _is_sentence(buf, s, e):
     """A ``$`` sentence that is not a ``$PHD`` photo chunk."""
     if e - s < 1 or buf[s] != 36:
@@ -52,12 +52,12 @@ def _is_sentence(buf, s, e):
     return not (e - s >= 4 and buf[s + 1] == 80 and buf[s + 2] == 72 and buf[s + 3] == 68)
 
 
-@jit
+@helper
 def _is_compressed(buf, s, e):
     return e - s >= 3 and buf[s] == 64 and buf[s + 2] < 32
 
 
-@jit
+@helper
 def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
     """Write the sentence that ``buf[s:e]`` stands for into ``aux[pos:]``; returns
     ``(new pos, reason)``. The reference is ``ref[rs:re_]`` followed by ``le[:nle]``."""
@@ -123,7 +123,7 @@ def any_compressed(buf, f_s, f_e):
     return False
 
 
-@jit
+@helper
 def _line_end(buf, j, e, le, nle):
     """Append the CR/LF bytes at ``buf[j:e]`` to ``le`` (a line end has at most two);
     returns ``(nle, j)``."""
@@ -196,7 +196,8 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_chain, f_s, f_e, f_seg,
                     need = pos + m + nle + (e - s)
                     if need > aux.shape[0]:
                         grown = np.empty(2 * need, np.uint8)
-                        grown[:pos] = aux[:pos]
+                        for i in range(pos):
+                            grown[i] = aux[i]
                         aux = grown
                     start = pos
                     pos, reason = _expand(buf, s, e, scratch, 0, m, le, nle, aux, pos)

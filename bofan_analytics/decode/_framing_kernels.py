@@ -24,7 +24,7 @@ Frame kinds recognised at a frame start:
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import helper, jit
 from ._codes import (
     MAX_PHOTO_CHUNK,
     MAX_TEXT_FRAME,
@@ -49,7 +49,7 @@ _AT = 64
 _HDR = 0xBF
 
 
-@jit
+@helper
 def _is_pt60_start(buf, j):
     # caller guarantees j + 4 <= len
     return (
@@ -60,7 +60,7 @@ def _is_pt60_start(buf, j):
     )
 
 
-@jit
+@helper
 def _is_pt60_end(buf, j):
     return (
         buf[j] == _AT
@@ -70,14 +70,14 @@ def _is_pt60_end(buf, j):
     )
 
 
-@jit
+@helper
 def _is_compressed_start(buf, j, e):
     """``@`` + check byte + a field number (below 32): caller checked it is no PT-60 start
     and that ``j + 3 <= e``."""
     return buf[j] == _AT and buf[j + 2] < 32
 
 
-@jit
+@helper
 def _starts_frame(buf, j, e, final):
     """Whether a frame (or a separator) starts at j: 1 yes, 0 no, -1 cannot tell yet."""
     c = buf[j]
@@ -102,7 +102,7 @@ def _starts_frame(buf, j, e, final):
     return 0
 
 
-@jit
+@helper
 def _cut_text(buf, i, e, final):
     """A PT-502 text sentence starting at i. Returns (kind, end, next, reason)."""
     limit = min(e, i + MAX_TEXT_FRAME)
@@ -121,7 +121,7 @@ def _cut_text(buf, i, e, final):
     return _REJECT, limit, limit, R_TOO_LONG
 
 
-@jit
+@helper
 def _sentence_inside(buf, s, e):
     """Whether a frame starts in ``buf[s:e]`` (the whole signature inside): ``$`` three
     capitals ``,`` and a digit (a PT-502 sentence and its device id), ``@G#@,`` or
@@ -142,7 +142,7 @@ def _sentence_inside(buf, s, e):
     return False
 
 
-@jit
+@helper
 def _cut_photo(buf, i, e, final, vouched):
     """``$PHD<offset>,<length>,<length bytes>``; falls back to text when the header is odd."""
     j = i + 4
@@ -182,7 +182,7 @@ def _cut_photo(buf, i, e, final, vouched):
     return _FRAME, end, end, 0
 
 
-@jit
+@helper
 def _cut_dollar(buf, i, e, final, vouched):
     if i + 4 > e:
         if not final:
@@ -193,7 +193,7 @@ def _cut_dollar(buf, i, e, final, vouched):
     return _cut_text(buf, i, e, final)
 
 
-@jit
+@helper
 def _cut_pt60(buf, i, e, final):
     limit = min(e, i + MAX_TEXT_FRAME)
     j = i + 4
@@ -219,7 +219,7 @@ def _cut_pt60(buf, i, e, final):
     return _REJECT, limit, limit, R_TOO_LONG
 
 
-@jit
+@helper
 def _cut_compressed(buf, i, e, final):
     """A compressed PT-502 sentence at i: walk its groups to the first byte that is not a
     field number above the last one."""
@@ -248,7 +248,7 @@ def _cut_compressed(buf, i, e, final):
         j = end
 
 
-@jit
+@helper
 def _cut_garbage(buf, i, e, final, line_start):
     limit = min(e, i + MAX_TEXT_FRAME)
     j = i + 1
@@ -265,7 +265,7 @@ def _cut_garbage(buf, i, e, final, line_start):
     return _REJECT, j, j, (R_UNKNOWN_PROTOCOL if whole_line else R_GARBAGE)
 
 
-@jit
+@helper
 def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                 f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls):
     """The framing loop, resumable: it returns when an output array is full so that the

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import helper, jit
 from ._text_kernels import INT64_NULL, days_from_civil, find_byte, parse_uint, valid_date
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 _MS_DAY = 86_400_000
 
 
-@jit
+@helper
 def _datetime_ms(buf, s, e, sep):
     """``YYYY-MM-DD<sep>HH:MM:SS[.fff|,fff]`` at s. Returns (ms, end) or (INT64_NULL, s)."""
     if e - s < 19:
@@ -68,7 +68,7 @@ def _datetime_ms(buf, s, e, sep):
 MAX_LINE_BYTES = 1 << 20
 
 
-@jit
+@helper
 def _count_lines(buf, s0, e0):
     """An exact bound on the lines in ``buf[s0:e0]``, so the scanners never grow an array
     inside their loop (numba would then count references on every iteration)."""
@@ -83,14 +83,14 @@ _LF_WORD = np.uint64(0x0A0A0A0A0A0A0A0A)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 
 
-@jit
+@helper
 def _lf_bits(word):
     """0x80 in each byte of ``word`` (8 bytes of the input) that is LF, 0 elsewhere."""
     x = word ^ _LF_WORD
     return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
 
 
-@jit
+@helper
 def newlines(buf, s0, e0):
     """Positions of every LF in ``buf[s0:e0]``, ascending.
 
@@ -205,7 +205,7 @@ def scan_lines(buf, s0, e0, final):
 L_DATA, L_REPLY, L_OTHER, L_BAD, L_LONG = 0, 1, 2, 3, 4
 
 
-@jit
+@helper
 def _device_shaped(buf, s, e):
     """Whether ``buf[s:e]`` holds ``[...< ...] payload``: the layout of a device read,
     whatever the state of its time stamp or session id."""
@@ -219,7 +219,7 @@ def _device_shaped(buf, s, e):
     return False
 
 
-@jit
+@helper
 def _wall_to_utc(w, tz_utc, tz_off, last_utc):
     """UTC ms of the wall-clock time ``w`` (ms) in a zone given as offset changes.
 
@@ -252,7 +252,7 @@ def _wall_to_utc(w, tz_utc, tz_off, last_utc):
     return u0
 
 
-@jit
+@helper
 def _session(buf, b, end):
     """Session key of ``[T1a2b3c4d: `` / ``[1a2b3c4d: `` at ``b`` (the ``[``): the id's hex
     value, plus ``1 << 48`` for UDP (``U``). Returns ``(key, index of the ':')`` or
@@ -386,7 +386,7 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     return kind[:n], recv[:n], key[:n], pay_s[:n], pay_e[:n], line_s[:n], i, cont, last_utc
 
 
-@jit
+@helper
 def _hexval(c):
     if 48 <= c <= 57:
         return c - 48
@@ -426,7 +426,7 @@ def classify_pieces(buf, p_s, p_e):
     return out
 
 
-@jit
+@helper
 def _ends_frame(buf, s, e):
     """Whether a text read ends a frame: a line end (raw or written ``\\n``) or a PT-60
     terminator ``@R#@`` / ``@E#@``."""

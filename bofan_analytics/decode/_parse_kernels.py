@@ -26,7 +26,7 @@ PT-60 grammar::
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import helper, jit
 from ._codes import (
     P_PT60,
     P_PT502,
@@ -58,6 +58,8 @@ from .grammar import KNOT_KMH, PT60_LAYOUT_NAMES, pt60_layout_array, pt502_alarm
 
 __all__ = [
     "parse_frames",
+    "KERNELS",
+    "warm_up",
     "pack_type",
     "unpack_type",
     "C_STATUS",
@@ -143,7 +145,7 @@ _PT60_LAYOUT = pt60_layout_array()
  _L_CELLS, _L_CELLS_OR_FIX, _L_EMPTY) = range(len(PT60_LAYOUT_NAMES))
 
 
-@jit
+@helper
 def _alarm_code(t):
     for j in range(_ALARM_TYPES.shape[0]):
         if _ALARM_TYPES[j] == t:
@@ -151,12 +153,12 @@ def _alarm_code(t):
     return 0
 
 
-@jit
+@helper
 def _is_alnum(c):
     return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
 
 
-@jit
+@helper
 def _pack(buf, s, e):
     v = np.int64(0)
     for i in range(s, e):
@@ -164,14 +166,14 @@ def _pack(buf, s, e):
     return v
 
 
-@jit
+@helper
 def _set_slice(sl, f, k, s, e):
     if e > s:
         sl[2 * f, k] = s
         sl[2 * f + 1, k] = e
 
 
-@jit
+@helper
 def _parse_int_signed(buf, s, e):
     """(value, ok) for ``-?digits``."""
     if e <= s:
@@ -183,7 +185,7 @@ def _parse_int_signed(buf, s, e):
     return (-v if neg else v), True
 
 
-@jit
+@helper
 def _parse_ddmm(buf, s, e):
     """NMEA-style ``(d+)(dd.dddd)`` degrees and minutes: (degrees, ok)."""
     dot = find_byte(buf, s, e, 46)
@@ -203,7 +205,7 @@ def _parse_ddmm(buf, s, e):
     return (ip // 100) + minutes / 60.0, True
 
 
-@jit
+@helper
 def _store_fix(fv, cv, k, lat, st_lat, lon, st_lon):
     """Store a PT-60 fix parsed from decimal degrees and mark it valid; 0, or the reject
     reason when a coordinate did not parse or lies off the globe (nothing stored then)."""
@@ -217,7 +219,7 @@ def _store_fix(fv, cv, k, lat, st_lat, lon, st_lon):
     return 0
 
 
-@jit
+@helper
 def _parse_binary(buf, s, e):
     """A bit mask written as binary digits (``00010`` -> 2: the last digit is bit 0):
     -1 when empty, BAD when not binary or longer than 31 digits."""
@@ -234,7 +236,7 @@ def _parse_binary(buf, s, e):
     return v
 
 
-@jit
+@helper
 def _parse_adc(buf, s, e, adc, k):
     """ADC values in hex joined by ``,`` into ``adc[:, k]``: how many, or -1 when malformed."""
     n = 0
@@ -255,7 +257,7 @@ def _parse_adc(buf, s, e, adc, k):
 _PT502_FIELDS = 10
 
 
-@jit
+@helper
 def _time_of_day(buf, p, q):
     """``hhmmss[.f{1,6}]`` as milliseconds, or -1."""
     dot = find_byte(buf, p, q, 46)
@@ -276,7 +278,7 @@ def _time_of_day(buf, p, q):
     return ((hh * 60 + mm) * 60 + ss) * 1000 + ms
 
 
-@jit
+@helper
 def _coordinate(buf, p, q, hs, he, positive, negative, limit):
     """Degrees from ``DDMM.MMMM`` at ``buf[p:q]`` and the hemisphere letter ``buf[hs:he]``;
     NaN when either is malformed or the value is beyond ``limit``."""
@@ -288,7 +290,7 @@ def _coordinate(buf, p, q, hs, he, positive, negative, limit):
     return -value if buf[hs] == negative else value
 
 
-@jit
+@helper
 def _parse_compact_time(buf, s):
     """``yyyymmddhhmmss`` at s: (epoch ms, reason)."""
     y = parse_uint(buf, s, s + 4)
@@ -304,24 +306,28 @@ def _parse_compact_time(buf, s):
     return days_from_civil(y, mo, d) * _MS_DAY + ((h * 60 + mi) * 60 + se) * 1000, R_OK
 
 
-@jit
+@helper
 def _grow_cells(cells_i, cells_cid, n, need):
     m = max(16, cells_i.shape[1] * 2, n + need)
     new_i = np.empty((4, m), np.int32)
-    new_i[:, :n] = cells_i[:, :n]
     new_cid = np.empty(m, np.int64)
-    new_cid[:n] = cells_cid[:n]
+    for i in range(n):
+        for j in range(4):
+            new_i[j, i] = cells_i[j, i]
+        new_cid[i] = cells_cid[i]
     return new_i, new_cid
 
 
-@jit
+@helper
 def _grow_wifi(wifi, n, need):
     out = np.empty((N_W, max(16, wifi.shape[1] * 2, n + need)), np.int32)
-    out[:, :n] = wifi[:, :n]
+    for i in range(n):
+        for j in range(N_W):
+            out[j, i] = wifi[j, i]
     return out
 
 
-@jit
+@helper
 def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
     cv[C_PROTO, k] = P_PT502
@@ -487,7 +493,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     return R_OK, tcode
 
 
-@jit
+@helper
 def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
     """One cell tower of 5 numbers; B order ``cid,lac,mnc,mcc,rssi``, G order
     ``mcc;mnc;lac;cid;rssi``. Returns how many towers it adds: 0 for an unused slot
@@ -519,7 +525,7 @@ def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
     return 1
 
 
-@jit
+@helper
 def _count_byte(buf, s, e, b):
     n = 0
     for i in range(s, e):
@@ -528,7 +534,7 @@ def _count_byte(buf, s, e, b):
     return n
 
 
-@jit
+@helper
 def _parse_ap(buf, s, e, sep, wifi, nw):
     """One Wi-Fi access point: ``mac;ssid;rssi`` (G, SSID as UTF-16BE hex) or ``mac,rssi``
     (B). Returns False when malformed."""
@@ -563,7 +569,7 @@ def _parse_ap(buf, s, e, sep, wifi, nw):
     return True
 
 
-@jit
+@helper
 def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, nw):
     """One PT-60 frame. Returns (reason, tcode, nc, nw); the cell and Wi-Fi arrays have
     room for every tower or access point the frame can hold (each takes at least 10
@@ -773,7 +779,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     return R_OK, tcode, nc, nw
 
 
-@jit
+@helper
 def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, nc, cut,
                 adc, wifi, nw):
     """The parse loop, resumable: returns before a PT-60 frame whose towers might not fit,
@@ -804,15 +810,26 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid,
 def parse_frames(buf, f_s, f_e):
     """Parse every frame ``buf[f_s[k]:f_e[k]]``; see the module docstring for the outputs."""
     n = f_s.shape[0]
-    cv = np.zeros((N_C, n), np.int8)
-    cv[C_VALID, :] = -1
-    iv = np.full((N_I, n), -1, np.int32)
-    iv[I_CELLS, :] = 0
-    iv[I_WIFI, :] = 0
-    tm = np.full(n, INT64_NULL, np.int64)
-    fv = np.full((N_F, n), np.nan)
-    sl = np.full((2 * N_S, n), -1, np.int32)  # chunks stay far below 2 GiB
-    tcode = np.zeros(n, np.int64)
+    cv = np.empty((N_C, n), np.int8)
+    iv = np.empty((N_I, n), np.int32)
+    tm = np.empty(n, np.int64)
+    fv = np.empty((N_F, n), np.float64)
+    sl = np.empty((2 * N_S, n), np.int32)  # chunks stay far below 2 GiB
+    tcode = np.empty(n, np.int64)
+    for k in range(n):  # missing until parsed: -1, NaN, no time
+        for j in range(N_C):
+            cv[j, k] = 0
+        cv[C_VALID, k] = -1
+        for j in range(N_I):
+            iv[j, k] = -1
+        iv[I_CELLS, k] = 0
+        iv[I_WIFI, k] = 0
+        tm[k] = INT64_NULL
+        for j in range(N_F):
+            fv[j, k] = np.nan
+        for j in range(2 * N_S):
+            sl[j, k] = -1
+        tcode[k] = 0
     cells_i = np.empty((4, 64), np.int32)
     cells_cid = np.empty(64, np.int64)
     cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
@@ -834,3 +851,16 @@ def parse_frames(buf, f_s, f_e):
         cells_i, cells_cid = _grow_cells(cells_i, cells_cid, nc, room)
         wifi = _grow_wifi(wifi, nw, room)
     return (cv, iv, tm, fv, sl, tcode, cells_i[:, :nc], cells_cid[:nc], adc, wifi[:, :nw])
+
+
+#: what :func:`bofan_analytics._numba.compile_aside` compiles in a second process on a
+#: first run: the largest kernel of the decoder
+KERNELS = (parse_frames,)
+
+
+def warm_up():
+    """Compile :func:`parse_frames` for the argument types decoding passes: the bytes of a
+    chunk (read-only, as ``np.frombuffer`` gives them) and int64 frame bounds."""
+    bounds = np.zeros(0, np.int64)
+    parse_frames(np.frombuffer(b"$", np.uint8), bounds, bounds)
+

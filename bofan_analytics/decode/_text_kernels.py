@@ -7,7 +7,7 @@ calling kernel can tell *empty* from *malformed* and reject the frame with a rea
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import helper
 from ..schema import NULL_TIME_MS
 
 __all__ = [
@@ -27,11 +27,14 @@ __all__ = [
 ]
 
 INT64_NULL = NULL_TIME_MS
+# Kernels copy and fill arrays with loops, not slice assignment: ``a[:n] = b[:n]`` makes a
+# fresh install compile numba's general array-assignment code (and the text formatting of
+# its error message), seconds of waiting for what a loop does as fast.
 #: returned by the integer parsers for malformed input (empty input gives -1)
 BAD = -2
 
 
-@jit
+@helper
 def is_digits(buf, s, e):
     if e <= s:
         return False
@@ -42,7 +45,7 @@ def is_digits(buf, s, e):
     return True
 
 
-@jit
+@helper
 def parse_uint(buf, s, e):
     """Unsigned decimal integer: -1 when empty, BAD when not all digits (or too long)."""
     if e <= s:
@@ -58,7 +61,7 @@ def parse_uint(buf, s, e):
     return v
 
 
-@jit
+@helper
 def parse_hex(buf, s, e):
     """Unsigned hex integer, either case: -1 when empty, BAD when malformed."""
     if e <= s:
@@ -84,7 +87,7 @@ def parse_hex(buf, s, e):
 POW10 = np.array([10.0**k for k in range(19)])
 
 
-@jit
+@helper
 def parse_decimal(buf, s, e):
     """Signed decimal number ``-?d*(.d*)?`` with at least one digit.
 
@@ -123,7 +126,7 @@ def parse_decimal(buf, s, e):
     return v, 0
 
 
-@jit
+@helper
 def days_from_civil(y, m, d):
     """Days since 1970-01-01 of a proleptic Gregorian date."""
     if m <= 2:
@@ -136,7 +139,7 @@ def days_from_civil(y, m, d):
     return era * 146097 + doe - 719468
 
 
-@jit
+@helper
 def valid_date(y, m, d):
     if m < 1 or m > 12 or d < 1:
         return False
@@ -148,7 +151,7 @@ def valid_date(y, m, d):
     return d <= 31
 
 
-@jit
+@helper
 def find_byte(buf, s, e, b):
     """Index of the first ``b`` in ``buf[s:e]``, or ``e`` when absent."""
     for i in range(s, e):
@@ -157,22 +160,25 @@ def find_byte(buf, s, e, b):
     return e
 
 
-@jit
+@helper
 def grow_i64(a, n):
     out = np.empty(max(16, a.shape[0] * 2), dtype=np.int64)
-    out[:n] = a[:n]
+    for i in range(n):
+        out[i] = a[i]
     return out
 
 
-@jit
+@helper
 def grow_i32(a, n):
     out = np.empty(max(16, a.shape[0] * 2), dtype=np.int32)
-    out[:n] = a[:n]
+    for i in range(n):
+        out[i] = a[i]
     return out
 
 
-@jit
+@helper
 def grow_i8(a, n):
     out = np.empty(max(16, a.shape[0] * 2), dtype=np.int8)
-    out[:n] = a[:n]
+    for i in range(n):
+        out[i] = a[i]
     return out

@@ -8,7 +8,7 @@ to the framer like any other stream.
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import helper, jit
 from ._pcap_magic import PCAPNG_BYTE_ORDER, PCAPNG_SECTION
 
 __all__ = [
@@ -31,14 +31,14 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@jit
+@helper
 def _u16(buf, p, big):
     if big:
         return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
     return np.int64(buf[p]) | (np.int64(buf[p + 1]) << 8)
 
 
-@jit
+@helper
 def _u32(buf, p, big):
     if big:
         return (
@@ -63,7 +63,7 @@ MAX_BAD_STRETCH = 1 << 20
 MAX_RESYNC_JUMP_S = 7 * 86400
 
 
-@jit
+@helper
 def _classic_ok(buf, p, e0, big, nano, last_sec):
     """Whether a classic record header at ``p`` is believable: 1 yes, 0 no, -1 need more
     bytes. It holds at least one byte, no more than it says the packet had, a fraction of a
@@ -81,7 +81,7 @@ def _classic_ok(buf, p, e0, big, nano, last_sec):
     return 1
 
 
-@jit
+@helper
 def _believable(buf, p, e0, final, kind, big, nano, last_sec):
     """Whether a record starts at ``p``: 1 yes, 0 no, -1 the bytes to tell are not here yet.
 
@@ -112,7 +112,7 @@ def _believable(buf, p, e0, final, kind, big, nano, last_sec):
     return 1 if _u32(buf, p + blen - 4, b) == blen else 0
 
 
-@jit
+@helper
 def _next_record(buf, p, limit, e0, final, kind, big, nano, last_sec):
     """The first believable record start in ``[p, limit)``: (position, 0); (-1, 0) when there
     is none; (-1, 1) when the bytes to decide are not all here yet."""
@@ -250,7 +250,7 @@ def scan_records(buf, s0, e0, final, kind, big, nano, linktype, if_link, if_div,
             bad_s[:nb], bad_e[:nb], resync, last_sec)
 
 
-@jit
+@helper
 def _fnv(h, buf, s, e):
     for i in range(s, e):
         h = (h ^ np.uint64(buf[i])) * _FNV_PRIME

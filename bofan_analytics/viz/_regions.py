@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .._numba import jit
+from .._numba import helper, jit
 from ..errors import FormatError
 from ._html import escape_text
 
@@ -56,7 +56,7 @@ class Region:
     centre: tuple  # (lat, lon): median of the devices' median positions
 
 
-@jit
+@helper
 def _find(parent, i):
     root = i
     while parent[root] != root:
