@@ -13,9 +13,20 @@ import types
 
 import numba
 import numba.core.event as _numba_event
+import numpy as np
 from numba.extending import register_jitable
 
-__all__ = ["jit", "pjit", "helper", "compile_aside", "await_aside", "NUMBA_OPTIONS", "PARALLEL_FROM", "COMPILE_NOTICES"]
+__all__ = [
+    "jit",
+    "pjit",
+    "helper",
+    "read_only",
+    "compile_aside",
+    "await_aside",
+    "NUMBA_OPTIONS",
+    "PARALLEL_FROM",
+    "COMPILE_NOTICES",
+]
 
 NUMBA_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
 
@@ -44,7 +55,27 @@ class _DeviceParallel:
 
     def __call__(self, first, *args):
         kernel = self.parallel if len(first) >= PARALLEL_FROM else self.serial
-        return kernel(first, *args)
+        return kernel(read_only(first), *(read_only(a) for a in args))
+
+
+def read_only(value):
+    """An array argument as the kernels are compiled for it: read-only and C-contiguous
+    (a view, or a copy only when not contiguous); anything else as it is.
+
+    numba compiles a kernel once per combination of argument types, and a read-only array
+    (what Arrow and ``np.frombuffer`` give) is another type than a writable one: passing
+    both would compile the kernel twice on a fresh install. Only for arguments a kernel
+    does not write to.
+    """
+    if not isinstance(value, np.ndarray):
+        return value
+    if not value.flags.c_contiguous:
+        value = np.ascontiguousarray(value)
+    elif not value.flags.writeable:
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
 
 
 def pjit(fn):

@@ -113,9 +113,16 @@ def test_the_parser_is_warmed_up_with_the_types_decoding_passes():
     import bofan_analytics as ba
     from bofan_analytics.decode import _parse_kernels
 
-    ba.read_log(b"$POS,1,120000.000,A,5000.0000,N,01400.0000,E,0.0,0.0,021126,,,A/0,0/0/0//fd7/\r\n")
+    from bofan_analytics.decode import _framing_kernels
+
+    sentence = b"$POS,3760971,145703.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/00000,00000/0/0//#\n"
+    compressed = bytes.fromhex("40600204063138 2e303030130002 0d0a".replace(" ", ""))
+    for data in (sentence, sentence + compressed):  # chunk bytes; expanded sentences
+        assert len(ba.read_log(data).messages) == data.count(b"\n")
     _parse_kernels.warm_up()
-    assert len(_parse_kernels.parse_frames.signatures) == 1  # one compilation serves both
+    # one compilation serves them all (each more is seconds on a fresh install)
+    assert len(_parse_kernels.parse_frames.signatures) == 1
+    assert len(_framing_kernels.frame_segments.signatures) == 1
 
 
 def test_helpers_are_called_only_from_kernels():

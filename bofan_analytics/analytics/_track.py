@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._fix import arrays_mask
-from .._numba import jit
+from .._numba import jit, read_only
 from ..schema import (
     DEVICE_ID,
     LAT,
@@ -91,7 +91,7 @@ class Track:
 
     def speed_or_derived(self) -> np.ndarray:
         """Reported speed, or where it is missing (PT-60) the speed implied by positions."""
-        if not _any_nan(self.speed_kmh):
+        if not _any_nan(read_only(self.speed_kmh)):
             return self.speed_kmh
         return fill_speed(self.speed_kmh, self.cum_m(), self.t_ms, self.bounds)
 
@@ -263,7 +263,7 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     if runs is not None:
         bounds, run_codes, uniques = runs
         grouped = bool((run_codes == np.arange(run_codes.shape[0])).all())
-        if grouped and require_fix and _clean_and_sorted(t, lat, lon, valid, bounds):
+        if grouped and require_fix and _clean_and_sorted(*map(read_only, (t, lat, lon, valid, bounds))):
             return Track(devices=uniques, bounds=bounds, rows=None, t_ms=t, lat=lat, lon=lon,
                          speed_kmh=float_column(frame, SPEED_KMH),
                          odometer_m=float_column(frame, ODOMETER_M))

@@ -32,7 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .._numba import jit
+from .._numba import jit, read_only
 from .._validate import choice, non_negative
 from ..schema import (
     DEVICE_ID,
@@ -97,8 +97,9 @@ class Periods:
 
     def rows(self, groups, t_ms):
         """Result row of each (group, time)."""
-        return _row_of(np.asarray(groups, np.int64), np.asarray(t_ms, np.int64), self.edges,
-                       self.pbeg, self.pend, self.rowoff)
+        return _row_of(*map(read_only, (np.asarray(groups, np.int64),
+                                        np.asarray(t_ms, np.int64), self.edges, self.pbeg,
+                                        self.pend, self.rowoff)))
 
     def row_starts(self):
         """``(group, period start ms)`` of every result row."""
@@ -368,9 +369,9 @@ def daily_summary(
     trips_n = np.bincount(per.rows(track.group_of(s), t[s]), minlength=n)
     stop_s, _ = rows["stops"]
     stops_n = np.bincount(per.rows(track.group_of(stop_s), t[stop_s]), minlength=n)
-    fixes, vmax, first, last, odo0, odo1 = _fix_stats(
+    fixes, vmax, first, last, odo0, odo1 = _fix_stats(*map(read_only, (
         t, rows["speed"], track.odometer_m, track.bounds, per.edges, per.pbeg, per.pend,
-        per.rowoff)
+        per.rowoff)))
     g, pstart = per.row_starts()
     keep = (fixes > 0) | (driving > 0) | (np.nan_to_num(engine) > 0)
     g, pstart = g[keep], pstart[keep]

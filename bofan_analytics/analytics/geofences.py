@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._numba import helper, jit, pjit
+from .._numba import helper, jit, pjit, read_only
 from .._validate import non_negative
 from ..errors import GeofenceError
 from ..schema import DEVICE_ID, DWELL_S, LAT, LON, NULL_TIME_MS, TIME
@@ -164,7 +164,7 @@ def _inside_one(fences, k: int, lat, lon, idx=None):
         box = (lat[idx] >= south) & (lat[idx] <= north) & (lon[idx] >= west) & (lon[idx] <= east)
         cand = idx[box]
     if radius > 0:
-        return _within_m(lat, lon, cand, clat, clon, radius)
+        return _within_m(read_only(lat), read_only(lon), read_only(cand), clat, clon, radius)
     shapely.prepare(geom)
     return cand[shapely.intersects_xy(geom, lon[cand], lat[cand])]
 

@@ -34,7 +34,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from .._numba import jit
+from .._numba import jit, read_only
 from .._validate import choice, positive, whole
 from ..errors import SchemaError
 from ..schema import DEVICE_ID, DURATION_S, DWELL_S, END_TIME, LAT, LON, START_TIME
@@ -211,7 +211,7 @@ def places(
               if DURATION_S in frame.columns else (t1 - t0) / 1000.0)
     dwell = np.where(np.isnan(dwell), (t1 - t0) / 1000.0, dwell)
     bounds = np.searchsorted(codes, np.arange(len(uniques) + 1)).astype(np.int64)
-    place = _cluster(lat, lon, bounds, float(radius_m))
+    place = _cluster(read_only(lat), read_only(lon), read_only(bounds), float(radius_m))
 
     # one row per (device, place): numbered densely in stop order
     key = codes.astype(np.int64) * (len(codes) + 1) + place

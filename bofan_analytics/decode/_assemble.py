@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from .._numba import await_aside
+from .._numba import await_aside, read_only
 from ._arrow_kernels import gather_columns, gather_slices, inherit_device, take_strings
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
 from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
@@ -151,7 +151,7 @@ def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
     # one signature per kernel keeps the first (uncached) compilation short
     starts = np.asarray(starts, np.int32)
     ends = np.asarray(ends, np.int32)
-    offsets, data, valid = gather_slices(buf, starts, ends, cap)
+    offsets, data, valid = gather_slices(read_only(buf), read_only(starts), read_only(ends), cap)
     n = starts.shape[0]
     nulls = n - int(valid.sum())
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
@@ -230,11 +230,13 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     """
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep,
      end_ls) = frame_segments(
-        buf, segs.s, segs.e, segs.final, segs.line_start
+        read_only(buf), segs.s, segs.e, segs.final, segs.line_start
     )
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
     await_aside(PARSER_MODULE)  # a first run may be compiling the parser in a second process
-    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
+    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(
+        read_only(pbuf), p_s, p_e
+    )
     if expand_status is not None:
         failed = expand_status != 0
         cv[C_STATUS][failed] = expand_status[failed]
