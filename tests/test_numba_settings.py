@@ -100,28 +100,30 @@ def test_a_kernel_compiled_aside_is_loaded_from_the_cache(tmp_path, monkeypatch)
 
 
 def test_cached_kernels_start_no_second_process():
-    from bofan_analytics.decode import _parse_kernels
-    from bofan_analytics.decode._assemble import PARSER_MODULE
+    from bofan_analytics.decode import _parse, _pt60_kernels, _pt502_kernels
 
-    _parse_kernels.warm_up()  # cached by now (or compiled here, once)
-    _numba._ASIDE.pop(PARSER_MODULE, None)
-    _numba.compile_aside(PARSER_MODULE)
-    assert _numba._ASIDE[PARSER_MODULE] is None
+    _pt502_kernels.warm_up()  # cached by now (or compiled here, once)
+    _pt60_kernels.warm_up()
+    for module, _ in _parse.PARSERS:
+        _numba._ASIDE.pop(module, None)
+    _parse.start_compiling(b"$POS,1 @G#@")
+    assert [_numba._ASIDE[module] for module, _ in _parse.PARSERS] == [None, None]
 
 
-def test_the_parser_is_warmed_up_with_the_types_decoding_passes():
+def test_the_parsers_are_warmed_up_with_the_types_decoding_passes():
     import bofan_analytics as ba
-    from bofan_analytics.decode import _parse_kernels
-
-    from bofan_analytics.decode import _framing_kernels
+    from bofan_analytics.decode import _framing_kernels, _pt60_kernels, _pt502_kernels
 
     sentence = b"$POS,3760971,145703.000,A,2036.3883,N,10323.9836,W,0.0,119.5,281117,,,A/00000,00000/0/0//#\n"
     compressed = bytes.fromhex("40600204063138 2e303030130002 0d0a".replace(" ", ""))
-    for data in (sentence, sentence + compressed):  # chunk bytes; expanded sentences
+    pt60 = b"@G#@,V01,44,108101712007180,9460004820707903,@R#@\n"
+    for data in (sentence, sentence + compressed, pt60):  # chunk bytes; expanded sentences
         assert len(ba.read_log(data).messages) == data.count(b"\n")
-    _parse_kernels.warm_up()
+    _pt502_kernels.warm_up()
+    _pt60_kernels.warm_up()
     # one compilation serves them all (each more is seconds on a fresh install)
-    assert len(_parse_kernels.parse_frames.signatures) == 1
+    assert len(_pt502_kernels.parse_pt502.signatures) == 1
+    assert len(_pt60_kernels.parse_pt60.signatures) == 1
     assert len(_framing_kernels.frame_segments.signatures) == 1
 
 

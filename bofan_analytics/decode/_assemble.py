@@ -5,12 +5,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from .._numba import await_aside, read_only
+from .._numba import read_only
 from ._arrow_kernels import gather_columns, gather_slices, inherit_device, take_strings
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
 from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
-from ._framing_kernels import frame_segments
-from ._parse_kernels import (
+from ._fields import (
     C_ALARM,
     C_PROTO,
     C_STATUS,
@@ -43,13 +42,11 @@ from ._parse_kernels import (
     W_SSID_E,
     W_SSID_S,
     pack_type,
-    parse_frames,
     unpack_type,
 )
+from ._framing_kernels import frame_segments
+from ._parse import parse_frames
 from ._text_kernels import INT64_NULL
-
-#: the kernel module a first run compiles in a second process (see ``_numba.compile_aside``)
-PARSER_MODULE = parse_frames.__module__
 
 __all__ = ["Segments", "OffsetMap", "PieceMap", "decode_segments", "empty_messages", "empty_rejects"]
 
@@ -233,10 +230,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         read_only(buf), segs.s, segs.e, segs.final, segs.line_start
     )
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
-    await_aside(PARSER_MODULE)  # a first run may be compiling the parser in a second process
-    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(
-        read_only(pbuf), p_s, p_e
-    )
+    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
     if expand_status is not None:
         failed = expand_status != 0
         cv[C_STATUS][failed] = expand_status[failed]

@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from .._numba import compile_aside
 from ..errors import FormatError, InputError
 from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
-from ._assemble import PARSER_MODULE, PieceMap, Segments, decode_segments, empty_rejects
+from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
 from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces
+from ._parse import start_compiling
 
 __all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT"]
 
@@ -116,7 +116,6 @@ class StreamDecoder:
         #: the :class:`~bofan_analytics.io.formats.CaptureFormat` that cuts the bytes
         self.capture_format = capture_format(format)
         self.port = check_port(port)
-        compile_aside(PARSER_MODULE)  # first run: the parser compiles on a second core meanwhile
         self.format = format
         self.source = source = source_name(source)
         self.log_tz = log_tz
@@ -140,6 +139,8 @@ class StreamDecoder:
         """Decode what ``chunk`` completes; returns a ``DecodedLog`` of those frames."""
         if self._finished:
             raise FormatError("this decoder has finished; make a new one")
+        if not self.accounting.input_bytes and len(chunk):
+            start_compiling(bytes(chunk[:65536]))  # a first run compiles parsers meanwhile
         self.accounting.input_bytes += len(chunk)
         if self._only_blank and self.forced:
             self._only_blank = not bytes(chunk).strip(b" \t\r\n")

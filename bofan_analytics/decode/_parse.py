@@ -1,0 +1,56 @@
+"""Field parsing: every frame the framer cut becomes one row of the columns of
+:mod:`._fields`, parsed by the kernel of its protocol.
+
+Each protocol has a kernel of its own (:mod:`._pt502_kernels`, :mod:`._pt60_kernels`) and
+only those whose frames occur are run, so a fleet of one kind never compiles the other's
+parser. On a first run, :func:`start_compiling` has them compiled in second processes while
+this one frames the input (see ``_numba.compile_aside``).
+"""
+
+import numpy as np
+
+from .._numba import await_aside, compile_aside, read_only
+from . import _pt60_kernels, _pt502_kernels
+from ._codes import R_UNKNOWN_PROTOCOL
+from ._fields import C_STATUS, N_W, empty_columns
+
+__all__ = ["parse_frames", "start_compiling", "PARSERS"]
+
+#: the parser kernel modules, with what their frames start with: as bytes, and in the hex
+#: of a tracker-server log line
+PARSERS = ((_pt502_kernels.__name__, (b"$", b" 24")), (_pt60_kernels.__name__, (b"@", b" 40")))
+
+
+def start_compiling(head: bytes) -> None:
+    """On a first run, compile the parsers of the protocols whose frames seem to start
+    somewhere in ``head`` (the first bytes of an input) in second processes, meanwhile."""
+    for module, starts in PARSERS:
+        if any(start in head for start in starts):
+            compile_aside(module)
+
+
+def parse_frames(buf, f_s, f_e):
+    """Parse every frame ``buf[f_s[k]:f_e[k]]``.
+
+    Returns ``(cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi)`` (see
+    :mod:`._fields`); a frame of no known protocol has the status ``unknown_protocol``.
+    """
+    n = f_s.shape[0]
+    cv, iv, tm, fv, sl, tcode, adc = empty_columns(n)
+    first = buf[f_s] if n else np.zeros(0, np.uint8)
+    pt502 = first == ord("$")
+    pt60 = (first == ord("@")) & (f_e - f_s >= 4)
+    cv[C_STATUS][~(pt502 | pt60)] = R_UNKNOWN_PROTOCOL
+    buf = read_only(buf)  # as the parsers are compiled (see warm_up)
+    if pt502.any():
+        await_aside(_pt502_kernels.__name__)
+        _pt502_kernels.parse_pt502(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode, adc)
+    if pt60.any():
+        await_aside(_pt60_kernels.__name__)
+        cells_i, cells_cid, wifi = _pt60_kernels.parse_pt60(buf, f_s, f_e, cv, iv, tm, fv, sl,
+                                                            tcode)
+    else:
+        cells_i = np.empty((4, 0), np.int32)
+        cells_cid = np.empty(0, np.int64)
+        wifi = np.empty((N_W, 0), np.int32)
+    return cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi
