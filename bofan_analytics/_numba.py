@@ -161,13 +161,15 @@ def compile_aside(module: str) -> None:
     core while this process compiles the line scanner and the framer on the other; the
     first decode waits about half as long. :func:`await_aside` waits for it before the
     kernel is first called, which then loads it from the cache. Without a second core,
-    with the JIT disabled, or once cached, this does nothing.
+    with the JIT disabled, once cached, or with ``BOFAN_COMPILE_ASIDE=0`` in the
+    environment, this does nothing.
     """
     import importlib
     import os
     import subprocess
 
-    if numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2:
+    if (numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2
+            or os.environ.get("BOFAN_COMPILE_ASIDE", "1") == "0"):
         return
     with _ASIDE_LOCK:
         if module in _ASIDE:

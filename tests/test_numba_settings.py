@@ -153,3 +153,4 @@ def test_helpers_are_called_only_from_kernels():
                     and id(sub) not in compiled):
                 outside.append(name)
     assert outside == []
+
