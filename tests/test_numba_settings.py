@@ -154,3 +154,19 @@ def test_helpers_are_called_only_from_kernels():
                 outside.append(name)
     assert outside == []
 
+
+
+def test_compiling_aside_can_be_turned_off(tmp_path, monkeypatch):
+    import importlib
+    import os
+    import uuid
+
+    name = f"aside_probe_{uuid.uuid4().hex}"
+    (tmp_path / f"{name}.py").write_text(_PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("BOFAN_COMPILE_ASIDE", "0")
+    probe = importlib.import_module(name)
+    _numba.compile_aside(name)
+    assert name not in _numba._ASIDE and not _numba._is_cached(probe.triple)
