@@ -194,13 +194,14 @@ def _source_array(source, n):
     return _dict_strings(np.zeros(n, np.int32), [source])
 
 
-def _source_column(mapping, source, at):
+def _source_column(mapping, source, at, order=None):
     """The ``source`` of rows starting at buffer positions ``at``: the file of their first
-    byte when the buffer joins several files."""
+    byte when the buffer joins several files; rows taken in ``order`` when given."""
     if mapping.files is None:
         return _source_array(source, at.shape[0])
     file_of_piece, names = mapping.files
-    return _dict_strings(file_of_piece[mapping._locate(at)], names)
+    files = file_of_piece[mapping._locate(at)]
+    return _dict_strings(files if order is None else files[order], names)
 
 
 def empty_messages():
@@ -239,9 +240,20 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ok = status == 0
     orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, ok, tcode == _T_PHD)
 
+    # rows in input order: where sessions were regrouped (mapping.reorders), by where each
+    # frame was completed, which does not depend on how the input was cut into chunks; the
+    # tables are built in that order (cheaper than reordering them after)
+    end_of = mapping.order_key if mapping.reorders else mapping.src
     idx = np.flatnonzero(ok)
+    msg_end = end_of(f_e[idx] - 1) + 1
+    order = None
+    if mapping.reorders:
+        order = np.argsort(msg_end, kind="stable")
+        msg_end = msg_end[order]
     messages = _messages_table(pbuf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                               cells_i, cells_cid, adc, wifi, mapping, source)
+                               cells_i, cells_cid, adc, wifi, mapping, source, order)
+    if order is not None:
+        idx = idx[order]
     if known_devices is not None:
         messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
         _remember_devices(messages, f_seg[idx], segs.key, known_devices)
@@ -253,25 +265,14 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     rej_proto = np.concatenate([np.zeros(r_s.shape[0], np.int8), cv[C_PROTO][bad]])
     rej_seg = np.concatenate([r_seg, f_seg[bad]])
     order = np.argsort(rej_s, kind="stable")
+    rej_end = end_of(np.maximum(rej_e[order] - 1, rej_s[order])) + 1
+    if mapping.reorders:
+        by_end = np.argsort(rej_end, kind="stable")
+        order, rej_end = order[by_end], rej_end[by_end]
     rej_s, rej_e, rej_reason, rej_proto, rej_seg = (
         a[order] for a in (rej_s, rej_e, rej_reason, rej_proto, rej_seg)
     )
     rejects = _rejects_table(buf, rej_s, rej_e, rej_reason, rej_proto, rej_seg, mapping, source)
-    rej_end = (mapping.order_key if mapping.reorders else mapping.src)(
-        np.maximum(rej_e - 1, rej_s)
-    ) + 1
-    if mapping.reorders:
-        # sessions were regrouped: restore input order, by where each frame was completed,
-        # which does not depend on how the input was cut into chunks
-        msg_end = mapping.order_key(f_e[idx] - 1) + 1
-        order = np.argsort(msg_end, kind="stable")
-        messages = messages.take(pa.array(order))
-        order = np.argsort(rej_end, kind="stable")
-        rejects = rejects.take(pa.array(order))
-        rej_end = rej_end[order]
-        msg_end = np.sort(msg_end, kind="stable")
-    else:
-        msg_end = mapping.src(f_e[idx] - 1) + 1
     return messages, rejects, consumed, rej_end, msg_end, end_ls
 
 
@@ -364,18 +365,27 @@ def _ssid_names(buf, s, e):
     return pc.if_else(pa.array(s < 0), pa.nulls(len(out), pa.string()), out)
 
 
+def _list_rows(counts, idx, offsets):
+    """Where the list items of frames ``idx`` are in the flat item arrays, in that order:
+    items of frame k follow those of frame k - 1 and there are ``counts[k]`` of them;
+    ``offsets`` are the list offsets of the rows. None when they are in place already
+    (``idx`` in frame order, and every frame without items left out or holding none)."""
+    all_n = counts.astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(all_n)])
+    if offsets[-1] == first[-1] and (idx.shape[0] < 2 or (np.diff(idx) > 0).all()):
+        return None
+    return np.repeat(first[idx] - offsets[:-1], all_n[idx]) + np.arange(offsets[-1])
+
+
 def _wifi_lists(buf, wifi, counts, idx):
     """``list<struct<mac, ssid, rssi>>`` of the access points of frames ``idx``."""
     if wifi.shape[1] == 0:
         return pa.nulls(idx.shape[0], pa.list_(S.WIFI_ACCESS_POINT))
-    # the access points of frame k follow those of frame k - 1 in ``wifi``
-    all_n = counts.astype(np.int64)
-    first = np.concatenate([[0], np.cumsum(all_n)])
-    n = all_n[idx]
+    n = counts[idx].astype(np.int64)
     offsets = np.zeros(idx.shape[0] + 1, np.int32)
     np.cumsum(n, out=offsets[1:])
-    take = np.repeat(first[idx] - offsets[:-1], n) + np.arange(offsets[-1])
-    w = wifi[:, take]
+    take = _list_rows(counts, idx, offsets)
+    w = wifi if take is None else wifi[:, take]
     aps = pa.StructArray.from_arrays(
         [
             _string_array(buf, w[W_MAC_S], w[W_MAC_E]),
@@ -390,7 +400,18 @@ def _wifi_lists(buf, wifi, counts, idx):
 
 
 def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                    cells_i, cells_cid, adc, wifi, mapping, source):
+                    cells_i, cells_cid, adc, wifi, mapping, source, order=None):
+    """The messages of frames ``idx`` (in buffer order), rows taken in ``order`` when
+    given. Buffer positions are mapped to the source in buffer order, where that is a
+    walk through the map, and the results reordered."""
+    off = f_off[idx]
+    end = f_e[idx]
+    received = mapping.received(f_seg[idx], end - 1)
+    offset = mapping.src(off)
+    length = mapping.src_len(off, end).astype(np.int32)
+    source_column = _source_column(mapping, source, off, order)
+    if order is not None:
+        idx, received, offset, length = idx[order], received[order], offset[order], length[order]
     n = idx.shape[0]
 
     def slc(field):
@@ -402,6 +423,9 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
     ncells = iv[I_CELLS][idx]
     cell_offsets = np.zeros(n + 1, np.int32)
     np.cumsum(ncells, out=cell_offsets[1:])
+    take = _list_rows(iv[I_CELLS], idx, cell_offsets)
+    if take is not None:
+        cells_i, cells_cid = cells_i[:, take], cells_cid[take]
     cells = pa.StructArray.from_arrays(
         [
             pa.array(cells_i[0]),
@@ -415,14 +439,12 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
     towers = pa.ListArray.from_arrays(
         pa.array(cell_offsets), cells, type=pa.list_(S.CELL_TOWER), mask=pa.array(ncells == 0)
     )
-    off = f_off[idx]
-    end = f_e[idx]
     columns = {
         S.DEVICE_ID: slc(S_DEVICE),
         S.PROTOCOL: _dict_strings(cv[C_PROTO][idx], _PROTO_DICT, null_code=0),
         S.MSG_TYPE: msg_type,
         S.TIME: _times(tm[idx]),
-        S.RECEIVED_AT: _times(mapping.received(f_seg[idx], end - 1)),
+        S.RECEIVED_AT: _times(received),
         S.VALID: pa.array(valid == 1, pa.bool_(), mask=valid < 0),
         S.FIX_MODE: slc(S_MODE),
         S.LAT: _floats(fv[F_LAT][idx]),
@@ -448,9 +470,9 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
         S.PAYLOAD: _string_array(
             buf, sl[2 * S_PAYLOAD][idx], sl[2 * S_PAYLOAD + 1][idx], typ=pa.binary()
         ),
-        S.SOURCE: _source_column(mapping, source, off),
-        S.OFFSET: pa.array(mapping.src(off), pa.int64()),
-        S.LENGTH: pa.array(mapping.src_len(off, end).astype(np.int32), pa.int32()),
+        S.SOURCE: source_column,
+        S.OFFSET: pa.array(offset, pa.int64()),
+        S.LENGTH: pa.array(length, pa.int32()),
     }
     return pa.Table.from_pydict(columns, schema=S.MESSAGES)
 
@@ -472,7 +494,9 @@ def _fill_orphans(messages, idx, orphans, f_seg, seg_key, known):
     """Device ids of ``$PHD`` chunks that open a chunk, from the connection's earlier frames."""
     if orphans.shape[0] == 0 or not known:
         return messages
-    rows = np.searchsorted(idx, orphans)
+    row_of = np.empty(f_seg.shape[0], np.int64)
+    row_of[idx] = np.arange(idx.shape[0])
+    rows = row_of[orphans]
     devices = messages.column(S.DEVICE_ID).to_pylist()
     changed = False
     for row, frame in zip(rows.tolist(), orphans.tolist(), strict=True):
