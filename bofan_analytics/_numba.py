@@ -183,12 +183,17 @@ def compile_aside(module: str) -> None:
             p for p in (root, os.environ.get("PYTHONPATH")) if p))
         code = f"import {module} as m; m.warm_up()"
         try:
-            _ASIDE[module] = subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
         except OSError:
             _ASIDE[module] = None  # no second process: compile here, as always
+            return
+        _ASIDE[module] = proc
+        # reaped when it ends, even if nothing ever waits for it (the input turned out to
+        # hold no frame of that protocol)
+        threading.Thread(target=proc.wait, name="bofan-compile-aside", daemon=True).start()
 
 
 def await_aside(module: str) -> None:

@@ -170,3 +170,25 @@ def test_compiling_aside_can_be_turned_off(tmp_path, monkeypatch):
     probe = importlib.import_module(name)
     _numba.compile_aside(name)
     assert name not in _numba._ASIDE and not _numba._is_cached(probe.triple)
+
+
+def test_a_process_compiling_aside_is_reaped_when_nothing_waits_for_it(tmp_path, monkeypatch):
+    import importlib
+    import os
+    import time
+    import uuid
+
+    name = f"aside_probe_{uuid.uuid4().hex}"
+    (tmp_path / f"{name}.py").write_text(_PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    importlib.import_module(name)
+    _numba.compile_aside(name)
+    proc = _numba._ASIDE[name]
+    deadline = time.monotonic() + 120
+    while proc.returncode is None and time.monotonic() < deadline:  # nobody here waits
+        time.sleep(0.05)
+    assert proc.returncode == 0  # ended, and collected: no zombie left behind
