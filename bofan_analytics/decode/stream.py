@@ -19,6 +19,7 @@ from .. import schema as S
 from ..errors import FormatError, InputError
 from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
+from ..io.formats._parallel import two_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
 from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces
@@ -311,7 +312,7 @@ class StreamDecoder:
         # whether a carried tail starts a line, as it did when it was cut off
         all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
         order = np.argsort(all_key, kind="stable")
-        out, out_start = gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
+        out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         out.flags.writeable = False  # the same kernel signature as for file bytes
         keys = all_key[order]
         dgram = all_dgram[order]
@@ -422,3 +423,16 @@ class StreamDecoder:
             },
             schema=S.REJECTS,
         )
+
+
+def _gather_pieces(buf, s, e, cls):
+    """:func:`gather_pieces`, the two halves of a large chunk's pieces on two threads."""
+    m = s.shape[0] // 2
+    halves = two_halves(gather_pieces, s.shape[0], buf.shape[0], (buf, s, e, cls),
+                        (buf, s[:m], e[:m], cls[:m]), (buf, s[m:], e[m:], cls[m:]))
+    if halves is None:
+        return gather_pieces(buf, s, e, cls)
+    (out_a, start_a), (out_b, start_b) = halves
+    return (np.concatenate([out_a, out_b]),
+            np.concatenate([start_a[:-1], start_b + out_a.shape[0]]))
+

@@ -174,6 +174,41 @@ def test_chunks_cut_for_threads_decode_the_same(monkeypatch, fmt):
     assert len(whole.messages) == 200 and len(whole.rejects) == 50
 
 
+def test_tracker_server_pieces_split_for_threads_decode_the_same(monkeypatch):
+    """Payload pieces are classified and hex-decoded in two halves on two threads for a
+    large chunk: the same rows as on one thread, however the log is cut into chunks."""
+    from pathlib import Path
+
+    import bofan_analytics.io.formats._parallel as parallel
+
+    data = (Path(__file__).resolve().parents[2] / "data" / "samples" / "tracker-server.log"
+            ).read_bytes()
+    whole = ba.read_log(data, format="traccar")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "threads", lambda: 2)
+    calls = []
+    kernel = parallel.two_halves
+
+    def counted(*args):
+        halves = kernel(*args)
+        calls.append((args[1] >= 2, halves is not None))
+        return halves
+
+    monkeypatch.setattr(parallel, "two_halves", counted)
+    import bofan_analytics.decode.stream as stream_mod
+    import bofan_analytics.io.formats.traccar as traccar_mod
+
+    monkeypatch.setattr(stream_mod, "two_halves", counted)
+    monkeypatch.setattr(traccar_mod, "two_halves", counted)
+    for size in (len(data), 65536, 4099):
+        parts = ba.read_log(data, format="traccar", chunk_bytes=size)
+        assert parts.messages.equals(whole.messages)
+        assert parts.rejects.equals(whole.rejects)
+    # every chunk with two pieces or more ran in two halves
+    assert len(calls) > 20 and all(many == split for many, split in calls)
+    assert len(whole.messages) > 1000
+
+
 @pytest.mark.parametrize("fmt", ["lines", "traccar"])
 def test_an_endless_line_is_cut_not_buffered(monkeypatch, fmt):
     from bofan_analytics.decode import _lines_kernels

@@ -24,3 +24,17 @@ def pool():
 
         _POOL = ThreadPoolExecutor(threads(), thread_name_prefix="bofan-decode")
     return _POOL
+
+
+def two_halves(kernel, n: int, data_bytes: int, whole: tuple, first: tuple, second: tuple):
+    """``(kernel(*first), kernel(*second))`` on two threads when the input is large
+    (``data_bytes`` from :data:`PARALLEL_MIN_BYTES` on, more than one item, and a second
+    core), else ``None``: the caller then runs ``kernel(*whole)`` once.
+
+    For kernels that treat each item on its own (a log line's payload piece, say), so that
+    the halves' results joined are the whole's.
+    """
+    if n < 2 or data_bytes < PARALLEL_MIN_BYTES or threads() < 2:
+        return None
+    later = pool().submit(kernel, *second)
+    return kernel(*first), later.result()
