@@ -223,3 +223,15 @@ def test_an_endless_line_is_cut_not_buffered(monkeypatch, fmt):
         dec.feed(data[i : i + limit // 3])
         assert len(dec._tail) <= limit + limit // 3
     assert len(log.messages) == 1
+
+
+def test_work_is_not_split_from_inside_the_pool():
+    """A pool thread that waited for another task of the pool could wait forever."""
+    import bofan_analytics.io.formats._parallel as parallel
+
+    def inside():
+        return parallel.two_halves(len, 2, 1 << 30, ("ab",), ("a",), ("b",))
+
+    assert parallel.pool().submit(inside).result() is None
+    if parallel.threads() >= 2:
+        assert inside() == (1, 1)
