@@ -164,7 +164,7 @@ def _dict_strings(indices, dictionary, null_code=None):
     dict_offsets = np.zeros(len(encoded) + 1, np.int32)
     np.cumsum([len(b) for b in encoded], out=dict_offsets[1:])
     dict_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-    offsets, data = take_strings(codes, dict_offsets, dict_data)
+    offsets, data = take_strings(read_only(codes), read_only(dict_offsets), dict_data)
     n = codes.shape[0]
     bitmap = None
     nulls = 0
@@ -340,7 +340,7 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
 
 def _adc_lists(adc, counts, idx):
     """``list<int32>`` of the ADC values of frames ``idx`` (null where a frame has none)."""
-    offsets, values, none = gather_columns(adc, counts, idx)
+    offsets, values, none = gather_columns(read_only(adc), read_only(counts), read_only(idx))
     return pa.ListArray.from_arrays(
         pa.array(offsets), pa.array(values, pa.int32()), type=pa.list_(pa.int32()),
         mask=pa.array(none),
