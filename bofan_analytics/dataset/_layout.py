@@ -39,6 +39,9 @@ __all__ = [
     "table_files",
 ]
 
+#: the columns whose Parquet min/max statistics readers prune row groups with
+_PRUNING = (schema.DEVICE_ID, schema.TIME, schema.RECEIVED_AT)
+
 MESSAGES_DIR = "messages"
 REJECTS_DIR = "rejects"
 
@@ -134,12 +137,16 @@ def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = No
 
     Only string columns (device ids, protocols, types, sources: few distinct values) are
     dictionary encoded: trying it on numbers and payloads costs time and gains nothing.
+    Min/max statistics are written for the columns rows are sorted and filtered by (device,
+    time, receive time), where they let a reader skip row groups; in the other columns every
+    row group spans about the whole range, and computing them was a tenth of the writing.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    pruning = [name for name in _PRUNING if name in table.column_names]
     pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
-                   use_dictionary=strings)  # fmt: skip
+                   use_dictionary=strings, write_statistics=pruning)  # fmt: skip
     os.replace(tmp, target)
 
 

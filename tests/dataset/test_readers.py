@@ -83,3 +83,23 @@ def test_convert_on_a_dask_cluster(tmp_path, fake_decoder):
     table = read_dataset(tmp_path / "ds")
     assert table.num_rows == 9
     assert pc.count_distinct(table["source"]).as_py() == 3
+
+
+def test_parts_keep_statistics_for_the_columns_readers_prune_by(tmp_path):
+    """Row groups carry min/max of device, time and receive time (what reads filter on and
+    rows are sorted by), not of the other columns."""
+    import pyarrow.parquet as pq
+
+    from bofan_analytics import read_log, schema
+    from bofan_analytics.dataset import _layout
+
+    messages = read_log(
+        b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\r\n"
+    ).messages
+    _layout.write_part(messages, tmp_path / "part.parquet")
+    group = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0)
+    with_stats = {group.column(i).path_in_schema for i in range(group.num_columns)
+                  if group.column(i).is_stats_set}
+    assert with_stats == {schema.DEVICE_ID, schema.TIME, schema.RECEIVED_AT}
+    device = group.column(messages.schema.get_field_index(schema.DEVICE_ID)).statistics
+    assert (device.min, device.max) == ("216769295715", "216769295715")
