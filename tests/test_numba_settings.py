@@ -4,6 +4,7 @@ import contextlib
 
 import numba
 import numba.core.event as numba_event
+import pytest
 
 from bofan_analytics import _numba
 
@@ -72,7 +73,10 @@ def warm_up():
 '''
 
 
-def test_a_kernel_compiled_aside_is_loaded_from_the_cache(tmp_path, monkeypatch):
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    """A kernel module of its own, not compiled yet, that a second process can import, on a
+    machine with two cores: ``(name, module)``."""
     import importlib
     import os
     import uuid
@@ -84,7 +88,11 @@ def test_a_kernel_compiled_aside_is_loaded_from_the_cache(tmp_path, monkeypatch)
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setattr(numba.config, "CACHE_DIR", "")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    probe = importlib.import_module(name)
+    return name, importlib.import_module(name)
+
+
+def test_a_kernel_compiled_aside_is_loaded_from_the_cache(probe):
+    name, probe = probe
     assert not _numba._is_cached(probe.triple)
 
     _numba.compile_aside(name)
@@ -156,36 +164,17 @@ def test_helpers_are_called_only_from_kernels():
 
 
 
-def test_compiling_aside_can_be_turned_off(tmp_path, monkeypatch):
-    import importlib
-    import os
-    import uuid
-
-    name = f"aside_probe_{uuid.uuid4().hex}"
-    (tmp_path / f"{name}.py").write_text(_PROBE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+def test_compiling_aside_can_be_turned_off(probe, monkeypatch):
+    name, probe = probe
     monkeypatch.setenv("BOFAN_COMPILE_ASIDE", "0")
-    probe = importlib.import_module(name)
     _numba.compile_aside(name)
     assert name not in _numba._ASIDE and not _numba._is_cached(probe.triple)
 
 
-def test_a_process_compiling_aside_is_reaped_when_nothing_waits_for_it(tmp_path, monkeypatch):
-    import importlib
-    import os
+def test_a_process_compiling_aside_is_reaped_when_nothing_waits_for_it(probe):
     import time
-    import uuid
 
-    name = f"aside_probe_{uuid.uuid4().hex}"
-    (tmp_path / f"{name}.py").write_text(_PROBE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    importlib.import_module(name)
+    name, _ = probe
     _numba.compile_aside(name)
     proc = _numba._ASIDE[name]
     deadline = time.monotonic() + 120
