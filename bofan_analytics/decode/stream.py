@@ -19,7 +19,7 @@ from .. import schema as S
 from ..errors import FormatError, InputError
 from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
-from ..io.formats._parallel import two_halves
+from ..io.formats._parallel import by_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
 from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces
@@ -427,12 +427,9 @@ class StreamDecoder:
 
 def _gather_pieces(buf, s, e, cls):
     """:func:`gather_pieces`, the two halves of a large chunk's pieces on two threads."""
-    m = s.shape[0] // 2
-    halves = two_halves(gather_pieces, s.shape[0], buf.shape[0], (buf, s, e, cls),
-                        (buf, s[:m], e[:m], cls[:m]), (buf, s[m:], e[m:], cls[m:]))
-    if halves is None:
-        return gather_pieces(buf, s, e, cls)
-    (out_a, start_a), (out_b, start_b) = halves
+    parts = by_halves(gather_pieces, (buf,), (s, e, cls), buf.shape[0])
+    if len(parts) == 1:
+        return parts[0]
+    (out_a, start_a), (out_b, start_b) = parts
     return (np.concatenate([out_a, out_b]),
             np.concatenate([start_a[:-1], start_b + out_a.shape[0]]))
-

@@ -2,6 +2,7 @@
 
 import gzip
 
+import numpy as np
 import pytest
 import zstandard
 
@@ -187,19 +188,18 @@ def test_tracker_server_pieces_split_for_threads_decode_the_same(monkeypatch):
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "threads", lambda: 2)
     calls = []
-    kernel = parallel.two_halves
+    split = parallel.by_halves
 
-    def counted(*args):
-        halves = kernel(*args)
-        calls.append((args[1] >= 2, halves is not None))
-        return halves
+    def counted(kernel, lead, items, data_bytes):
+        parts = split(kernel, lead, items, data_bytes)
+        calls.append((items[0].shape[0] >= 2, len(parts) == 2))
+        return parts
 
-    monkeypatch.setattr(parallel, "two_halves", counted)
     import bofan_analytics.decode.stream as stream_mod
     import bofan_analytics.io.formats.traccar as traccar_mod
 
-    monkeypatch.setattr(stream_mod, "two_halves", counted)
-    monkeypatch.setattr(traccar_mod, "two_halves", counted)
+    monkeypatch.setattr(stream_mod, "by_halves", counted)
+    monkeypatch.setattr(traccar_mod, "by_halves", counted)
     for size in (len(data), 65536, 4099):
         parts = ba.read_log(data, format="traccar", chunk_bytes=size)
         assert parts.messages.equals(whole.messages)
@@ -229,9 +229,11 @@ def test_work_is_not_split_from_inside_the_pool():
     """A pool thread that waited for another task of the pool could wait forever."""
     import bofan_analytics.io.formats._parallel as parallel
 
-    def inside():
-        return parallel.two_halves(len, 2, 1 << 30, ("ab",), ("a",), ("b",))
+    items = (np.arange(4),)
 
-    assert parallel.pool().submit(inside).result() is None
+    def inside():
+        return parallel.by_halves(np.sum, (), items, 1 << 30)
+
+    assert parallel.pool().submit(inside).result() == [6]  # one call, on this thread
     if parallel.threads() >= 2:
-        assert inside() == (1, 1)
+        assert inside() == [1, 5]

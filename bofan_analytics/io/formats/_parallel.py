@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "two_halves"]
+__all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves"]
 
 #: below this a chunk is decoded on one thread: the parts would be too small to pay off
 PARALLEL_MIN_BYTES = 4 << 20
@@ -27,19 +27,22 @@ def pool():
     return _POOL
 
 
-def two_halves(kernel, n: int, data_bytes: int, whole: tuple, first: tuple, second: tuple):
-    """``(kernel(*first), kernel(*second))`` on two threads when the input is large
-    (``data_bytes`` from :data:`PARALLEL_MIN_BYTES` on, more than one item, and a second
-    core), else ``None``: the caller then runs ``kernel(*whole)`` once.
+def by_halves(kernel, lead: tuple, items: tuple, data_bytes: int) -> list:
+    """``kernel(*lead, *items)``, for a large input (``data_bytes`` from
+    :data:`PARALLEL_MIN_BYTES` on, two items or more, a second core) as two calls on two
+    threads, each given half of every array in ``items``. Returns the results in order:
+    one, or one per half.
 
     For kernels that treat each item on its own (a log line's payload piece, say), so that
     the halves' results joined are the whole's. Called from one of the pool's own threads
-    it says ``None`` too: waiting there for another task of the pool could wait forever.
+    it makes one call: waiting there for another task of the pool could wait forever.
     """
+    n = items[0].shape[0]
     if n < 2 or data_bytes < PARALLEL_MIN_BYTES or threads() < 2 or _in_pool():
-        return None
-    later = pool().submit(kernel, *second)
-    return kernel(*first), later.result()
+        return [kernel(*lead, *items)]
+    m = n // 2
+    later = pool().submit(kernel, *lead, *(a[m:] for a in items))
+    return [kernel(*lead, *(a[:m] for a in items)), later.result()]
 
 
 def _in_pool() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ._base import CaptureFormat
-from ._parallel import two_halves
+from ._parallel import by_halves
 
 __all__ = ["TRACCAR", "TRACCAR_LAYOUTS"]
 
@@ -92,12 +92,7 @@ class _Traccar(CaptureFormat):
         ]
         device = np.flatnonzero(kind == L_DATA)
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
-        m = pay_s.shape[0] // 2
-        halves = two_halves(classify_pieces, pay_s.shape[0], buf.shape[0],
-                            (buf, pay_s, pay_e), (buf, pay_s[:m], pay_e[:m]),
-                            (buf, pay_s[m:], pay_e[m:]))
-        cls = (classify_pieces(buf, pay_s, pay_e) if halves is None
-               else np.concatenate(halves))
+        cls = np.concatenate(by_halves(classify_pieces, (buf,), (pay_s, pay_e), buf.shape[0]))
         cls = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
         bad = cls == P_ODD_HEX
         extra.append(decoder.stretch_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX))
