@@ -81,16 +81,16 @@ def prefix(path: Path, target: Path, nbytes: int) -> int:
 
 def serial_matches(path: Path, tmp: Path) -> tuple[bool, int]:
     """Convert ``path`` as usual and serially in small pieces; the same tables?"""
-    from bofan_analytics.dataset import _convert, convert, read_dataset
+    from bofan_analytics.dataset import _parts, convert, read_dataset
     from bofan_analytics.decode import reading
 
     convert(path, tmp / "usual", progress=False)
-    saved = _convert.WRITE_BEHIND, reading.CHUNK_BYTES, _convert.CHUNK_ROWS
-    _convert.WRITE_BEHIND, reading.CHUNK_BYTES, _convert.CHUNK_ROWS = False, 64 * 1024, 20_000
+    saved = _parts.WRITE_BEHIND, reading.CHUNK_BYTES, _parts.CHUNK_ROWS
+    _parts.WRITE_BEHIND, reading.CHUNK_BYTES, _parts.CHUNK_ROWS = False, 64 * 1024, 20_000
     try:
         convert(path, tmp / "serial", progress=False)
     finally:
-        _convert.WRITE_BEHIND, reading.CHUNK_BYTES, _convert.CHUNK_ROWS = saved
+        _parts.WRITE_BEHIND, reading.CHUNK_BYTES, _parts.CHUNK_ROWS = saved
     order = [("source", "ascending"), ("offset", "ascending")]
     same, rows = True, 0
     for table in ("messages", "rejects"):

@@ -8,40 +8,31 @@ replacement. See :func:`convert` for the per-input decisions.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import html
 import os
 import sys
 import time
 from collections.abc import Iterable
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
 from ..decode._logtime import zone_table
 from ..decode.reading import DecodeRun
-from ..errors import BofanError, FormatError, InputError, SchemaError
+from ..errors import BofanError, FormatError, InputError
 from ..io.files import check_format, source_name
 from ..io.formats import check_port
 from . import _layout as layout
 from ._inputs import describe_error, find_captures, is_input_error, rotation_groups
 from ._manifest import DatasetLock, Manifest
+from ._parts import Parts
 from ._reader import ManifestReader as _Reader
 
 __all__ = ["convert", "ConvertResult", "FileResult", "convert_input", "convert_job"]
-
-#: Decoded rows held in memory before they are written out as one chunk of part files.
-CHUNK_ROWS = 131_072
-
-#: Sort and write full chunks on a writer thread while decoding goes on (``False``: in the
-#: calling thread, one step after the other, the serial reference the benchmark compares).
-WRITE_BEHIND = True
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -63,9 +54,6 @@ MAX_DAY_PARTS = 64
 #: Statuses of an input in a :class:`FileResult`.
 STATUSES = ("new", "appended", "unchanged", "replaced", "duplicate", "failed")
 
-#: Row order within a part file (after the day), ascending, nulls last.
-_MESSAGE_ORDER = [schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET]
-_REJECT_ORDER = [schema.SOURCE, schema.OFFSET]
 
 
 @dataclass(frozen=True)
@@ -465,7 +453,7 @@ def _decode_members(members: list[_Member], output: str, *, format: str, generat
     """Decode the files of one input in order through the decode loop, each file's rows
     into its own part files; a single file that grew goes on from its checkpoint."""
     names = {source_name(m.source): m for m in members}
-    parts = {m.path: _Parts(Path(output), layout.input_key(m.path), generation) for m in members}
+    parts = {m.path: Parts(Path(output), layout.input_key(m.path), generation) for m in members}
     resuming = members[0].plan.status == "appended"  # (then it is the only one)
     forced = format != "auto"
 
@@ -527,7 +515,7 @@ def _decode_members(members: list[_Member], output: str, *, format: str, generat
     return out
 
 
-def _member_result(m: _Member, parts: _Parts, fmt: str, error: str | None, state: dict | None):
+def _member_result(m: _Member, parts: Parts, fmt: str, error: str | None, state: dict | None):
     plan, entry = m.plan, m.entry
     resuming = plan.status == "appended"
     if error is not None:
@@ -577,172 +565,6 @@ def _by_file(piece, names):
 
 def _stat_fields(st: os.stat_result) -> dict:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "checked_ns": time.time_ns()}
-
-
-class _Parts:
-    """The part files one run writes for one input: rows held until :data:`CHUNK_ROWS`.
-
-    A full chunk is sorted and written on a writer thread while the decoder goes on with the
-    next (Arrow and Parquet work outside the GIL); at most one chunk is being written, so
-    memory stays at about two chunks. A writer's error is raised by the next :meth:`flush`
-    or :meth:`close`.
-    """
-
-    def __init__(self, output: Path, key: str, generation: str) -> None:
-        self.output = output
-        self.roots = (output / layout.MESSAGES_DIR, output / layout.REJECTS_DIR)
-        self.key = key
-        self.generation = generation
-        self.final: list[str] = []
-        self.tail: list[str] = []
-        self.messages = self.rejects = 0
-        self._held: tuple[list[pa.Table], list[pa.Table]] = ([], [])
-        self._rows = self._chunk = 0
-        self._writer: ThreadPoolExecutor | None = None
-        self._writing: tuple[Future, list[str]] | None = None
-
-    def add(self, piece) -> None:
-        self.add_tables(piece.messages, piece.rejects)
-
-    def add_tables(self, messages: pa.Table, rejects: pa.Table) -> None:
-        self._held[0].append(messages)
-        self._held[1].append(rejects)
-        self._rows += messages.num_rows + rejects.num_rows
-        if self._rows >= CHUNK_ROWS:
-            self.flush()
-
-    def flush(self, *, tail: bool = False) -> None:
-        """Hand the rows held to the writer thread (after the chunk before is written)."""
-        jobs = []
-        messages, rejects = self._held
-        if messages:
-            table = _conform(pa.concat_tables(messages), schema.MESSAGES)
-            jobs.append((table, self.roots[0], _MESSAGE_ORDER))
-            self.messages += table.num_rows
-        if rejects:
-            table = _conform(pa.concat_tables(rejects), schema.REJECTS)
-            jobs.append((table, self.roots[1], _REJECT_ORDER))
-            self.rejects += table.num_rows
-        self._held = ([], [])
-        self._rows = 0
-        chunk, self._chunk = self._chunk, self._chunk + 1
-        self.wait()
-        if not any(table.num_rows for table, _, _ in jobs):
-            return
-        into = self.tail if tail else self.final
-        if not WRITE_BEHIND:
-            into += self._write_chunk(jobs, chunk)
-            return
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="bofan-write")
-        self._writing = (self._writer.submit(self._write_chunk, jobs, chunk), into)
-
-    def wait(self) -> None:
-        """Wait until the chunk being written is in place; raise the writer's error."""
-        if self._writing is None:
-            return
-        (future, into), self._writing = self._writing, None
-        into += future.result()
-
-    def close(self) -> None:
-        """Wait for the last chunk and stop the writer thread."""
-        try:
-            self.wait()
-        finally:
-            self.abandon()
-
-    def abandon(self) -> None:
-        """Stop the writer thread after its chunk, whatever became of it (on an error)."""
-        self._writing = None
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None
-
-    def discard(self) -> None:
-        self.close()
-        for relative in [*self.final, *self.tail]:
-            (self.output / relative).unlink(missing_ok=True)
-        self.final, self.tail = [], []
-
-    def _write_chunk(self, jobs: list, chunk: int) -> list[str]:
-        written = []
-        while jobs:  # each table let go as soon as its sorted copy is made
-            written += self._write(*jobs.pop(0), chunk)
-        return written
-
-    def _write(self, table: pa.Table, root: Path, order: list[str], chunk: int) -> list[str]:
-        """Write ``table`` as one part per day, each sorted by ``order``."""
-        if table.num_rows == 0:
-            return []
-        days = layout.partition_dates(table).cast(pa.int32()).to_numpy(zero_copy_only=False)
-        rows = _sort_order([days, *(table.column(name) for name in order)])
-        table = _take(table, rows)
-        days = days[rows]
-        bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
-        written = []
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
-            name = layout.part_name(self.key, self.generation, chunk)
-            layout.write_part(table.slice(int(lo), int(hi - lo)), folder / name)
-            written.append((folder / name).relative_to(self.output).as_posix())
-        return written
-
-
-def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """``table.take(rows)`` holding one column twice at a time, not the whole table: each
-    unsorted column is let go once its sorted copy is made (the caller holds no other
-    reference to ``table``)."""
-    schema_, columns = table.schema, table.columns
-    del table
-    for i in range(len(columns)):
-        columns[i] = columns[i].take(rows)
-    return pa.Table.from_arrays(columns, schema=schema_)
-
-
-def _sort_order(keys: list) -> np.ndarray:
-    """The row order that sorts by ``keys`` (ascending, nulls last, stable), as
-    ``pyarrow``'s ``sort_by`` gives it, from integer codes sorted by :func:`numpy.lexsort`:
-    a string column ranked through its dictionary (sorting the few distinct strings, not
-    the rows), a time or integer column as its integers. Keys are Arrow columns or numpy
-    integer arrays without nulls.
-
-    >>> _sort_order([pa.chunked_array([["b", None, "a", "b"]]), np.array([2, 1, 1, 0])])
-    array([2, 3, 0, 1])
-    """
-    codes = []
-    for key in keys:
-        if isinstance(key, np.ndarray):
-            codes.append(key)
-            continue
-        if isinstance(key, pa.ChunkedArray):
-            key = key.combine_chunks()
-        if pa.types.is_string(key.type) or pa.types.is_binary(key.type):
-            encoded = key.dictionary_encode()
-            ranked = pc.sort_indices(encoded.dictionary).to_numpy()
-            rank = np.empty(len(ranked) + 1, np.int64)
-            rank[ranked] = np.arange(len(ranked))
-            rank[-1] = len(ranked)  # null: after every string
-            index = encoded.indices.fill_null(len(ranked)).to_numpy(zero_copy_only=False)
-            codes.append(rank[index])
-        else:
-            last = pa.scalar(np.iinfo(np.int64).max, pa.int64())
-            codes.append(key.cast(pa.int64()).fill_null(last).to_numpy(zero_copy_only=False))
-    return np.lexsort(codes[::-1])
-
-
-def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
-    """``table`` with exactly the columns, order, types and metadata of ``target``."""
-    missing = [name for name in target.names if name not in table.column_names]
-    if missing:
-        raise SchemaError(f"decoded table lacks columns {', '.join(missing)}")
-    return table.select(target.names).cast(target).replace_schema_metadata(target.metadata)
-
-
-def _epoch_day(days: int) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=days)
-
-
-# -- committing a run --------------------------------------------------------------------
 
 
 def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:

@@ -15,6 +15,7 @@ from _dataset_helpers import make_messages, make_rejects, ts
 from bofan_analytics import schema
 from bofan_analytics.dataset import (
     _convert,
+    _parts,
     convert,
     read_dataset,
     read_messages,
@@ -125,7 +126,7 @@ def test_rerun_gives_no_duplicates_and_drops_stale_parts(tmp_path, two_inputs, f
 
 
 def test_large_input_is_written_chunk_by_chunk(tmp_path, fake_decoder, monkeypatch):
-    monkeypatch.setattr(_convert, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(_parts, "CHUNK_ROWS", 3)
     monkeypatch.setattr(reading, "HEAD_BYTES", 4)  # one piece per feed of 4 bytes
     monkeypatch.setattr(reading, "CHUNK_BYTES", 4)
     rows = [
@@ -308,5 +309,5 @@ def test_part_order_from_integer_codes_is_pyarrows_sort():
     })  # fmt: skip
     keys = ["device_id", "time", "offset"]
     expected = pc.sort_indices(table, [(k, "ascending") for k in keys]).to_numpy()
-    rows = _convert._sort_order([table.column(k) for k in keys])
+    rows = _parts.sort_order([table.column(k) for k in keys])
     assert rows.tolist() == expected.tolist() == [5, 2, 3, 0, 7, 4, 6, 1]

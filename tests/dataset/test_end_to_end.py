@@ -9,7 +9,7 @@ import pytest
 
 from bofan_analytics import schema
 from bofan_analytics.dataset import (
-    _convert,
+    _parts,
     convert,
     read_dataset,
     read_positions,
@@ -78,7 +78,7 @@ def test_small_reads_and_chunks_give_the_same_rows(tmp_path, captures, monkeypat
     # frames split across reads, rows written in many small chunks
     monkeypatch.setattr(reading, "HEAD_BYTES", 50)
     monkeypatch.setattr(reading, "CHUNK_BYTES", 37)
-    monkeypatch.setattr(_convert, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(_parts, "CHUNK_ROWS", 2)
     result = convert(captures, tmp_path / "chunked")
     assert result.files[0].parts > 3
     order = [(c, "ascending") for c in ("source", "offset")]

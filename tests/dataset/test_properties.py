@@ -11,7 +11,7 @@ from _dataset_helpers import FakeDecoder, make_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bofan_analytics.dataset import _convert, convert, read_dataset
+from bofan_analytics.dataset import _convert, _parts, convert, read_dataset
 
 UTC = dt.timezone.utc
 times = st.none() | st.datetimes(
@@ -37,7 +37,7 @@ rows = st.lists(
 )
 @given(rows=rows, chunk_rows=st.integers(1, 50))
 def test_rows_round_trip_into_their_day(monkeypatch, rows, chunk_rows):
-    monkeypatch.setattr(_convert, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(_parts, "CHUNK_ROWS", chunk_rows)
     decoder = FakeDecoder()
     monkeypatch.setattr(_convert, "_decoder_for", decoder)
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _dataset_helpers import FakeDecoder, make_messages
 
-from bofan_analytics.dataset import _convert, compact, convert, read_dataset
+from bofan_analytics.dataset import _convert, _parts, compact, convert, read_dataset
 from bofan_analytics.decode import reading
 
 HERE = Path(__file__).resolve().parent
@@ -27,13 +27,13 @@ import os, signal, sys
 sys.path[:0] = sys.argv[1].split(os.pathsep)
 from _dataset_helpers import FakeDecoder
 from test_hostile_killed import register
-from bofan_analytics.dataset import _convert, compact, convert
+from bofan_analytics.dataset import _convert, _parts, compact, convert
 from bofan_analytics.decode import reading
 
 mode, dataset, src, version, kill_at = sys.argv[2:7]
 decoder = FakeDecoder()
 _convert._decoder_for = decoder
-_convert.CHUNK_ROWS = 2
+_parts.CHUNK_ROWS = 2
 reading.HEAD_BYTES = reading.CHUNK_BYTES = 1  # one row per feed: many small part files
 register(decoder, src, int(version))
 real, calls = os.replace, [0]
@@ -91,7 +91,7 @@ def _content(dataset) -> list[tuple]:
 @pytest.fixture
 def here(monkeypatch, tmp_path):
     """Runs convert or compact in this process, as the script does without a kill."""
-    monkeypatch.setattr(_convert, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(_parts, "CHUNK_ROWS", 2)
     monkeypatch.setattr(reading, "HEAD_BYTES", 1)
     monkeypatch.setattr(reading, "CHUNK_BYTES", 1)
     src = tmp_path / "src"
