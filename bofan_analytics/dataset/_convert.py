@@ -572,13 +572,22 @@ def _commit(manifest: Manifest, found, done: dict) -> list[FileResult]:
 
     The first input holding some content keeps its rows; a later one with the same
     content (in this run or held from an earlier one) is a duplicate and its new files are
-    dropped. Files the new manifest no longer lists are deleted after the commit.
+    dropped. An input whose file was replaced in this run does not own its old content any
+    more: a rotated log's live file, renamed to ``x.log.20261102`` and started afresh,
+    leaves its old bytes to the renamed file, whichever is listed first. Files the new
+    manifest no longer lists are deleted after the commit.
     """
     owners = {
         entry["content_hash"]: real
         for real, entry in manifest.inputs.items()
         if entry.get("duplicate_of") is None and entry.get("messages", 0) + entry.get("rejects", 0)
     }
+    for item in found:  # a file that holds other content now owns its old content no more:
+        result, entry = done.get(item.path, (None, None))  # that may have moved (rotation)
+        if result is not None and entry is not None and result.status == "replaced":
+            real = os.path.realpath(item.path)
+            for content in [c for c, o in owners.items() if o == real]:
+                del owners[content]
     before = manifest.live()
     results = []
     for item in found:

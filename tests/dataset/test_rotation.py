@@ -198,3 +198,26 @@ def test_every_format_docstring_lists_the_registry():
         "decode/stream.py": tuple(FORMATS),
         "simulate/captures.py": RENDERED,
     }
+
+
+@pytest.mark.parametrize("rotated_first", [True, False])
+def test_a_rotation_keeps_the_rows_whichever_file_is_listed_first(tmp_path, rotated_first):
+    """The live log converted, then renamed to ``x.log.20261102`` and started afresh: the
+    renamed file holds the old bytes of the live one, which no longer does, so they are its
+    rows now, not a copy to skip (listed first, it was taken for one, and those rows were
+    missing until the next run)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / LIVE).write_bytes(FIRST)
+    ds = tmp_path / "ds"
+    assert [f.status for f in convert(src / LIVE, ds).files] == ["new"]
+    (src / LIVE).rename(src / MID)
+    (src / LIVE).write_bytes(MORE)
+    order = [src / MID, src / LIVE] if rotated_first else [src / LIVE, src / MID]
+    result = convert(order, ds)
+    assert {os.path.basename(f.path): (f.status, f.duplicate_of) for f in result.files} == {
+        MID: ("new", None), LIVE: ("replaced", None)}
+    got = _dataset(ds)
+    pairs = zip(got["device_id"].to_pylist(), got["source"].to_pylist(), strict=True)
+    assert sorted(pairs) == [("1", str(src / MID)), ("3", str(src / LIVE))]
+    assert _rows(got) == _rows(ba.read_log([src / MID, src / LIVE], workers=1).messages)
