@@ -182,7 +182,8 @@ def compile_aside(module: str) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p))
         # at a lower priority: this process, which waits for it, goes first
-        code = f"import os; os.nice(10); import {module} as m; m.warm_up()"
+        code = ("import os; hasattr(os, 'nice') and os.nice(10); "
+                f"import {module} as m; m.warm_up()")
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
