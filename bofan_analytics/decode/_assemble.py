@@ -226,10 +226,9 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ``line_starts[k]`` says whether segment k stopped at a line start, as the framer saw it
     (what a later chunk of that connection starts with).
     """
+    buf = read_only(buf)  # the type every kernel is compiled for, whoever made the bytes
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep,
-     end_ls) = frame_segments(
-        read_only(buf), segs.s, segs.e, segs.final, segs.line_start
-    )
+     end_ls) = frame_segments(buf, segs.s, segs.e, segs.final, segs.line_start)
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
     cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
     if expand_status is not None:

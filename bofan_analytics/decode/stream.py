@@ -313,7 +313,6 @@ class StreamDecoder:
         all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
         order = np.argsort(all_key, kind="stable")
         out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
-        out.flags.writeable = False  # the same kernel signature as for file bytes
         keys = all_key[order]
         dgram = all_dgram[order]
         new_seg = np.ones(keys.shape[0], bool)
