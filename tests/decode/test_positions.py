@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bofan_analytics import schema as S
 from bofan_analytics.decode import positions_from_messages
 from bofan_analytics.decode._positions_kernels import first_copies
+from bofan_analytics.decode.decoded import device_time_order
 
 
 def _messages(rows):
@@ -80,4 +81,31 @@ def test_same_rows_as_the_pandas_formulation(rows):
     messages = _messages(rows)
     got = positions_from_messages(messages)
     want = _reference(messages)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 6)), max_size=60))
+def test_device_time_order_is_the_stable_lexsort(pairs):
+    device = np.array([d for d, _ in pairs], np.int64)
+    time = np.array([t for _, t in pairs], np.int64)
+    got = device_time_order(device, time, 6)
+    assert got.tolist() == np.lexsort((time, device)).tolist()
+
+
+def test_a_large_table_is_taken_on_threads_with_the_same_rows():
+    # from 65,536 rows the columns are taken on the decoding threads; a device whose unit
+    # sent buffered fixes late has times going backwards and is sorted by time
+    rng = np.random.default_rng(3)
+    n = 70_000
+    dev = rng.choice(["860000000000001", "860000000000002", "7", "x"], n)
+    t = np.arange(n) * 1000
+    t[dev == "7"] = t[dev == "7"][::-1]
+    lat = rng.choice([1.0, 2.0, None], n)
+    valid = rng.random(n) < 0.9
+    messages = _messages(list(zip(dev.tolist(), t.tolist(), lat.tolist(), [3.0] * n,
+                                  valid.tolist(), strict=True)))
+    got = positions_from_messages(messages)
+    want = _reference(messages)
+    assert len(got) > 40_000
     pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves"]
+__all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves", "in_pool"]
 
 #: below this a chunk is decoded on one thread: the parts would be too small to pay off
 PARALLEL_MIN_BYTES = 4 << 20
@@ -38,14 +38,14 @@ def by_halves(kernel, lead: tuple, items: tuple, data_bytes: int) -> list:
     it makes one call: waiting there for another task of the pool could wait forever.
     """
     n = items[0].shape[0]
-    if n < 2 or data_bytes < PARALLEL_MIN_BYTES or threads() < 2 or _in_pool():
+    if n < 2 or data_bytes < PARALLEL_MIN_BYTES or threads() < 2 or in_pool():
         return [kernel(*lead, *items)]
     m = n // 2
     later = pool().submit(kernel, *lead, *(a[m:] for a in items))
     return [kernel(*lead, *(a[:m] for a in items)), later.result()]
 
 
-def _in_pool() -> bool:
+def in_pool() -> bool:
     import threading
 
     return threading.current_thread().name.startswith(_PREFIX)
