@@ -135,25 +135,38 @@ def test_the_parsers_are_warmed_up_with_the_types_decoding_passes():
     assert len(_framing_kernels.frame_segments.signatures) == 1
 
 
+def _kind(fn):
+    """Which of ``jit``, ``pjit`` and ``helper`` decorate the function node ``fn``."""
+    import ast
+
+    names = set()
+    for d in fn.decorator_list:
+        d = d.func if isinstance(d, ast.Call) else d
+        names.add(d.id if isinstance(d, ast.Name) else getattr(d, "attr", None))
+    return names & {"jit", "pjit", "helper"}
+
+
+def _package_trees():
+    import ast
+    from pathlib import Path
+
+    return [ast.parse(p.read_text(encoding="utf-8"))
+            for p in Path(_numba.__file__).parent.rglob("*.py")]
+
+
 def test_helpers_are_called_only_from_kernels():
     """A ``helper`` called from Python would run as plain, slow Python: every use of one
     is inside a compiled function."""
     import ast
-    from pathlib import Path
 
-    def kind(fn):
-        return {d.id if isinstance(d, ast.Name) else getattr(d, "attr", None)
-                for d in fn.decorator_list} & {"jit", "pjit", "helper"}
-
-    trees = [ast.parse(p.read_text(encoding="utf-8"))
-             for p in Path(_numba.__file__).parent.rglob("*.py")]
+    trees = _package_trees()
     helpers = {node.name for tree in trees for node in tree.body
-               if isinstance(node, ast.FunctionDef) and "helper" in kind(node)}
+               if isinstance(node, ast.FunctionDef) and "helper" in _kind(node)}
     assert len(helpers) > 50
     outside = []
     for tree in trees:
         compiled = {id(sub) for node in tree.body
-                    if isinstance(node, ast.FunctionDef) and kind(node)
+                    if isinstance(node, ast.FunctionDef) and _kind(node)
                     for sub in ast.walk(node)}
         for sub in ast.walk(tree):
             name = sub.id if isinstance(sub, ast.Name) else getattr(sub, "attr", None)
@@ -161,6 +174,48 @@ def test_helpers_are_called_only_from_kernels():
                     and id(sub) not in compiled):
                 outside.append(name)
     assert outside == []
+
+
+def test_a_helper_that_keeps_no_reference_counts_makes_and_returns_no_array():
+    """Helpers borrow their arrays (no reference counting) unless declared
+    ``allocates=True``: a borrowing helper that made an array, returned one it was given,
+    or called a helper that does either would leave counts wrong in its caller."""
+    import ast
+
+    made = {"empty", "zeros", "full", "ones", "array", "copy", "arange", "empty_like",
+            "zeros_like", "concatenate", "argsort", "sort", "unique", "cumsum"}
+    borrowing, counting = {}, set()
+    for tree in _package_trees():
+        for node in tree.body:
+            if not (isinstance(node, ast.FunctionDef) and "helper" in _kind(node)):
+                continue
+            allocates = any(
+                isinstance(d, ast.Call) and any(
+                    k.arg == "allocates" and getattr(k.value, "value", False)
+                    for k in d.keywords)
+                for d in node.decorator_list)
+            if allocates:
+                counting.add(node.name)
+            else:
+                borrowing[node.name] = node
+    assert len(counting) >= 5 and len(borrowing) > 50
+    wrong = []
+    for name, node in borrowing.items():
+        params = {a.arg for a in node.args.args}
+        arrays = {s.value.id for s in ast.walk(node)
+                  if isinstance(s, ast.Subscript) and isinstance(s.value, ast.Name)} & params
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call):
+                f = sub.func
+                if isinstance(f, ast.Attribute) and f.attr in made:
+                    wrong.append((name, f.attr))
+                if isinstance(f, ast.Name) and f.id in counting:
+                    wrong.append((name, f.id))
+            if isinstance(sub, ast.Return) and sub.value is not None:
+                values = sub.value.elts if isinstance(sub.value, ast.Tuple) else [sub.value]
+                wrong += [(name, v.id) for v in values
+                          if isinstance(v, ast.Name) and v.id in arrays]
+    assert wrong == []
 
 
 

@@ -57,7 +57,7 @@ def _is_compressed(buf, s, e):
     return e - s >= 3 and buf[s] == 64 and buf[s + 2] < 32
 
 
-@helper
+@helper(allocates=True)
 def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
     """Write the sentence that ``buf[s:e]`` stands for into ``aux[pos:]``; returns
     ``(new pos, reason)``. The reference is ``ref[rs:re_]`` followed by ``le[:nle]``."""

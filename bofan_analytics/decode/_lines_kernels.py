@@ -90,7 +90,7 @@ def _lf_bits(word):
     return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
 
 
-@helper
+@helper(allocates=True)
 def newlines(buf, s0, e0):
     """Positions of every LF in ``buf[s0:e0]``, ascending.
 

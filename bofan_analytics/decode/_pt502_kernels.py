@@ -100,7 +100,7 @@ def _is_alnum(c):
     return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
 
 
-@helper
+@helper(inline=True)
 def _pack(buf, s, e):
     v = np.int64(0)
     for i in range(s, e):
@@ -108,7 +108,7 @@ def _pack(buf, s, e):
     return v
 
 
-@helper
+@helper(inline=True)
 def _parse_ddmm(buf, s, e):
     """NMEA-style ``(d+)(dd.dddd)`` degrees and minutes: (degrees, ok)."""
     dot = find_byte(buf, s, e, 46)
@@ -161,7 +161,7 @@ def _parse_adc(buf, s, e, adc, k):
     return n
 
 
-@helper
+@helper(inline=True)
 def _time_of_day(buf, p, q):
     """``hhmmss[.f{1,6}]`` as milliseconds, or -1."""
     dot = find_byte(buf, p, q, 46)
@@ -182,7 +182,7 @@ def _time_of_day(buf, p, q):
     return ((hh * 60 + mm) * 60 + ss) * 1000 + ms
 
 
-@helper
+@helper(inline=True)
 def _coordinate(buf, p, q, hs, he, positive, negative, limit):
     """Degrees from ``DDMM.MMMM`` at ``buf[p:q]`` and the hemisphere letter ``buf[hs:he]``;
     NaN when either is malformed or the value is beyond ``limit``."""
@@ -194,7 +194,7 @@ def _coordinate(buf, p, q, hs, he, positive, negative, limit):
     return -value if buf[hs] == negative else value
 
 
-@helper
+@helper(inline=True)
 def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
     cv[C_PROTO, k] = P_PT502

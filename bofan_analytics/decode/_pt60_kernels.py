@@ -69,7 +69,7 @@ _PT60_LAYOUT = pt60_layout_array()
  _L_CELLS, _L_CELLS_OR_FIX, _L_EMPTY) = range(len(PT60_LAYOUT_NAMES))
 
 
-@helper
+@helper(inline=True)
 def _parse_int_signed(buf, s, e):
     """(value, ok) for ``-?digits``."""
     if e <= s:
@@ -95,7 +95,7 @@ def _store_fix(fv, cv, k, lat, st_lat, lon, st_lon):
     return 0
 
 
-@helper
+@helper(inline=True)
 def _parse_compact_time(buf, s):
     """``yyyymmddhhmmss`` at s: (epoch ms, reason)."""
     y = parse_uint(buf, s, s + 4)
@@ -111,7 +111,7 @@ def _parse_compact_time(buf, s):
     return days_from_civil(y, mo, d) * MS_DAY + ((h * 60 + mi) * 60 + se) * 1000, R_OK
 
 
-@helper
+@helper(allocates=True)
 def _grow_cells(cells_i, cells_cid, n, need):
     m = max(16, cells_i.shape[1] * 2, n + need)
     new_i = np.empty((4, m), np.int32)
@@ -123,7 +123,7 @@ def _grow_cells(cells_i, cells_cid, n, need):
     return new_i, new_cid
 
 
-@helper
+@helper(allocates=True)
 def _grow_wifi(wifi, n, need):
     out = np.empty((N_W, max(16, wifi.shape[1] * 2, n + need)), np.int32)
     for i in range(n):
@@ -137,9 +137,8 @@ def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
     """One cell tower of 5 numbers; B order ``cid,lac,mnc,mcc,rssi``, G order
     ``mcc;mnc;lac;cid;rssi``. Returns how many towers it adds: 0 for an unused slot
     (``0,0,0,0,0``, which B frames fill to a fixed count), -1 when malformed."""
-    vals = np.empty(5, np.int64)
+    v0 = v1 = v2 = v3 = v4 = 0  # scalars, not an array: a helper makes no arrays
     p = s
-    used = False
     for j in range(5):
         q = find_byte(buf, p, e, sep)
         if (q == e) != (j == 4):
@@ -147,24 +146,32 @@ def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
         v, ok = _parse_int_signed(buf, p, q)
         if not ok:
             return -1
-        vals[j] = v
-        used = used or v != 0
+        if j == 0:
+            v0 = v
+        elif j == 1:
+            v1 = v
+        elif j == 2:
+            v2 = v
+        elif j == 3:
+            v3 = v
+        else:
+            v4 = v
         p = q + 1
-    if not used:
+    if v0 == 0 and v1 == 0 and v2 == 0 and v3 == 0 and v4 == 0:
         return 0
     if order_b:
-        cid, lac, mnc, mcc = vals[0], vals[1], vals[2], vals[3]
+        cid, lac, mnc, mcc = v0, v1, v2, v3
     else:
-        mcc, mnc, lac, cid = vals[0], vals[1], vals[2], vals[3]
+        mcc, mnc, lac, cid = v0, v1, v2, v3
     cells_i[0, nc] = mcc
     cells_i[1, nc] = mnc
     cells_i[2, nc] = lac
-    cells_i[3, nc] = vals[4]
+    cells_i[3, nc] = v4
     cells_cid[nc] = cid
     return 1
 
 
-@helper
+@helper(inline=True)
 def _count_byte(buf, s, e, b):
     n = 0
     for i in range(s, e):
@@ -242,18 +249,13 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     mtype = parse_uint(buf, p, q)
     if mtype < 0 or q - p > 3:
         return R_BAD_FIELD, np.int64(0), nc, nw
+    # the family letter, then the type's decimal digits (most significant first)
     tcode = np.int64(fam)
-    digits = np.empty(3, np.int64)
-    nd = 0
+    width = 1 if mtype < 10 else (2 if mtype < 100 else 3)
     x = mtype
-    while True:
-        digits[nd] = 48 + x % 10
-        nd += 1
+    for j in range(width):
+        tcode |= np.int64(48 + x % 10) << np.int64(8 * (width - j))
         x //= 10
-        if x == 0:
-            break
-    for j in range(nd):
-        tcode |= digits[nd - 1 - j] << np.int64(8 * (j + 1))
     # imei
     p = q + 1
     q = find_byte(buf, p, e, sep)

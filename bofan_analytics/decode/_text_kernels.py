@@ -87,7 +87,7 @@ def parse_hex(buf, s, e):
 POW10 = np.array([10.0**k for k in range(19)])
 
 
-@helper
+@helper(inline=True)
 def parse_decimal(buf, s, e):
     """Signed decimal number ``-?d*(.d*)?`` with at least one digit.
 
@@ -126,7 +126,7 @@ def parse_decimal(buf, s, e):
     return v, 0
 
 
-@helper
+@helper(inline=True)
 def days_from_civil(y, m, d):
     """Days since 1970-01-01 of a proleptic Gregorian date."""
     if m <= 2:
@@ -139,7 +139,7 @@ def days_from_civil(y, m, d):
     return era * 146097 + doe - 719468
 
 
-@helper
+@helper(inline=True)
 def valid_date(y, m, d):
     if m < 1 or m > 12 or d < 1:
         return False
@@ -160,7 +160,7 @@ def find_byte(buf, s, e, b):
     return e
 
 
-@helper
+@helper(allocates=True)
 def grow_i64(a, n):
     out = np.empty(max(16, a.shape[0] * 2), dtype=np.int64)
     for i in range(n):
@@ -168,7 +168,7 @@ def grow_i64(a, n):
     return out
 
 
-@helper
+@helper(allocates=True)
 def grow_i32(a, n):
     out = np.empty(max(16, a.shape[0] * 2), dtype=np.int32)
     for i in range(n):
@@ -176,7 +176,7 @@ def grow_i32(a, n):
     return out
 
 
-@helper
+@helper(allocates=True)
 def grow_i8(a, n):
     out = np.empty(max(16, a.shape[0] * 2), dtype=np.int8)
     for i in range(n):
