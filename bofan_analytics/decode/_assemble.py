@@ -179,7 +179,7 @@ def _dict_strings(indices, dictionary, null_code=None):
 
 
 def _ints(values, typ, null=-1):
-    return pa.array(values.astype(typ.to_pandas_dtype()), typ, mask=values == null)
+    return pa.array(values.astype(typ.to_pandas_dtype(), copy=False), typ, mask=values == null)
 
 
 def _floats(values):
@@ -412,14 +412,21 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
     if order is not None:
         idx, received, offset, length = idx[order], received[order], offset[order], length[order]
     n = idx.shape[0]
+    if order is None and n == tcode.shape[0]:
+        def rows(column):  # every frame is a message, in order: the columns as they are
+            return column
+    else:
+        def rows(column):
+            return column[idx]
 
     def slc(field):
-        return _string_array(buf, sl[2 * field][idx], sl[2 * field + 1][idx])
+        return _string_array(buf, rows(sl[2 * field]), rows(sl[2 * field + 1]))
 
-    codes, inverse = np.unique(tcode[idx], return_inverse=True)
-    msg_type = _dict_strings(inverse.reshape(-1), [unpack_type(c) for c in codes])
-    valid = cv[C_VALID][idx]
-    ncells = iv[I_CELLS][idx]
+    types = pc.dictionary_encode(pa.array(rows(tcode)))  # hashing: a few distinct types
+    msg_type = _dict_strings(types.indices.to_numpy(),
+                             [unpack_type(c) for c in types.dictionary.to_numpy()])
+    valid = rows(cv[C_VALID])
+    ncells = rows(iv[I_CELLS])
     cell_offsets = np.zeros(n + 1, np.int32)
     np.cumsum(ncells, out=cell_offsets[1:])
     take = _list_rows(iv[I_CELLS], idx, cell_offsets)
@@ -440,34 +447,34 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
     )
     columns = {
         S.DEVICE_ID: slc(S_DEVICE),
-        S.PROTOCOL: _dict_strings(cv[C_PROTO][idx], _PROTO_DICT, null_code=0),
+        S.PROTOCOL: _dict_strings(rows(cv[C_PROTO]), _PROTO_DICT, null_code=0),
         S.MSG_TYPE: msg_type,
-        S.TIME: _times(tm[idx]),
+        S.TIME: _times(rows(tm)),
         S.RECEIVED_AT: _times(received),
         S.VALID: pa.array(valid == 1, pa.bool_(), mask=valid < 0),
         S.FIX_MODE: slc(S_MODE),
-        S.LAT: _floats(fv[F_LAT][idx]),
-        S.LON: _floats(fv[F_LON][idx]),
-        S.SPEED_KMH: _floats(fv[F_SPEED][idx]),
-        S.COURSE: _floats(fv[F_COURSE][idx]),
-        S.ALARM: _dict_strings(cv[C_ALARM][idx], _ALARM_DICT, null_code=0),
-        S.BATTERY_PCT: _floats(fv[F_BATTERY][idx]),
-        S.SATELLITES: _ints(iv[I_SATS][idx], pa.int32()),
-        S.RSSI: _ints(iv[I_RSSI][idx], pa.int32()),
-        S.ODOMETER_M: _floats(fv[F_ODOMETER][idx]),
-        S.INPUTS: _ints(iv[I_INPUTS][idx], pa.int32()),
-        S.OUTPUTS: _ints(iv[I_OUTPUTS][idx], pa.int32()),
+        S.LAT: _floats(rows(fv[F_LAT])),
+        S.LON: _floats(rows(fv[F_LON])),
+        S.SPEED_KMH: _floats(rows(fv[F_SPEED])),
+        S.COURSE: _floats(rows(fv[F_COURSE])),
+        S.ALARM: _dict_strings(rows(cv[C_ALARM]), _ALARM_DICT, null_code=0),
+        S.BATTERY_PCT: _floats(rows(fv[F_BATTERY])),
+        S.SATELLITES: _ints(rows(iv[I_SATS]), pa.int32()),
+        S.RSSI: _ints(rows(iv[I_RSSI]), pa.int32()),
+        S.ODOMETER_M: _floats(rows(fv[F_ODOMETER])),
+        S.INPUTS: _ints(rows(iv[I_INPUTS]), pa.int32()),
+        S.OUTPUTS: _ints(rows(iv[I_OUTPUTS]), pa.int32()),
         S.ADC: _adc_lists(adc, iv[I_ADC], idx),
         S.DRIVER_ID: slc(S_DRIVER),
         S.FIRMWARE: slc(S_FIRMWARE),
-        S.STEPS: _ints(iv[I_STEPS][idx], pa.int32()),
-        S.HEART_RATE: _ints(iv[I_HEART][idx], pa.int32()),
-        S.PHOTO_SIZE: _ints(iv[I_PHOTO_SIZE][idx], pa.int32()),
-        S.PHOTO_OFFSET: _ints(iv[I_PHOTO_OFFSET][idx], pa.int32()),
+        S.STEPS: _ints(rows(iv[I_STEPS]), pa.int32()),
+        S.HEART_RATE: _ints(rows(iv[I_HEART]), pa.int32()),
+        S.PHOTO_SIZE: _ints(rows(iv[I_PHOTO_SIZE]), pa.int32()),
+        S.PHOTO_OFFSET: _ints(rows(iv[I_PHOTO_OFFSET]), pa.int32()),
         S.CELL_TOWERS: towers,
         S.WIFI_ACCESS_POINTS: _wifi_lists(buf, wifi, iv[I_WIFI], idx),
         S.PAYLOAD: _string_array(
-            buf, sl[2 * S_PAYLOAD][idx], sl[2 * S_PAYLOAD + 1][idx], typ=pa.binary()
+            buf, rows(sl[2 * S_PAYLOAD]), rows(sl[2 * S_PAYLOAD + 1]), typ=pa.binary()
         ),
         S.SOURCE: source_column,
         S.OFFSET: pa.array(offset, pa.int64()),
