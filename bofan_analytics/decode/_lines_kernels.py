@@ -68,17 +68,6 @@ def _datetime_ms(buf, s, e, sep):
 MAX_LINE_BYTES = 1 << 20
 
 
-@helper
-def _count_lines(buf, s0, e0):
-    """An exact bound on the lines in ``buf[s0:e0]``, so the scanners never grow an array
-    inside their loop (numba would then count references on every iteration)."""
-    n = 1 + (e0 - s0) // MAX_LINE_BYTES
-    for i in range(s0, e0):
-        if buf[i] == 10:
-            n += 1
-    return n
-
-
 _LF_WORD = np.uint64(0x0A0A0A0A0A0A0A0A)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 
@@ -301,7 +290,8 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     payload range is the whole line. ``key`` identifies the session: the id's hex value,
     plus ``1 << 48`` for UDP (``U…``).
     """
-    cap = _count_lines(buf, s0, e0)
+    lf = newlines(buf, s0, e0)  # one pass finds every line end: payloads are not re-read
+    cap = 1 + (e0 - s0) // MAX_LINE_BYTES + lf.shape[0]
     kind = np.empty(cap, np.int8)
     recv = np.empty(cap, np.int64)
     key = np.empty(cap, np.int64)
@@ -309,18 +299,20 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     pay_e = np.empty(cap, np.int64)
     line_s = np.empty(cap, np.int64)
     n = 0
+    k_lf = 0  # the next line end in lf
     i = s0
     while i < e0:
         limit = min(e0, i + MAX_LINE_BYTES)
-        nl = find_byte(buf, i, limit, 10)
         cut = False
-        if nl < limit:
+        if k_lf < lf.shape[0] and lf[k_lf] < limit:
+            nl = lf[k_lf]
             nxt = nl + 1
+            k_lf += 1
         elif limit == i + MAX_LINE_BYTES:
-            nxt = limit
+            nl = nxt = limit
             cut = True
         elif final:
-            nxt = e0
+            nl = nxt = e0
         else:
             break
         end = nl
