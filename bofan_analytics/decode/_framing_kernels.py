@@ -77,7 +77,7 @@ def _is_compressed_start(buf, j, e):
     return buf[j] == _AT and buf[j + 2] < 32
 
 
-@helper
+@helper(inline=True)
 def _starts_frame(buf, j, e, final):
     """Whether a frame (or a separator) starts at j: 1 yes, 0 no, -1 cannot tell yet."""
     c = buf[j]
@@ -182,7 +182,7 @@ def _cut_photo(buf, i, e, final, vouched):
     return _FRAME, end, end, 0
 
 
-@helper
+@helper(inline=True)
 def _cut_dollar(buf, i, e, final, vouched):
     if i + 4 > e:
         if not final:
@@ -193,7 +193,7 @@ def _cut_dollar(buf, i, e, final, vouched):
     return _cut_text(buf, i, e, final)
 
 
-@helper
+@helper(inline=True)
 def _cut_pt60(buf, i, e, final):
     limit = min(e, i + MAX_TEXT_FRAME)
     j = i + 4
@@ -265,7 +265,7 @@ def _cut_garbage(buf, i, e, final, line_start):
     return _REJECT, j, j, (R_UNKNOWN_PROTOCOL if whole_line else R_GARBAGE)
 
 
-@helper
+@helper(inline=True)
 def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
                 f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls):
     """The framing loop, resumable: it returns when an output array is full so that the

@@ -27,7 +27,7 @@ __all__ = [
 _MS_DAY = 86_400_000
 
 
-@helper
+@helper(inline=True)
 def _datetime_ms(buf, s, e, sep):
     """``YYYY-MM-DD<sep>HH:MM:SS[.fff|,fff]`` at s. Returns (ms, end) or (INT64_NULL, s)."""
     if e - s < 19:
