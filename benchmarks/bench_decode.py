@@ -5,11 +5,12 @@ Writes a line log of at least 50 MB (PT-502 and PT-60 frames with receive-time p
 the same frames as a tracker-server log (hex reads), then takes turns: the floor (read the
 file, count its lines), ``bofan_analytics.read_log`` of each log, ``positions()``, the
 regular-expression reference decoder of the test suite and polars regex extraction. Prints
-MB/s, frames/s and the ratios, the decoder's peak memory over the input size (measured in a
-fresh process), and how long a fresh process takes to decode its first small file once the
-JIT cache is warm.
+MB/s, frames/s and the ratios (of the best time of each, and the median over the turns of
+each turn's own ratio: the figure the aims are about), the decoder's peak memory over the
+input size (measured in a fresh process), and how long a fresh process takes to decode its
+first small file once the JIT cache is warm.
 
-    python benchmarks/bench_decode.py [--mb 50]
+    python benchmarks/bench_decode.py [--mb 50] [--turns 6]
 """
 
 import argparse
@@ -166,6 +167,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=50.0, help="size of the generated log")
     ap.add_argument("--keep", help="write the log here instead of a temporary file")
+    ap.add_argument("--turns", type=int, default=6, help="alternating turns (each times all)")
     args = ap.parse_args(argv)
 
     import bofan_analytics as ba
@@ -184,24 +186,22 @@ def main(argv=None):
 
         # everything takes turns, best of each: this machine's speed drifts, and turns keep
         # a slow spell from landing on one side only
-        inf = float("inf")
-        best = {"floor": inf, "lines": inf, "positions": inf, "traccar": inf, "re": inf,
-                "polars": inf}  # fmt: skip
+        turns = {name: [] for name in ("floor", "lines", "positions", "traccar", "re", "polars")}
 
         def timed(name, fn):
             t = time.perf_counter()
             out = fn()
-            best[name] = min(best[name], time.perf_counter() - t)
+            turns[name].append(time.perf_counter() - t)
             return out
 
-        for turn in range(6):
+        for _turn in range(args.turns):
             timed("floor", lambda: path.read_bytes().count(b"\n"))  # read + count lines
             log = timed("lines", lambda: ba.read_log(path))
             positions = timed("positions", log.positions)
             served = timed("traccar", lambda: ba.read_log(server))
             pl_rows, pl_missed = timed("polars", lambda: polars_decode(path))
-            if turn % 3 == 0:
-                rows, rejected = timed("re", lambda: decode_lines(data))
+            rows, rejected = timed("re", lambda: decode_lines(data))
+        best = {name: min(times) for name, times in turns.items()}
         frames = len(log.messages)
         served_frames = len(served.messages)
 
@@ -234,6 +234,24 @@ def main(argv=None):
     print(f"speed-up      : {peer / lines:.1f}x the re peer, {polars / lines:.1f}x polars")
     print(f"peak memory   : {peak / 1e6:.0f} MB = {peak / size:.2f}x the input (fresh process, {child_dt:.2f} s)")
     print(f"first small file in a fresh process, JIT cache warm: {first:.2f} s")
+    # the aims are ratios: taken within each turn (its figures were measured seconds apart)
+    # and the median over turns, so that a slow spell of the machine weighs on both sides
+    t = {name: np.array(times) for name, times in turns.items()}
+    median = {
+        "lines / re": np.median(t["re"] / t["lines"]),
+        "lines / floor": np.median(t["floor"] / t["lines"]),
+        "lines + positions / re": np.median(t["re"] / (t["lines"] + t["positions"])),
+        "tracker-server / lines (frames/s)": np.median(
+            (served_frames / t["traccar"]) / (frames / t["lines"])),
+        "lines / polars": np.median(t["polars"] / t["lines"]),
+    }
+    print(f"median of the {len(t['re'])} turns' ratios: "
+          f"lines {median['lines / re']:.1f}x the re peer (aim 25x), "
+          f"{median['lines / floor']:.0%} of the floor (aim 50 %), "
+          f"{median['lines / polars']:.1f}x polars; lines + positions "
+          f"{median['lines + positions / re']:.1f}x the re peer (aim 15x); tracker-server "
+          f"{median['tracker-server / lines (frames/s)']:.0%} of the line log's frames/s "
+          f"(aim 50 %)")
 
 
 if __name__ == "__main__":

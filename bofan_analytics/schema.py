@@ -22,7 +22,28 @@ The dataset layout on disk
 is documented in :mod:`bofan_analytics.dataset`.
 """
 
+import os
+
 import pyarrow as pa
+
+#: the environment variable through which Arrow lets a user choose its memory pool
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def _use_the_system_allocator() -> None:
+    """Give Arrow the system allocator (glibc malloc) as its default memory pool, unless the
+    user chose one in ``ARROW_DEFAULT_MEMORY_POOL``.
+
+    pyarrow's bundled allocator hands freed memory back to the kernel within milliseconds;
+    the decoder frees and allocates chunk-sized buffers on two threads all the time, and
+    every buffer was then faulted in afresh. With malloc's retained heap a 51.5 MB line log
+    decoded in 223-236 ms against 262-277 ms (medians of four runs each, same machine).
+    """
+    if ARROW_POOL_VARIABLE not in os.environ:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+_use_the_system_allocator()
 
 __all__ = [
     "NULL_TIME_MS",
