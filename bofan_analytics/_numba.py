@@ -156,9 +156,7 @@ def helper(fn=None, *, allocates=False, inline=False):
             options["_nrt"] = False
         if inline:
             options["forceinline"] = True
-        compiled = register_jitable(**options)(fn)
-        compiled.allocates = allocates
-        return compiled
+        return register_jitable(**options)(fn)
 
     return wrap if fn is None else wrap(fn)
 
