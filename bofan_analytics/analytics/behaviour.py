@@ -87,13 +87,17 @@ _BY = ("device", "driver")
 
 @pjit
 def _harsh(t_ms, speed, course, bounds, max_gap_ms, accel, brake, turn, turn_min_kmh):
-    """Harsh events per device at offset ``bounds[g]``: start row, end row, kind, peak."""
+    """Harsh events per device at offset ``2 * bounds[g]``: start row, end row, kind, peak.
+
+    A device of m rows has room for 2 m events: an event of one kind takes two rows at
+    least (its first hit and the row that ends it), so each kind has at most m / 2 of them
+    and the three kinds 1.5 m, more than the m rows themselves."""
     n = t_ms.shape[0]
     g_count = bounds.shape[0] - 1
-    ev_s = np.empty(n, np.int64)
-    ev_e = np.empty(n, np.int64)
-    ev_k = np.empty(n, np.int64)
-    ev_v = np.empty(n)
+    ev_s = np.empty(2 * n, np.int64)
+    ev_e = np.empty(2 * n, np.int64)
+    ev_k = np.empty(2 * n, np.int64)
+    ev_v = np.empty(2 * n)
     counts = np.zeros(g_count, np.int64)
     for g in numba.prange(g_count):
         s0 = bounds[g]
@@ -129,10 +133,10 @@ def _harsh(t_ms, speed, course, bounds, max_gap_ms, accel, brake, turn, turn_min
                         peak = val
                     continue
                 if open_at >= 0:
-                    ev_s[s0 + k] = open_at
-                    ev_e[s0 + k] = i
-                    ev_k[s0 + k] = kind
-                    ev_v[s0 + k] = peak
+                    ev_s[2 * s0 + k] = open_at
+                    ev_e[2 * s0 + k] = i
+                    ev_k[2 * s0 + k] = kind
+                    ev_v[2 * s0 + k] = peak
                     k += 1
                     open_at = -1
         counts[g] = k
@@ -157,7 +161,7 @@ def _track_events(track: Track, frame, *, accel_ms2, brake_ms2, turn_ms2, turn_m
         track.t_ms, speed, np.ascontiguousarray(course, dtype=np.float64), track.bounds,
         int(round(max_gap_s * 1000)), float(accel_ms2), float(brake_ms2), float(turn_ms2),
         float(turn_min_speed_kmh))
-    idx = compact_rows(track.bounds, counts)
+    idx = compact_rows(2 * track.bounds, counts)  # see _harsh: room for 2 m events
     s, e, k, v = ev_s[idx], ev_e[idx], ev_k[idx], ev_v[idx]
     order = np.lexsort((k, s))  # by row: device, then time
     return s[order], e[order], k[order], v[order], speed
