@@ -123,7 +123,8 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
                 while start - 1 > span_from and v[start - 1] <= v[start] and (
                         v[start - 1] > lo + tol or v[start - 1] - v[start - 2] > tol - 1.0):
                     start -= 1
-                start -= 1
+                if start > span_from:  # no reading before a device's first: start there
+                    start -= 1
                 ep_s[s0 + k] = start
                 charging = True
                 hi = x

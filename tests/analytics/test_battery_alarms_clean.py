@@ -46,6 +46,20 @@ def test_drain_charges_and_hours_left():
     assert list(episodes.end_pct) == [100]
 
 
+def test_a_charge_from_a_devices_first_reading_starts_there():
+    # min_charge_pct=0: the first reading already counts as charging; there is no reading
+    # before it, so the episode starts at it (not at the row before: the other device's)
+    frame = pd.concat([readings([50.0, 60.0], step_s=60, device="a"),
+                       readings([50.0, 60.0], step_s=60, device="b")], ignore_index=True)
+    episodes = charge_episodes(frame, min_charge_pct=0)
+    assert list(episodes.device_id) == ["a", "b"]
+    assert list(episodes.start_time) == [ts(0), ts(0)]
+    assert list(episodes.end_time) == [ts(60), ts(60)]
+    assert list(episodes.duration_s) == [60.0, 60.0]
+    assert list(episodes.start_pct) == [50.0, 50.0]
+    assert list(episodes.end_pct) == [60.0, 60.0]
+
+
 def test_hours_left_from_the_latest_drain_and_no_negative_zero():
     # 3 %/h before the charge, 6 %/h after it (a new app on the phone): 6 counts now
     fast = [100 - 3.0 * i for i in range(1, 11)]            # 97 .. 70 over 4.5 h
