@@ -199,7 +199,8 @@ def places(
 
     lat_all = stops[LAT].to_numpy(dtype=np.float64, na_value=np.nan)
     lon_all = stops[LON].to_numpy(dtype=np.float64, na_value=np.nan)
-    frame = stops[~(np.isnan(lat_all) | np.isnan(lon_all))]
+    # a stop without a device would get code -1, outside every device's rows of _cluster
+    frame = stops[~(np.isnan(lat_all) | np.isnan(lon_all)) & stops[DEVICE_ID].notna().to_numpy()]
     codes, uniques = pd.factorize(frame[DEVICE_ID], sort=True)
     t0 = times_ms(frame[START_TIME]) if len(frame) else np.empty(0, np.int64)
     t1 = times_ms(frame[END_TIME]) if len(frame) else np.empty(0, np.int64)

@@ -120,6 +120,21 @@ def test_many_devices_unsorted_and_missing_positions():
     assert list(empty.columns) == [*PLACE_COLUMNS, "label"] and len(empty) == 0
 
 
+def test_a_stop_without_a_device_is_left_out():
+    # its device code would be -1: it must not count for the last device, nor make a place
+    a = stop_rows([(0, 1, 0, 0), (24, 25, 0, 0)], device="A")
+    lost = stop_rows([(2, 3, 5000, 0)], device=None)
+    found = places(pd.concat([lost, a], ignore_index=True), min_visits=1)
+    lat, lon = at(0, 0)
+    assert list(found.device_id) == ["A"]
+    assert list(found.place) == [0]
+    assert list(found.lat) == [lat] and list(found.lon) == [lon]
+    assert list(found.visits) == [2]
+    assert list(found.dwell_s) == [7200.0]
+    assert list(found.first_visit) == [MONDAY]
+    assert list(found.last_visit) == [MONDAY + pd.Timedelta(hours=25)]
+
+
 def test_bad_arguments():
     stops = stop_rows([(0, 1, 0, 0)])
     with pytest.raises(FormatError, match="radius_m"):
