@@ -145,6 +145,7 @@ def ignition_trips(t_ms, on, cum_m, bounds, gap_ms, min_dist_m):
     """
     n = t_ms.shape[0]
     g_count = bounds.shape[0] - 1
+    # room for m trips per device of m rows: a trip takes two rows at least, none shared
     ts = np.empty(n, np.int64)
     te = np.empty(n, np.int64)
     counts = np.zeros(g_count, np.int64)

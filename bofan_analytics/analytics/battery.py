@@ -65,6 +65,7 @@ def _battery(t_ms, v, bounds, min_charge, tol, low):
     charge episodes (start row, end row) written at offset ``bounds[g]``."""
     n = t_ms.shape[0]
     g_count = bounds.shape[0] - 1
+    # room for m episodes per device of m rows: each starts on a later row than the last ended
     ep_s = np.empty(n, np.int64)
     ep_e = np.empty(n, np.int64)
     n_ep = np.zeros(g_count, np.int64)

@@ -223,6 +223,8 @@ def _crossings(rows, offsets, t_ms, bounds, min_dwell_ms):
     stamped at its first fix. Geofence ``k`` writes at offset ``2 * offsets[k]``.
     """
     n_f = offsets.shape[0] - 1
+    # a device with r runs of inside rows has at most 2 r segments after its first: an
+    # event each
     m = 2 * rows.shape[0]
     ev_row = np.empty(m, np.int64)
     ev_enter = np.empty(m, np.bool_)

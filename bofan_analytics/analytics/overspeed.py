@@ -63,6 +63,7 @@ def _runs(t_ms, speed, limit, zone, bounds, min_dur_ms):
     """
     n = t_ms.shape[0]
     g_count = bounds.shape[0] - 1
+    # room for m runs per device of m rows: runs are disjoint and one row long at least
     rs = np.empty(n, np.int64)
     re = np.empty(n, np.int64)
     peak = np.empty(n)

@@ -61,7 +61,7 @@ def _cluster(lat, lon, bounds, radius_m):
     """Place number (per device, in order of founding) of each stop; see the module text."""
     n = lat.shape[0]
     place = np.empty(n, np.int64)
-    seed_x = np.empty(n)
+    seed_x = np.empty(n)  # a device of m stops founds m places at most
     seed_y = np.empty(n)
     next_seed = np.empty(n, np.int64)  # the next seed in the same grid square, or -1
     for g in range(bounds.shape[0] - 1):

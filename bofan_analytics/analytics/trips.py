@@ -284,6 +284,8 @@ def _segment_all(t_ms, lat, lon, speed, cum_m, bounds, radius_m, moving_kmh, min
                  gap_ms, min_dist_m):
     n = t_ms.shape[0]
     g_count = bounds.shape[0] - 1
+    # room for m of each per device of m rows: a stop or standstill is one cluster of
+    # disjoint rows, and a trip at least one hop, no hop in two trips
     stop_s = np.empty(n, np.int64)
     stop_e = np.empty(n, np.int64)
     trip_s = np.empty(n, np.int64)
