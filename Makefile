@@ -26,9 +26,16 @@ NOJIT_TESTS := tests/analytics/test_kernels.py tests/analytics/test_trips.py \
 	tests/analytics/test_overspeed.py tests/analytics/test_geofences.py \
 	tests/analytics/test_battery_alarms_clean.py
 
+# The kernels' own tests once more compiled with numba's bounds checks (the package runs
+# without them): an index past an array then fails the test instead of reading or writing
+# another device's rows. These kernels are cached apart, under build/.
+BOUNDS_TESTS := tests/decode tests/io tests/analytics
+
 test: $(STAMP)
 	$(PY) -m ruff check bofan_analytics tests benchmarks scripts
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider $(NOJIT_TESTS)
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=build/numba-boundscheck \
+		$(PY) -m pytest -q -p no:cacheprovider $(BOUNDS_TESTS)
 	$(PY) -m pytest -q
 
 samples: $(STAMP)
