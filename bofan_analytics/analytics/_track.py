@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._fix import arrays_mask
+from .._fix import arrays_mask, device_time_order
 from .._numba import jit, read_only
 from ..schema import (
     DEVICE_ID,
@@ -220,20 +220,6 @@ def _device_runs(col: pd.Series):
     return bounds, run_codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _sort_order(codes: np.ndarray, t_ms: np.ndarray) -> np.ndarray:
-    """Stable order by (code, time). One int64 key when both fit: numpy's stable sort is
-    adaptive, so input that is sorted but for some late rows sorts in near-linear time."""
-    if t_ms.shape[0] == 0:
-        return np.empty(0, np.int64)
-    t0 = int(t_ms.min())
-    span_bits = int(int(t_ms.max()) - t0 + 1).bit_length()
-    code_bits = int(codes.max() + 1).bit_length() if codes.shape[0] else 0
-    if span_bits + code_bits <= 62:
-        key = (codes << span_bits) | (t_ms - t0)
-        return np.argsort(key, kind="stable")
-    return np.lexsort((t_ms, codes))
-
-
 def _valid_flags(frame: pd.DataFrame) -> np.ndarray:
     if VALID not in frame.columns:
         return np.ones(len(frame), dtype=bool)
@@ -277,7 +263,7 @@ def prepare(frame: pd.DataFrame, *, require_fix: bool = True) -> Track:
     rows = np.flatnonzero(keep)
     c, tt = codes[rows], t[rows]
     if _needs_sort(c, tt):
-        order = _sort_order(c, tt)  # stable: duplicates keep input order
+        order = device_time_order(c, tt)  # stable: duplicates keep input order
         rows, c, tt = rows[order], c[order], tt[order]
     first = _first_of_each_time(c, tt)
     if not first.all():

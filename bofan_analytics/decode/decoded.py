@@ -182,13 +182,13 @@ def positions_from_messages(messages):
     usable fixes (see :mod:`bofan_analytics._fix`), first copies only, by device and time.
 
     Order and de-duplication work on integer codes, not on pandas objects: device ids are
-    ranked once per distinct id, the rows are ordered by :func:`device_time_order`, and a
+    ranked once per distinct id, the rows are ordered by ``_fix.device_time_order``, and a
     kernel drops resent fixes (see ``_positions_kernels``); the columns are then taken on
     the decoding threads and pandas only receives the final rows.
     """
     import pandas as pd
 
-    from .._fix import usable_mask
+    from .._fix import device_time_order, usable_mask
     from ._positions_kernels import first_copies
 
     t = messages.select(list(S.POSITION_COLUMNS))
@@ -201,7 +201,7 @@ def positions_from_messages(messages):
         rank[n_ids] = n_ids
         device = rank[pc.fill_null(codes.indices, n_ids).to_numpy()[rows]]
         time = _numbers(t.column(S.TIME).cast(pa.int64()))[rows]
-        order = device_time_order(device, time, n_ids + 1)
+        order = device_time_order(device, time)
         device, time = device[order], time[order]
         lat = _numbers(t.column(S.LAT))[rows[order]]
         lon = _numbers(t.column(S.LON))[rows[order]]
@@ -211,28 +211,6 @@ def positions_from_messages(messages):
         types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True
     )
     return df
-
-
-def device_time_order(device, time, n_devices):
-    """The stable order of rows by ``device`` (codes ``0 .. n_devices - 1``), then
-    ``time``: ``np.lexsort((time, device))``, without sorting what is in order already.
-
-    Rows are put in device order by a radix sort of the small codes; a log is mostly in
-    time order per device, so only the devices whose times then go backwards somewhere
-    (a unit sending fixes it buffered offline) are sorted by time too.
-
-    >>> device_time_order(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 7]), 2).tolist()
-    [3, 1, 2, 0]
-    """
-    small = np.int16 if n_devices <= np.iinfo(np.int16).max else np.int32
-    order = np.argsort(device.astype(small), kind="stable")
-    d, t = device[order], time[order]
-    back = (t[1:] < t[:-1]) & (d[1:] == d[:-1])
-    if back.any():
-        at = np.flatnonzero(np.isin(d, np.unique(d[1:][back])))  # those devices' rows
-        sub = order[at]
-        order[at] = sub[np.lexsort((time[sub], device[sub]))]
-    return order
 
 
 def _take(table, rows):

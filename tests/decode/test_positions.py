@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bofan_analytics import schema as S
+from bofan_analytics._fix import device_time_order
 from bofan_analytics.decode import positions_from_messages
 from bofan_analytics.decode._positions_kernels import first_copies
-from bofan_analytics.decode.decoded import device_time_order
 
 
 def _messages(rows):
@@ -89,7 +89,7 @@ def test_same_rows_as_the_pandas_formulation(rows):
 def test_device_time_order_is_the_stable_lexsort(pairs):
     device = np.array([d for d, _ in pairs], np.int64)
     time = np.array([t for _, t in pairs], np.int64)
-    got = device_time_order(device, time, 6)
+    got = device_time_order(device, time)
     assert got.tolist() == np.lexsort((time, device)).tolist()
 
 
