@@ -140,13 +140,19 @@ def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = No
     Min/max statistics are written for the columns rows are sorted and filtered by (device,
     time, receive time), where they let a reader skip row groups; in the other columns every
     row group spans about the whole range, and computing them was a tenth of the writing.
+    Times and 64-bit integers (offsets) are delta encoded: rows sorted by device and time
+    make small steps, which take less time to compress than plain values and give smaller
+    files.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
     pruning = [name for name in _PRUNING if name in table.column_names]
+    deltas = {f.name: "DELTA_BINARY_PACKED" for f in table.schema
+              if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)}  # fmt: skip
     pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
-                   use_dictionary=strings, write_statistics=pruning)  # fmt: skip
+                   use_dictionary=strings, write_statistics=pruning,
+                   column_encoding=deltas or None)  # fmt: skip
     os.replace(tmp, target)
 
 

@@ -141,11 +141,16 @@ class Parts:
 def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:
     """``table.take(rows)`` holding one column twice at a time, not the whole table: each
     unsorted column is let go once its sorted copy is made (the caller holds no other
-    reference to ``table``)."""
+    reference to ``table``). A column of nulls only (the fields of a tracker model that
+    is not in the chunk) is made anew instead of gathered."""
     schema_, columns = table.schema, table.columns
     del table
-    for i in range(len(columns)):
-        columns[i] = columns[i].take(rows)
+    for i, column in enumerate(columns):
+        if column.null_count == len(column) == len(rows):
+            columns[i] = pa.chunked_array([pa.nulls(len(rows), column.type)])
+        else:
+            columns[i] = column.take(rows)
+        del column
     return pa.Table.from_arrays(columns, schema=schema_)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -311,3 +312,21 @@ def test_part_order_from_integer_codes_is_pyarrows_sort():
     expected = pc.sort_indices(table, [(k, "ascending") for k in keys]).to_numpy()
     rows = _parts.sort_order([table.column(k) for k in keys])
     assert rows.tolist() == expected.tolist() == [5, 2, 3, 0, 7, 4, 6, 1]
+
+
+def test_sorted_copy_of_a_chunk_is_pyarrows_take():
+    """A chunk is sorted column by column, and a column of nulls only (a
+    nested field no frame of the chunk has) is made anew: the result equals ``take``."""
+    cells = pa.list_(pa.struct([("cid", pa.int64()), ("rssi", pa.int32())]))
+    table = pa.table({
+        "device_id": pa.chunked_array([["b", None], ["a", "c", "a"]]),
+        "cells": pa.chunked_array([pa.nulls(2, cells), pa.nulls(3, cells)]),
+        "adc": pa.chunked_array([[[1, 2], None], [[], None, [3]]], pa.list_(pa.int32())),
+        "lat": pa.chunked_array([[1.5, None, 2.5, 3.5, None]]),
+    })  # fmt: skip
+    rows = np.array([4, 2, 0, 3, 1])
+    expected = table.take(rows)
+    taken = _parts._take(table, rows)
+    assert taken.equals(expected)
+    assert taken.column("cells").null_count == 5
+    assert taken.column("adc").to_pylist() == [[3], [], [1, 2], None, None]
