@@ -183,8 +183,11 @@ def positions_from_messages(messages):
 
     Order and de-duplication work on integer codes, not on pandas objects: device ids are
     ranked once per distinct id, the rows are ordered by ``_fix.device_time_order``, and a
-    kernel drops resent fixes (see ``_positions_kernels``); the columns are then taken on
-    the decoding threads and pandas only receives the final rows.
+    kernel drops resent fixes (see ``_positions_kernels``), reading the coordinates of the
+    few rows that share their device and time with another only. The device ids are taken
+    through their codes (a gather from the few distinct ids, not from every row's text),
+    the other columns on the decoding threads at once, and pandas only receives the final
+    rows.
     """
     import pandas as pd
 
@@ -193,24 +196,37 @@ def positions_from_messages(messages):
 
     t = messages.select(list(S.POSITION_COLUMNS))
     rows = np.flatnonzero(usable_mask(t))
-    if len(rows):
-        codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
-        n_ids = len(codes.dictionary)
-        rank = np.empty(n_ids + 1, dtype=np.int64)   # the extra slot: no id, sorted last
-        rank[pc.array_sort_indices(codes.dictionary).to_numpy()] = np.arange(n_ids)
-        rank[n_ids] = n_ids
-        device = rank[pc.fill_null(codes.indices, n_ids).to_numpy()[rows]]
-        time = _numbers(t.column(S.TIME).cast(pa.int64()))[rows]
-        order = device_time_order(device, time)
-        device, time = device[order], time[order]
-        lat = _numbers(t.column(S.LAT))[rows[order]]
-        lon = _numbers(t.column(S.LON))[rows[order]]
-        rows = rows[order[first_copies(device, time, lat, lon)]]
-    t = _take(t, rows)
-    df = t.to_pandas(
-        types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True
-    )
-    return df
+    if not len(rows):
+        return _frame(t.take(rows), pd)
+    codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
+    n_ids = len(codes.dictionary)
+    rank = np.empty(n_ids + 1, dtype=np.int64)   # the extra slot: no id, sorted last
+    rank[pc.array_sort_indices(codes.dictionary).to_numpy()] = np.arange(n_ids)
+    rank[n_ids] = n_ids
+    device = rank[pc.fill_null(codes.indices, n_ids).to_numpy()[rows]]
+    time = _numbers(t.column(S.TIME).cast(pa.int64()))[rows]
+    order = device_time_order(device, time)
+    device, time, rows = device[order], time[order], rows[order]
+    twin = (device[1:] == device[:-1]) & (time[1:] == time[:-1])
+    if twin.any():  # runs of rows with one device and time: the only place for a copy
+        in_run = np.zeros(rows.shape[0], bool)
+        in_run[1:] |= twin
+        in_run[:-1] |= twin
+        at = np.flatnonzero(in_run)
+        some = pa.array(rows[at])
+        lat = _numbers(t.column(S.LAT).take(some))
+        lon = _numbers(t.column(S.LON).take(some))
+        keep = np.ones(rows.shape[0], bool)
+        keep[at] = first_copies(device[at], time[at], lat, lon)
+        rows = rows[keep]
+    ids = codes.dictionary.take(codes.indices.take(pa.array(rows)))
+    where = t.schema.get_field_index(S.DEVICE_ID)
+    t = _take(t.remove_column(where), rows).add_column(where, t.schema.field(where), [ids])
+    return _frame(t, pd)
+
+
+def _frame(table, pd):
+    return table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True)
 
 
 def _take(table, rows):
