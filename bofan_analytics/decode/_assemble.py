@@ -83,13 +83,16 @@ class OffsetMap:
         self.base = base
         self.seg_recv = seg_recv
 
-    def src(self, x):
+    def locate(self, x):
+        return None
+
+    def src(self, x, at=None):
         return self.base + x
 
-    def src_len(self, s, e):
+    def src_len(self, s, e, at=None, last_at=None):
         return e - s
 
-    def received(self, seg, last):
+    def received(self, seg, last, at=None):
         if self.seg_recv is None:
             return np.full(seg.shape[0], INT64_NULL, np.int64)
         return self.seg_recv[seg]
@@ -102,6 +105,9 @@ class PieceMap:
     ``src[j]`` its first source byte; ``factor[j]`` source bytes per buffer byte (2 for hex).
     ``files``, when pieces come from several files (a rotated log): ``(file index per
     piece, file names)``.
+
+    The methods take, as ``at``, the pieces the positions are in when the caller has them
+    from :meth:`locate` already (a binary search per position: done once, not per use).
     """
 
     reorders = True
@@ -115,29 +121,33 @@ class PieceMap:
         lengths = np.diff(self.out_start) * self.factor
         self.cum = np.concatenate([[0], np.cumsum(lengths)])
 
-    def _locate(self, x):
+    def locate(self, x):
+        """The piece each buffer position ``x`` is in."""
         j = np.searchsorted(self.out_start[:-1], x, side="right") - 1
         return np.clip(j, 0, None)
 
-    def src(self, x):
-        j = self._locate(x)
+    def src(self, x, at=None):
+        j = self.locate(x) if at is None else at
         return self.src0[j] + (x - self.out_start[j]) * self.factor[j]
 
-    def src_len(self, s, e):
-        js = self._locate(s)
-        je = self._locate(e)
+    def src_len(self, s, e, at=None, last_at=None):
+        """Source bytes of buffer ranges ``[s, e)``; ``last_at``: the pieces of ``e - 1``
+        (an end maps through the piece of the byte before it as well as its own)."""
+        js = self.locate(s) if at is None else at
+        je = self.locate(e - 1) if last_at is None else last_at
         a = self.cum[js] + (s - self.out_start[js]) * self.factor[js]
         b = self.cum[je] + (e - self.out_start[je]) * self.factor[je]
         return b - a
 
-    def received(self, seg, last):
-        return self.recv[self._locate(last)]
+    def received(self, seg, last, at=None):
+        return self.recv[self.locate(last) if at is None else at]
 
-    def order_key(self, x):
+    def order_key(self, x, at=None):
         """A key that sorts buffer positions in input order, files of a rotated set too."""
-        key = self.src(x)
+        j = self.locate(x) if at is None else at
+        key = self.src(x, at=j)
         if self.files is not None:
-            key = key + (self.files[0][self._locate(x)].astype(np.int64) << 44)
+            key = key + (self.files[0][j].astype(np.int64) << 44)
         return key
 
 
@@ -194,13 +204,14 @@ def _source_array(source, n):
     return _dict_strings(np.zeros(n, np.int32), [source])
 
 
-def _source_column(mapping, source, at, order=None):
-    """The ``source`` of rows starting at buffer positions ``at``: the file of their first
-    byte when the buffer joins several files; rows taken in ``order`` when given."""
+def _source_column(mapping, source, at, order=None, pieces=None):
+    """The ``source`` of rows starting at buffer positions ``at`` (in ``pieces``, when
+    located already): the file of their first byte when the buffer joins several files;
+    rows taken in ``order`` when given."""
     if mapping.files is None:
         return _source_array(source, at.shape[0])
     file_of_piece, names = mapping.files
-    files = file_of_piece[mapping._locate(at)]
+    files = file_of_piece[mapping.locate(at) if pieces is None else pieces]
     return _dict_strings(files if order is None else files[order], names)
 
 
@@ -244,13 +255,14 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     # tables are built in that order (cheaper than reordering them after)
     end_of = mapping.order_key if mapping.reorders else mapping.src
     idx = np.flatnonzero(ok)
-    msg_end = end_of(f_e[idx] - 1) + 1
+    last = mapping.locate(f_e[idx] - 1)  # the piece of each message's last byte
+    msg_end = end_of(f_e[idx] - 1, at=last) + 1
     order = None
     if mapping.reorders:
         order = np.argsort(msg_end, kind="stable")
         msg_end = msg_end[order]
     messages = _messages_table(pbuf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                               cells_i, cells_cid, adc, wifi, mapping, source, order)
+                               cells_i, cells_cid, adc, wifi, mapping, source, order, last)
     if order is not None:
         idx = idx[order]
     if known_devices is not None:
@@ -399,16 +411,18 @@ def _wifi_lists(buf, wifi, counts, idx):
 
 
 def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                    cells_i, cells_cid, adc, wifi, mapping, source, order=None):
+                    cells_i, cells_cid, adc, wifi, mapping, source, order=None, last=None):
     """The messages of frames ``idx`` (in buffer order), rows taken in ``order`` when
-    given. Buffer positions are mapped to the source in buffer order, where that is a
-    walk through the map, and the results reordered."""
+    given; ``last``: the map's pieces of the frames' last bytes. Buffer positions are
+    mapped to the source in buffer order, where that is a walk through the map, and the
+    results reordered."""
     off = f_off[idx]
     end = f_e[idx]
-    received = mapping.received(f_seg[idx], end - 1)
-    offset = mapping.src(off)
-    length = mapping.src_len(off, end).astype(np.int32)
-    source_column = _source_column(mapping, source, off, order)
+    first = mapping.locate(off)
+    received = mapping.received(f_seg[idx], end - 1, at=last)
+    offset = mapping.src(off, at=first)
+    length = mapping.src_len(off, end, at=first, last_at=last).astype(np.int32)
+    source_column = _source_column(mapping, source, off, order, pieces=first)
     if order is not None:
         idx, received, offset, length = idx[order], received[order], offset[order], length[order]
     n = idx.shape[0]

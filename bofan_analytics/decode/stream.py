@@ -375,8 +375,8 @@ class StreamDecoder:
 
     @staticmethod
     def _carry_entry(out, mapping, a, b):
-        j0 = int(mapping._locate(np.array([a]))[0])
-        j1 = int(mapping._locate(np.array([b - 1]))[0])
+        j0 = int(mapping.locate(np.array([a]))[0])
+        j1 = int(mapping.locate(np.array([b - 1]))[0])
         pieces = []
         for j in range(j0, j1 + 1):
             lo = max(a, int(mapping.out_start[j]))
