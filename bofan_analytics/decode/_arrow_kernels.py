@@ -64,26 +64,24 @@ def gather_slices(buf, starts, ends, cap):
 
 
 @jit
-def inherit_device(dev_s, dev_e, f_seg, ok, needs_device):
+def inherit_device(dev_s, dev_e, f_seg, n_segs, ok, needs_device):
     """Give a frame that carries no device id (a ``$PHD`` chunk) the id of the frame before
-    it on the same connection. Returns the indices of frames still without one."""
+    it in the same segment (connection) of ``n_segs``: frames are in order within each
+    segment, and segments may interleave. Returns the indices of frames still without one."""
     n = dev_s.shape[0]
-    last = -1
-    prev_seg = -1
+    last = np.full(n_segs, -1, np.int64)
     orphans = np.empty(n, np.int64)
     no = 0
     for k in range(n):
-        if f_seg[k] != prev_seg:
-            last = -1
-            prev_seg = f_seg[k]
         if not ok[k]:
             continue
+        seg = f_seg[k]
         if dev_s[k] >= 0:
-            last = k
+            last[seg] = k
         elif needs_device[k]:
-            if last >= 0:
-                dev_s[k] = dev_s[last]
-                dev_e[k] = dev_e[last]
+            if last[seg] >= 0:
+                dev_s[k] = dev_s[last[seg]]
+                dev_e[k] = dev_e[last[seg]]
             else:
                 orphans[no] = k
                 no += 1

@@ -204,15 +204,14 @@ def _source_array(source, n):
     return _dict_strings(np.zeros(n, np.int32), [source])
 
 
-def _source_column(mapping, source, at, order=None, pieces=None):
+def _source_column(mapping, source, at, pieces=None):
     """The ``source`` of rows starting at buffer positions ``at`` (in ``pieces``, when
-    located already): the file of their first byte when the buffer joins several files;
-    rows taken in ``order`` when given."""
+    located already): the file of their first byte when the buffer joins several files."""
     if mapping.files is None:
         return _source_array(source, at.shape[0])
     file_of_piece, names = mapping.files
     files = file_of_piece[mapping.locate(at) if pieces is None else pieces]
-    return _dict_strings(files if order is None else files[order], names)
+    return _dict_strings(files, names)
 
 
 def empty_messages():
@@ -241,6 +240,19 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep,
      end_ls) = frame_segments(buf, segs.s, segs.e, segs.final, segs.line_start)
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
+    # frames in input order: where sessions were regrouped (mapping.reorders), by where
+    # each frame was completed, which does not depend on how the input was cut into
+    # chunks. They are parsed in that order, so the tables come out in it (cheaper than
+    # reordering every column after); within one connection it is the buffer's order.
+    end_of = mapping.order_key if mapping.reorders else mapping.src
+    last = mapping.locate(f_e - 1)  # the piece of each frame's last byte
+    f_end = end_of(f_e - 1, at=last) + 1
+    if mapping.reorders:
+        order = np.argsort(f_end, kind="stable")
+        f_off, f_e, f_seg, p_s, p_e, f_end, last = (
+            a[order] for a in (f_off, f_e, f_seg, p_s, p_e, f_end, last))
+        if expand_status is not None:
+            expand_status = expand_status[order]
     cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
     if expand_status is not None:
         failed = expand_status != 0
@@ -248,23 +260,15 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         cv[C_PROTO][failed] = P_PT502
     status = cv[C_STATUS]
     ok = status == 0
-    orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, ok, tcode == _T_PHD)
+    n_segs = segs.s.shape[0]
+    orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, n_segs, ok,
+                             tcode == _T_PHD)
 
-    # rows in input order: where sessions were regrouped (mapping.reorders), by where each
-    # frame was completed, which does not depend on how the input was cut into chunks; the
-    # tables are built in that order (cheaper than reordering them after)
-    end_of = mapping.order_key if mapping.reorders else mapping.src
     idx = np.flatnonzero(ok)
-    last = mapping.locate(f_e[idx] - 1)  # the piece of each message's last byte
-    msg_end = end_of(f_e[idx] - 1, at=last) + 1
-    order = None
-    if mapping.reorders:
-        order = np.argsort(msg_end, kind="stable")
-        msg_end = msg_end[order]
+    msg_end = f_end[idx]
     messages = _messages_table(pbuf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                               cells_i, cells_cid, adc, wifi, mapping, source, order, last)
-    if order is not None:
-        idx = idx[order]
+                               cells_i, cells_cid, adc, wifi, mapping, source,
+                               None if last is None else last[idx])
     if known_devices is not None:
         messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
         _remember_devices(messages, f_seg[idx], segs.key, known_devices)
@@ -411,22 +415,18 @@ def _wifi_lists(buf, wifi, counts, idx):
 
 
 def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                    cells_i, cells_cid, adc, wifi, mapping, source, order=None, last=None):
-    """The messages of frames ``idx`` (in buffer order), rows taken in ``order`` when
-    given; ``last``: the map's pieces of the frames' last bytes. Buffer positions are
-    mapped to the source in buffer order, where that is a walk through the map, and the
-    results reordered."""
+                    cells_i, cells_cid, adc, wifi, mapping, source, last=None):
+    """The messages of frames ``idx``, in that order; ``last``: the map's pieces of the
+    frames' last bytes, when located already."""
     off = f_off[idx]
     end = f_e[idx]
     first = mapping.locate(off)
     received = mapping.received(f_seg[idx], end - 1, at=last)
     offset = mapping.src(off, at=first)
     length = mapping.src_len(off, end, at=first, last_at=last).astype(np.int32)
-    source_column = _source_column(mapping, source, off, order, pieces=first)
-    if order is not None:
-        idx, received, offset, length = idx[order], received[order], offset[order], length[order]
+    source_column = _source_column(mapping, source, off, pieces=first)
     n = idx.shape[0]
-    if order is None and n == tcode.shape[0]:
+    if n == tcode.shape[0]:
         def rows(column):  # every frame is a message, in order: the columns as they are
             return column
     else:

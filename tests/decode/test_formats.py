@@ -68,6 +68,36 @@ def test_traccar_reassembles_sessions_and_skips_replies():
     assert [(x["reason"], x["offset"]) for x in r] == [("bad_hex", data.index(b"2450f"))]
 
 
+def test_traccar_photo_chunks_take_the_device_of_their_own_session():
+    """Two units send a photo at once: each ``$PHD`` chunk (which names no device) gets the
+    id of the frame before it on its own connection, however the sessions interleave in
+    the log, and rows come in the order the frames were completed."""
+    half = len(POS_B) // 2
+
+    def line(second, session, payload):
+        return (b"2026-11-02 07:10:%02d  INFO: [T%08x: pt502 < 10.0.0.5] " % (second, session)
+                + _hex(payload))
+
+    lines = [
+        line(1, 0xA, POS_A + b"\r\n"),
+        line(2, 0xB, POS_B[:half]),
+        line(3, 0xA, b"$PHD0,4,abcd\r\n"),
+        line(4, 0xB, POS_B[half:] + b"\r\n$PHD0,4,wxyz\r\n"),
+        line(5, 0xA, b"$PHD4,4,efgh\r\n"),
+    ]
+    data = b"\n".join(lines) + b"\n"
+    for size in (len(data), 150, 333):
+        m = ba.read_log(data, format="traccar", chunk_bytes=size).messages.to_pylist()
+        assert [(r["msg_type"], r["device_id"], r["payload"]) for r in m] == [
+            ("POS", "216769295715", None),
+            ("PHD", "216769295715", b"abcd"),
+            ("POS", "353451000164", None),
+            ("PHD", "353451000164", b"wxyz"),
+            ("PHD", "216769295715", b"efgh"),
+        ], size
+        assert [r["received_at"].second for r in m] == [1, 3, 4, 4, 5]
+
+
 def test_traccar_chunking_keeps_split_frames():
     half = len(POS_A) // 2
     data = b"".join(
