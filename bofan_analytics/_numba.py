@@ -97,8 +97,15 @@ COMPILE_NOTICES = {
 }
 
 
+#: Parts whose first compilation in a process has the kernels of what usually follows
+#: compiled in a second process meanwhile (:func:`compile_aside`): the analyses a notebook
+#: and the report run after the first one (see :mod:`.analytics._warm`).
+ASIDE_AFTER = {"analytics": "bofan_analytics.analytics._warm"}
+
+
 class _CompileNotice(_numba_event.Listener):
-    """Says on stderr, once per part, that a package kernel is being compiled.
+    """Says on stderr, once per part, that a package kernel is being compiled, and starts
+    compiling aside what follows that part (:data:`ASIDE_AFTER`).
 
     numba fires ``numba:compile`` only for a real compilation: a kernel loaded from the
     cache says nothing, so a warm run stays quiet.
@@ -120,6 +127,8 @@ class _CompileNotice(_numba_event.Listener):
                 return
             self._told.add(part)
         print(f"bofan_analytics: {COMPILE_NOTICES[part]}", file=sys.stderr, flush=True)
+        if part in ASIDE_AFTER:
+            compile_aside(ASIDE_AFTER[part])
 
     def on_end(self, event):
         pass
@@ -179,9 +188,12 @@ def compile_aside(module: str) -> None:
     On a fresh install the parsers of the protocols in the input then compile in second
     processes, at a lower priority, while this process compiles the line scanner and the
     framer; the first decode waits about a quarter less. :func:`await_aside` waits for
-    them before a kernel is first called, which then loads it from the cache. Without a
-    second core, with the JIT disabled, once cached, or with ``BOFAN_COMPILE_ASIDE=0`` in
-    the environment, this does nothing.
+    them before a kernel is first called, which then loads it from the cache. Likewise,
+    when the first analytics kernel compiles, the analyses that usually follow compile in
+    a second process (:data:`ASIDE_AFTER`); nothing waits for that one: a kernel this
+    process reaches first it compiles itself. Without a second core, with the JIT
+    disabled, once cached, in a process compiling aside, or with ``BOFAN_COMPILE_ASIDE=0``
+    in the environment, this does nothing.
     """
     import importlib
     import os
@@ -200,6 +212,7 @@ def compile_aside(module: str) -> None:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        env["BOFAN_COMPILE_ASIDE"] = "0"  # that process compiles all it needs itself
         # at a lower priority: this process, which waits for it, goes first
         code = ("import os; hasattr(os, 'nice') and os.nice(10); "
                 f"import {module} as m; m.warm_up()")

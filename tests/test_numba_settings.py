@@ -236,3 +236,82 @@ def test_a_process_compiling_aside_is_reaped_when_nothing_waits_for_it(probe):
     while proc.returncode is None and time.monotonic() < deadline:  # nobody here waits
         time.sleep(0.05)
     assert proc.returncode == 0  # ended, and collected: no zombie left behind
+
+
+def test_the_first_analytics_compilation_starts_the_later_analyses_aside(monkeypatch):
+    """A process that compiles its first analytics kernel has the kernels of the analyses
+    that usually follow compiled in a second process (once); other parts start none."""
+    import types
+
+    started = []
+    monkeypatch.setattr(_numba, "compile_aside", started.append)
+    notice = _numba._CompileNotice()
+
+    def event(module):
+        kernel = types.SimpleNamespace(py_func=types.SimpleNamespace(__module__=module))
+        return types.SimpleNamespace(data={"dispatcher": kernel})
+
+    notice.on_start(event("bofan_analytics.decode._pt502_kernels"))
+    assert started == []
+    notice.on_start(event("bofan_analytics.analytics.trips"))
+    notice.on_start(event("bofan_analytics.analytics.overspeed"))
+    assert started == ["bofan_analytics.analytics._warm"] == list(_numba.ASIDE_AFTER.values())
+
+
+def test_a_process_compiling_aside_starts_no_further_one(probe, tmp_path, monkeypatch):
+    """The second process compiles what it needs itself: it is told not to start another."""
+    name, _ = probe
+    out = tmp_path / "env.txt"
+    (tmp_path / f"{name}.py").write_text(
+        _PROBE + f"\n    open({str(out)!r}, 'w').write(__import__('os').environ"
+        "['BOFAN_COMPILE_ASIDE'])\n"
+    )
+    _numba.compile_aside(name)
+    _numba.await_aside(name)
+    assert out.read_text() == "0"
+
+
+_FLOW_THEN_WARM_UP = """
+import bofan_analytics as ba, sys
+from bofan_analytics.analytics import _warm
+import bofan_analytics.analytics as A, bofan_analytics.viz as V
+log = ba.read_log(sys.argv[1])
+positions = log.positions()
+ba.detect_trips(positions); ba.detect_stops(positions)
+ba.find_overspeed(positions, limit_kmh=90)
+ba.geofence_visits(positions, sys.argv[2])
+ba.track_map(positions, geofences=sys.argv[2]).get_root().render()
+ba.battery_trends(log); ba.alarms(log); ba.daily_summary(positions, limit_kmh=90)
+ba.harsh_events(positions); ba.scorecard(positions)
+_warm.warm_up()
+from numba.core.registry import CPUDispatcher
+import importlib, pkgutil
+seen = {}
+for info in [*pkgutil.walk_packages(A.__path__, "bofan_analytics.analytics."),
+             *pkgutil.walk_packages(V.__path__, "bofan_analytics.viz.")]:
+    module = importlib.import_module(info.name)
+    for value in vars(module).values():
+        for d in (value, getattr(value, "serial", None)):
+            if isinstance(d, CPUDispatcher) and d.signatures:
+                seen[d.py_func.__qualname__] = len(d.signatures)
+print(sorted((k, v) for k, v in seen.items() if v > 1))
+print(len(seen))
+"""
+
+
+def test_the_analyses_warmed_up_aside_are_compiled_for_the_types_a_real_flow_passes():
+    """Warming up on the made-up fleet adds no signature to the kernels a flow over real
+    samples compiled: the process compiling aside compiles what the user's process loads."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    done = subprocess.run(
+        [sys.executable, "-c", _FLOW_THEN_WARM_UP, str(samples / "fleet.log"),
+         str(samples / "geofences.geojson")],
+        capture_output=True, text=True, check=True,
+    )
+    twice, kernels = done.stdout.split("\n")[:2]
+    assert twice == "[]"
+    assert int(kernels) >= 20  # the flow did reach the kernels of many analyses
