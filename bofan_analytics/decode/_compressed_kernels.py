@@ -86,8 +86,8 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
         fs = cut[k]
         fe = re_ if last else cut[k + 1] - 1
         if g < e and buf[g] == k:
-            kept = buf[g + 1]
-            length = buf[g + 2]
+            kept = int(buf[g + 1])
+            length = int(buf[g + 2])
             flen = fe - fs + (nle if last else 0)
             if kept > flen:
                 return pos, R_BAD_FIELD

@@ -150,7 +150,7 @@ def _cut_photo(buf, i, e, final, vouched):
     length = 0
     ndig = 0
     while j < e and j < i + 24:
-        c = buf[j]
+        c = int(buf[j])
         if c == 44:  # ','
             if ndig == 0:
                 return _cut_text(buf, i, e, final)
@@ -239,7 +239,7 @@ def _cut_compressed(buf, i, e, final):
             if final:
                 return _REJECT, e, e, R_TRUNCATED
             return _NEED_MORE, 0, 0, 0
-        end = j + 3 + buf[j + 2]
+        end = j + 3 + int(buf[j + 2])
         if end > e:
             if final:
                 return _REJECT, e, e, R_TRUNCATED

@@ -138,7 +138,7 @@ def _parse_binary(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = buf[i]
+        c = int(buf[i])
         if c != 48 and c != 49:
             return BAD
         v = v * 2 + (c - 48)

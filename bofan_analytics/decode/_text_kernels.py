@@ -30,6 +30,10 @@ INT64_NULL = NULL_TIME_MS
 # Kernels copy and fill arrays with loops, not slice assignment: ``a[:n] = b[:n]`` makes a
 # fresh install compile numba's general array-assignment code (and the text formatting of
 # its error message), seconds of waiting for what a loop does as fast.
+#
+# A byte is read as ``int(buf[i])`` where digits or dates are computed from it: compiled,
+# that is the uint8 numba widens to int64 anyway; run as plain Python (NUMBA_DISABLE_JIT=1,
+# for tracebacks and coverage) a numpy uint8 would wrap around (``c - 48``, ``v * 10``).
 #: returned by the integer parsers for malformed input (empty input gives -1)
 BAD = -2
 
@@ -54,7 +58,7 @@ def parse_uint(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = buf[i]
+        c = int(buf[i])
         if c < 48 or c > 57:
             return BAD
         v = v * 10 + (c - 48)
@@ -70,7 +74,7 @@ def parse_hex(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = buf[i]
+        c = int(buf[i])
         if 48 <= c <= 57:
             d = c - 48
         elif 97 <= c <= 102:
@@ -104,18 +108,18 @@ def parse_decimal(buf, s, e):
         i += 1
     elif buf[i] == 43:  # '+'
         i += 1
-    ip = np.int64(0)
+    ip = 0
     ni = 0
     while i < e and 48 <= buf[i] <= 57:
-        ip = ip * 10 + (buf[i] - 48)
+        ip = ip * 10 + (int(buf[i]) - 48)
         ni += 1
         i += 1
-    fp = np.int64(0)
+    fp = 0
     nf = 0
     if i < e and buf[i] == 46:  # '.'
         i += 1
         while i < e and 48 <= buf[i] <= 57:
-            fp = fp * 10 + (buf[i] - 48)
+            fp = fp * 10 + (int(buf[i]) - 48)
             nf += 1
             i += 1
     if i != e or ni + nf == 0 or ni > 18 or nf > 18:

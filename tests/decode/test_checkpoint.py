@@ -52,6 +52,18 @@ def test_resuming_from_a_checkpoint_gives_the_rows_of_one_run(captures, kind, wh
     assert rejects.equals(whole.rejects)
 
 
+@pytest.mark.parametrize("kind", ["stream", "traccar", "traccar-hex", "lines"])
+def test_resuming_halfway_gives_the_rows_of_one_run(captures, kind):
+    # one split per format: cheap enough for make test's plain-Python run, which leaves
+    # the search over splits above to the compiled run
+    data = captures[kind]
+    fmt = kind.split("-")[0]
+    whole = ba.read_log(data, format=fmt, source_name="capture")
+    messages, rejects = _resumed(data, fmt, len(data) // 2)
+    assert messages.equals(whole.messages)
+    assert rejects.equals(whole.rejects)
+
+
 def test_compressed_frames_after_the_split_find_their_reference(captures):
     data = captures["stream"]
     whole = ba.read_log(data, format="stream", source_name="capture")
