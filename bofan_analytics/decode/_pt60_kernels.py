@@ -54,6 +54,7 @@ from ._text_kernels import (
     days_from_civil,
     find_byte,
     is_digits,
+    is_text,
     parse_decimal,
     parse_hex,
     parse_uint,
@@ -111,6 +112,11 @@ def _parse_compact_time(buf, s):
     return days_from_civil(y, mo, d) * MS_DAY + ((h * 60 + mi) * 60 + se) * 1000, R_OK
 
 
+@helper(inline=True)
+def _fits_i32(v):
+    return -INT32_MAX - 1 <= v <= INT32_MAX
+
+
 @helper(allocates=True)
 def _grow_cells(cells_i, cells_cid, n, need):
     m = max(16, cells_i.shape[1] * 2, n + need)
@@ -163,6 +169,8 @@ def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
         cid, lac, mnc, mcc = v0, v1, v2, v3
     else:
         mcc, mnc, lac, cid = v0, v1, v2, v3
+    if not (_fits_i32(mcc) and _fits_i32(mnc) and _fits_i32(lac) and _fits_i32(v4)):
+        return -1  # the int32 columns would keep only the low bits
     cells_i[0, nc] = mcc
     cells_i[1, nc] = mnc
     cells_i[2, nc] = lac
@@ -209,7 +217,7 @@ def _parse_ap(buf, s, e, sep, wifi, nw):
         wifi[W_SSID_E, nw] = q
         p = q + 1
     rssi, ok = _parse_int_signed(buf, p, e)
-    if not ok:
+    if not ok or not _fits_i32(rssi):
         return False
     wifi[W_RSSI, nw] = rssi
     return True
@@ -281,6 +289,8 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     if fam == 66 and not (q - p == 14 and is_digits(buf, p, q)):
         # [firmware|] state | battery | time
         if not is_digits(buf, p, q):
+            if not is_text(buf, p, q):
+                return R_BAD_FIELD, tcode, nc, nw
             set_slice(sl, S_FIRMWARE, k, p, q)
             p = q + 1
             q = find_byte(buf, p, e, sep)

@@ -18,6 +18,7 @@ __all__ = [
     "parse_decimal",
     "POW10",
     "is_digits",
+    "is_text",
     "days_from_civil",
     "valid_date",
     "find_byte",
@@ -45,6 +46,18 @@ def is_digits(buf, s, e):
     for i in range(s, e):
         c = buf[i]
         if c < 48 or c > 57:
+            return False
+    return True
+
+
+@helper
+def is_text(buf, s, e):
+    """Whether ``buf[s:e]`` is printable ASCII (or empty): what a free-text field (firmware
+    version, driver id) may hold. Other bytes would make the string column invalid UTF-8,
+    which Arrow and pandas refuse to read."""
+    for i in range(s, e):
+        c = buf[i]
+        if c < 32 or c > 126:
             return False
     return True
 

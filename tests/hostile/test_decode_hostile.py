@@ -3,6 +3,8 @@ silently counted as "other"."""
 
 import random
 
+import pytest
+
 import bofan_analytics as ba
 from bofan_analytics.decode import StreamDecoder
 
@@ -140,3 +142,39 @@ def test_real_photo_chunk_without_a_header_is_kept():
     assert len(log.rejects) == 0
     assert log.messages.column("msg_type").to_pylist() == ["PHD", "POS"]
     assert log.messages.column("payload")[0].as_py() == data
+
+
+# -- fields a column cannot hold --------------------------------------------------------------
+_G43 = (b"@G#@,V01,43,105681639001701,9460000412618231,20180410092923,5,"
+        b"460;0;9763;3852;-63|460;0;9763;3851;-26,2,"
+        b"14:b8:37:26:64:88;004300680069006e0061004e00650074002d006e0047006e0058;-76|"
+        b"08:9b:4b:93:b5:b1;005400480049004e004b0052004100430045;-77,")  # fmt: skip
+_B3 = (b"@B#@|01|003|864891030184954|9425010450971470|S6_EN_A_V1.3.7|0|66|20181122113251|"
+       b"40412,10461,1,425,18|2|")  # fmt: skip
+_FUS = b"$FUS865328018286339,510-V1.12,A11-V3.0"
+_POS = (b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,"
+        b"A/0000,0/0/0/D42/5b3/")  # fmt: skip
+
+
+@pytest.mark.parametrize("good, bad", [
+    (_FUS, _FUS + b"}\xb7<"),                            # firmware text, not UTF-8
+    (_POS, _POS.replace(b"/D42/", b"/D\xc3\x28/")),      # driver id, not UTF-8
+    (_POS, _POS.replace(b"/D42/", b"/D\x0142/")),        # driver id, a control byte
+    (_B3, _B3.replace(b"S6_EN_A_V1.3.7", b"S6_EN_\xe9_V1.3.7")),  # PT-60 firmware
+    (_B3, _B3.replace(b",425,18|", b",99999999999,18|")),           # mcc past int32
+    (_G43, _G43.replace(b";3852;-63|", b";3852;-9999999999|")),      # cell rssi past int32
+    (_G43, _G43.replace(b";-77,", b";-99999999999,")),              # Wi-Fi rssi past int32
+])  # fmt: skip
+def test_a_field_no_column_can_hold_rejects_the_frame(good, bad):
+    """Text that is not printable ASCII would make a string column invalid UTF-8 (Arrow
+    and pandas refuse to read it), and a number past int32 would keep only its low bits in
+    its int32 column: either rejects the frame as ``bad_field``, with its offset, instead
+    of a table nobody can read or a silently wrong number."""
+    assert len(ba.read_log(good + b"\r\n").messages) == 1
+    data = good + b"\r\n" + bad + b"\r\n"
+    log = ba.read_log(data)
+    assert len(log.messages) == 1
+    log.messages.validate(full=True)
+    assert [(r["reason"], r["offset"], r["raw"]) for r in log.rejects.to_pylist()] == [
+        ("bad_field", len(good) + 2, bad)
+    ]
