@@ -21,6 +21,7 @@ import numpy as np
 
 from .._numba import helper, jit
 from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
+from ._text_kernels import ZERO
 
 __all__ = ["expand_compressed", "any_compressed", "REF_NONE", "REF_BUF", "REF_INIT", "REF_AUX"]
 
@@ -86,8 +87,8 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
         fs = cut[k]
         fe = re_ if last else cut[k + 1] - 1
         if g < e and buf[g] == k:
-            kept = int(buf[g + 1])
-            length = int(buf[g + 2])
+            kept = buf[g + 1] + ZERO
+            length = buf[g + 2] + ZERO
             flen = fe - fs + (nle if last else 0)
             if kept > flen:
                 return pos, R_BAD_FIELD

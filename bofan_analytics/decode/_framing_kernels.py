@@ -34,7 +34,7 @@ from ._codes import (
     R_TRUNCATED,
     R_UNKNOWN_PROTOCOL,
 )
-from ._text_kernels import grow_i8, grow_i32, grow_i64
+from ._text_kernels import ZERO, grow_i8, grow_i32, grow_i64
 
 __all__ = ["frame_segments"]
 
@@ -150,7 +150,7 @@ def _cut_photo(buf, i, e, final, vouched):
     length = 0
     ndig = 0
     while j < e and j < i + 24:
-        c = int(buf[j])
+        c = buf[j] + ZERO
         if c == 44:  # ','
             if ndig == 0:
                 return _cut_text(buf, i, e, final)
@@ -239,7 +239,7 @@ def _cut_compressed(buf, i, e, final):
             if final:
                 return _REJECT, e, e, R_TRUNCATED
             return _NEED_MORE, 0, 0, 0
-        end = j + 3 + int(buf[j + 2])
+        end = j + 3 + (buf[j + 2] + ZERO)
         if end > e:
             if final:
                 return _REJECT, e, e, R_TRUNCATED

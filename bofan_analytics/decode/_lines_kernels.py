@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._numba import helper, jit
-from ._text_kernels import INT64_NULL, days_from_civil, find_byte, parse_uint, valid_date
+from ._text_kernels import INT64_NULL, ZERO, days_from_civil, find_byte, parse_uint, valid_date
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -53,7 +53,7 @@ def _datetime_ms(buf, s, e, sep):
         nd = 0
         while p < e and 48 <= buf[p] <= 57:
             if nd < 3:
-                ms = ms * 10 + (int(buf[p]) - 48)
+                ms = ms * 10 + (buf[p] + ZERO - 48)
             nd += 1
             p += 1
         if nd == 0:
@@ -254,7 +254,7 @@ def _session(buf, b, end):
     v = np.int64(0)
     nd = 0
     while j < end and nd < 13:
-        c = int(buf[j])
+        c = buf[j] + ZERO
         if 48 <= c <= 57:
             v = v * 16 + (c - 48)
         elif 97 <= c <= 102:
@@ -380,7 +380,7 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
 
 @helper
 def _hexval(c):
-    c = int(c)
+    c = c + ZERO
     if 48 <= c <= 57:
         return c - 48
     if 97 <= c <= 102:

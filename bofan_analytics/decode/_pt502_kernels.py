@@ -64,6 +64,7 @@ from ._fields import (
 from ._text_kernels import (
     BAD,
     POW10,
+    ZERO,
     days_from_civil,
     find_byte,
     is_digits,
@@ -139,7 +140,7 @@ def _parse_binary(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = int(buf[i])
+        c = buf[i] + ZERO
         if c != 48 and c != 49:
             return BAD
         v = v * 2 + (c - 48)

@@ -12,6 +12,7 @@ from ..schema import NULL_TIME_MS
 
 __all__ = [
     "INT64_NULL",
+    "ZERO",
     "BAD",
     "parse_uint",
     "parse_hex",
@@ -31,10 +32,13 @@ INT64_NULL = NULL_TIME_MS
 # Kernels copy and fill arrays with loops, not slice assignment: ``a[:n] = b[:n]`` makes a
 # fresh install compile numba's general array-assignment code (and the text formatting of
 # its error message), seconds of waiting for what a loop does as fast.
-#
-# A byte is read as ``int(buf[i])`` where digits or dates are computed from it: compiled,
-# that is the uint8 numba widens to int64 anyway; run as plain Python (NUMBA_DISABLE_JIT=1,
-# for tracebacks and coverage) a numpy uint8 would wrap around (``c - 48``, ``v * 10``).
+
+#: A byte that digits or dates are computed from is read as ``buf[i] + ZERO``: an int64,
+#: compiled (what numba widens a uint8 to anyway) and as plain Python alike
+#: (NUMBA_DISABLE_JIT=1, for tracebacks and coverage), where a numpy uint8 would wrap
+#: around (``c - 48``, ``v * 10``). ``int(buf[i])`` did the same at a second more of
+#: compiling on a fresh install.
+ZERO = np.int64(0)
 #: returned by the integer parsers for malformed input (empty input gives -1)
 BAD = -2
 
@@ -71,7 +75,7 @@ def parse_uint(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = int(buf[i])
+        c = buf[i] + ZERO
         if c < 48 or c > 57:
             return BAD
         v = v * 10 + (c - 48)
@@ -87,7 +91,7 @@ def parse_hex(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = int(buf[i])
+        c = buf[i] + ZERO
         if 48 <= c <= 57:
             d = c - 48
         elif 97 <= c <= 102:
@@ -124,7 +128,7 @@ def parse_decimal(buf, s, e):
     ip = 0
     ni = 0
     while i < e and 48 <= buf[i] <= 57:
-        ip = ip * 10 + (int(buf[i]) - 48)
+        ip = ip * 10 + (buf[i] + ZERO - 48)
         ni += 1
         i += 1
     fp = 0
@@ -132,7 +136,7 @@ def parse_decimal(buf, s, e):
     if i < e and buf[i] == 46:  # '.'
         i += 1
         while i < e and 48 <= buf[i] <= 57:
-            fp = fp * 10 + (int(buf[i]) - 48)
+            fp = fp * 10 + (buf[i] + ZERO - 48)
             nf += 1
             i += 1
     if i != e or ni + nf == 0 or ni > 18 or nf > 18:
