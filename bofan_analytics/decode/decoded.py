@@ -189,15 +189,13 @@ def positions_from_messages(messages):
     the other columns on the decoding threads at once, and pandas only receives the final
     rows.
     """
-    import pandas as pd
-
     from .._fix import device_time_order, usable_mask
     from ._positions_kernels import first_copies
 
     t = messages.select(list(S.POSITION_COLUMNS))
     rows = np.flatnonzero(usable_mask(t))
     if not len(rows):
-        return _frame(t.take(rows), pd)
+        return _frame(t.take(rows))
     codes = pc.dictionary_encode(t.column(S.DEVICE_ID)).combine_chunks()
     n_ids = len(codes.dictionary)
     rank = np.empty(n_ids + 1, dtype=np.int64)   # the extra slot: no id, sorted last
@@ -222,10 +220,13 @@ def positions_from_messages(messages):
     ids = codes.dictionary.take(codes.indices.take(pa.array(rows)))
     where = t.schema.get_field_index(S.DEVICE_ID)
     t = _take(t.remove_column(where), rows).add_column(where, t.schema.field(where), [ids])
-    return _frame(t, pd)
+    return _frame(t)
 
 
-def _frame(table, pd):
+def _frame(table):
+    """The pandas frame of a positions table (int32 columns nullable, as ``Int32``)."""
+    import pandas as pd
+
     return table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype()}.get, self_destruct=True)
 
 
