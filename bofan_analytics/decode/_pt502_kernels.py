@@ -68,7 +68,7 @@ from ._text_kernels import (
     days_from_civil,
     find_byte,
     is_digits,
-    is_text,
+    is_printable,
     parse_decimal,
     parse_hex,
     parse_uint,
@@ -221,7 +221,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     if comma - t >= 3 and buf[t] == 70 and buf[t + 1] == 85 and buf[t + 2] == 83:  # FUS<id>,fw
         if not is_digits(buf, t + 3, comma) or comma - t - 3 > 20:
             return R_BAD_DEVICE_ID, _T_FUS
-        if not is_text(buf, comma + 1, e):
+        if not is_printable(buf, comma + 1, e):
             return R_BAD_FIELD, _T_FUS
         set_slice(sl, S_DEVICE, k, t + 3, comma)
         set_slice(sl, S_FIRMWARE, k, comma + 1, e)
@@ -347,7 +347,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         return R_OK, tcode
     p = q + 1
     q = find_byte(buf, p, e, 47)
-    if not is_text(buf, p, q):
+    if not is_printable(buf, p, q):
         return R_BAD_FIELD, tcode
     set_slice(sl, S_DRIVER, k, p, q)
     if q >= e:

@@ -54,7 +54,7 @@ from ._text_kernels import (
     days_from_civil,
     find_byte,
     is_digits,
-    is_text,
+    is_printable,
     parse_decimal,
     parse_hex,
     parse_uint,
@@ -289,7 +289,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     if fam == 66 and not (q - p == 14 and is_digits(buf, p, q)):
         # [firmware|] state | battery | time
         if not is_digits(buf, p, q):
-            if not is_text(buf, p, q):
+            if not is_printable(buf, p, q):
                 return R_BAD_FIELD, tcode, nc, nw
             set_slice(sl, S_FIRMWARE, k, p, q)
             p = q + 1

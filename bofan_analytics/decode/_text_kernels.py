@@ -19,7 +19,7 @@ __all__ = [
     "parse_decimal",
     "POW10",
     "is_digits",
-    "is_text",
+    "is_printable",
     "days_from_civil",
     "valid_date",
     "find_byte",
@@ -55,7 +55,7 @@ def is_digits(buf, s, e):
 
 
 @helper
-def is_text(buf, s, e):
+def is_printable(buf, s, e):
     """Whether ``buf[s:e]`` is printable ASCII (or empty): what a free-text field (firmware
     version, driver id) may hold. Other bytes would make the string column invalid UTF-8,
     which Arrow and pandas refuse to read."""
