@@ -230,14 +230,18 @@ def compile_aside(module: str) -> None:
         threading.Thread(target=proc.wait, name="bofan-compile-aside", daemon=True).start()
 
 
-def await_aside(module: str) -> None:
+def await_aside(module: str, meanwhile=None) -> None:
     """Wait until the kernels :func:`compile_aside` compiles for ``module`` are cached (or
-    that process gave up; then they compile here, when first called)."""
+    that process gave up; then they compile here, when first called). ``meanwhile``, when
+    that process is still at work, is called first: what this process can compile itself
+    instead of waiting idle."""
     import subprocess
 
     proc = _ASIDE.get(module)
     if proc is None:
         return
+    if meanwhile is not None and proc.poll() is None:
+        meanwhile()
     try:  # without the lock: another thread may start compiling something else meanwhile
         proc.wait(ASIDE_TIMEOUT_S)
     except subprocess.TimeoutExpired:  # stuck: this process compiles them instead

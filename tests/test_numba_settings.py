@@ -129,10 +129,19 @@ def test_the_parsers_are_warmed_up_with_the_types_decoding_passes():
         assert len(ba.read_log(data).messages) == data.count(b"\n")
     _pt502_kernels.warm_up()
     _pt60_kernels.warm_up()
+    # what a first decode compiles while its parsers compile aside
+    from bofan_analytics.decode import _arrow_kernels, _compressed_kernels, _parse
+
+    _parse._TABLES_COMPILED.clear()
+    _parse._compile_tables()
     # one compilation serves them all (each more is seconds on a fresh install)
     assert len(_pt502_kernels.parse_pt502.signatures) == 1
     assert len(_pt60_kernels.parse_pt60.signatures) == 1
     assert len(_framing_kernels.frame_segments.signatures) == 1
+    for kernel in (_arrow_kernels.gather_slices, _arrow_kernels.take_strings,
+                   _arrow_kernels.gather_columns, _arrow_kernels.inherit_device,
+                   _compressed_kernels.any_compressed):
+        assert len(kernel.signatures) == 1, kernel
 
 
 def _kind(fn):
@@ -315,3 +324,21 @@ def test_the_analyses_warmed_up_aside_are_compiled_for_the_types_a_real_flow_pas
     twice, kernels = done.stdout.split("\n")[:2]
     assert twice == "[]"
     assert int(kernels) >= 20  # the flow did reach the kernels of many analyses
+
+
+def test_waiting_for_a_kernel_compiled_aside_does_this_process_s_own_work_first(monkeypatch):
+    """While the second process still compiles, the first compiles what it can itself
+    (``meanwhile``); once that process is done, nothing is run before the kernel loads."""
+    import subprocess
+    import sys
+
+    done = []
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
+    monkeypatch.setitem(_numba._ASIDE, "aside_probe_slow", slow)
+    _numba.await_aside("aside_probe_slow", meanwhile=lambda: done.append(slow.poll()))
+    assert done == [None] and slow.returncode == 0  # run while it worked, then waited for
+    quick = subprocess.Popen([sys.executable, "-c", "pass"])
+    quick.wait()
+    monkeypatch.setitem(_numba._ASIDE, "aside_probe_quick", quick)
+    _numba.await_aside("aside_probe_quick", meanwhile=lambda: done.append("late"))
+    assert done == [None]

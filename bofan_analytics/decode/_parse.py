@@ -4,7 +4,8 @@
 Each protocol has a kernel of its own (:mod:`._pt502_kernels`, :mod:`._pt60_kernels`) and
 only those whose frames occur are run, so a fleet of one kind never compiles the other's
 parser. On a first run, :func:`start_compiling` has them compiled in second processes while
-this one frames the input (see ``_numba.compile_aside``).
+this one frames the input (see ``_numba.compile_aside``), and then compiles the kernels that
+lay out the tables while it would wait for them.
 """
 
 import numpy as np
@@ -29,6 +30,22 @@ def start_compiling(head: bytes) -> None:
             compile_aside(module)
 
 
+_TABLES_COMPILED = []
+
+
+def _compile_tables() -> None:
+    """Compile the kernels that lay out the tables (string gathers, list columns, device
+    ids of photo chunks), once per process, by tabulating a line that holds no frame: what
+    a first decode does while its parsers still compile aside, instead of waiting for them
+    and compiling these after."""
+    if _TABLES_COMPILED:
+        return
+    _TABLES_COMPILED.append(True)
+    from ._assemble import OffsetMap, Segments, decode_segments
+
+    decode_segments(np.frombuffer(b"x\n", np.uint8), Segments([0], [2], 1, 1), OffsetMap(0), "")
+
+
 def parse_frames(buf, f_s, f_e):
     """Parse every frame ``buf[f_s[k]:f_e[k]]``.
 
@@ -43,10 +60,10 @@ def parse_frames(buf, f_s, f_e):
     cv[C_STATUS][~(pt502 | pt60)] = R_UNKNOWN_PROTOCOL
     buf = read_only(buf)  # as the parsers are compiled (see warm_up)
     if pt502.any():
-        await_aside(_pt502_kernels.__name__)
+        await_aside(_pt502_kernels.__name__, meanwhile=_compile_tables)
         _pt502_kernels.parse_pt502(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode, adc)
     if pt60.any():
-        await_aside(_pt60_kernels.__name__)
+        await_aside(_pt60_kernels.__name__, meanwhile=_compile_tables)
         cells_i, cells_cid, wifi = _pt60_kernels.parse_pt60(buf, f_s, f_e, cv, iv, tm, fv, sl,
                                                             tcode)
     else:
