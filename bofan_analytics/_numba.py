@@ -177,21 +177,23 @@ _ASIDE = {}
 _ASIDE_LOCK = threading.Lock()
 
 
-def compile_aside(module: str) -> None:
+def compile_aside(module: str, niceness: int = 10) -> None:
     """Start compiling the kernels of ``module`` (an importable name) in a second process,
     when they are not in the on-disk cache yet and this machine has a second core.
 
     The module defines ``KERNELS``, the dispatchers whose on-disk cache tells whether there
     is anything to do, and ``warm_up()``, which calls them with the argument types the
-    package passes (that compiles and caches them).
+    package passes (that compiles and caches them). ``niceness`` is that process's
+    priority below this one's (``os.nice``).
 
     On a fresh install the parsers of the protocols in the input then compile in second
-    processes, at a lower priority, while this process compiles the line scanner and the
-    framer; the first decode waits about a quarter less. :func:`await_aside` waits for
-    them before a kernel is first called, which then loads it from the cache. Likewise,
-    when the first analytics kernel compiles, the analyses that usually follow compile in
-    a second process (:data:`ASIDE_AFTER`); nothing waits for that one: a kernel this
-    process reaches first it compiles itself. Without a second core, with the JIT
+    processes, at this process's priority, while this process compiles the line scanner
+    and the framer; :func:`await_aside` waits for them before a kernel is first called,
+    which then loads it from the cache. (At a lower priority they had the second core
+    only while this process compiled, and this one then waited idle for seconds.)
+    Likewise, when the first analytics kernel compiles, the analyses that usually follow
+    compile in a second process, at a lower priority (:data:`ASIDE_AFTER`); nothing waits
+    for that one: a kernel this process reaches first it compiles itself. Without a second core, with the JIT
     disabled, once cached, in a process compiling aside, or with ``BOFAN_COMPILE_ASIDE=0``
     in the environment, this does nothing.
     """
@@ -213,8 +215,7 @@ def compile_aside(module: str) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p))
         env["BOFAN_COMPILE_ASIDE"] = "0"  # that process compiles all it needs itself
-        # at a lower priority: this process, which waits for it, goes first
-        code = ("import os; hasattr(os, 'nice') and os.nice(10); "
+        code = (f"import os; hasattr(os, 'nice') and os.nice({int(niceness)}); "
                 f"import {module} as m; m.warm_up()")
         try:
             proc = subprocess.Popen(

@@ -24,10 +24,11 @@ PARSERS = ((_pt502_kernels.__name__, (b"$", b" 24")), (_pt60_kernels.__name__, (
 
 def start_compiling(head: bytes) -> None:
     """On a first run, compile the parsers of the protocols whose frames seem to start
-    somewhere in ``head`` (the first bytes of an input) in second processes, meanwhile."""
+    somewhere in ``head`` (the first bytes of an input) in second processes, meanwhile,
+    at this process's priority: the decode waits for them at its end."""
     for module, starts in PARSERS:
         if any(start in head for start in starts):
-            compile_aside(module)
+            compile_aside(module, niceness=0)
 
 
 _TABLES_COMPILED = []
