@@ -193,9 +193,10 @@ def compile_aside(module: str, niceness: int = 10) -> None:
     only while this process compiled, and this one then waited idle for seconds.)
     Likewise, when the first analytics kernel compiles, the analyses that usually follow
     compile in a second process, at a lower priority (:data:`ASIDE_AFTER`); nothing waits
-    for that one: a kernel this process reaches first it compiles itself. Without a second core, with the JIT
-    disabled, once cached, in a process compiling aside, or with ``BOFAN_COMPILE_ASIDE=0``
-    in the environment, this does nothing.
+    for that one: a kernel this process reaches first it compiles itself.
+
+    Without a second core, with the JIT disabled, once cached, in a process compiling
+    aside, or with ``BOFAN_COMPILE_ASIDE=0`` in the environment, this does nothing.
     """
     import importlib
     import os
