@@ -130,10 +130,10 @@ def test_the_parsers_are_warmed_up_with_the_types_decoding_passes():
     _pt502_kernels.warm_up()
     _pt60_kernels.warm_up()
     # what a first decode compiles while its parsers compile aside
-    from bofan_analytics.decode import _arrow_kernels, _compressed_kernels, _parse
+    from bofan_analytics.decode import _arrow_kernels, _assemble, _compressed_kernels
 
-    _parse._TABLES_COMPILED.clear()
-    _parse._compile_tables()
+    _assemble._TABLES_COMPILED.clear()
+    _assemble._compile_tables()
     # one compilation serves them all (each more is seconds on a fresh install)
     assert len(_pt502_kernels.parse_pt502.signatures) == 1
     assert len(_pt60_kernels.parse_pt60.signatures) == 1

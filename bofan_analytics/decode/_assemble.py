@@ -253,7 +253,8 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
             a[order] for a in (f_off, f_e, f_seg, p_s, p_e, f_end, last))
         if expand_status is not None:
             expand_status = expand_status[order]
-    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(pbuf, p_s, p_e)
+    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(
+        pbuf, p_s, p_e, meanwhile=_compile_tables)
     if expand_status is not None:
         failed = expand_status != 0
         cv[C_STATUS][failed] = expand_status[failed]
@@ -289,6 +290,20 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     )
     rejects = _rejects_table(buf, rej_s, rej_e, rej_reason, rej_proto, rej_seg, mapping, source)
     return messages, rejects, consumed, rej_end, msg_end, end_ls
+
+
+_TABLES_COMPILED = []
+
+
+def _compile_tables() -> None:
+    """Compile the kernels that lay out the tables (string gathers, list columns, device
+    ids of photo chunks), once per process, by tabulating a line that holds no frame: what
+    a first decode does while its parsers still compile aside, instead of waiting for them
+    and compiling these after."""
+    if _TABLES_COMPILED:
+        return
+    _TABLES_COMPILED.append(True)
+    decode_segments(np.frombuffer(b"x\n", np.uint8), Segments([0], [2], 1, 1), OffsetMap(0), "")
 
 
 _NO_REF = (b"", b"", False)

@@ -31,27 +31,13 @@ def start_compiling(head: bytes) -> None:
             compile_aside(module, niceness=0)
 
 
-_TABLES_COMPILED = []
-
-
-def _compile_tables() -> None:
-    """Compile the kernels that lay out the tables (string gathers, list columns, device
-    ids of photo chunks), once per process, by tabulating a line that holds no frame: what
-    a first decode does while its parsers still compile aside, instead of waiting for them
-    and compiling these after."""
-    if _TABLES_COMPILED:
-        return
-    _TABLES_COMPILED.append(True)
-    from ._assemble import OffsetMap, Segments, decode_segments
-
-    decode_segments(np.frombuffer(b"x\n", np.uint8), Segments([0], [2], 1, 1), OffsetMap(0), "")
-
-
-def parse_frames(buf, f_s, f_e):
+def parse_frames(buf, f_s, f_e, meanwhile=None):
     """Parse every frame ``buf[f_s[k]:f_e[k]]``.
 
     Returns ``(cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi)`` (see
     :mod:`._fields`); a frame of no known protocol has the status ``unknown_protocol``.
+    ``meanwhile``: what to compile while a parser still compiles aside (see
+    ``_numba.await_aside``).
     """
     n = f_s.shape[0]
     cv, iv, tm, fv, sl, tcode, adc = empty_columns(n)
@@ -61,10 +47,10 @@ def parse_frames(buf, f_s, f_e):
     cv[C_STATUS][~(pt502 | pt60)] = R_UNKNOWN_PROTOCOL
     buf = read_only(buf)  # as the parsers are compiled (see warm_up)
     if pt502.any():
-        await_aside(_pt502_kernels.__name__, meanwhile=_compile_tables)
+        await_aside(_pt502_kernels.__name__, meanwhile=meanwhile)
         _pt502_kernels.parse_pt502(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode, adc)
     if pt60.any():
-        await_aside(_pt60_kernels.__name__, meanwhile=_compile_tables)
+        await_aside(_pt60_kernels.__name__, meanwhile=meanwhile)
         cells_i, cells_cid, wifi = _pt60_kernels.parse_pt60(buf, f_s, f_e, cv, iv, tm, fv, sl,
                                                             tcode)
     else:
