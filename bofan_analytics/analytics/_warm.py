@@ -112,11 +112,14 @@ def warm_up() -> None:
 
     import bofan_analytics as ba
 
+    from ..viz._regions import find_regions
+
     log = tiny_fleet()
     positions = log.positions()
     ba.find_overspeed(positions, limit_kmh=90)
     ba.geofence_visits(positions, _FENCE)
-    ba.track_map(positions, trips=False, geofences=_FENCE).get_root().render()
+    # a map's own kernels (a map also splits trips, which the first process is compiling)
+    find_regions(positions)
     ba.battery_trends(log)
     ba.alarms(log)
     ba.daily_summary(positions, limit_kmh=90)
@@ -127,4 +130,5 @@ def warm_up() -> None:
                         geofences=_FENCE)
     stops = ba.detect_stops(positions)
     ba.detect_trips(positions)
+    ba.track_map(positions, geofences=_FENCE).get_root().render()
     ba.places(stops)
