@@ -259,6 +259,7 @@ class StreamDecoder:
 
         data = self._tail + bytes(chunk) if self._tail else bytes(chunk)
         messages, rejects, consumed = self.capture_format.step(self, self._state, data, final, last_line)
+        consumed = int(consumed)  # a kernel's numpy integer, maybe: checkpoints are JSON
         self._tail = data[consumed:]
         self._base += consumed
         if final and self._held is not None:  # a capture that ended without more pieces

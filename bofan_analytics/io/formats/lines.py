@@ -49,7 +49,7 @@ def _part(decoder, buf, lo, hi, final):
     messages, rejects, _, _, _, _ = decode_segments(
         buf, segs, OffsetMap(decoder.base, recv), decoder.source
     )
-    return messages, rejects, int(consumed)
+    return messages, rejects, consumed
 
 
 def line_bounds(data: bytes, parts: int) -> list[int]:

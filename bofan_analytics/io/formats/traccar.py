@@ -104,7 +104,7 @@ class _Traccar(CaptureFormat):
             data, pay_s, pay_e, cls, recv, key, udp, np.zeros(udp.shape[0], bool), final,
             pa.concat_tables(extra),
         )
-        return messages, rejects, int(consumed)
+        return messages, rejects, consumed
 
 
 def _resolve_text(open_text, buf, pay_s, pay_e, cls, key):
