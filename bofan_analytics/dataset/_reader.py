@@ -79,20 +79,15 @@ class ManifestReader:
         return "appended"
 
     def chunks(self):
-        """The bytes to decode, chunk by chunk."""
+        """The bytes to decode, chunk by chunk (:func:`~..decode.reading.read_chunks`)."""
         pending, self._pending = self._pending, []
-        for chunk in pending:
-            if chunk:
-                self.fed += len(chunk)
-                yield chunk
-        while True:
-            data = self._handle.read(reading.CHUNK_BYTES)
-            if not data:
-                return
-            self.digest.update(data)
-            self.read += len(data)
-            self.fed += len(data)
-            yield data
+        for chunk in reading.read_chunks(self._handle, reading.CHUNK_BYTES, pending, self._seen):
+            self.fed += len(chunk)
+            yield chunk
+
+    def _seen(self, data) -> None:
+        self.digest.update(data)
+        self.read += len(data)
 
     def close(self) -> None:
         if self._handle is not None:

@@ -32,6 +32,98 @@ __all__ = ["CHUNK_BYTES", "HEAD_BYTES", "CaptureReader", "BytesReader", "DecodeR
 CHUNK_BYTES = 8 << 20
 #: bytes read before the format is decided (detection looks at no more)
 HEAD_BYTES = 64 << 10
+#: a chunk is cut just after the last line end in its final bytes (this many), if any
+ALIGN_BYTES = 64 << 10
+
+
+def _line_cut(data, start: int, end: int) -> int:
+    """Where a chunk ``data[start:end]`` that is not the last is cut: just after its last
+    LF within :data:`ALIGN_BYTES` of ``end``, else at ``end``.
+
+    Any cut decodes the same, but a line log cut at line ends leaves the decoder no
+    unfinished line to join to the next chunk, a copy of the whole chunk.
+    """
+    return data.rfind(b"\n", max(start, end - ALIGN_BYTES), end) + 1 or end
+
+
+def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | bytearray]:
+    """The bytes of ``pending`` (bytes already read), then the rest of ``handle``, in
+    chunks of about ``size`` bytes cut at line ends where one is near (:func:`_line_cut`).
+
+    While a chunk is decoded the next one is read, on a reading thread. ``seen`` is called
+    with each piece read from ``handle``, in order, once per byte (a hash, a count); the
+    piece is a view of the chunk, which ``seen`` must not keep. A reading error is raised
+    after the bytes read before it were given.
+    """
+    held = b""
+    ready = []
+    for data in pending:
+        if data:
+            data = held + data
+            cut = _line_cut(data, 0, len(data))
+            held = data[cut:]
+            if cut:
+                ready.append(data[:cut])
+    following = _reading_pool().submit(_fill, handle, size, held, seen)
+    try:
+        yield from ready
+        while True:
+            buf, held, more, error = following.result()
+            if more:
+                following = _reading_pool().submit(_fill, handle, size, held, seen)
+            if buf:
+                yield buf
+            if error is not None:
+                raise error
+            if not more:
+                return
+    finally:  # left early: the handle is closed next, so the read ahead must end first
+        following.exception()
+
+
+_READING = None
+
+
+def _reading_pool():
+    """The thread that reads ahead for :func:`read_chunks` (made on first use)."""
+    global _READING
+    if _READING is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _READING = ThreadPoolExecutor(1, thread_name_prefix="bofan-read")
+    return _READING
+
+
+def _fill(handle, size, held, seen):
+    """The next chunk: ``held`` and then up to ``size`` bytes of ``handle``, cut at a line
+    end if the chunk is full. Returns ``(chunk, held, more, error)``: ``more`` says the
+    chunk is full (the file may go on); ``error`` is a reading error that stopped it."""
+    buf = bytearray(len(held) + size)
+    buf[: len(held)] = held
+    n = len(held)
+    error = None
+    with memoryview(buf) as view:
+        while n < len(buf):
+            try:
+                got = handle.readinto(view[n:])
+            except Exception as exc:  # the bytes before the break are given first
+                error = exc
+                break
+            if not got:
+                break
+            if seen is not None:
+                seen(view[n : n + got])
+            n += got
+    if error is not None:  # its traceback may hold a view of buf: a copy, rarely made
+        return bytes(buf[:n]), b"", False, error
+    more = n == len(buf)
+    del buf[n:]
+    held = b""
+    if more:
+        cut = _line_cut(buf, 0, n)
+        held = bytes(buf[cut:])
+        del buf[cut:]
+    return buf, held, more, error
 
 
 class CaptureReader:
@@ -58,24 +150,17 @@ class CaptureReader:
             raise
         self.read = 0
         self._pending = [self.head]
+        self._seen(self.head)
 
-    def chunks(self) -> Iterator[bytes]:
-        """The file's bytes, chunk by chunk (the head first)."""
+    def chunks(self) -> Iterator[bytes | bytearray]:
+        """The file's bytes, chunk by chunk (the head first; see :func:`read_chunks`)."""
         pending, self._pending = self._pending, []
-        for data in pending:
-            if data:
-                yield self._seen(data)
-        while True:
-            data = self._handle.read(self.chunk_bytes or CHUNK_BYTES)
-            if not data:
-                return
-            yield self._seen(data)
+        return read_chunks(self._handle, self.chunk_bytes or CHUNK_BYTES, pending, self._seen)
 
-    def _seen(self, data: bytes) -> bytes:
+    def _seen(self, data) -> None:
         if self.digest is not None:
             self.digest.update(data)
         self.read += len(data)
-        return data
 
     def close(self) -> None:
         self._handle.close()
@@ -94,10 +179,16 @@ class BytesReader:
 
     def chunks(self) -> Iterator[bytes]:
         size = self.chunk_bytes or CHUNK_BYTES
-        for i in range(0, len(self._data), size):
-            chunk = self._data[i : i + size]
+        data = self._data
+        start = 0
+        while start < len(data):
+            end = min(len(data), start + size)
+            if end < len(data):
+                end = _line_cut(data, start, end)
+            chunk = data[start:end]
             self.read += len(chunk)
             yield chunk
+            start = end
 
     def close(self) -> None:
         pass

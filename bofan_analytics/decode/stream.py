@@ -257,10 +257,12 @@ class StreamDecoder:
     def _step(self, chunk, final, last_line=False):
         from .decoded import DecodedLog
 
-        data = self._tail + bytes(chunk) if self._tail else bytes(chunk)
+        if not isinstance(chunk, (bytes, bytearray)):
+            chunk = bytes(chunk)
+        data = self._tail + chunk if self._tail else chunk  # a reader's chunk is not copied
         messages, rejects, consumed = self.capture_format.step(self, self._state, data, final, last_line)
         consumed = int(consumed)  # a kernel's numpy integer, maybe: checkpoints are JSON
-        self._tail = data[consumed:]
+        self._tail = bytes(data[consumed:])
         self._base += consumed
         if final and self._held is not None:  # a capture that ended without more pieces
             messages = pa.concat_tables([self._held[0], messages])

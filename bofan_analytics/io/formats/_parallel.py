@@ -7,7 +7,7 @@ import os
 __all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves", "in_pool"]
 
 #: below this a chunk is decoded on one thread: the parts would be too small to pay off
-PARALLEL_MIN_BYTES = 4 << 20
+PARALLEL_MIN_BYTES = 1 << 20
 _POOL = None
 _PREFIX = "bofan-decode"
 

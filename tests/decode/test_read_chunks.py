@@ -1,0 +1,121 @@
+"""How a capture's bytes are read in chunks: every byte given once, in order, cut at line
+ends where one is near, with a reading error raised after what came before it."""
+
+import gzip
+import io
+
+import pytest
+
+from bofan_analytics import read_log
+from bofan_analytics.decode import reading
+from bofan_analytics.decode.reading import ALIGN_BYTES, CaptureReader, read_chunks
+from bofan_analytics.errors import TruncatedInputError
+
+
+def _chunks(data: bytes, size: int, pending=()):
+    seen = []
+    out = [bytes(c) for c in read_chunks(io.BytesIO(data), size, pending,
+                                                 lambda v: seen.append(bytes(v)))]
+    return out, b"".join(seen)
+
+
+def test_chunks_end_just_after_the_last_line_end_near_their_end():
+    data = b"".join(b"line %04d\n" % i for i in range(100))  # 10 bytes a line
+    out, seen = _chunks(data, 95)
+    assert b"".join(out) == data and seen == data
+    # 95 bytes read end 5 bytes into a line; those go before the next 95 bytes read
+    assert [len(c) for c in out] == [90, 100] * 5 + [50]
+    assert all(c.endswith(b"\n") for c in out)
+
+
+def test_a_chunk_without_a_line_end_near_its_end_is_cut_at_its_size():
+    data = bytes(range(256)) * 40 + b"\n" + b"x" * (ALIGN_BYTES + 10)
+    size = len(data) - 5
+    out, seen = _chunks(data, size)
+    assert [len(c) for c in out] == [size, 5] and b"".join(out) == data and seen == data
+    # a line end before the last ALIGN_BYTES of the chunk does not count
+    assert data.rfind(b"\n", 0, size) < size - ALIGN_BYTES
+
+
+def test_pending_bytes_go_first_and_are_not_seen_again():
+    rest = b"c,3\nd,4\ne"
+    out, seen = _chunks(rest, 4, pending=[b"a,1\nb", b",2\n"])
+    assert out == [b"a,1\n", b"b,2\n", b"c,3\n", b"d,4\n", b"e"]
+    assert seen == rest
+
+
+def test_empty_and_tiny_inputs():
+    assert _chunks(b"", 8) == ([], b"")
+    assert _chunks(b"abc", 8) == ([b"abc"], b"abc")
+    assert _chunks(b"", 8, pending=[b"", b"x\ny"]) == ([b"x\n", b"y"], b"")
+
+
+class _Breaks(io.RawIOBase):
+    """A reader that gives ``data`` in pieces of ``step`` bytes, then raises."""
+
+    def __init__(self, data, step):
+        self.data, self.step, self.pos = data, step, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self.pos >= len(self.data):
+            raise TruncatedInputError("cut off", decoded_bytes=self.pos)
+        n = min(self.step, len(b), len(self.data) - self.pos)
+        b[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+def test_an_error_is_raised_after_the_bytes_before_it():
+    data = b"0123456\n" * 5  # 40 bytes, the break after them
+    got = []
+    with pytest.raises(TruncatedInputError):
+        for chunk in read_chunks(_Breaks(data, 7), 16):
+            got.append(bytes(chunk))
+    assert b"".join(got) == data
+    assert got == [b"0123456\n" * 2, b"0123456\n" * 2, b"0123456\n"]
+
+
+def test_leaving_early_waits_for_the_read_ahead(tmp_path):
+    path = tmp_path / "x.log"
+    path.write_bytes(b"y" * 1000)
+    reader = CaptureReader(path, chunk_bytes=100)
+    chunks = reader.chunks()
+    first = bytes(next(chunks))
+    chunks.close()  # the read of the next chunk has ended: closing the file is safe
+    reader.close()
+    assert first == b"y" * 1000  # the head holds the whole file
+    assert reader.read == 1000
+
+
+def test_a_cut_off_gzip_file_keeps_the_frames_before_the_break(tmp_path):
+    line = (b"2026-11-02T07:10:27.948Z $POS,860000000000136,073335.000,A,4823.4451,N,"
+            b"01446.7173,E,11.75,313.77,261026,,,A/00000,00000/0,0,0,0/14//fa6//\n")
+    whole = gzip.compress(line * 5000)
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(whole[: len(whole) * 3 // 4])
+    with pytest.raises(TruncatedInputError) as info:
+        read_log(path, chunk_bytes=4096)
+    partial = info.value.partial
+    full = info.value.decoded_bytes // len(line)  # lines read whole before the break
+    assert 0 < full < 5000
+    # every line before the break is a message; the piece of a line after it is a short
+    # frame ($POS without its last fields) or a reject
+    assert len(partial.messages) + len(partial.rejects) == full + 1
+    offsets = partial.messages.column("offset").to_pylist()
+    assert offsets[:full] == [i * len(line) + 25 for i in range(full)]
+
+
+def test_chunk_size_does_not_change_the_decoded_tables(tmp_path):
+    line = (b"2026-11-02T07:10:27.948Z $POS,860000000000136,073335.000,A,4823.4451,N,"
+            b"01446.7173,E,11.75,313.77,261026,,,A/00000,00000/0,0,0,0/14//fa6//\n")
+    path = tmp_path / "x.log"
+    path.write_bytes(line * 3000 + line[:50])
+    whole = read_log(path)
+    for size in (1000, 4096, 65536 + 7):
+        log = read_log(path, chunk_bytes=size)
+        assert log.messages.equals(whole.messages)
+        assert log.rejects.equals(whole.rejects)
+    assert reading.HEAD_BYTES < len(line) * 3000
