@@ -23,12 +23,20 @@ __all__ = [
     "read_only",
     "compile_aside",
     "await_aside",
+    "aside_allowed",
+    "run_aside",
+    "stop_aside",
+    "PLAIN",
     "NUMBA_OPTIONS",
     "PARALLEL_FROM",
     "COMPILE_NOTICES",
 ]
 
 NUMBA_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
+
+#: the kernels run as plain Python: with numba's JIT disabled, and in the twin of the
+#: decoder that decodes a first small input (:mod:`._plain`), whose ``_numba`` says True
+PLAIN = bool(numba.config.DISABLE_JIT)
 
 jit = numba.njit(**NUMBA_OPTIONS)
 
@@ -199,11 +207,8 @@ def compile_aside(module: str, niceness: int = 10) -> None:
     aside, or with ``BOFAN_COMPILE_ASIDE=0`` in the environment, this does nothing.
     """
     import importlib
-    import os
-    import subprocess
 
-    if (numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2
-            or os.environ.get("BOFAN_COMPILE_ASIDE", "1") == "0"):
+    if not aside_allowed():
         return
     with _ASIDE_LOCK:
         if module in _ASIDE:
@@ -212,24 +217,75 @@ def compile_aside(module: str, niceness: int = 10) -> None:
         if all(_is_cached(k) for k in kernels):
             _ASIDE[module] = None
             return
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        env["BOFAN_COMPILE_ASIDE"] = "0"  # that process compiles all it needs itself
-        code = (f"import os; hasattr(os, 'nice') and os.nice({int(niceness)}); "
-                f"import {module} as m; m.warm_up()")
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            _ASIDE[module] = None  # no second process: compile here, as always
+        _ASIDE[module] = _start(f"import {module} as m; m.warm_up()", niceness)
+
+
+def aside_allowed() -> bool:
+    """Whether this process may start compiling aside (see :func:`compile_aside`)."""
+    import os
+
+    return not (numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2
+                or os.environ.get("BOFAN_COMPILE_ASIDE", "1") == "0")
+
+
+def run_aside(key: str, code: str, niceness: int, data: bytes | None = None) -> None:
+    """Run ``code`` in a second process that compiles what it needs (for instance
+    ``read_log`` of an input this process decoded as plain Python), under ``key``:
+    :func:`await_aside` waits for it, :func:`stop_aside` ends it, and so does the end of
+    this process. ``data`` is given on its standard input. Once per key; nothing when
+    compiling aside is not allowed (:func:`aside_allowed`)."""
+    if not aside_allowed():
+        return
+    with _ASIDE_LOCK:
+        if key in _ASIDE:
             return
-        _ASIDE[module] = proc
-        # reaped when it ends, even if nothing ever waits for it (the input turned out to
-        # hold no frame of that protocol)
-        threading.Thread(target=proc.wait, name="bofan-compile-aside", daemon=True).start()
+        proc = _ASIDE[key] = _start(code, niceness, data)
+    if proc is not None:
+        import atexit
+
+        atexit.register(stop_aside, key)
+
+
+def stop_aside(key: str) -> None:
+    """End the process :func:`run_aside` started under ``key``, if it still runs."""
+    proc = _ASIDE.get(key)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def _start(code: str, niceness: int, data: bytes | None = None):
+    """A second Python process running ``code`` at ``niceness`` below this one (the package
+    importable, no further process started aside), reaped when it ends; None when it
+    cannot start (this process then compiles what it needs itself, as always)."""
+    import os
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    env["BOFAN_COMPILE_ASIDE"] = "0"  # that process compiles all it needs itself
+    code = f"import os; hasattr(os, 'nice') and os.nice({int(niceness)}); {code}"
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], env=env,
+            stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+
+    def feed_and_reap():  # reaped when it ends, even if nothing ever waits for it
+        if data is not None:
+            try:
+                proc.stdin.write(data)
+                proc.stdin.close()
+            except OSError:  # it ended early
+                pass
+        proc.wait()
+
+    threading.Thread(target=feed_and_reap, name="bofan-compile-aside", daemon=True).start()
+    return proc
 
 
 def await_aside(module: str, meanwhile=None) -> None:

@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pyarrow as pa
 
+from .. import _numba, _plain
 from .. import schema as S
+from .._numba import PLAIN
 from ..errors import InputError, TruncatedInputError
 from ..io.files import check_format, iter_capture_files, rotation_order
 from ..io.formats import DEFAULT_PORT, check_port
@@ -89,6 +91,12 @@ def read_log(
     """
     check_format(format)
     check_port(port)
+    if not PLAIN and _plain.wanted(source):  # a first run: decode it as plain Python
+        return _decode_plain(source, format=format, source_name=source_name,
+                             device_tz=device_tz, log_tz=log_tz, chunk_bytes=chunk_bytes,
+                             workers=workers, port=port)
+    if not PLAIN:  # the decoder compiles here now: a first input's second process can end
+        _numba.stop_aside(_plain.ASIDE_KEY)
     if isinstance(source, (bytes, bytearray, memoryview)):
         reader = BytesReader(bytes(source), source_name or "<bytes>", chunk_bytes=chunk_bytes)
         log = _decode([reader], format, log_tz, port)
@@ -115,6 +123,23 @@ def read_log(
     if device_tz is not None:
         log.messages = _localize(log.messages, device_tz)
     return log
+
+
+def _decode_plain(source, **options):
+    """``read_log`` by the decoder's plain-Python twin (:mod:`.._plain`), while a second
+    process decodes the same input compiled, for the cache."""
+    import sys
+
+    if not _PLAIN_TOLD:
+        _PLAIN_TOLD.append(True)
+        print(f"bofan_analytics: {_plain.NOTICE}", file=sys.stderr, flush=True)
+    later = {k: v for k, v in options.items()
+             if k in ("format", "source_name", "log_tz", "port")}
+    _plain.compile_later(source, **later)
+    return _plain.module("decode.log").read_log(source, **options)
+
+
+_PLAIN_TOLD = []  # the notice above is given once per process
 
 
 def _decode(readers, fmt, log_tz, port):

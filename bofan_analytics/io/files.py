@@ -33,6 +33,7 @@ __all__ = [
     "place_format",
     "iter_capture_files",
     "open_capture",
+    "is_compressed",
     "rotation_order",
     "source_name",
 ]
@@ -65,9 +66,10 @@ def open_capture(path: str | os.PathLike) -> io.BufferedIOBase:
     except OSError as exc:
         raise InputError(f"cannot open {p}: {exc.strerror or exc}") from None
     magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-    if magic.startswith(_GZIP_MAGIC):
+    kind = _compression(magic)
+    if kind == "gzip":
         return _Decompressed(_GzipMembers(raw), raw)
-    if magic.startswith(_ZSTD_MAGIC) or _is_zstd_skippable(magic):
+    if kind == "zstd":
         import zstandard
 
         frames = _ZstdFrames(raw)
@@ -76,6 +78,21 @@ def open_capture(path: str | os.PathLike) -> io.BufferedIOBase:
         )
         return _Decompressed(reader, raw, frames)
     return raw
+
+
+def _compression(magic: bytes) -> str | None:
+    """``"gzip"`` or ``"zstd"`` when a file starting with ``magic`` (4 bytes) is compressed."""
+    if magic.startswith(_GZIP_MAGIC):
+        return "gzip"
+    if magic.startswith(_ZSTD_MAGIC) or _is_zstd_skippable(magic):
+        return "zstd"
+    return None
+
+
+def is_compressed(path: str | os.PathLike) -> bool:
+    """Whether the file at ``path`` is gzip or zstd compressed (told from its first bytes)."""
+    with open(path, "rb") as f:
+        return _compression(f.read(4)) is not None
 
 
 def _is_zstd_skippable(magic: bytes) -> bool:
