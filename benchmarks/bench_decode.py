@@ -237,6 +237,8 @@ def main(argv=None):
     # the aims are ratios: taken within each turn (its figures were measured seconds apart)
     # and the median over turns, so that a slow spell of the machine weighs on both sides
     t = {name: np.array(times) for name, times in turns.items()}
+    print("each turn (s): " + "; ".join(
+        f"{name} {' '.join(f'{x:.3f}' for x in times)}" for name, times in t.items()))
     median = {
         "lines / re": np.median(t["re"] / t["lines"]),
         "lines / floor": np.median(t["floor"] / t["lines"]),
