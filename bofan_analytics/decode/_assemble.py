@@ -6,6 +6,7 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from .._numba import read_only
+from ..io.formats._parallel import on_halves, pool
 from ._arrow_kernels import gather_columns, gather_slices, inherit_device, take_strings
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
 from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
@@ -253,23 +254,42 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
             a[order] for a in (f_off, f_e, f_seg, p_s, p_e, f_end, last))
         if expand_status is not None:
             expand_status = expand_status[order]
-    cv, iv, tm, fv, sl, tcode, cells_i, cells_cid, adc, wifi = parse_frames(
-        pbuf, p_s, p_e, meanwhile=_compile_tables)
-    if expand_status is not None:
-        failed = expand_status != 0
-        cv[C_STATUS][failed] = expand_status[failed]
-        cv[C_PROTO][failed] = P_PT502
-    status = cv[C_STATUS]
+    # a large chunk's frames are parsed and tabulated in two halves on two threads (each
+    # frame is parsed on its own); what joins frames, the device ids of photo chunks, is
+    # done over the whole between the two steps
+    halves = on_halves(lambda lo, hi: (lo, hi, parse_frames(
+        pbuf, p_s[lo:hi], p_e[lo:hi], meanwhile=_compile_tables)), f_off.shape[0], buf.shape[0])
+    for lo, hi, (cv, *_) in halves:
+        if expand_status is not None:
+            failed = expand_status[lo:hi] != 0
+            cv[C_STATUS][failed] = expand_status[lo:hi][failed]
+            cv[C_PROTO][failed] = P_PT502
+    status, proto, dev_s, dev_e, tcode = (
+        np.concatenate(parts) if len(parts) > 1 else parts[0]
+        for parts in zip(*((cv[C_STATUS], cv[C_PROTO], sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1],
+                            tc) for _, _, (cv, _, _, _, sl, tc, *_) in halves), strict=True)
+    )
     ok = status == 0
     n_segs = segs.s.shape[0]
-    orphans = inherit_device(sl[2 * S_DEVICE], sl[2 * S_DEVICE + 1], f_seg, n_segs, ok,
-                             tcode == _T_PHD)
+    orphans = inherit_device(dev_s, dev_e, f_seg, n_segs, ok, tcode == _T_PHD)
+    if len(halves) > 1:  # the ids photo chunks took, back into each half's columns
+        for lo, hi, (_, _, _, _, sl, *_) in halves:
+            sl[2 * S_DEVICE] = dev_s[lo:hi]
+            sl[2 * S_DEVICE + 1] = dev_e[lo:hi]
+
+    def tabulate(half):
+        lo, hi, parsed = half
+        rows = np.flatnonzero(ok[lo:hi])
+        return _messages_table(pbuf, rows, f_off[lo:hi], f_e[lo:hi], f_seg[lo:hi], *parsed,
+                               mapping, source, None if last is None else last[lo:hi][rows])
 
     idx = np.flatnonzero(ok)
     msg_end = f_end[idx]
-    messages = _messages_table(pbuf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
-                               cells_i, cells_cid, adc, wifi, mapping, source,
-                               None if last is None else last[idx])
+    if len(halves) == 1:
+        messages = tabulate(halves[0])
+    else:
+        later = pool().submit(tabulate, halves[1])
+        messages = pa.concat_tables([tabulate(halves[0]), later.result()])
     if known_devices is not None:
         messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
         _remember_devices(messages, f_seg[idx], segs.key, known_devices)
@@ -278,7 +298,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     rej_s = np.concatenate([r_s, f_off[bad]])
     rej_e = np.concatenate([r_e, f_e[bad]])
     rej_reason = np.concatenate([r_reason, status[bad]])
-    rej_proto = np.concatenate([np.zeros(r_s.shape[0], np.int8), cv[C_PROTO][bad]])
+    rej_proto = np.concatenate([np.zeros(r_s.shape[0], np.int8), proto[bad]])
     rej_seg = np.concatenate([r_seg, f_seg[bad]])
     order = np.argsort(rej_s, kind="stable")
     rej_end = end_of(np.maximum(rej_e[order] - 1, rej_s[order])) + 1

@@ -267,3 +267,42 @@ def test_work_is_not_split_from_inside_the_pool():
     assert parallel.pool().submit(inside).result() == [6]  # one call, on this thread
     if parallel.threads() >= 2:
         assert inside() == [1, 5]
+
+
+def test_frames_parsed_in_two_halves_decode_the_same(monkeypatch):
+    """A large chunk decoded on the main thread (a tracker-server log, a stream that holds
+    photo chunks) has its frames parsed and tabulated in two halves on two threads; the
+    device ids of photo chunks are taken over the whole, so a chunk in the second half
+    takes the id of a frame in the first."""
+    import bofan_analytics.decode._assemble as assemble
+    import bofan_analytics.io.formats._parallel as parallel
+
+    def line(second, session, payload):
+        return (b"2026-11-02 07:10:%02d  INFO: [T%08x: pt502 < 10.0.0.5] " % (second, session)
+                + _hex(payload) + b"\n")
+
+    photos = [b"$PHD%d,4,%04d\r\n" % (4 * k, k) for k in range(9)]
+    server = (line(1, 0xA, POS_A + b"\r\n") + b"".join(line(2, 0xA, p) for p in photos)
+              + line(3, 0xB, POS_B + b"\r\n") + line(4, 0xB, b"$PHD0,4,wxyz\r\n"))
+    stream = POS_A + b"\r\n" + b"".join(photos) + G6 + b"@R#@" + POS_B + b"\r\n"
+    wholes = {fmt: ba.read_log(data, format=fmt)
+              for fmt, data in (("traccar", server), ("stream", stream))}
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "threads", lambda: 2)
+    halves = []
+    split = assemble.on_halves
+
+    def counted(work, n, data_bytes):
+        parts = split(work, n, data_bytes)
+        halves.append(len(parts))
+        return parts
+
+    monkeypatch.setattr(assemble, "on_halves", counted)
+    for fmt, data in (("traccar", server), ("stream", stream)):
+        log = ba.read_log(data, format=fmt)
+        assert log.messages.equals(wholes[fmt].messages)
+        assert log.rejects.equals(wholes[fmt].rejects)
+        photo_ids = [r["device_id"] for r in log.messages.to_pylist() if r["msg_type"] == "PHD"]
+        assert photo_ids[:9] == ["216769295715"] * 9
+    assert halves.count(2) == 2  # each log's chunk (finishing parses what is left: none)
+    assert wholes["traccar"].messages.column("device_id").to_pylist()[-1] == "353451000164"

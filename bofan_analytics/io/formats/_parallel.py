@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves", "in_pool"]
+__all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves", "on_halves", "in_pool"]
 
 #: below this a chunk is decoded on one thread: the parts would be too small to pay off
 PARALLEL_MIN_BYTES = 1 << 20
@@ -37,12 +37,18 @@ def by_halves(kernel, lead: tuple, items: tuple, data_bytes: int) -> list:
     the halves' results joined are the whole's. Called from one of the pool's own threads
     it makes one call: waiting there for another task of the pool could wait forever.
     """
-    n = items[0].shape[0]
+    return on_halves(lambda lo, hi: kernel(*lead, *(a[lo:hi] for a in items)),
+                     items[0].shape[0], data_bytes)
+
+
+def on_halves(work, n: int, data_bytes: int) -> list:
+    """``work(0, n)``, or for a large input (as :func:`by_halves` says) ``work(0, m)`` and
+    ``work(m, n)`` on two threads, ``m = n // 2``. Returns the results in order."""
     if n < 2 or data_bytes < PARALLEL_MIN_BYTES or threads() < 2 or in_pool():
-        return [kernel(*lead, *items)]
+        return [work(0, n)]
     m = n // 2
-    later = pool().submit(kernel, *lead, *(a[m:] for a in items))
-    return [kernel(*lead, *(a[:m] for a in items)), later.result()]
+    later = pool().submit(work, m, n)
+    return [work(0, m), later.result()]
 
 
 def in_pool() -> bool:
