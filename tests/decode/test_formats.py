@@ -306,3 +306,46 @@ def test_frames_parsed_in_two_halves_decode_the_same(monkeypatch):
         assert photo_ids[:9] == ["216769295715"] * 9
     assert halves.count(2) == 2  # each log's chunk (finishing parses what is left: none)
     assert wholes["traccar"].messages.column("device_id").to_pylist()[-1] == "353451000164"
+
+
+@pytest.mark.parametrize("log_tz", [None, "Europe/Vienna"])
+def test_tracker_server_lines_scanned_in_two_halves_read_the_same(monkeypatch, log_tz):
+    """A large chunk of a tracker-server log in a zone of one offset is scanned in two
+    halves on two threads, cut after a line end; in a zone with daylight saving one line's
+    time depends on the line before it, so it is scanned whole. Rows and the clock the
+    decoder keeps are the same either way, however the log is cut into chunks."""
+    from pathlib import Path
+
+    import bofan_analytics.io.formats.traccar as traccar_mod
+    from bofan_analytics.decode import StreamDecoder
+
+    data = (Path(__file__).resolve().parents[2] / "data" / "samples" / "tracker-server.log"
+            ).read_bytes()
+
+    def decode(size):
+        dec = StreamDecoder("traccar", log_tz=log_tz)
+        parts = [dec.feed(data[i : i + size]) for i in range(0, len(data), size)]
+        state = dec.checkpoint()
+        parts.append(dec.finish())
+        return ba.DecodedLog.concat(parts), state
+
+    whole, whole_state = decode(len(data))
+    monkeypatch.setattr(traccar_mod, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(traccar_mod, "threads", lambda: 2)
+    scans = []  # what the format hands to the second thread
+    real_pool = traccar_mod.pool()
+
+    class Counted:
+        @staticmethod
+        def submit(fn, *args):
+            scans.append(fn.__name__)
+            return real_pool.submit(fn, *args)
+
+    monkeypatch.setattr(traccar_mod, "pool", Counted)
+    for size in (len(data), 65536, 4099):
+        log, state = decode(size)
+        assert log.messages.equals(whole.messages), size
+        assert log.rejects.equals(whole.rejects), size
+        assert state["last_utc"] == whole_state["last_utc"] and not state["cont"]
+    halves = scans.count("scan_traccar")
+    assert (halves > 20) if log_tz is None else (halves == 0)
