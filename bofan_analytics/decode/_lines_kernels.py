@@ -378,16 +378,19 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     return kind[:n], recv[:n], key[:n], pay_s[:n], pay_e[:n], line_s[:n], i, cont, last_utc
 
 
+#: the value of each byte as a hex digit, -1 for a byte that is none
+_HEX_VALUE = np.full(256, -1, np.int64)
+_HEX_VALUE[48:58] = np.arange(10)
+_HEX_VALUE[97:103] = np.arange(10, 16)
+_HEX_VALUE[65:71] = np.arange(10, 16)
+
+
 @helper
 def _hexval(c):
-    c = c + ZERO
-    if 48 <= c <= 57:
-        return c - 48
-    if 97 <= c <= 102:
-        return c - 87
-    if 65 <= c <= 70:
-        return c - 55
-    return -1
+    """The value of the hex digit ``c`` (a byte), or -1. Looked up, not compared: which of
+    digit and letter a byte of hex is cannot be predicted, and a mispredicted branch per
+    byte cost more than the lookup (hex decoding and classifying took 4 ns a byte)."""
+    return _HEX_VALUE[c]
 
 
 #: classes of a tracker-server payload piece
