@@ -241,6 +241,21 @@ def _wall_to_utc(w, tz_utc, tz_off, last_utc):
     return u0
 
 
+#: the value of each byte as a hex digit, -1 for a byte that is none
+_HEX_VALUE = np.full(256, -1, np.int64)
+_HEX_VALUE[48:58] = np.arange(10)
+_HEX_VALUE[97:103] = np.arange(10, 16)
+_HEX_VALUE[65:71] = np.arange(10, 16)
+
+
+@helper
+def _hexval(c):
+    """The value of the hex digit ``c`` (a byte), or -1. Looked up, not compared: which of
+    digit and letter a byte of hex is cannot be predicted, and a mispredicted branch per
+    byte cost more than the lookup (hex decoding and classifying took 4 ns a byte)."""
+    return _HEX_VALUE[c]
+
+
 @helper
 def _session(buf, b, end):
     """Session key of ``[T1a2b3c4d: `` / ``[1a2b3c4d: `` at ``b`` (the ``[``): the id's hex
@@ -254,15 +269,10 @@ def _session(buf, b, end):
     v = np.int64(0)
     nd = 0
     while j < end and nd < 13:
-        c = buf[j] + ZERO
-        if 48 <= c <= 57:
-            v = v * 16 + (c - 48)
-        elif 97 <= c <= 102:
-            v = v * 16 + (c - 87)
-        elif 65 <= c <= 70:
-            v = v * 16 + (c - 55)
-        else:
+        d = _hexval(buf[j])
+        if d < 0:
             break
+        v = v * 16 + d
         nd += 1
         j += 1
     if nd == 0 or nd > 12 or j >= end or buf[j] != 58:  # ':'
@@ -376,21 +386,6 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
         cont = cut
         i = nxt
     return kind[:n], recv[:n], key[:n], pay_s[:n], pay_e[:n], line_s[:n], i, cont, last_utc
-
-
-#: the value of each byte as a hex digit, -1 for a byte that is none
-_HEX_VALUE = np.full(256, -1, np.int64)
-_HEX_VALUE[48:58] = np.arange(10)
-_HEX_VALUE[97:103] = np.arange(10, 16)
-_HEX_VALUE[65:71] = np.arange(10, 16)
-
-
-@helper
-def _hexval(c):
-    """The value of the hex digit ``c`` (a byte), or -1. Looked up, not compared: which of
-    digit and letter a byte of hex is cannot be predicted, and a mispredicted branch per
-    byte cost more than the lookup (hex decoding and classifying took 4 ns a byte)."""
-    return _HEX_VALUE[c]
 
 
 #: classes of a tracker-server payload piece
