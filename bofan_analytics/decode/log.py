@@ -91,6 +91,9 @@ def read_log(
     """
     check_format(format)
     check_port(port)
+    if not isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)) and isinstance(
+            source, Iterable):
+        source = list(source)  # read twice below: its size is told first
     if not PLAIN and _plain.wanted(source):  # a first run: decode it as plain Python
         return _decode_plain(source, format=format, source_name=source_name,
                              device_tz=device_tz, log_tz=log_tz, chunk_bytes=chunk_bytes,

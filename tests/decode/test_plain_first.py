@@ -149,3 +149,28 @@ def test_the_second_process_fills_the_cache_for_the_next_input(tmp_path):
     # the next process finds the framer compiled and decodes compiled, saying nothing
     again = _first_run(tmp_path, SAMPLES / "fleet.log", "exit")
     assert again.stderr == "" and again.stdout.split("\n")[1] == "0 True"
+
+
+def test_read_log_decodes_plain_and_starts_the_compiled_decode_of_the_same_input(
+        first_run, monkeypatch, tmp_path):
+    started = []
+    monkeypatch.setattr(_numba, "run_aside",
+                        lambda key, code, niceness, data=None: started.append((code, data)))
+    path = SAMPLES / "fleet.log"
+    data = path.read_bytes()
+    options = dict(source_name="fleet.log", log_tz="UTC")
+    monkeypatch.setenv("BOFAN_PLAIN_FIRST", "0")  # the compiled decoder's tables
+    compiled, compiled_bytes = ba.read_log(path), ba.read_log(data, **options)
+    monkeypatch.setenv("BOFAN_PLAIN_FIRST", "1")
+    # a generator of paths is read twice (its size, then its files): taken once
+    _same(ba.read_log(p for p in [path]), compiled)
+    _same(ba.read_log(data, **options), compiled_bytes)
+    assert len(started) == 2
+    # what the second process runs decodes the same input (here from the warm cache)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BOFAN_COMPILE_ASIDE="0")
+    for code, given in started:
+        done = subprocess.run([sys.executable, "-c", code], input=given, env=env,
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+    assert started[0][1] is None and started[1][1] == data
+    assert "'source_name': 'fleet.log'" in started[1][0]
