@@ -114,24 +114,29 @@ def _input_bytes(source) -> int | None:
 def compile_later(source, **options) -> None:
     """Have a second process, at the lowest priority, decode ``source`` compiled (with
     ``read_log``'s ``options``): the kernels this input needs are then in the cache for
-    the next one. It ends with this process (see ``_numba.run_aside``)."""
+    the next one. It ends with this process (see ``_numba.run_aside``).
+
+    The input and options reach it as data on its standard input (a pickle from this
+    process); its code is fixed."""
+    import pickle
+
     from . import _numba
 
-    data = None
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data, given = bytes(source), "sys.stdin.buffer.read()"
+        given = bytes(source)
     elif isinstance(source, (str, os.PathLike)) or not hasattr(source, "__iter__"):
-        given = repr(os.fspath(source))
+        given = os.fspath(source)
     else:
-        given = repr([os.fspath(p) for p in source])
-    code = (f"import sys, bofan_analytics as ba; ba.read_log({given}, "
-            f"**{_literal(options)!r})")
-    _numba.run_aside(ASIDE_KEY, code, niceness=19, data=data)
+        given = [os.fspath(p) for p in source]
+    options = {k: dict(v) if hasattr(v, "items") else v for k, v in options.items()}
+    _numba.run_aside(ASIDE_KEY, _DECODE_LATER, niceness=19,
+                     data=pickle.dumps((given, options)))
 
 
-def _literal(options: dict) -> dict:
-    """``read_log``'s options as Python literals (a mapping of zones as a plain dict)."""
-    return {k: dict(v) if hasattr(v, "items") else v for k, v in options.items()}
+#: what the second process of :func:`compile_later` runs
+_DECODE_LATER = ("import pickle, sys, bofan_analytics as ba; "
+                 "source, options = pickle.loads(sys.stdin.buffer.read()); "
+                 "ba.read_log(source, **options)")
 
 
 def _plain_numba() -> types.ModuleType:

@@ -3,6 +3,7 @@ process compiles the decoder; the tables are the compiled decoder's."""
 
 import gzip
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -172,5 +173,8 @@ def test_read_log_decodes_plain_and_starts_the_compiled_decode_of_the_same_input
         done = subprocess.run([sys.executable, "-c", code], input=given, env=env,
                               capture_output=True, timeout=300)
         assert done.returncode == 0, done.stderr.decode()
-    assert started[0][1] is None and started[1][1] == data
-    assert "'source_name': 'fleet.log'" in started[1][0]
+    # the input reaches it as data, not as code
+    assert {code for code, _ in started} == {_plain._DECODE_LATER}
+    assert pickle.loads(started[0][1]) == ([str(path)], {"format": "auto", "source_name": None,
+                                                         "log_tz": None, "port": 8888})
+    assert pickle.loads(started[1][1]) == (data, {"format": "auto", **options, "port": 8888})
