@@ -2,6 +2,7 @@
 process compiles the decoder; the tables are the compiled decoder's."""
 
 import gzip
+import importlib
 import os
 import pickle
 import subprocess
@@ -178,3 +179,28 @@ def test_read_log_decodes_plain_and_starts_the_compiled_decode_of_the_same_input
     assert pickle.loads(started[0][1]) == ([str(path)], {"format": "auto", "source_name": None,
                                                          "log_tz": None, "port": 8888})
     assert pickle.loads(started[1][1]) == (data, {"format": "auto", **options, "port": 8888})
+
+
+def test_the_twin_binds_no_compiled_kernel():
+    """Every module the twin executes again holds plain functions only: a kernel bound
+    from a module it shares with the package would be compiled by a plain decode."""
+    from numba.core.dispatcher import Dispatcher
+
+    _plain.module("decode.log")
+    for name in sorted(_plain.TWINNED):
+        twin = sys.modules.get(f"{_plain.TWIN}.{name}") or _plain.module(name)
+        own = importlib.import_module(f"bofan_analytics.{name}")
+        assert twin is not own, name
+        compiled = [k for k, v in vars(twin).items() if isinstance(v, Dispatcher)]
+        assert compiled == [], (name, compiled)
+    # and every module of the package that holds a kernel is twinned, or not decoding's
+    import pkgutil
+
+    for info in pkgutil.walk_packages(ba.__path__, "bofan_analytics."):
+        if not info.name.startswith(("bofan_analytics.decode.", "bofan_analytics.io.")):
+            continue
+        mod = importlib.import_module(info.name)
+        kernels = [k for k, v in vars(mod).items()
+                   if isinstance(v, Dispatcher) and v.py_func.__module__ == info.name]
+        rel = info.name.removeprefix("bofan_analytics.")
+        assert not kernels or rel in _plain.TWINNED or rel == "decode._positions_kernels", rel
