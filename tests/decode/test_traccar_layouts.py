@@ -236,3 +236,23 @@ def test_generated_log_rotated_mid_frame_decodes_like_the_whole(tmp_path, fleet,
     apart = ba.read_log(tmp_path / "tracker-server.log.20261102").messages.num_rows + ba.read_log(
         tmp_path / "tracker-server.log").messages.num_rows
     assert apart == len(expected.messages) - 1
+
+
+@pytest.mark.parametrize("layout", ["hex", "text", "4.x", "3.x"])
+def test_every_layout_decodes_alike_in_halves_on_two_threads(fleet, monkeypatch, layout):
+    """The lines of a large chunk scanned, and its frames parsed and tabulated, in two
+    halves on two threads (forced here for a small log): the rows of one thread, in each
+    layout Traccar releases write."""
+    import bofan_analytics.io.formats._parallel as parallel
+    import bofan_analytics.io.formats.traccar as traccar_mod
+
+    data = render_capture(fleet, "traccar", **({} if layout == "hex" else {"layout": layout})).data
+    whole = ba.read_log(data)
+    for mod in (parallel, traccar_mod):
+        monkeypatch.setattr(mod, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(mod, "threads", lambda: 2)
+    for size in (len(data), 65536):
+        halves = ba.read_log(data, chunk_bytes=size)
+        assert halves.messages.equals(whole.messages), size
+        assert halves.rejects.equals(whole.rejects), size
+    assert len(whole.messages) > 100
