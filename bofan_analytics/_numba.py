@@ -130,13 +130,18 @@ class _CompileNotice(_numba_event.Listener):
         if len(parts) < 2 or parts[0] != __package__:
             return
         part = parts[1] if parts[1] in COMPILE_NOTICES else ""
-        with self._lock:
-            if part in self._told:
-                return
-            self._told.add(part)
-        print(f"bofan_analytics: {COMPILE_NOTICES[part]}", file=sys.stderr, flush=True)
-        if part in ASIDE_AFTER:
+        if self.tell(part, COMPILE_NOTICES[part]) and part in ASIDE_AFTER:
             compile_aside(ASIDE_AFTER[part])
+
+    def tell(self, key: str, text: str) -> bool:
+        """Say ``text`` on stderr unless something was said under ``key`` in this process
+        already; whether it was said now."""
+        with self._lock:
+            if key in self._told:
+                return False
+            self._told.add(key)
+        print(f"bofan_analytics: {text}", file=sys.stderr, flush=True)
+        return True
 
     def on_end(self, event):
         pass

@@ -131,18 +131,11 @@ def read_log(
 def _decode_plain(source, **options):
     """``read_log`` by the decoder's plain-Python twin (:mod:`.._plain`), while a second
     process decodes the same input compiled, for the cache."""
-    import sys
-
-    if not _PLAIN_TOLD:
-        _PLAIN_TOLD.append(True)
-        print(f"bofan_analytics: {_plain.NOTICE}", file=sys.stderr, flush=True)
+    _numba._NOTICE.tell("plain", _plain.NOTICE)  # once per process, like compile notices
     later = {k: v for k, v in options.items()
              if k in ("format", "source_name", "log_tz", "port")}
     _plain.compile_later(source, **later)
     return _plain.module("decode.log").read_log(source, **options)
-
-
-_PLAIN_TOLD = []  # the notice above is given once per process
 
 
 def _decode(readers, fmt, log_tz, port):
