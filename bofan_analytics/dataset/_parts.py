@@ -182,7 +182,36 @@ def sort_order(keys: list) -> np.ndarray:
         else:
             last = pa.scalar(np.iinfo(np.int64).max, pa.int64())
             codes.append(key.cast(pa.int64()).fill_null(last).to_numpy(zero_copy_only=False))
-    return np.lexsort(codes[::-1])
+    return _lexsort(codes)
+
+
+def _lexsort(codes: list) -> np.ndarray:
+    """``np.lexsort`` of integer keys, the first the most significant, in fewer passes: a
+    key holding one value orders nothing and is left out (a chunk comes from one source),
+    and neighbouring keys whose ranges multiply within 62 bits are sorted as one,
+    ``(a - a_min) * b_span + (b - b_min)``, which orders as the pair does. Both sorts are
+    stable, so the order is the same.
+
+    >>> _lexsort([np.array([1, 0, 1]), np.array([5, 5, 5]), np.array([2, 9, 1])])
+    array([1, 2, 0])
+    """
+    keys = []  # (values, low, high)
+    for key in codes:
+        key = np.asarray(key, np.int64)
+        low, high = (int(key.min()), int(key.max())) if key.shape[0] else (0, 0)
+        if low == high:
+            continue
+        if keys and (keys[-1][2] - keys[-1][1] + 1) * (high - low + 1) < 1 << 62:
+            prev, p_low, p_high = keys.pop()
+            span = high - low + 1
+            key = (prev - p_low) * span + (key - low)
+            low, high = 0, (p_high - p_low + 1) * span - 1
+        keys.append((key, low, high))
+    if not keys:
+        return np.arange(len(codes[0]) if codes else 0)
+    if len(keys) == 1:
+        return np.argsort(keys[0][0], kind="stable")
+    return np.lexsort([key for key, _, _ in reversed(keys)])
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:

@@ -12,6 +12,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from _dataset_helpers import make_messages, make_rejects, ts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bofan_analytics import schema
 from bofan_analytics.dataset import (
@@ -312,6 +314,24 @@ def test_part_order_from_integer_codes_is_pyarrows_sort():
     expected = pc.sort_indices(table, [(k, "ascending") for k in keys]).to_numpy()
     rows = _parts.sort_order([table.column(k) for k in keys])
     assert rows.tolist() == expected.tolist() == [5, 2, 3, 0, 7, 4, 6, 1]
+
+
+_KEY = st.one_of(
+    st.integers(-3, 3),  # few values, often one
+    st.integers(0, 1 << 40),  # offsets, times
+    st.sampled_from([np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0]),  # null fillers
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 40).flatmap(lambda n: st.lists(
+    st.lists(_KEY, min_size=n, max_size=n), min_size=1, max_size=5)))
+def test_keys_sorted_in_fewer_passes_order_as_numpys_lexsort(columns):
+    """Keys of one value are left out and neighbours whose ranges fit are joined: the
+    order is ``np.lexsort``'s of all of them, whatever the values."""
+    codes = [np.array(c, np.int64) for c in columns]
+    expected = np.lexsort(codes[::-1]) if len(codes[0]) else np.arange(0)
+    assert _parts._lexsort(codes).tolist() == expected.tolist()
 
 
 def test_sorted_copy_of_a_chunk_is_pyarrows_take():
