@@ -186,32 +186,50 @@ def sort_order(keys: list) -> np.ndarray:
 
 
 def _lexsort(codes: list) -> np.ndarray:
-    """``np.lexsort`` of integer keys, the first the most significant, in fewer passes: a
-    key holding one value orders nothing and is left out (a chunk comes from one source),
-    and neighbouring keys whose ranges multiply within 62 bits are sorted as one,
-    ``(a - a_min) * b_span + (b - b_min)``, which orders as the pair does. Both sorts are
-    stable, so the order is the same.
+    """``np.lexsort`` of integer keys, the first the most significant, for rows that come
+    mostly in order already.
+
+    The leading keys with few values (day, device) are joined into one key of 16 bits,
+    ``(a - a_min) * b_span + (b - b_min)``, which orders as they do, and sorted stably by
+    numpy's radix sort, one pass. Within each group of that key the rows keep their input
+    order; when the other keys (time, source, offset) already run in order there, as in a
+    log read front to back, that is the order ``np.lexsort`` gives (both are stable).
+    Otherwise, or when the leading keys have too many values, ``np.lexsort`` it is.
 
     >>> _lexsort([np.array([1, 0, 1]), np.array([5, 5, 5]), np.array([2, 9, 1])])
     array([1, 2, 0])
     """
-    keys = []  # (values, low, high)
+    n = len(codes[0]) if codes else 0
+    group = None
+    span = 1
+    lead = 0
     for key in codes:
         key = np.asarray(key, np.int64)
-        low, high = (int(key.min()), int(key.max())) if key.shape[0] else (0, 0)
-        if low == high:
-            continue
-        if keys and (keys[-1][2] - keys[-1][1] + 1) * (high - low + 1) < 1 << 62:
-            prev, p_low, p_high = keys.pop()
-            span = high - low + 1
-            key = (prev - p_low) * span + (key - low)
-            low, high = 0, (p_high - p_low + 1) * span - 1
-        keys.append((key, low, high))
-    if not keys:
-        return np.arange(len(codes[0]) if codes else 0)
-    if len(keys) == 1:
-        return np.argsort(keys[0][0], kind="stable")
-    return np.lexsort([key for key, _, _ in reversed(keys)])
+        low, high = (int(key.min()), int(key.max())) if n else (0, 0)
+        if span * (high - low + 1) > 1 << 16:
+            break
+        if high > low:
+            shifted = key - low
+            group = shifted if group is None else group * (high - low + 1) + shifted
+            span *= high - low + 1
+        lead += 1
+    if lead == 0 or n < 2:
+        return np.lexsort(codes[::-1]) if n else np.arange(0)
+    order = (np.arange(n) if group is None
+             else np.argsort(group.astype(np.uint16), kind="stable"))
+    if lead == len(codes):
+        return order
+    grouped = group[order] if group is not None else np.zeros(n, np.int64)
+    same = grouped[1:] == grouped[:-1]
+    before = np.zeros(n - 1, bool)  # the row sorts before the next by the other keys
+    tied = np.ones(n - 1, bool)
+    for key in codes[lead:]:
+        values = np.asarray(key)[order]
+        before |= tied & (values[:-1] < values[1:])
+        tied &= values[:-1] == values[1:]
+    if (same & ~(before | tied)).any():  # out of order within a group: sort them all
+        return np.lexsort(codes[::-1])
+    return order
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:

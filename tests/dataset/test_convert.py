@@ -325,11 +325,16 @@ _KEY = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 40).flatmap(lambda n: st.lists(
-    st.lists(_KEY, min_size=n, max_size=n), min_size=1, max_size=5)))
-def test_keys_sorted_in_fewer_passes_order_as_numpys_lexsort(columns):
-    """Keys of one value are left out and neighbours whose ranges fit are joined: the
-    order is ``np.lexsort``'s of all of them, whatever the values."""
+    st.lists(_KEY, min_size=n, max_size=n), min_size=1, max_size=5)),
+    st.integers(0, 4), st.booleans())
+def test_part_order_of_rows_mostly_in_order_is_numpys_lexsort(columns, lead, in_order):
+    """The leading keys of few values sorted as one and the rows of each group kept in
+    input order where the later keys run in order there (rows read front to back), else
+    every key sorted: the order is ``np.lexsort``'s, whatever the values."""
     codes = [np.array(c, np.int64) for c in columns]
+    if in_order and len(codes[0]):  # the later keys in order, as a log read front to back
+        rest = np.lexsort(codes[lead:][::-1]) if codes[lead:] else np.arange(len(codes[0]))
+        codes = [c[rest] for c in codes]
     expected = np.lexsort(codes[::-1]) if len(codes[0]) else np.arange(0)
     assert _parts._lexsort(codes).tolist() == expected.tolist()
 
