@@ -47,6 +47,16 @@ def test_the_twin_decodes_every_format_as_the_compiled_decoder(path):
     _same(plain, ba.read_log(path))
 
 
+@pytest.mark.parametrize("fmt", ["lines", "stream"])
+@pytest.mark.parametrize("name", ["pt502_frames.tsv", "pt60_frames.tsv",
+                                  "pt502_stream_framing.tsv"])
+def test_the_twin_decodes_the_real_frames_as_the_compiled_decoder(name, fmt):
+    """The frames published from real devices (``tests/data/vectors``), every one a
+    message or a reject alike."""
+    path = ROOT / "tests" / "data" / "vectors" / name
+    _same(_plain.module("decode.log").read_log(path, format=fmt), ba.read_log(path, format=fmt))
+
+
 def test_the_twin_runs_the_kernels_as_python():
     frames = _plain.module("decode._framing_kernels").frame_segments
     compiled = ba.decode._assemble.frame_segments
