@@ -90,15 +90,14 @@ def wanted(source) -> bool:
 
 
 def _input_bytes(source) -> int | None:
-    """The size of ``source`` as ``read_log`` takes it (compressed files counted
-    :data:`COMPRESSED_FACTOR` times), or None past :data:`PLAIN_MAX_BYTES` or when it
-    cannot be told (the compiled way then reports what is wrong)."""
+    """The size of ``source`` (bytes, or a list of paths, as ``read_log`` has made it),
+    compressed files counted :data:`COMPRESSED_FACTOR` times; None past
+    :data:`PLAIN_MAX_BYTES` or when it cannot be told (the compiled way then reports what
+    is wrong)."""
     from .io.files import is_compressed, iter_capture_files
 
     if isinstance(source, (bytes, bytearray, memoryview)):
         return len(source)
-    if isinstance(source, (str, os.PathLike)) or not hasattr(source, "__iter__"):
-        source = [source]
     total = 0
     try:
         for path in iter_capture_files(source):
@@ -112,9 +111,10 @@ def _input_bytes(source) -> int | None:
 
 
 def compile_later(source, **options) -> None:
-    """Have a second process, at the lowest priority, decode ``source`` compiled (with
-    ``read_log``'s ``options``): the kernels this input needs are then in the cache for
-    the next one. It ends with this process (see ``_numba.run_aside``).
+    """Have a second process, at the lowest priority, decode ``source`` (bytes, or a list
+    of paths) compiled, with ``read_log``'s ``options``: the kernels this input needs are
+    then in the cache for the next one. It ends with this process (see
+    ``_numba.run_aside``).
 
     The input and options reach it as data on its standard input (a pickle from this
     process); its code is fixed."""
@@ -124,8 +124,6 @@ def compile_later(source, **options) -> None:
 
     if isinstance(source, (bytes, bytearray, memoryview)):
         given = bytes(source)
-    elif isinstance(source, (str, os.PathLike)) or not hasattr(source, "__iter__"):
-        given = os.fspath(source)
     else:
         given = [os.fspath(p) for p in source]
     options = {k: dict(v) if hasattr(v, "items") else v for k, v in options.items()}

@@ -91,9 +91,10 @@ def read_log(
     """
     check_format(format)
     check_port(port)
-    if not isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)) and isinstance(
-            source, Iterable):
-        source = list(source)  # read twice below: its size is told first
+    if not isinstance(source, (bytes, bytearray, memoryview)):
+        # a list of paths, taken once: a first run sizes it before it is decoded
+        is_one = isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable)
+        source = [source] if is_one else list(source)
     if not PLAIN and _plain.wanted(source):  # a first run: decode it as plain Python
         return _decode_plain(source, format=format, source_name=source_name,
                              device_tz=device_tz, log_tz=log_tz, chunk_bytes=chunk_bytes,
@@ -104,8 +105,6 @@ def read_log(
         reader = BytesReader(bytes(source), source_name or "<bytes>", chunk_bytes=chunk_bytes)
         log = _decode([reader], format, log_tz, port)
     else:
-        if isinstance(source, (str, os.PathLike)) or not isinstance(source, Iterable):
-            source = [source]
         files = list(iter_capture_files(source))
         if not files:
             raise InputError("no capture files found in the given inputs")
