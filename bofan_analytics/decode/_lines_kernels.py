@@ -22,6 +22,7 @@ __all__ = [
     "resolve_text",
     "split_escapes",
     "gather_pieces",
+    "group_by_key",
 ]
 
 _MS_DAY = 86_400_000
@@ -522,6 +523,50 @@ def split_escapes(p_s, p_e, cls, buf):
             parent[m] = k
             m += 1
     return o_s[:m], o_e[:m], o_c[:m], parent[:m]
+
+
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+
+
+@jit
+def group_by_key(key):
+    """An order of the items that puts equal ``key``\\ s together: the groups in the order
+    their keys first appear, each group's items in input order.
+
+    How pieces of one connection are brought together. A sort by key would do as well for
+    the framer, but it orders the connections by their ids, and those are random: frames
+    would then be parsed and tabulated in input order from places all over the buffer. In
+    this order a log whose connections are short (connect, a read, disconnect) keeps its
+    buffer in input order. A hash of the keys and a counting sort: two passes, no sort.
+    """
+    n = key.shape[0]
+    bits = 4
+    while (1 << bits) < 2 * n:
+        bits += 1
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    slot_key = np.empty(mask + 1, np.int64)
+    slot_group = np.full(mask + 1, -1, np.int64)
+    group = np.empty(n, np.int64)
+    start = np.zeros(n + 1, np.int64)
+    groups = 0
+    for k in range(n):
+        j = np.int64((np.uint64(key[k]) * _FIBONACCI) >> shift)
+        while slot_group[j] >= 0 and slot_key[j] != key[k]:
+            j = (j + 1) & mask
+        if slot_group[j] < 0:
+            slot_group[j] = groups
+            slot_key[j] = key[k]
+            groups += 1
+        group[k] = slot_group[j]
+        start[slot_group[j] + 1] += 1
+    for g in range(groups):
+        start[g + 1] += start[g]
+    order = np.empty(n, np.int64)
+    for k in range(n):
+        order[start[group[k]]] = k
+        start[group[k]] += 1
+    return order
 
 
 @jit

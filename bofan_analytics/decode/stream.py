@@ -22,7 +22,7 @@ from ..io.formats import DEFAULT_PORT, capture_format, check_port
 from ..io.formats._parallel import by_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
-from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces
+from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces, group_by_key
 from ._parse import start_compiling
 
 __all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT"]
@@ -314,7 +314,7 @@ class StreamDecoder:
         all_file = np.concatenate([c_file, np.full(pay_s.shape[0], len(self._accounts) - 1)])
         # whether a carried tail starts a line, as it did when it was cut off
         all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
-        order = np.argsort(all_key, kind="stable")
+        order = group_by_key(all_key)
         out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         keys = all_key[order]
         dgram = all_dgram[order]

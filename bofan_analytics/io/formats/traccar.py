@@ -143,11 +143,11 @@ def _resolve_text(open_text, buf, pay_s, pay_e, cls, key):
     holds the sessions inside a text frame and is updated."""
     import numpy as np
 
-    from ...decode._lines_kernels import P_TEXT, resolve_text
+    from ...decode._lines_kernels import P_TEXT, group_by_key, resolve_text
 
     if not open_text and not (cls == P_TEXT).any():
         return cls
-    order = np.argsort(key, kind="stable")
+    order = group_by_key(key)
     ks = key[order]
     if ks.shape[0] == 0:
         return cls
