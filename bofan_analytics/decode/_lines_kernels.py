@@ -12,6 +12,7 @@ __all__ = [
     "L_OTHER",
     "L_BAD",
     "L_LONG",
+    "L_CLOSE",
     "P_TEXT",
     "P_HEX",
     "P_ODD_HEX",
@@ -192,7 +193,7 @@ def scan_lines(buf, s0, e0, final):
 
 
 #: what a tracker-server log line is (``kind`` of :func:`scan_traccar`)
-L_DATA, L_REPLY, L_OTHER, L_BAD, L_LONG = 0, 1, 2, 3, 4
+L_DATA, L_REPLY, L_OTHER, L_BAD, L_LONG, L_CLOSE = 0, 1, 2, 3, 4, 5
 
 
 @helper
@@ -258,10 +259,10 @@ def _hexval(c):
 
 
 @helper
-def _session(buf, b, end):
-    """Session key of ``[T1a2b3c4d: `` / ``[1a2b3c4d: `` at ``b`` (the ``[``): the id's hex
-    value, plus ``1 << 48`` for UDP (``U``). Returns ``(key, index of the ':')`` or
-    ``(-1, b)`` when malformed."""
+def _session(buf, b, end, term):
+    """Session key of ``[T1a2b3c4d`` / ``[1a2b3c4d`` at ``b`` (the ``[``), followed by the
+    byte ``term``: the id's hex value, plus ``1 << 48`` for UDP (``U``). Returns ``(key,
+    index of term)`` or ``(-1, b)`` when malformed."""
     j = b + 1
     udp = False
     if j < end and (buf[j] == 84 or buf[j] == 85):  # T / U
@@ -276,9 +277,26 @@ def _session(buf, b, end):
         v = v * 16 + d
         nd += 1
         j += 1
-    if nd == 0 or nd > 12 or j >= end or buf[j] != 58:  # ':'
+    if nd == 0 or nd > 12 or j >= end or buf[j] != term:
         return np.int64(-1), b
     return v + (np.int64(1) << np.int64(48) if udp else np.int64(0)), j
+
+
+@helper
+def _closed(buf, b, end):
+    """The session key of a line ending in ``[<session>] disconnected`` (``b``: the ``[``),
+    what a tracker server writes when a connection has closed; -1 for any other line."""
+    close = end - 14
+    if close <= b + 1 or buf[close] != 93:  # ']'
+        return np.int64(-1)
+    for q in range(13):
+        if buf[close + 1 + q] != _DISCONNECTED[q]:
+            return np.int64(-1)
+    v, j = _session(buf, b, end, 93)
+    return v if j == close else np.int64(-1)
+
+
+_DISCONNECTED = np.frombuffer(b" disconnected", np.uint8).copy()
 
 
 @jit
@@ -288,6 +306,7 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
         2026-11-02 07:10:27  INFO: [T1a2b3c4d: pt502 < 10.0.0.5] 24504f53...   (5.x, 6.x)
         2019-05-13 10:01:02  INFO: [1a2b3c4d: pt502 < 10.0.0.5] HEX: 24504f53... (4.x)
         2017-01-01 10:00:00  INFO: [7D4E1731: 5017 < 10.0.0.5] HEX: 24504f53...  (3.x)
+        2026-11-02 07:10:29  INFO: [T1a2b3c4d] disconnected
 
     The time stamp is wall-clock time in the server's zone (``tz_utc``, ``tz_off``: see
     :func:`_wall_to_utc`). ``cont`` says that ``s0`` lies inside a line cut at
@@ -298,8 +317,10 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     (``>``), ``L_OTHER`` for any other log line, ``L_BAD`` for a line with the layout of a
     device read whose time stamp or session cannot be read, ``L_LONG`` for a piece of a line
     longer than :data:`MAX_LINE_BYTES` (no network read is that long); for the last two the
-    payload range is the whole line. ``key`` identifies the session: the id's hex value,
-    plus ``1 << 48`` for UDP (``U…``).
+    payload range is the whole line. ``L_CLOSE`` is the line a server writes when a
+    connection has closed (``[T1a2b3c4d] disconnected``), with an empty payload range at its
+    end. ``key`` identifies the session: the id's hex value, plus ``1 << 48`` for UDP
+    (``U…``).
     """
     lf = newlines(buf, s0, e0)  # one pass finds every line end: payloads are not re-read
     cap = 1 + (e0 - s0) // MAX_LINE_BYTES + lf.shape[0]
@@ -344,8 +365,14 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
                 t = _wall_to_utc(w, tz_utc, tz_off, last_utc)
                 last_utc = t
                 b = find_byte(buf, p, end, 91)  # '['
-                v, j = _session(buf, b, end)
-                if v >= 0:
+                v, j = _session(buf, b, end, 58)  # ':'
+                if v < 0:
+                    sess = _closed(buf, b, end)
+                    if sess >= 0:
+                        k = L_CLOSE
+                    elif _device_shaped(buf, i, end):
+                        k = L_BAD
+                else:
                     close = find_byte(buf, j, end, 93)  # ']'
                     d = j + 1
                     while d < close and buf[d] == 32:
@@ -370,8 +397,6 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
                             ps = end
                     elif _device_shaped(buf, i, end):
                         k = L_BAD
-                elif _device_shaped(buf, i, end):
-                    k = L_BAD
             elif _device_shaped(buf, i, end):
                 k = L_BAD
             if k == L_BAD:

@@ -331,7 +331,9 @@ def _render_traccar(rng, frames, *, layout="hex", log_tz=None):
     received = [None] * len(frames)
     noise_at = []
     seen = set()
-    for sec, sid, proto, ip, direction, data, as_text, numbers in reads:
+    # a server logs a connection's end: after a session's last read it is disconnected
+    last_read = {read[1]: k for k, read in enumerate(reads) if read[1].startswith("T")}
+    for k, (sec, sid, proto, ip, direction, data, as_text, numbers) in enumerate(reads):
         if sid not in seen and direction == "<" and sid.startswith("T"):
             seen.add(sid)
             shown = sid if layout in ("hex", "text") else sid[1:]
@@ -347,6 +349,10 @@ def _render_traccar(rng, frames, *, layout="hex", log_tz=None):
         read = _LINE_WRITERS[layout](sid, proto, direction, ip, data, as_text)
         lines.append(f"{stamp(sec)}  INFO: {read}")
         log_lines += direction == ">"
+        if last_read.get(sid) == k and sid in seen:
+            shown = sid if layout in ("hex", "text") else sid[1:]
+            lines.append(f"{stamp(sec)}  INFO: [{shown}] disconnected")
+            log_lines += 1
     last = reads[-1][0]
     lines.append(f"{stamp(last)}  WARN: Connection reset by peer - {sorted(seen)[0]}")
     lines.append(f"{stamp(last + 1)}  INFO: Stopping server...")

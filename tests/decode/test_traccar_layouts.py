@@ -256,3 +256,69 @@ def test_every_layout_decodes_alike_in_halves_on_two_threads(fleet, monkeypatch,
         assert halves.messages.equals(whole.messages), size
         assert halves.rejects.equals(whole.rejects), size
     assert len(whole.messages) > 100
+
+
+_LAYOUT_OF_SESSION = {  # how each release writes a read, and its disconnect line
+    "hex": (b"T1a2b3c4d", b""),
+    "4.x": (b"1a2b3c4d", b"HEX: "),
+    "3.x": (b"7D4E1731", b"HEX: "),
+}
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUT_OF_SESSION))
+def test_a_frame_cut_off_by_a_disconnect_is_rejected_there_not_held(layout):
+    """A connection that closes mid-frame (``[…] disconnected``, as Traccar logs a closed
+    channel) ends its frame there: a ``truncated`` reject at once, and the rows after it
+    are not held back until the end of the log."""
+    session, mark = _LAYOUT_OF_SESSION[layout]
+    half = (POS[:40]).hex().encode()
+    lines = [
+        _line(mark + half, session=session),
+        b"2026-11-02 07:10:28  INFO: [%s] disconnected\n" % session,
+        _line(mark + (POS + b"\r\n").hex().encode(), b"2026-11-02 07:10:29", session=b"Tfeed"
+              if layout == "hex" else b"feed"),
+    ]
+    data = b"".join(lines)
+    dec = StreamDecoder("traccar")
+    fed = dec.feed(data)
+    assert len(fed.messages) == 1
+    assert [(r["reason"], r["offset"], r["length"]) for r in fed.rejects.to_pylist()] == [
+        ("truncated", data.index(half), len(half))]
+    # the closed connection is forgotten, the open one remembered
+    assert dec.checkpoint()["devices"] == {str(0xFEED): "7210285832"}
+    rest = dec.finish()
+    assert len(rest.messages) == 0 and len(rest.rejects) == 0
+    # the disconnect line itself is the server's, neither message nor reject
+    acc = rest.accounting.to_pylist()[0]
+    assert acc["other_bytes"] == len(data) - len(half) - acc["message_bytes"]
+
+
+def test_a_session_id_taken_again_after_a_disconnect_starts_afresh():
+    """A photo chunk names no device; after its connection's id was closed and reused, it
+    does not take the device of the closed connection."""
+    pos = (POS + b"\r\n").hex().encode()
+    phd = b"$PHD0,4,abcd\r\n".hex().encode()
+    closed = [_line(pos), b"2026-11-02 07:10:28  INFO: [T1a2b3c4d] disconnected\n",
+              _line(phd, b"2026-11-02 07:10:29")]
+    for size in (None, 120, 200):
+        kw = {} if size is None else {"chunk_bytes": size}
+        devices = ba.read_log(b"".join(closed), **kw).messages.column("device_id").to_pylist()
+        assert devices == ["7210285832", None], size
+    open_on = ba.read_log(closed[0] + closed[2]).messages.column("device_id").to_pylist()
+    assert open_on == ["7210285832", "7210285832"]
+
+
+def test_many_short_connections_keep_no_state_behind():
+    """A log of connect, read, disconnect keeps nothing per closed connection: its
+    checkpoint stays small however many connections the log had."""
+    pos = (POS + b"\r\n").hex().encode()
+    data = b"".join(
+        b"2026-11-02 07:10:27  INFO: [T%08x] connected\n" % k
+        + _line(pos, session=b"T%08x" % k)
+        + b"2026-11-02 07:10:27  INFO: [T%08x] disconnected\n" % k
+        for k in range(1, 2001)
+    )
+    dec = StreamDecoder("traccar")
+    assert len(dec.feed(data).messages) == 2000
+    state = dec.checkpoint()
+    assert state["devices"] == {} and state["references"] == {}
