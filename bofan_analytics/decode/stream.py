@@ -25,7 +25,15 @@ from ._codes import REASONS
 from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces, group_by_key
 from ._parse import start_compiling
 
-__all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT"]
+__all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT", "MAX_FRAME_PAUSE_MS"]
+
+#: A connection's unfinished frame is cut off (a ``truncated`` reject) once the capture's
+#: clock, the latest receive time of any read so far, has run this long past the
+#: connection's last read. The reads of one frame come within seconds; a connection that
+#: stops mid-frame and is never seen to close must not hold its frame, and every row
+#: after it, to the end of a long capture. The rule reads only the capture, so every
+#: chunking cuts the same frames.
+MAX_FRAME_PAUSE_MS = 10 * 60_000
 
 
 class Accounting:
@@ -131,6 +139,7 @@ class StreamDecoder:
         self.known_devices = {}
         self.references = {}
         self._held = None  # rows that wait for a carried frame (see _release)
+        self._clock = S.NULL_TIME_MS  # the latest receive time of a piece so far
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._finished = False
         self._state = self.capture_format.start(self)  # what the format keeps between chunks
@@ -208,6 +217,7 @@ class StreamDecoder:
             "devices": {str(k): v for k, v in self.known_devices.items()},
             "carry": carry,
             "held": held,
+            "clock": self._clock,
             # compressed PT-502 frames: each connection's last full sentence
             "references": {
                 str(k): [sentence.hex(), le.hex(), bool(is_open)]
@@ -232,6 +242,7 @@ class StreamDecoder:
             decoder._accounts.append(decoder.accounting)
         decoder._base = int(state["consumed"])
         decoder.known_devices = {int(k): v for k, v in state["devices"].items()}
+        decoder._clock = int(state.get("clock", S.NULL_TIME_MS))
         decoder._carry = {
             int(key): (bytes.fromhex(entry[0]), [tuple(piece) for piece in entry[1]],
                        bool(entry[2]) if len(entry) > 2 else True)
@@ -318,15 +329,19 @@ class StreamDecoder:
         out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         keys = all_key[order]
         dgram = all_dgram[order]
+        paused, stale = self._pauses(all_recv, nc, order, keys)
         new_seg = np.ones(keys.shape[0], bool)
-        new_seg[1:] = (keys[1:] != keys[:-1]) | dgram[1:] | dgram[:-1] | all_brk[order][1:]
+        new_seg[1:] = ((keys[1:] != keys[:-1]) | dgram[1:] | dgram[:-1] | all_brk[order][1:]
+                       | paused[1:])
         first = np.flatnonzero(new_seg)
         seg_s = out_start[first]
         seg_e = np.append(out_start[first[1:]], out_start[-1])
         seg_key = keys[first]
-        # a segment ends for good when it is a datagram or another of its connection follows
+        # a segment ends for good when it is a datagram, another of its connection follows
+        # or its connection has been silent too long
         followed = np.append(seg_key[1:] == seg_key[:-1], False)
-        seg_final = (dgram[first] | followed | final).astype(np.int8)
+        last_piece = np.append(first, keys.shape[0])[1:] - 1
+        seg_final = (dgram[first] | followed | stale[last_piece] | final).astype(np.int8)
         # after a hole in the data nothing says a line starts there
         seg_line_start = (~all_brk[order][first] & all_ls[order][first]).astype(np.int8)
         segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key)
@@ -350,6 +365,27 @@ class StreamDecoder:
             rejects = rejects.take(pa.array(order))
             rej_end = ends[order]
         return self._release(messages, msg_end, rejects, rej_end, final)
+
+    def _pauses(self, recv, carried, order, keys):
+        """The pieces (in ``order``, grouped by connection ``keys``) that come more than
+        :data:`MAX_FRAME_PAUSE_MS` of the capture's clock after the previous piece of their
+        connection (``paused``: they start a segment), and those after which the clock
+        has run that long by the end of the chunk (``stale``: their segment is final).
+        ``recv``: the receive times in input order, the first ``carried`` of them those of
+        pieces carried from earlier chunks. Advances the clock."""
+        null = S.NULL_TIME_MS
+        clock = np.maximum.accumulate(np.concatenate([[self._clock], recv[carried:]]))
+        self._clock = int(clock[-1])
+        # the clock when each piece came (a carried piece: its own time, long joined)
+        came = np.concatenate([recv[:carried], clock[1:]])[order]
+        r = recv[order]
+        known = r != null
+        paused = np.zeros(keys.shape[0], bool)
+        paused[1:] = ((keys[1:] == keys[:-1]) & known[:-1] & (came[1:] != null)
+                      & (came[1:] - np.where(known[:-1], r[:-1], 0) > MAX_FRAME_PAUSE_MS))
+        stale = known & (self._clock != null) & (
+            self._clock - np.where(known, r, 0) > MAX_FRAME_PAUSE_MS)
+        return paused, stale
 
     def _release(self, messages, msg_end, rejects, rej_end, final):
         """Rows in input order whatever the chunking: rows are ordered by where their frame

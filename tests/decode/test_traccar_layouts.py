@@ -1,6 +1,7 @@
 """Tracker-server logs as Traccar releases write them: text mode, 4.x and 3.x layouts, the
 server's local time, rotated files, and lines that look like device reads but cannot be read."""
 
+import json
 from datetime import datetime, timezone
 
 import numpy as np
@@ -322,3 +323,60 @@ def test_many_short_connections_keep_no_state_behind():
     assert len(dec.feed(data).messages) == 2000
     state = dec.checkpoint()
     assert state["devices"] == {} and state["references"] == {}
+
+
+def _paused_log(resume_after_s):
+    """Session A sends half a frame at 07:00:00; session B reports every minute for 20
+    minutes; A sends the rest ``resume_after_s`` seconds after its first half."""
+    half = len(POS) // 2
+    lines = [(0, _line(POS[:half].hex().encode(), b"2026-11-02 07:00:00"))]
+    for minute in range(1, 21):
+        when = b"2026-11-02 07:%02d:00" % minute
+        lines.append((minute * 60, _line((POS + b"\r\n").hex().encode(), when, b"Tb")))
+    rest_at = b"2026-11-02 07:%02d:%02d" % divmod(resume_after_s, 60)
+    lines.append((resume_after_s, _line((POS[half:] + b"\r\n").hex().encode(), rest_at)))
+    return b"".join(line for _, line in sorted(lines, key=lambda x: x[0])), half
+
+
+@pytest.mark.parametrize("resume_after_s, joined", [(9 * 60 + 30, True), (10 * 60 + 30, False)])
+def test_a_frame_paused_longer_than_the_limit_is_cut_off_whatever_the_chunks(
+        resume_after_s, joined):
+    """A connection that stops mid-frame and is never seen to close: its frame is cut off
+    once the log's clock runs MAX_FRAME_PAUSE_MS (10 minutes) past its last read, and the
+    rest that comes later starts afresh; within the limit the reads are joined."""
+    from bofan_analytics.decode.stream import MAX_FRAME_PAUSE_MS
+
+    assert MAX_FRAME_PAUSE_MS == 600_000
+    data, half = _paused_log(resume_after_s)
+    whole = ba.read_log(data)
+    if joined:
+        assert (len(whole.messages), len(whole.rejects)) == (21, 0)
+    else:
+        # the first half cut off; the rest, alone, is no frame a device starts with
+        rest = (POS[half:] + b"\r\n").hex().encode()
+        assert len(whole.messages) == 20
+        assert whole.rejects.select(["offset", "length", "reason"]).to_pylist() == [
+            {"offset": data.index(POS[:half].hex().encode()), "length": 2 * half,
+             "reason": "truncated"},
+            {"offset": data.index(rest, data.index(b"07:10:30")), "length": len(rest) - 4, "reason": "unknown_protocol"},
+        ]
+    for size in (97, 400, 1000, 4096):
+        parts = ba.read_log(data, chunk_bytes=size)
+        assert parts.messages.equals(whole.messages), size
+        assert parts.rejects.equals(whole.rejects), size
+
+
+def test_rows_flow_on_after_a_frame_is_cut_off_and_a_resumed_decoder_keeps_the_clock():
+    data, _ = _paused_log(30 * 60)
+    lines = data.splitlines(keepends=True)
+    dec = StreamDecoder("traccar")
+    fed = dec.feed(b"".join(lines[:13]))  # up to 07:12: the half frame is cut off by now
+    assert [r["reason"] for r in fed.rejects.to_pylist()] == ["truncated"]
+    assert len(fed.messages) == 12  # not held back behind the unfinished frame
+    state = json.loads(json.dumps(dec.checkpoint()))
+    rest = b"".join(lines[13:])
+    again = StreamDecoder.resume("traccar", "<bytes>", state)
+    a = [again.feed(rest), again.finish()]
+    b = [dec.feed(rest), dec.finish()]
+    for x, y in zip(a, b, strict=True):
+        assert x.messages.equals(y.messages) and x.rejects.equals(y.rejects)
