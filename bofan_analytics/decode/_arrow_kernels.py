@@ -64,24 +64,25 @@ def gather_slices(buf, starts, ends, cap):
 
 
 @jit
-def inherit_device(dev_s, dev_e, f_seg, n_segs, ok, needs_device):
+def inherit_device(dev_s, dev_e, f_conn, n_conns, ok, needs_device):
     """Give a frame that carries no device id (a ``$PHD`` chunk) the id of the frame before
-    it in the same segment (connection) of ``n_segs``: frames are in order within each
-    segment, and segments may interleave. Returns the indices of frames still without one."""
+    it on the same connection (``f_conn``, of ``n_conns``): frames are in order within each
+    connection, and connections may interleave. Returns the indices of frames still without
+    one."""
     n = dev_s.shape[0]
-    last = np.full(n_segs, -1, np.int64)
+    last = np.full(n_conns, -1, np.int64)
     orphans = np.empty(n, np.int64)
     no = 0
     for k in range(n):
         if not ok[k]:
             continue
-        seg = f_seg[k]
+        c = f_conn[k]
         if dev_s[k] >= 0:
-            last[seg] = k
+            last[c] = k
         elif needs_device[k]:
-            if last[seg] >= 0:
-                dev_s[k] = dev_s[last[seg]]
-                dev_e[k] = dev_e[last[seg]]
+            if last[c] >= 0:
+                dev_s[k] = dev_s[last[c]]
+                dev_e[k] = dev_e[last[c]]
             else:
                 orphans[no] = k
                 no += 1

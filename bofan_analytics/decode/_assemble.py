@@ -62,9 +62,10 @@ _REASON_DICT = list(REASONS)
 class Segments:
     """The ranges of a buffer the framer cuts, with what is known of each."""
 
-    __slots__ = ("s", "e", "final", "line_start", "key", "recv")
+    __slots__ = ("s", "e", "final", "line_start", "key", "recv", "fresh", "closes", "conn")
 
-    def __init__(self, s, e, final, line_start, key=None, recv=None):
+    def __init__(self, s, e, final, line_start, key=None, recv=None, fresh=None, closes=None,
+                 conn=None):
         self.s = np.ascontiguousarray(s, np.int64)
         self.e = np.ascontiguousarray(e, np.int64)
         n = self.s.shape[0]
@@ -72,6 +73,24 @@ class Segments:
         self.line_start = np.broadcast_to(np.asarray(line_start, np.int8), (n,)).copy()
         self.key = np.zeros(n, np.int64) if key is None else np.asarray(key, np.int64)
         self.recv = recv  # int64 ms per segment, or None
+        # connections (segments of one key, together) that closed: ``closes`` marks the
+        # empty segment where one did, ``fresh`` a segment that takes its id again after
+        no = np.zeros(n, bool)
+        self.fresh = no if fresh is None else np.asarray(fresh, bool)
+        self.closes = no if closes is None else np.asarray(closes, bool)
+        #: the connection of each segment (numbered from 0, segments of one together): a
+        #: photo chunk takes the device of the frame before it there
+        self.conn = np.arange(n, dtype=np.int32) if conn is None else np.asarray(conn, np.int32)
+
+    def live(self):
+        """Per segment, whether no close of its connection follows it in this buffer: what
+        it leaves (a device id, a reference sentence) goes on to later chunks."""
+        n = self.s.shape[0]
+        at = np.where(self.closes, np.arange(n), n)
+        nxt = np.append(np.minimum.accumulate(at[::-1])[::-1][1:], n)[:n]  # next close after
+        later = nxt < n
+        later[later] = self.key[nxt[later]] == self.key[later]
+        return ~later
 
 
 class OffsetMap:
@@ -271,7 +290,9 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     )
     ok = status == 0
     n_segs = segs.s.shape[0]
-    orphans = inherit_device(dev_s, dev_e, f_seg, n_segs, ok, tcode == _T_PHD)
+    conn = segs.conn[f_seg]
+    orphans = inherit_device(dev_s, dev_e, conn, int(segs.conn[-1]) + 1 if n_segs else 0, ok,
+                             tcode == _T_PHD)
     if len(halves) > 1:  # the ids photo chunks took, back into each half's columns
         for lo, hi, (_, _, _, _, sl, *_) in halves:
             sl[2 * S_DEVICE] = dev_s[lo:hi]
@@ -291,8 +312,14 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         later = pool().submit(tabulate, halves[1])
         messages = pa.concat_tables([tabulate(halves[0]), later.result()])
     if known_devices is not None:
-        messages = _fill_orphans(messages, idx, orphans, f_seg, segs.key, known_devices)
-        _remember_devices(messages, f_seg[idx], segs.key, known_devices)
+        # a photo chunk that opens a connection's frames here takes the device the
+        # connection had in an earlier chunk; one taken again after a close had none
+        first = np.flatnonzero(np.diff(segs.conn, prepend=-1) != 0)
+        lookup = np.where(segs.fresh[first], -1, segs.key[first])[segs.conn]
+        messages = _fill_orphans(messages, idx, orphans, f_seg, lookup, known_devices)
+        for k in segs.key[segs.closes].tolist():
+            known_devices.pop(k, None)
+        _remember_devices(messages, f_seg[idx], segs.key, known_devices, segs.live())
 
     bad = np.flatnonzero(~ok)
     rej_s = np.concatenate([r_s, f_off[bad]])
@@ -344,8 +371,9 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
         firsts = []
     else:
         chain = np.zeros(nseg, np.int8)
-        chain[1:] = segs.key[1:] == segs.key[:-1]
-        firsts = np.flatnonzero(chain == 0).tolist()
+        chain[1:] = (segs.key[1:] == segs.key[:-1]) & ~segs.fresh[1:]
+        # a fresh connection starts without a reference
+        firsts = np.flatnonzero((chain == 0) & ~segs.fresh).tolist()
     init_s = np.full(nseg, -1, np.int64)
     init_e = np.full(nseg, -1, np.int64)
     init_le = np.zeros((nseg, 2), np.uint8)
@@ -367,9 +395,11 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
         init, init_s, init_e, init_le, init_nle, init_open,
     )
     if references is not None:
+        for k in segs.key[segs.closes].tolist():
+            references.pop(k, None)
         last = np.append(segs.key[1:] != segs.key[:-1], True) if nseg else np.zeros(0, bool)
         sources = {REF_BUF: buf, REF_INIT: init, REF_AUX: aux}
-        for k in np.flatnonzero(last).tolist():  # one step per connection
+        for k in np.flatnonzero(last & ~segs.closes).tolist():  # one step per connection
             where, rs, re_, le0, le1, nle, is_open = out[k].tolist()
             if where in sources:
                 le = bytes([le0, le1][:nle])
@@ -565,10 +595,11 @@ def _fill_orphans(messages, idx, orphans, f_seg, seg_key, known):
     return messages.set_column(col, S.MESSAGES.field(S.DEVICE_ID), pa.array(devices, pa.string()))
 
 
-def _remember_devices(messages, segs_of_rows, seg_key, known):
+def _remember_devices(messages, segs_of_rows, seg_key, known, live):
+    """The last device id of each connection, from rows of ``live`` segments."""
     if len(messages) == 0:
         return
-    has = ~np.asarray(messages.column(S.DEVICE_ID).is_null())
+    has = ~np.asarray(messages.column(S.DEVICE_ID).is_null()) & live[segs_of_rows]
     rows = np.flatnonzero(has)
     if rows.shape[0] == 0:
         return

@@ -17,6 +17,7 @@ __all__ = [
     "P_HEX",
     "P_ODD_HEX",
     "P_ESCAPE",
+    "P_END",
     "scan_lines",
     "scan_traccar",
     "classify_pieces",
@@ -415,7 +416,8 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
 
 
 #: classes of a tracker-server payload piece
-P_TEXT, P_HEX, P_ODD_HEX, P_ESCAPE = 0, 1, 2, 3
+#: (``P_END``: the empty piece that stands where a connection closed)
+P_TEXT, P_HEX, P_ODD_HEX, P_ESCAPE, P_END = 0, 1, 2, 3, 4
 
 
 @jit
@@ -468,7 +470,8 @@ def resolve_text(buf, p_s, p_e, cls, order, group_start, open_text):
     piece made only of hex digits is text when its session is inside an open text frame
     and the piece does not read, as hex, as the start of a frame (``$``, ``@``, ``0xBF``);
     otherwise it is hex. A text read leaves a frame open unless it ends in a line end or a
-    PT-60 terminator; a hex read (binary, so never written as text) closes it.
+    PT-60 terminator; a hex read (binary, so never written as text) closes it, and so does
+    the connection's end (``P_END``).
     """
     out = cls.copy()
     state = open_text.copy()
@@ -477,7 +480,7 @@ def resolve_text(buf, p_s, p_e, cls, order, group_start, open_text):
         for q in range(group_start[g], group_start[g + 1]):
             k = order[q]
             c = out[k]
-            if c != P_TEXT and st:
+            if (c == P_HEX or c == P_ODD_HEX) and st:
                 starts = False
                 if c == P_HEX and p_e[k] - p_s[k] >= 2:
                     b0 = _hexval(buf[p_s[k]]) * 16 + _hexval(buf[p_s[k] + 1])
@@ -487,7 +490,7 @@ def resolve_text(buf, p_s, p_e, cls, order, group_start, open_text):
                     out[k] = c
             if c == P_TEXT:
                 st = not _ends_frame(buf, p_s[k], p_e[k])
-            elif c == P_HEX:
+            elif c == P_HEX or c == P_END:
                 st = False
         state[g] = st
     return out, state

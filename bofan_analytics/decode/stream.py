@@ -22,7 +22,7 @@ from ..io.formats import DEFAULT_PORT, capture_format, check_port
 from ..io.formats._parallel import by_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
-from ._lines_kernels import P_ESCAPE, P_HEX, gather_pieces, group_by_key
+from ._lines_kernels import P_END, P_ESCAPE, P_HEX, gather_pieces, group_by_key
 from ._parse import start_compiling
 
 __all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT", "MAX_FRAME_PAUSE_MS"]
@@ -328,7 +328,8 @@ class StreamDecoder:
         order = group_by_key(all_key)
         out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         keys = all_key[order]
-        dgram = all_dgram[order]
+        ends = all_hex[order] == P_END  # where a connection closed: an empty piece
+        dgram = all_dgram[order] | ends
         paused, stale = self._pauses(all_recv, nc, order, keys)
         new_seg = np.ones(keys.shape[0], bool)
         new_seg[1:] = ((keys[1:] != keys[:-1]) | dgram[1:] | dgram[:-1] | all_brk[order][1:]
@@ -344,7 +345,14 @@ class StreamDecoder:
         seg_final = (dgram[first] | followed | stale[last_piece] | final).astype(np.int8)
         # after a hole in the data nothing says a line starts there
         seg_line_start = (~all_brk[order][first] & all_ls[order][first]).astype(np.int8)
-        segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key)
+        # a segment after its connection closed (the id taken again) takes nothing kept
+        # for the closed one; a segment followed by a close keeps nothing for later ones
+        closes = ends[first]
+        fresh = np.zeros(first.shape[0], bool)
+        fresh[1:] = closes[:-1] & (seg_key[1:] == seg_key[:-1])
+        conn = np.cumsum((np.diff(seg_key, prepend=-1) != 0) | fresh) - 1
+        segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key, fresh=fresh,
+                        closes=closes, conn=conn)
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
         if len(self._accounts) > 1:
             mapping.files = (all_file[order], [acc.source for acc in self._accounts])

@@ -294,19 +294,37 @@ def test_a_frame_cut_off_by_a_disconnect_is_rejected_there_not_held(layout):
     assert acc["other_bytes"] == len(data) - len(half) - acc["message_bytes"]
 
 
+def _fed_at_every_line(lines):
+    """The device ids a decoder gives, fed the lines whole and cut at each line end."""
+    results = []
+    for cut in range(len(lines) + 1):
+        dec = StreamDecoder("traccar")
+        parts = [dec.feed(b"".join(lines[:cut])), dec.feed(b"".join(lines[cut:])), dec.finish()]
+        results.append([d for p in parts for d in p.messages.column("device_id").to_pylist()])
+    return results
+
+
 def test_a_session_id_taken_again_after_a_disconnect_starts_afresh():
-    """A photo chunk names no device; after its connection's id was closed and reused, it
-    does not take the device of the closed connection."""
+    """A photo chunk names no device; after its connection's id was closed and taken
+    again, it does not take the device of the closed connection, however the log is cut."""
     pos = (POS + b"\r\n").hex().encode()
     phd = b"$PHD0,4,abcd\r\n".hex().encode()
     closed = [_line(pos), b"2026-11-02 07:10:28  INFO: [T1a2b3c4d] disconnected\n",
               _line(phd, b"2026-11-02 07:10:29")]
-    for size in (None, 120, 200):
-        kw = {} if size is None else {"chunk_bytes": size}
-        devices = ba.read_log(b"".join(closed), **kw).messages.column("device_id").to_pylist()
-        assert devices == ["7210285832", None], size
-    open_on = ba.read_log(closed[0] + closed[2]).messages.column("device_id").to_pylist()
-    assert open_on == ["7210285832", "7210285832"]
+    assert set(map(tuple, _fed_at_every_line(closed))) == {("7210285832", None)}
+    still_open = [closed[0], closed[2]]
+    assert set(map(tuple, _fed_at_every_line(still_open))) == {("7210285832", "7210285832")}
+
+
+def test_a_photo_chunk_after_a_long_pause_takes_its_connections_device():
+    """A pause cuts off an unfinished frame, not the connection: a photo chunk after it
+    still takes the device of the frame before it, however the log is cut."""
+    pos = (POS + b"\r\n").hex().encode()
+    phd = b"$PHD0,4,abcd\r\n".hex().encode()
+    lines = [_line(pos, b"2026-11-02 07:00:00"),
+             _line(pos, b"2026-11-02 07:30:00", b"Tb"),
+             _line(phd, b"2026-11-02 07:40:01")]
+    assert set(map(tuple, _fed_at_every_line(lines))) == {("7210285832",) * 3}
 
 
 def test_many_short_connections_keep_no_state_behind():

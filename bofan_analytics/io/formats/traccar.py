@@ -75,8 +75,8 @@ class _Traccar(CaptureFormat):
             L_CLOSE,
             L_DATA,
             L_LONG,
+            P_END,
             P_ODD_HEX,
-            P_TEXT,
             classify_pieces,
             split_escapes,
         )
@@ -89,30 +89,25 @@ class _Traccar(CaptureFormat):
                                     recv[kind == code], reason)
             for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE))
         ]
-        all_s, all_recv, all_key = pay_s, recv, key
-        device = np.flatnonzero(kind == L_DATA)
+        # device reads, and where a connection closed: an empty piece in its place that
+        # ends its session (the frame it left unfinished is cut off there, not held to the
+        # end of the log, and what was kept for the connection is dropped)
+        device = np.flatnonzero((kind == L_DATA) | (kind == L_CLOSE))
+        closes = kind[device] == L_CLOSE
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
         cls = np.concatenate(by_halves(classify_pieces, (buf,), (pay_s, pay_e), buf.shape[0]))
+        cls[closes] = P_END
         cls = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
         bad = cls == P_ODD_HEX
         extra.append(decoder.stretch_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX))
         keep = ~bad
         pay_s, pay_e, cls, parent = split_escapes(pay_s[keep], pay_e[keep], cls[keep], buf)
         recv, key = recv[keep][parent], key[keep][parent]
-        closed, ends = np.flatnonzero(kind == L_CLOSE), np.zeros(key.shape[0], bool)
-        if closed.shape[0]:
-            # a closed connection is an empty piece in its place that ends its session: the
-            # frame it left unfinished is cut off there, not held to the end of the log
-            at = np.searchsorted(pay_s, all_s[closed])
-            pay_s, pay_e = np.insert(pay_s, at, all_s[closed]), np.insert(pay_e, at, all_s[closed])
-            cls, recv = np.insert(cls, at, P_TEXT), np.insert(recv, at, all_recv[closed])
-            key, ends = np.insert(key, at, all_key[closed]), np.insert(ends, at, True)
+        udp = key >= _UDP_BIT
         messages, rejects = decoder.decode_pieces(
-            data, pay_s, pay_e, cls, recv, key, (key >= _UDP_BIT) | ends,
-            np.zeros(key.shape[0], bool), final, pa.concat_tables(extra),
+            data, pay_s, pay_e, cls, recv, key, udp, np.zeros(udp.shape[0], bool), final,
+            pa.concat_tables(extra),
         )
-        if closed.shape[0]:
-            _forget(decoder, state, key, ends)
         return messages, rejects, consumed
 
 
@@ -147,19 +142,6 @@ def _scan(data, buf, final, state):
     # the time of the last line with one: the second half's, if it had any
     last_utc = second[8] if (second[1] != INT64_NULL).any() else first[8]
     return (*joined, second[6], second[7], last_utc)
-
-
-def _forget(decoder, state, key, ends):
-    """Drop what the decoder keeps for connections that closed in a chunk (``ends``: the
-    pieces that close one), unless a later read of that chunk took their id again: a log
-    of short connections would otherwise keep an entry for every connection it ever had."""
-    import numpy as np
-
-    last = key.shape[0] - 1 - np.unique(key[::-1], return_index=True)[1]  # per key
-    for k in key[last[ends[last]]].tolist():
-        decoder.known_devices.pop(k, None)
-        decoder.references.pop(k, None)
-        state["open_text"].pop(k, None)
 
 
 def _resolve_text(open_text, buf, pay_s, pay_e, cls, key):
