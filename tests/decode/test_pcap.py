@@ -134,3 +134,30 @@ def test_real_tcpdump_capture_of_loopback_traffic():
     assert data[m[1]["offset"] : m[1]["offset"] + m[1]["length"]] == G6
     times = [r["received_at"] for r in m]
     assert times == sorted(times) and all(t is not None for t in times)
+
+
+@pytest.mark.parametrize("close", [0x11, 0x04], ids=["FIN", "RST"])
+def test_a_connection_closed_mid_frame_ends_the_frame_there(close):
+    """A device that closes (FIN) or resets (RST) its connection mid-frame: the frame is a
+    ``truncated`` reject at the close, the rows after it are not held back, and a new
+    connection from the same address and port starts afresh."""
+    from bofan_analytics.decode import StreamDecoder
+
+    packets = [
+        (T0, up(DEV1, 40001, 1000, POS_A[:50])),
+        (T0 + 1, up(DEV1, 40001, 1050, b"", flags=close)),
+        (T0 + 2, up(DEV2, 40002, 5000, G6)),
+        (T0 + 3, up(DEV1, 40001, 9000, b"", flags=0x02)),  # SYN: the same port again
+        (T0 + 4, up(DEV1, 40001, 9001, POS_B)),
+    ]
+    data = pcap(packets)
+    dec = StreamDecoder("pcap", port=SERVER[1])
+    fed = dec.feed(data[: data.index(POS_B)])  # up to the second connection's frame
+    assert fed.messages.column("device_id").to_pylist() == ["111112222233333"]
+    assert [(r["reason"], r["offset"], r["length"]) for r in fed.rejects.to_pylist()] == [
+        ("truncated", data.index(POS_A[:50]), 50)]
+    rest = dec.feed(data[data.index(POS_B):])
+    assert rest.messages.column("device_id").to_pylist() == ["353451000164"]
+    whole = ba.read_log(data)
+    assert whole.messages.column("device_id").to_pylist() == ["111112222233333", "353451000164"]
+    assert [r["reason"] for r in whole.rejects.to_pylist()] == ["truncated"]

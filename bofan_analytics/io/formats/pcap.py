@@ -113,20 +113,29 @@ class _Pcap(CaptureFormat):
             )
         udp = np.flatnonzero(device & (proto == T_UDP) & (pay_len > 0))
         has = t_len > 0
-        piece_s = np.concatenate([t_start[has], pay_s[udp]])
-        piece_e = piece_s + np.concatenate([t_len[has], pay_len[udp]])
-        order = np.argsort(np.concatenate([tcp[has], udp]), kind="stable")  # capture order
+        # a device's FIN or RST closes its connection: an empty piece after the packet's
+        # payload ends it (a frame left unfinished is cut off there, not held to the end)
+        ends = (flags[tcp] & (_FIN | _RST)) != 0
+        end_at = (t_start + t_len)[ends]
+        piece_s = np.concatenate([t_start[has], pay_s[udp], end_at])
+        piece_e = np.concatenate([t_start[has] + t_len[has], pay_s[udp] + pay_len[udp], end_at])
+        # capture order, a packet's close after its payload
+        order = np.argsort(np.concatenate([2 * tcp[has], 2 * udp, 2 * tcp[ends] + 1]),
+                           kind="stable")
+        n_tcp, n_udp, n_end = int(has.sum()), udp.shape[0], int(ends.sum())
         import pyarrow as pa
+
+        from ...decode._lines_kernels import P_END
 
         messages, rejects = decoder.decode_pieces(
             data,
             piece_s[order],
             piece_e[order],
-            np.zeros(piece_s.shape[0], np.int8),
-            np.concatenate([ts[tcp][has], ts[udp]])[order],
-            np.concatenate([key[tcp][has], key[udp]])[order],
-            np.concatenate([np.zeros(int(has.sum()), bool), np.ones(udp.shape[0], bool)])[order],
-            np.concatenate([t_brk[has], np.zeros(udp.shape[0], bool)])[order],
+            np.repeat(np.array([0, 0, P_END], np.int8), [n_tcp, n_udp, n_end])[order],
+            np.concatenate([ts[tcp][has], ts[udp], ts[tcp][ends]])[order],
+            np.concatenate([key[tcp][has], key[udp], key[tcp][ends]])[order],
+            np.repeat(np.array([False, True, False]), [n_tcp, n_udp, n_end])[order],
+            np.concatenate([t_brk[has], np.zeros(n_udp + n_end, bool)])[order],
             final,
             pa.concat_tables(extra) if extra else None,
         )
@@ -149,6 +158,10 @@ def _reject_all(decoder, data, final):
     rejects = decoder.stretch_rejects(np.frombuffer(data, np.uint8), s, e,
                                       np.full(s.shape[0], INT64_NULL), R_BAD_CAPTURE)
     return empty_messages(), rejects, keep
+
+
+#: TCP flags that end a connection
+_FIN, _RST = 0x01, 0x04
 
 
 class _PcapState:
