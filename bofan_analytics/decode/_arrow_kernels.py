@@ -91,20 +91,42 @@ def inherit_device(dev_s, dev_e, f_conn, n_conns, ok, needs_device):
 
 @jit
 def take_strings(codes, dict_offsets, dict_data):
-    """Arrow string buffers of ``dictionary[codes]`` (a few distinct strings, many rows)."""
+    """Arrow string buffers of ``dictionary[codes]`` (a few distinct strings, many rows).
+
+    When every string of the dictionary fits in 8 bytes, each row copies 8 bytes from a
+    padded copy of its string (the next row overwrites the padding): a fixed number of
+    steps per row. A loop over each string's own length mispredicts its exit whenever
+    the lengths of neighbouring rows differ, as message types do.
+    """
     n = codes.shape[0]
+    nd = dict_offsets.shape[0] - 1
     offsets = np.empty(n + 1, np.int32)
     total = 0
+    width = 0
+    for d in range(nd):
+        width = max(width, dict_offsets[d + 1] - dict_offsets[d])
     for k in range(n):
+        offsets[k] = total
         c = codes[k]
         total += dict_offsets[c + 1] - dict_offsets[c]
-    data = np.empty(total, np.uint8)
-    pos = 0
+    offsets[n] = total
+    if width > 8:
+        data = np.empty(total, np.uint8)
+        for k in range(n):
+            c = codes[k]
+            pos = offsets[k]
+            for i in range(dict_offsets[c], dict_offsets[c + 1]):
+                data[pos] = dict_data[i]
+                pos += 1
+        return offsets, data
+    padded = np.zeros((max(nd, 1), 8), np.uint8)
+    for d in range(nd):
+        for i in range(dict_offsets[d], dict_offsets[d + 1]):
+            padded[d, i - dict_offsets[d]] = dict_data[i]
+    room = np.empty(total + 8, np.uint8)
     for k in range(n):
-        offsets[k] = pos
         c = codes[k]
-        for i in range(dict_offsets[c], dict_offsets[c + 1]):
-            data[pos] = dict_data[i]
-            pos += 1
-    offsets[n] = pos
-    return offsets, data
+        pos = offsets[k]
+        for j in range(8):
+            room[pos + j] = padded[c, j]
+    return offsets, room[:total]

@@ -221,7 +221,7 @@ def _times(values):
 
 
 def _source_array(source, n):
-    return _dict_strings(np.zeros(n, np.int32), [source])
+    return pa.repeat(source, n)
 
 
 def _source_column(mapping, source, at, pieces=None):
