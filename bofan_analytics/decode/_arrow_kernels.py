@@ -4,7 +4,7 @@ import numpy as np
 
 from .._numba import jit
 
-__all__ = ["gather_columns", "gather_slices", "inherit_device", "take_strings"]
+__all__ = ["gather_columns", "gather_slices", "inherit_device", "locate_pieces", "take_strings"]
 
 
 @jit
@@ -87,6 +87,31 @@ def inherit_device(dev_s, dev_e, f_conn, n_conns, ok, needs_device):
                 orphans[no] = k
                 no += 1
     return orphans[:no]
+
+
+@jit
+def locate_pieces(out_start, x):
+    """The piece each buffer position ``x[k]`` is in: the last ``j`` with
+    ``out_start[j] <= x[k]`` (0 for a position before the first piece), where piece ``j``
+    starts at ``out_start[j]`` and the last entry is the end of the buffer.
+
+    Positions that ascend (frames in buffer order) take a comparison or two each, from the
+    piece the one before was in; a position elsewhere takes a binary search.
+    """
+    m = out_start.shape[0] - 1  # pieces
+    out = np.zeros(x.shape[0], np.int64)
+    if m <= 0:
+        return out
+    starts = out_start[:m]
+    j = 0
+    for k in range(x.shape[0]):
+        v = x[k]
+        if v < starts[j] or (j + 2 < m and v >= starts[j + 2]):
+            j = max(np.searchsorted(starts, v, side="right") - 1, 0)
+        elif j + 1 < m and v >= starts[j + 1]:
+            j += 1
+        out[k] = j
+    return out
 
 
 @jit

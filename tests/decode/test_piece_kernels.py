@@ -3,9 +3,10 @@ connection (against a dict of groups in the order their keys first appear), tell
 decoding hex (against Python's own reading of hex)."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bofan_analytics.decode._arrow_kernels import locate_pieces
 from bofan_analytics.decode._lines_kernels import group_by_key
 
 
@@ -16,6 +17,7 @@ def _naive(keys):
     return [k for members in groups.values() for k in members]
 
 
+@settings(deadline=None)  # the first example compiles the kernel
 @given(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**62)), max_size=300))
 def test_groups_in_first_seen_order_each_in_input_order(keys):
     order = group_by_key(np.array(keys, np.int64))
@@ -54,3 +56,18 @@ def test_hex_digits_are_told_and_decoded_for_every_byte_value():
     end = np.array([16, 48], np.int64)
     out, at = gather_pieces(tb, start, end, classify_pieces(tb, start, end))
     assert out.tobytes() == bytes.fromhex(text.decode()) and at.tolist() == [0, 8, 24]
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=12), st.data())
+def test_locating_positions_in_pieces_is_a_binary_search_however_they_come(lengths, data):
+    """Pieces of any length (empty ones too, where a connection closed); positions in
+    ascending order (frames in buffer order) or any order."""
+    out_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    total = int(out_start[-1])
+    ascending = sorted(data.draw(st.lists(st.integers(0, max(total - 1, 0)), max_size=40)))
+    shuffled = data.draw(st.permutations(ascending))
+    for x in (ascending, shuffled):
+        x = np.array(x, np.int64)
+        expected = np.clip(np.searchsorted(out_start[:-1], x, side="right") - 1, 0, None)
+        assert locate_pieces(out_start, x).tolist() == expected.tolist()

@@ -6,7 +6,7 @@ these tests compare it with a byte-by-byte walk of the same pieces.
 """
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bofan_analytics.decode._assemble import PieceMap
@@ -24,6 +24,7 @@ pieces = st.lists(st.tuples(st.integers(1, 6), st.sampled_from([1, 2])), min_siz
                   max_size=8)  # fmt: skip
 
 
+@settings(deadline=None)  # the first example may compile the map's kernel
 @given(pieces, st.data())
 def test_offsets_and_lengths_match_a_walk_of_the_pieces(spec, data):
     lengths = [n for n, _ in spec]
