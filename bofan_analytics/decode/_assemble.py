@@ -52,6 +52,7 @@ from ._fields import (
     unpack_type,
 )
 from ._framing_kernels import frame_segments
+from ._lines_kernels import group_by_key
 from ._parse import parse_frames
 from ._text_kernels import INT64_NULL
 
@@ -613,9 +614,12 @@ def _remember_devices(messages, segs_of_rows, seg_key, known, live):
     rows = np.flatnonzero(has)
     if rows.shape[0] == 0:
         return
-    keys = seg_key[segs_of_rows[rows]]
-    rev_keys = keys[::-1]
-    uniq, first = np.unique(rev_keys, return_index=True)
+    # the last row of each connection: the first of its group in reverse order (grouped
+    # by a hash, not sorted: a chunk of a busy log has tens of thousands of rows)
+    rev_keys = np.ascontiguousarray(seg_key[segs_of_rows[rows]][::-1])
+    order = group_by_key(rev_keys)
+    first = order[np.diff(rev_keys[order], prepend=-1) != 0]
+    uniq = rev_keys[first]
     last_rows = rows[::-1][first]
     devs = messages.column(S.DEVICE_ID).take(pa.array(last_rows)).to_pylist()
     for k, d in zip(uniq.tolist(), devs, strict=True):
