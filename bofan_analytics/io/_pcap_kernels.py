@@ -19,6 +19,7 @@ __all__ = [
     "MAX_RECORD",
     "MAX_BAD_STRETCH",
     "reassemble_tcp",
+    "TCP_FORGET_MS",
     "T_OTHER",
     "T_TCP",
     "T_UDP",
@@ -27,6 +28,12 @@ __all__ = [
 PCAP_CLASSIC, PCAP_NG = 1, 2
 T_OTHER, T_TCP, T_UDP = 0, 6, 17
 _MAX_IFACES = 64
+#: A TCP connection that has sent nothing while the capture's clock ran this long is
+#: forgotten: a later packet of it starts anew, as after a hole. A sender gives up
+#: retransmitting after about 15 minutes, so no later packet repeats earlier bytes, and
+#: the capture keeps state only for connections heard from lately, however long it is.
+TCP_FORGET_MS = 30 * 60_000
+_NULL_MS = np.int64(-(2**63))
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -400,18 +407,20 @@ def parse_packets(buf, data_s, data_len, link):
 
 
 @jit
-def reassemble_tcp(key, seq, flags, pay_s, pay_len, lost, next_seq, first_seq):
+def reassemble_tcp(key, seq, flags, pay_s, pay_len, lost, clock, next_seq, first_seq, heard):
     """Put the payloads of each connection in sequence order, in capture order.
 
     Packets come grouped by connection (``key``), in capture order within one; ``next_seq``
-    holds, per packet's connection, the sequence number expected next (-1: unknown yet) and
-    ``first_seq`` the first one seen; both are updated (each packet gets its connection's
-    values after it). Retransmitted bytes (behind the expected number, within what was
-    seen) are dropped and a partial overlap is trimmed; bytes missing from the capture
-    start a new segment (``brk``) so that no frame is glued across the hole. A packet
-    from before anything seen of its connection is not a retransmission of anything: the
-    connection starts anew there, as after a hole. Returns ``(start, length, brk,
-    dup_bytes)``.
+    holds, per packet's connection, the sequence number expected next (-1: unknown yet),
+    ``first_seq`` the first one seen and ``heard`` the capture clock when it was last
+    heard from; all three are updated (each packet gets its connection's values after
+    it). ``clock`` is the capture's clock at each packet (the latest packet time so far).
+    Retransmitted bytes (behind the expected number, within what was seen) are dropped
+    and a partial overlap is trimmed; bytes missing from the capture start a new segment
+    (``brk``) so that no frame is glued across the hole. A packet from before anything
+    seen of its connection is not a retransmission of anything: the connection starts
+    anew there, as after a hole; so does a packet :data:`TCP_FORGET_MS` after the last one
+    heard. Returns ``(start, length, brk, dup_bytes)``.
     """
     n = key.shape[0]
     start = pay_s.copy()
@@ -420,10 +429,18 @@ def reassemble_tcp(key, seq, flags, pay_s, pay_len, lost, next_seq, first_seq):
     dup = np.int64(0)
     expect = np.int64(-1)
     first = np.int64(-1)
+    last = _NULL_MS
     for k in range(n):
         if k == 0 or key[k] != key[k - 1]:
             expect = next_seq[k]
             first = first_seq[k]
+            last = heard[k]
+        if last != _NULL_MS and clock[k] != _NULL_MS and clock[k] - last > TCP_FORGET_MS:
+            expect = -1  # silent too long: forgotten
+            brk[k] = True
+        if clock[k] != _NULL_MS:
+            last = clock[k]
+        heard[k] = last
         s = seq[k]
         if flags[k] & 2:  # SYN takes one sequence number
             s = (s + 1) & 0xFFFFFFFF

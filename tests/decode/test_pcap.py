@@ -161,3 +161,41 @@ def test_a_connection_closed_mid_frame_ends_the_frame_there(close):
     whole = ba.read_log(data)
     assert whole.messages.column("device_id").to_pylist() == ["111112222233333", "353451000164"]
     assert [r["reason"] for r in whole.rejects.to_pylist()] == ["truncated"]
+
+
+def test_reassembly_keeps_state_only_for_connections_heard_from_lately():
+    """A capture of many short connections over hours: the decoder keeps the state of
+    the connections heard from in the last TCP_FORGET_MS (30 minutes) only, and decodes
+    every frame, however the capture is cut."""
+    from bofan_analytics.decode import StreamDecoder
+    from bofan_analytics.io._pcap_kernels import TCP_FORGET_MS
+
+    assert TCP_FORGET_MS == 30 * 60_000
+    packets = []
+    for k in range(240):  # a connection a minute for four hours
+        port, t = 20000 + k, T0 + 60 * k
+        packets += [(t, up(DEV1, port, 99, b"", flags=0x02)),
+                    (t + 1, up(DEV1, port, 100, POS_A)),
+                    (t + 2, up(DEV1, port, 100 + len(POS_A), b"", flags=0x11))]
+    data = pcap(packets)
+    whole = ba.read_log(data)
+    assert len(whole.messages) == 240 and len(whole.rejects) == 0
+    dec = StreamDecoder("pcap", port=SERVER[1])
+    parts = [dec.feed(data[i:i + 4000]) for i in range(0, len(data), 4000)] + [dec.finish()]
+    assert sum(len(p.messages) for p in parts) == 240
+    kept = dec._state["capture"].connections.key.shape[0]
+    assert kept == 31  # the last 30 minutes, both ends included
+
+
+def test_a_connection_silent_longer_than_the_limit_starts_anew():
+    """A packet after 30 minutes of silence is not compared with the connection's earlier
+    sequence numbers: its bytes are taken as they come (a retransmission that late
+    cannot happen). Within the limit, the same bytes are a retransmission, dropped."""
+    for gap, expected in ((29 * 60, 1), (31 * 60, 2)):
+        packets = [(T0, up(DEV1, 40001, 1000, POS_A)),
+                   (T0 + 30, up(DEV2, 40002, 5000, G6)),
+                   (T0 + gap, up(DEV2, 40002, 5000 + len(G6), G6)),
+                   (T0 + gap + 1, up(DEV1, 40001, 1000, POS_A))]  # the same bytes again
+        log = ba.read_log(pcap(packets))
+        got = log.messages.column("device_id").to_pylist().count("216769295715")
+        assert (got, len(log.rejects)) == (expected, 0), gap

@@ -99,18 +99,14 @@ class _Pcap(CaptureFormat):
         device = (proto != T_OTHER) & (dport == st.server_port)
         tcp = np.flatnonzero(device & (proto == T_TCP))
         tcp = tcp[np.argsort(key[tcp], kind="stable")]
-        next_seq = np.array([st.next_seq.get(int(k), -1) for k in key[tcp]], np.int64)
-        first_seq = np.array([st.first_seq.get(int(k), -1) for k in key[tcp]], np.int64)
+        clock = np.maximum.accumulate(np.concatenate([[st.clock], ts]))
+        st.clock = int(clock[-1])
+        next_seq, first_seq, heard = st.connections.look_up(key[tcp])
         t_start, t_len, t_brk, _dup = reassemble_tcp(
-            key[tcp], seq[tcp], flags[tcp], pay_s[tcp], pay_len[tcp], lost[tcp], next_seq,
-            first_seq,
+            key[tcp], seq[tcp], flags[tcp], pay_s[tcp], pay_len[tcp], lost[tcp],
+            clock[1:][tcp], next_seq, first_seq, heard,
         )
-        if tcp.shape[0]:
-            last = np.flatnonzero(np.append(key[tcp][1:] != key[tcp][:-1], True))
-            st.next_seq.update(zip(key[tcp][last].tolist(), next_seq[last].tolist(), strict=True))
-            st.first_seq.update(
-                zip(key[tcp][last].tolist(), first_seq[last].tolist(), strict=True)
-            )
+        st.connections.update(key[tcp], next_seq, first_seq, heard, st.clock)
         udp = np.flatnonzero(device & (proto == T_UDP) & (pay_len > 0))
         has = t_len > 0
         # a device's FIN or RST closes its connection: an empty piece after the packet's
@@ -179,8 +175,8 @@ class _PcapState:
         self.if_div = np.ones(64, np.int64)
         self.n_if = 0
         self.server_port = None
-        self.next_seq = {}
-        self.first_seq = {}
+        self.connections = _Connections()
+        self.clock = -(2**63)  # the latest packet time so far (ms)
         self.dead = False
         self.resync = False
         self.last_sec = -1
@@ -200,6 +196,56 @@ class _PcapState:
                 state = cls(PCAP_CLASSIC, big, value == PCAP_MAGIC_NS, link, 24)
         state.server_port = None if port == "auto" else port
         return state
+
+
+class _Connections:
+    """The reassembly state of the device's TCP connections, as arrays sorted by key: the
+    sequence number each expects next, the first one seen, when each was last heard
+    from. Looked up and merged a chunk at a time; connections silent for
+    :data:`~bofan_analytics.io._pcap_kernels.TCP_FORGET_MS` are dropped (a later packet
+    of one starts anew anyway), so the state stays as small as the set of live
+    connections."""
+
+    def __init__(self):
+        import numpy as np
+
+        empty = np.zeros(0, np.int64)
+        self.key, self.next_seq, self.first_seq, self.heard = empty, empty, empty, empty
+
+    def look_up(self, keys):
+        """Per packet (``keys`` ascending), its connection's state: arrays to update."""
+        import numpy as np
+
+        at = np.minimum(np.searchsorted(self.key, keys), max(self.key.shape[0] - 1, 0))
+        known = (self.key[at] == keys) if self.key.shape[0] else np.zeros(keys.shape[0], bool)
+        out = []
+        for values, missing in ((self.next_seq, -1), (self.first_seq, -1),
+                                (self.heard, -(2**63))):
+            column = np.full(keys.shape[0], missing, np.int64)
+            column[known] = values[at[known]]
+            out.append(column)
+        return out
+
+    def update(self, keys, next_seq, first_seq, heard, clock):
+        """Take each connection's values after its last packet (``keys`` ascending), then
+        drop the connections silent too long at ``clock``."""
+        import numpy as np
+
+        from .._pcap_kernels import TCP_FORGET_MS
+
+        last = np.flatnonzero(np.diff(keys, append=keys[-1:] + 1) != 0) if keys.shape[0] else (
+            np.zeros(0, np.int64))
+        k = keys[last]
+        keep = ~np.isin(self.key, k, assume_unique=True)
+        merged = [np.concatenate([old[keep], new[last]]) for old, new in (
+            (self.key, keys), (self.next_seq, next_seq), (self.first_seq, first_seq),
+            (self.heard, heard))]
+        order = np.argsort(merged[0], kind="stable")
+        alive = merged[3][order] == -(2**63)
+        if clock != -(2**63):
+            alive |= clock - merged[3][order] <= TCP_FORGET_MS
+        self.key, self.next_seq, self.first_seq, self.heard = (
+            m[order][alive] for m in merged)
 
 
 def _server_port(dport, key, pay_len):
