@@ -324,8 +324,8 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     if known_devices is not None:
         # a photo chunk that opens a connection's frames here takes the device the
         # connection had in an earlier chunk; one taken again after a close had none
-        first = np.flatnonzero(np.diff(segs.conn, prepend=-1) != 0)
-        lookup = np.where(segs.fresh[first], -1, segs.key[first])[segs.conn]
+        opens = np.flatnonzero(np.diff(segs.conn, prepend=-1) != 0)  # each one's first
+        lookup = np.where(segs.fresh[opens], -1, segs.key[opens])[segs.conn]
         messages = _fill_orphans(messages, idx, orphans, f_seg, lookup, known_devices)
         for k in segs.key[segs.closes].tolist():
             known_devices.pop(k, None)
