@@ -140,6 +140,7 @@ class StreamDecoder:
         self.references = {}
         self._held = None  # rows that wait for a carried frame (see _release)
         self._clock = S.NULL_TIME_MS  # the latest receive time of a piece so far
+        self._heard = {}  # connection key of a carried frame -> the clock at its last read
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._finished = False
         self._state = self.capture_format.start(self)  # what the format keeps between chunks
@@ -218,6 +219,7 @@ class StreamDecoder:
             "carry": carry,
             "held": held,
             "clock": self._clock,
+            "heard": {str(k): v for k, v in self._heard.items()},
             # compressed PT-502 frames: each connection's last full sentence
             "references": {
                 str(k): [sentence.hex(), le.hex(), bool(is_open)]
@@ -243,6 +245,7 @@ class StreamDecoder:
         decoder._base = int(state["consumed"])
         decoder.known_devices = {int(k): v for k, v in state["devices"].items()}
         decoder._clock = int(state.get("clock", S.NULL_TIME_MS))
+        decoder._heard = {int(k): int(v) for k, v in state.get("heard", {}).items()}
         decoder._carry = {
             int(key): (bytes.fromhex(entry[0]), [tuple(piece) for piece in entry[1]],
                        bool(entry[2]) if len(entry) > 2 else True)
@@ -330,7 +333,7 @@ class StreamDecoder:
         keys = all_key[order]
         ends = all_hex[order] == P_END  # where a connection closed: an empty piece
         dgram = all_dgram[order] | ends
-        paused, stale = self._pauses(all_recv, nc, order, keys)
+        paused, stale, heard = self._pauses(all_recv, all_key[:nc], order, keys)
         new_seg = np.ones(keys.shape[0], bool)
         new_seg[1:] = ((keys[1:] != keys[:-1]) | dgram[1:] | dgram[:-1] | all_brk[order][1:]
                        | paused[1:])
@@ -360,10 +363,12 @@ class StreamDecoder:
             out, segs, mapping, self.source, self.known_devices, self.references
         )
         self._carry = {}
+        self._heard = {}
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
             line_start = bool(end_ls[k])
             self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
+            self._heard[int(seg_key[k])] = int(heard[last_piece[k]])
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
@@ -374,26 +379,30 @@ class StreamDecoder:
             rej_end = ends[order]
         return self._release(messages, msg_end, rejects, rej_end, final)
 
-    def _pauses(self, recv, carried, order, keys):
-        """The pieces (in ``order``, grouped by connection ``keys``) that come more than
-        :data:`MAX_FRAME_PAUSE_MS` of the capture's clock after the previous piece of their
-        connection (``paused``: they start a segment), and those after which the clock
-        has run that long by the end of the chunk (``stale``: their segment is final).
-        ``recv``: the receive times in input order, the first ``carried`` of them those of
-        pieces carried from earlier chunks. Advances the clock."""
+    def _pauses(self, recv, carried_keys, order, keys):
+        """When each piece's connection was heard from, and which pieces end a pause.
+
+        The capture's clock is the latest receive time of any piece so far; a piece is
+        heard at the clock when it comes (a log's time stamps need not ascend). Returns,
+        for the pieces in ``order`` (grouped by connection ``keys``): ``paused``, those
+        heard more than :data:`MAX_FRAME_PAUSE_MS` after the piece before them on their
+        connection (they start a segment); ``stale``, those after which the clock has run
+        that long by the end of the chunk (their segment is final); ``heard``. ``recv``:
+        the receive times in input order, the first ``len(carried_keys)`` of them those of
+        pieces carried from earlier chunks, heard when their connection was last heard.
+        Advances the clock."""
         null = S.NULL_TIME_MS
-        clock = np.maximum.accumulate(np.concatenate([[self._clock], recv[carried:]]))
+        nc = carried_keys.shape[0]
+        clock = np.maximum.accumulate(np.concatenate([[self._clock], recv[nc:]]))
         self._clock = int(clock[-1])
-        # the clock when each piece came (a carried piece: its own time, long joined)
-        came = np.concatenate([recv[:carried], clock[1:]])[order]
-        r = recv[order]
-        known = r != null
+        before = [self._heard.get(k, null) for k in carried_keys.tolist()]  # a few: open frames
+        heard = np.concatenate([np.array(before, np.int64), clock[1:]])[order]
+        known = heard != null
         paused = np.zeros(keys.shape[0], bool)
-        paused[1:] = ((keys[1:] == keys[:-1]) & known[:-1] & (came[1:] != null)
-                      & (came[1:] - np.where(known[:-1], r[:-1], 0) > MAX_FRAME_PAUSE_MS))
-        stale = known & (self._clock != null) & (
-            self._clock - np.where(known, r, 0) > MAX_FRAME_PAUSE_MS)
-        return paused, stale
+        paused[1:] = ((keys[1:] == keys[:-1]) & known[:-1] & known[1:]
+                      & (heard[1:] - np.where(known[:-1], heard[:-1], 0) > MAX_FRAME_PAUSE_MS))
+        stale = known & (self._clock - np.where(known, heard, 0) > MAX_FRAME_PAUSE_MS)
+        return paused, stale, heard
 
     def _release(self, messages, msg_end, rejects, rej_end, final):
         """Rows in input order whatever the chunking: rows are ordered by where their frame

@@ -398,3 +398,29 @@ def test_rows_flow_on_after_a_frame_is_cut_off_and_a_resumed_decoder_keeps_the_c
     b = [dec.feed(rest), dec.finish()]
     for x, y in zip(a, b, strict=True):
         assert x.messages.equals(y.messages) and x.rejects.equals(y.rejects)
+
+
+@pytest.mark.parametrize("stamps, joined", [
+    ((b"07:00:00", b"07:20:00", b"07:05:00"), False),  # the rest heard at 07:20: cut off
+    ((b"07:05:00", b"07:20:00", b"07:21:00"), True),  # the first half heard at 07:20 too
+], ids=["rest-stamped-back", "half-stamped-back"])
+def test_a_pause_is_read_on_the_log_clock_when_time_stamps_go_back(stamps, joined):
+    """A read is heard when the log's clock (its latest time stamp) says, even when its
+    own stamp is earlier. Every cut of the log, with a checkpoint in between, gives the
+    same rows: a frame carried to the next chunk keeps when it was heard."""
+    half = len(POS) // 2
+    a_half = _line(POS[:half].hex().encode(), b"2026-11-02 " + stamps[0])
+    b_full = _line((POS + b"\r\n").hex().encode(), b"2026-11-02 " + stamps[1], b"Tb")
+    a_rest = _line((POS[half:] + b"\r\n").hex().encode(), b"2026-11-02 " + stamps[2])
+    lines = [a_half, b_full, a_rest] if not joined else [b_full, a_half, a_rest]
+    whole = ba.read_log(b"".join(lines))
+    reasons = whole.rejects.column("reason").to_pylist()
+    assert (len(whole.messages), reasons) == ((2, []) if joined else
+                                              (1, ["truncated", "unknown_protocol"]))
+    for cut in range(len(lines) + 1):
+        dec = StreamDecoder("traccar")
+        first = dec.feed(b"".join(lines[:cut]))
+        again = StreamDecoder.resume("traccar", "<bytes>", json.loads(json.dumps(dec.checkpoint())))
+        parts = [first, again.feed(b"".join(lines[cut:])), again.finish()]
+        assert pa.concat_tables([p.messages for p in parts]).equals(whole.messages), cut
+        assert pa.concat_tables([p.rejects for p in parts]).equals(whole.rejects), cut
