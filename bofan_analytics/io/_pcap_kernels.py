@@ -419,8 +419,8 @@ def reassemble_tcp(key, seq, flags, pay_s, pay_len, lost, clock, next_seq, first
     and a partial overlap is trimmed; bytes missing from the capture start a new segment
     (``brk``) so that no frame is glued across the hole. A packet from before anything
     seen of its connection is not a retransmission of anything: the connection starts
-    anew there, as after a hole; so does a packet :data:`TCP_FORGET_MS` after the last one
-    heard. Returns ``(start, length, brk, dup_bytes)``.
+    anew there, as after a hole. A packet :data:`TCP_FORGET_MS` after the last one heard
+    is not compared with what came before (its bytes are taken as they come). Returns ``(start, length, brk, dup_bytes)``.
     """
     n = key.shape[0]
     start = pay_s.copy()
@@ -436,8 +436,9 @@ def reassemble_tcp(key, seq, flags, pay_s, pay_len, lost, clock, next_seq, first
             first = first_seq[k]
             last = heard[k]
         if last != _NULL_MS and clock[k] != _NULL_MS and clock[k] - last > TCP_FORGET_MS:
-            expect = -1  # silent too long: forgotten
-            brk[k] = True
+            # silent too long: forgotten, as if its state had been dropped between chunks
+            # (a connection not known is no hole: nothing marks a break there either)
+            expect = -1
         if clock[k] != _NULL_MS:
             last = clock[k]
         heard[k] = last

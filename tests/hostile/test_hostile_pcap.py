@@ -272,6 +272,9 @@ edits = st.lists(
 @example(ng=True, edits=[(0, 2087, 215)], cuts=[2396, 136, 667], port=8888)
 # a file that is not a capture (its magic number broken) was rejected once per chunk
 @example(ng=False, edits=[(0, 0, 0)], cuts=[1, 40, 79], port=8888)
+# a corrupted time stamp ran the clock past TCP_FORGET_MS: forgetting a connection within
+# a chunk marked a hole, while its state dropped between chunks did not
+@example(ng=False, edits=[(3, 733, 0), (0, 889, 10)], cuts=[284], port=8888)
 def test_any_chunking_of_a_mutated_capture_gives_the_same_rows(ng, edits, cuts, port):
     data = _mutate(_capture(ng), edits)
     whole = _decode(data, [], port)
