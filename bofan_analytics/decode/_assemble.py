@@ -69,10 +69,11 @@ _REASON_DICT = list(REASONS)
 class Segments:
     """The ranges of a buffer the framer cuts, with what is known of each."""
 
-    __slots__ = ("s", "e", "final", "line_start", "key", "recv", "fresh", "closes", "conn")
+    __slots__ = ("s", "e", "final", "line_start", "key", "recv", "fresh", "closes", "conn",
+                 "prev", "cont")
 
     def __init__(self, s, e, final, line_start, key=None, recv=None, fresh=None, closes=None,
-                 conn=None):
+                 conn=None, prev=None, cont=None):
         self.s = np.ascontiguousarray(s, np.int64)
         self.e = np.ascontiguousarray(e, np.int64)
         n = self.s.shape[0]
@@ -88,16 +89,25 @@ class Segments:
         #: the connection of each segment (numbered from 0, segments of one together): a
         #: photo chunk takes the device of the frame before it there
         self.conn = np.arange(n, dtype=np.int32) if conn is None else np.asarray(conn, np.int32)
+        #: the segment of the same key before each one (-1: none), and the one it goes on
+        #: from, its bytes the continuation of that one's (-1: it starts afresh). Segments
+        #: of one key are in input order, other keys' may come between them.
+        none = np.full(n, -1, np.int64)
+        self.prev = none if prev is None else np.asarray(prev, np.int64)
+        self.cont = none if cont is None else np.asarray(cont, np.int64)
 
     def live(self):
         """Per segment, whether no close of its connection follows it in this buffer: what
         it leaves (a device id, a reference sentence) goes on to later chunks."""
         n = self.s.shape[0]
-        at = np.where(self.closes, np.arange(n), n)
-        nxt = np.append(np.minimum.accumulate(at[::-1])[::-1][1:], n)[:n]  # next close after
-        later = nxt < n
-        later[later] = self.key[nxt[later]] == self.key[later]
-        return ~later
+        at = np.flatnonzero(self.closes)
+        if at.shape[0] == 0:
+            return np.ones(n, bool)
+        keys, which = np.unique(self.key[at], return_inverse=True)
+        last = np.full(keys.shape[0], -1, np.int64)  # the last close of each key
+        np.maximum.at(last, which, at)
+        j = np.minimum(np.searchsorted(keys, self.key), keys.shape[0] - 1)
+        return ~((keys[j] == self.key) & (last[j] > np.arange(n)))
 
 
 class OffsetMap:
@@ -248,7 +258,8 @@ def empty_rejects():
     return S.REJECTS.empty_table()
 
 
-def decode_segments(buf, segs, mapping, source, known_devices=None, references=None):
+def decode_segments(buf, segs, mapping, source, known_devices=None, references=None,
+                    framed=None):
     """Frame, parse and tabulate ``buf`` cut into ``segs``.
 
     ``known_devices`` maps a segment key (connection) to the last device id seen on it in an
@@ -260,11 +271,13 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ends are the source offsets just past each reject and message, in the tables' order
     (with the file's index in the high bits when a buffer joins several files);
     ``line_starts[k]`` says whether segment k stopped at a line start, as the framer saw it
-    (what a later chunk of that connection starts with).
+    (what a later chunk of that connection starts with). ``framed``: what
+    :func:`frame_segments` returned for ``buf`` and ``segs``, when the caller has it.
     """
     buf = read_only(buf)  # the type every kernel is compiled for, whoever made the bytes
-    (f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep,
-     end_ls) = frame_segments(buf, segs.s, segs.e, segs.final, segs.line_start)
+    if framed is None:
+        framed = frame_segments(buf, segs.s, segs.e, segs.final, segs.line_start, segs.cont)
+    f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep, end_ls = framed
     pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
     # frames in input order: where sessions were regrouped (mapping.reorders), by where
     # each frame was completed, which does not depend on how the input was cut into
@@ -276,7 +289,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     first = mapping.locate(f_off)
     last = mapping.locate(f_e - 1)
     f_end = end_of(f_e - 1, at=last) + 1
-    if mapping.reorders:
+    if mapping.reorders and f_end.shape[0] > 1 and (f_end[1:] < f_end[:-1]).any():
         order = np.argsort(f_end, kind="stable")
         f_off, f_e, f_seg, p_s, p_e, f_end, first, last = (
             a[order] for a in (f_off, f_e, f_seg, p_s, p_e, f_end, first, last))
@@ -300,7 +313,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     ok = status == 0
     n_segs = segs.s.shape[0]
     conn = segs.conn[f_seg]
-    orphans = inherit_device(dev_s, dev_e, conn, int(segs.conn[-1]) + 1 if n_segs else 0, ok,
+    orphans = inherit_device(dev_s, dev_e, conn, int(segs.conn.max()) + 1 if n_segs else 0, ok,
                              tcode == _T_PHD)
     if len(halves) > 1:  # the ids photo chunks took, back into each half's columns
         for lo, hi, (_, _, _, _, sl, *_) in halves:
@@ -324,7 +337,8 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     if known_devices is not None:
         # a photo chunk that opens a connection's frames here takes the device the
         # connection had in an earlier chunk; one taken again after a close had none
-        opens = np.flatnonzero(np.diff(segs.conn, prepend=-1) != 0)  # each one's first
+        # each one's first segment (connections are numbered as they first appear)
+        opens = np.flatnonzero(np.diff(np.maximum.accumulate(segs.conn), prepend=-1) != 0)
         lookup = np.where(segs.fresh[opens], -1, segs.key[opens])[segs.conn]
         messages = _fill_orphans(messages, idx, orphans, f_seg, lookup, known_devices)
         for k in segs.key[segs.closes].tolist():
@@ -377,13 +391,13 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
     if references is None and not any_compressed(buf, f_s, f_e):
         return buf, f_s, f_e, None  # no state to keep and nothing to expand
     if references is None:
-        chain = np.zeros(nseg, np.int8)
+        chain = np.full(nseg, -1, np.int64)
         firsts = []
     else:
-        chain = np.zeros(nseg, np.int8)
-        chain[1:] = (segs.key[1:] == segs.key[:-1]) & ~segs.fresh[1:]
-        # a fresh connection starts without a reference
-        firsts = np.flatnonzero((chain == 0) & ~segs.fresh).tolist()
+        # a segment goes on from the reference its key's segment before it ended with; a
+        # fresh connection starts without one
+        chain = np.where(segs.fresh, -1, segs.prev)
+        firsts = np.flatnonzero(segs.prev < 0).tolist()
     init_s = np.full(nseg, -1, np.int64)
     init_e = np.full(nseg, -1, np.int64)
     init_le = np.zeros((nseg, 2), np.uint8)
@@ -407,7 +421,8 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
     if references is not None:
         for k in segs.key[segs.closes].tolist():
             references.pop(k, None)
-        last = np.append(segs.key[1:] != segs.key[:-1], True) if nseg else np.zeros(0, bool)
+        last = np.ones(nseg, bool)  # the last segment of each key
+        last[segs.prev[segs.prev >= 0]] = False
         sources = {REF_BUF: buf, REF_INIT: init, REF_AUX: aux}
         for k in np.flatnonzero(last & ~segs.closes).tolist():  # one step per connection
             where, rs, re_, le0, le1, nle, is_open = out[k].tolist()

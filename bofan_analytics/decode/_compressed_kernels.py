@@ -136,13 +136,14 @@ def _line_end(buf, j, e, le, nle):
 
 
 @jit
-def expand_compressed(buf, seg_s, seg_e, seg_final, seg_chain, f_s, f_e, f_seg,
+def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
                       init, init_s, init_e, init_le, init_nle, init_open):
     """Expand the compressed frames among ``f_s/f_e`` (frames in segment order).
 
     Segment k starts from the reference ``init[init_s[k]:init_e[k]]`` + ``init_le[k]``
     (``init_s[k] < 0``: none; ``init_open[k]``: its line end may go on at the segment's
-    start), unless ``seg_chain[k]`` says it continues segment ``k - 1``'s connection.
+    start), unless ``seg_prev[k]`` names an earlier segment of its connection: then it
+    starts from the reference that one ended with.
 
     Returns ``(aux, p_s, p_e, status, out)``: expansions in ``aux``; for compressed frame
     j that expanded, ``p_s[j], p_e[j]`` its sentence in ``aux`` without the line end
@@ -166,7 +167,7 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_chain, f_s, f_e, f_seg,
     is_open = False
     j = 0
     for k in range(nseg):
-        if seg_chain[k] == 0:
+        if seg_prev[k] < 0:
             where = REF_NONE if init_s[k] < 0 else REF_INIT
             rs = init_s[k]
             re_ = init_e[k]
@@ -174,6 +175,15 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_chain, f_s, f_e, f_seg,
             le[0] = init_le[k, 0]
             le[1] = init_le[k, 1]
             is_open = init_open[k] != 0
+        elif seg_prev[k] != k - 1:  # (k - 1's state is still in hand)
+            q = seg_prev[k]
+            where = out[q, 0]
+            rs = out[q, 1]
+            re_ = out[q, 2]
+            le[0] = out[q, 3]
+            le[1] = out[q, 4]
+            nle = out[q, 5]
+            is_open = out[q, 6] != 0
         final = seg_final[k] != 0
         if is_open:
             nle, stop = _line_end(buf, seg_s[k], seg_e[k], le, nle)

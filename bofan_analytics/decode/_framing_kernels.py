@@ -266,7 +266,7 @@ def _cut_garbage(buf, i, e, final, line_start):
 
 
 @helper(inline=True)
-def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
+def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, line_start,
                 f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls):
     """The framing loop, resumable: it returns when an output array is full so that the
     caller can grow it. (Growing arrays inside the loop would make numba count references
@@ -338,13 +338,27 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
         k += 1
         if k < nseg:
             i = seg_s[k]
-            line_start = seg_line_start[k] != 0
+            line_start = _line_start_of(seg_line_start, seg_cont, end_ls, k)
     return k, i, line_start, nf, nr, n_sep, True
 
 
+@helper(inline=True)
+def _line_start_of(seg_line_start, seg_cont, end_ls, k):
+    """Whether segment k starts at a line start: as the segment it continues ended (an
+    earlier one), or as the caller says."""
+    if seg_cont[k] >= 0:
+        return end_ls[seg_cont[k]] != 0
+    return seg_line_start[k] != 0
+
+
 @jit
-def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
+def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont):
     """Cut every segment ``buf[seg_s[k]:seg_e[k]]`` into frames and rejects.
+
+    ``seg_cont[k]``, when not -1, is an earlier segment that segment k goes on from (the
+    same connection's bytes, other connections' in between): the framer starts k in the
+    line state that segment ended in. The caller makes sure it ended at a frame boundary
+    (see ``decode_pieces``); ``seg_line_start[k]`` gives the state otherwise.
 
     Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep, end_ls)``:
     frame k occupies ``buf[f_off[k]:f_e[k]]`` (the binary header included) and its text is
@@ -369,13 +383,13 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start):
     # typed, not literal, zeros: a literal would compile _frame_into twice on a fresh install
     k = np.int64(0)
     i = seg_s[0] if nseg > 0 else np.int64(0)
-    line_start = seg_line_start[0] != 0 if nseg > 0 else True
+    line_start = _line_start_of(seg_line_start, seg_cont, end_ls, 0) if nseg > 0 else True
     nf = np.int64(0)
     nr = np.int64(0)
     n_sep = np.int64(0)
     while True:
         k, i, line_start, nf, nr, sep, done = _frame_into(
-            buf, seg_s, seg_e, seg_final, seg_line_start, k, i, line_start,
+            buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, line_start,
             f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls,
         )
         n_sep += sep

@@ -25,6 +25,8 @@ __all__ = [
     "split_escapes",
     "gather_pieces",
     "group_by_key",
+    "lay_out",
+    "number_connections",
 ]
 
 _MS_DAY = 86_400_000
@@ -603,6 +605,46 @@ def group_by_key(key):
         order[start[group[k]]] = k
         start[group[k]] += 1
     return order
+
+
+@jit
+def lay_out(key, grouped, prev, together):
+    """The order to join pieces in: input order, except that the pieces of a connection
+    marked ``together`` are all placed where its first one is (``grouped``: the order of
+    :func:`group_by_key`; ``prev``: each piece's previous one of its key, or -1)."""
+    n = key.shape[0]
+    at = np.empty(n, np.int64)  # where each piece is in ``grouped``
+    for i in range(n):
+        at[grouped[i]] = i
+    order = np.empty(n, np.int64)
+    m = 0
+    for p in range(n):
+        if not together[p]:
+            order[m] = p
+            m += 1
+        elif prev[p] < 0:
+            i = at[p]
+            while i < n and key[grouped[i]] == key[p]:
+                order[m] = grouped[i]
+                m += 1
+                i += 1
+    return order
+
+
+@jit
+def number_connections(prev, new):
+    """Number connections in the order they first appear: segment k opens one when
+    ``new[k]``, and otherwise belongs to that of the earlier segment ``prev[k]``."""
+    n = prev.shape[0]
+    conn = np.empty(n, np.int32)
+    c = 0
+    for k in range(n):
+        if new[k]:
+            conn[k] = c
+            c += 1
+        else:
+            conn[k] = conn[prev[k]]
+    return conn
 
 
 @helper

@@ -20,6 +20,7 @@ from ._framing_kernels import frame_segments
 __all__ = ["Cut", "StreamCutter"]
 
 _ONE = np.zeros(1, np.int64)
+_ALONE = np.full(1, -1, np.int64)  # the one segment goes on from none
 
 
 class Cut(NamedTuple):
@@ -90,7 +91,8 @@ class StreamCutter:
         ends = np.array([len(data)], np.int64)
         (f_off, _f_s, f_e, _f_seg, r_s, r_e, r_reason, _r_seg, consumed, _n_sep,
          end_ls) = frame_segments(
-            buf, _ONE, ends, np.array([final], np.int8), np.array([self._line_start], np.int8)
+            buf, _ONE, ends, np.array([final], np.int8), np.array([self._line_start], np.int8),
+            _ALONE,
         )
         starts = f_off.tolist()
         frames = [data[s:e] for s, e in zip(starts, f_e.tolist(), strict=True)]

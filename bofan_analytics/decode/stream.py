@@ -16,12 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
+from .._numba import read_only
 from ..errors import FormatError, InputError
 from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
 from ..io.formats._parallel import by_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
+from ._framing_kernels import frame_segments
 from ._lines_kernels import P_END, P_ESCAPE, P_HEX, gather_pieces, group_by_key
 from ._parse import start_compiling
 
@@ -304,11 +306,11 @@ class StreamDecoder:
 
     def decode_pieces(self, data, pay_s, pay_e, hexcls, recv, key, datagram, brk, final,
                        extra_rejects=None):
-        """Decode payload pieces of ``data`` (log reads, packets) grouped by connection.
+        """Decode payload pieces of ``data`` (log reads, packets) of many connections.
 
         Pieces of one connection are joined in order (after the unfinished tail it left in
-        the previous chunk); a datagram, or a piece after a hole (``brk``), starts a segment
-        of its own. ``extra_rejects`` are merged in source order.
+        the previous chunk); a datagram, a piece after a hole (``brk``) or a long pause
+        starts a segment of its own. ``extra_rejects`` are merged in source order.
         """
         blob, c_s, c_e, c_src, c_fac, c_recv, c_key, c_file, c_ls = self._carry_pieces()
         buf = np.frombuffer(blob + data, np.uint8) if blob else np.frombuffer(data, np.uint8)
@@ -328,42 +330,41 @@ class StreamDecoder:
         all_file = np.concatenate([c_file, np.full(pay_s.shape[0], len(self._accounts) - 1)])
         # whether a carried tail starts a line, as it did when it was cut off
         all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
-        order = group_by_key(all_key)
-        out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
-        keys = all_key[order]
-        ends = all_hex[order] == P_END  # where a connection closed: an empty piece
-        dgram = all_dgram[order] | ends
-        paused, stale, heard = self._pauses(all_recv, all_key[:nc], order, keys)
-        new_seg = np.ones(keys.shape[0], bool)
-        new_seg[1:] = ((keys[1:] != keys[:-1]) | dgram[1:] | dgram[:-1] | all_brk[order][1:]
-                       | paused[1:])
-        first = np.flatnonzero(new_seg)
-        seg_s = out_start[first]
-        seg_e = np.append(out_start[first[1:]], out_start[-1])
-        seg_key = keys[first]
-        # a segment ends for good when it is a datagram, another of its connection follows
-        # or its connection has been silent too long
-        followed = np.append(seg_key[1:] == seg_key[:-1], False)
-        last_piece = np.append(first, keys.shape[0])[1:] - 1
-        seg_final = (dgram[first] | followed | stale[last_piece] | final).astype(np.int8)
-        # after a hole in the data nothing says a line starts there
-        seg_line_start = (~all_brk[order][first] & all_ls[order][first]).astype(np.int8)
-        # a segment after its connection closed (the id taken again) takes nothing kept
-        # for the closed one; a segment followed by a close keeps nothing for later ones
-        closes = ends[first]
-        fresh = np.zeros(first.shape[0], bool)
-        fresh[1:] = closes[:-1] & (seg_key[1:] == seg_key[:-1])
-        conn = np.cumsum((np.diff(seg_key, prepend=-1) != 0) | fresh) - 1
-        segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=seg_key, fresh=fresh,
-                        closes=closes, conn=conn)
+        # each piece's previous one on its connection, and where a segment must start
+        # whatever comes between: a datagram, after one, after a hole or a long pause
+        grouped = group_by_key(all_key)
+        same = all_key[grouped[1:]] == all_key[grouped[:-1]]
+        prev = np.full(all_key.shape[0], -1, np.int64)
+        prev[grouped[1:][same]] = grouped[:-1][same]
+        ends = all_hex == P_END  # where a connection closed: an empty piece
+        dgram = all_dgram | ends
+        paused, stale, heard = self._pauses(all_recv, all_key[:nc], prev)
+        starts = (prev < 0) | dgram | all_brk | paused
+        starts[prev >= 0] |= dgram[prev[prev >= 0]]
+        # pieces are joined in input order, so frames are parsed and tabulated where they
+        # lie; a connection whose frame goes on from one of its pieces to its next, others'
+        # between them, has its pieces joined together instead. Those of a frame carried
+        # from the last chunk do; the framer finds the others (see _joined_layout).
+        together = np.isin(all_key, all_key[:nc]) if nc else np.zeros(all_key.shape[0], bool)
+        while True:
+            order, segs, goes_on, out, out_start, last_piece, framed = self._joined_layout(
+                buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts, dgram,
+                ends, stale, final, grouped, together)
+            # a segment that another goes on from must end where a frame does
+            split = goes_on & (framed[8] < segs.e)
+            if not split.any():
+                break
+            together |= np.isin(all_key, segs.key[split])
+        seg_key = segs.key
         mapping = PieceMap(out_start, all_src[order], all_fac[order], all_recv[order])
         if len(self._accounts) > 1:
             mapping.files = (all_file[order], [acc.source for acc in self._accounts])
         messages, rejects, consumed_segs, rej_end, msg_end, end_ls = decode_segments(
-            out, segs, mapping, self.source, self.known_devices, self.references
+            out, segs, mapping, self.source, self.known_devices, self.references, framed
         )
         self._carry = {}
         self._heard = {}
+        seg_e = segs.e
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
             line_start = bool(end_ls[k])
@@ -379,30 +380,88 @@ class StreamDecoder:
             rej_end = ends[order]
         return self._release(messages, msg_end, rejects, rej_end, final)
 
-    def _pauses(self, recv, carried_keys, order, keys):
+    def _pauses(self, recv, carried_keys, prev):
         """When each piece's connection was heard from, and which pieces end a pause.
 
         The capture's clock is the latest receive time of any piece so far; a piece is
         heard at the clock when it comes (a log's time stamps need not ascend). Returns,
-        for the pieces in ``order`` (grouped by connection ``keys``): ``paused``, those
-        heard more than :data:`MAX_FRAME_PAUSE_MS` after the piece before them on their
-        connection (they start a segment); ``stale``, those after which the clock has run
-        that long by the end of the chunk (their segment is final); ``heard``. ``recv``:
-        the receive times in input order, the first ``len(carried_keys)`` of them those of
-        pieces carried from earlier chunks, heard when their connection was last heard.
-        Advances the clock."""
+        per piece: ``paused``, those heard more than :data:`MAX_FRAME_PAUSE_MS` after the
+        piece before them on their connection (``prev``; they start a segment); ``stale``,
+        those after which the clock has run that long by the end of the chunk (their
+        segment is final); ``heard``. ``recv``: the receive times in input order, the first
+        ``len(carried_keys)`` of them those of pieces carried from earlier chunks, heard
+        when their connection was last heard. Advances the clock."""
         null = S.NULL_TIME_MS
         nc = carried_keys.shape[0]
         clock = np.maximum.accumulate(np.concatenate([[self._clock], recv[nc:]]))
         self._clock = int(clock[-1])
         before = [self._heard.get(k, null) for k in carried_keys.tolist()]  # a few: open frames
-        heard = np.concatenate([np.array(before, np.int64), clock[1:]])[order]
+        heard = np.concatenate([np.array(before, np.int64), clock[1:]])
         known = heard != null
-        paused = np.zeros(keys.shape[0], bool)
-        paused[1:] = ((keys[1:] == keys[:-1]) & known[:-1] & known[1:]
-                      & (heard[1:] - np.where(known[:-1], heard[:-1], 0) > MAX_FRAME_PAUSE_MS))
+        has = np.flatnonzero(prev >= 0)
+        p = prev[has]
+        paused = np.zeros(prev.shape[0], bool)
+        paused[has] = (known[p] & known[has]
+                       & (heard[has] - np.where(known[p], heard[p], 0) > MAX_FRAME_PAUSE_MS))
         stale = known & (self._clock - np.where(known, heard, 0) > MAX_FRAME_PAUSE_MS)
         return paused, stale, heard
+
+    @staticmethod
+    def _joined_layout(buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts,
+                       dgram, ends, stale, final, grouped, together):
+        """Join the pieces (in input order, the connections marked ``together`` each in one
+        place), cut the result into segments and frame them.
+
+        A segment is a run of pieces of one connection; it goes on from (``cont``) the
+        segment before it on its connection unless a piece ``starts`` it. Such a pair
+        frames as if joined as long as the first one ends where a frame does: the framer
+        decides nothing it needs later bytes for, so it stops inside a frame. The caller
+        checks that and joins the connections where it does not hold.
+
+        Returns ``(order, segs, goes_on, out, out_start, last, framed)``: the pieces'
+        order, the segments, which of them another goes on from, the joined bytes and where
+        each piece starts in them, the last piece (input index) of each segment, and what
+        :func:`frame_segments` found.
+        """
+        from ._lines_kernels import lay_out, number_connections
+
+        n = all_key.shape[0]
+        order = lay_out(all_key, grouped, prev, together) if together.any() else np.arange(n)
+        out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
+        keys = all_key[order]
+        new_seg = np.ones(n, bool)
+        new_seg[1:] = (keys[1:] != keys[:-1]) | starts[order[1:]]
+        at = np.flatnonzero(new_seg)
+        seg_of = np.empty(n, np.int64)  # the segment of each piece (input index)
+        seg_of[order] = np.cumsum(new_seg) - 1
+        first = order[at]
+        last = order[np.append(at, n)[1:] - 1]
+        p = prev[first]
+        seg_prev = np.where(p >= 0, seg_of[np.maximum(p, 0)], -1)
+        cont = np.where(starts[first], -1, seg_prev)
+        nseg = at.shape[0]
+        nxt = np.full(nseg, -1, np.int64)  # the next segment of the key
+        nxt[seg_prev[seg_prev >= 0]] = np.flatnonzero(seg_prev >= 0)
+        goes_on = nxt >= 0
+        goes_on[goes_on] = cont[nxt[goes_on]] >= 0
+        # a segment ends for good when it is a datagram, another of its connection follows
+        # (not going on from it) or its connection has been silent too long
+        seg_final = np.where(goes_on, False, dgram[first] | (nxt >= 0) | stale[last] | final)
+        # after a hole in the data nothing says a line starts there
+        seg_line_start = ~all_brk[first] & all_ls[first]
+        # a segment after its connection closed (the id taken again) takes nothing kept
+        # for the closed one; a segment followed by a close keeps nothing for later ones
+        closes = ends[first]
+        fresh = (seg_prev >= 0) & closes[np.maximum(seg_prev, 0)]
+        conn = number_connections(seg_prev, (seg_prev < 0) | fresh)
+        seg_s = out_start[at]
+        seg_e = out_start[np.append(at, n)[1:]]
+        segs = Segments(seg_s, seg_e, seg_final.astype(np.int8), seg_line_start.astype(np.int8),
+                        key=all_key[first], fresh=fresh, closes=closes, conn=conn,
+                        prev=seg_prev, cont=cont)
+        framed = frame_segments(read_only(out), segs.s, segs.e, segs.final, segs.line_start,
+                                segs.cont)
+        return order, segs, goes_on, out, out_start, last, framed
 
     def _release(self, messages, msg_end, rejects, rej_end, final):
         """Rows in input order whatever the chunking: rows are ordered by where their frame

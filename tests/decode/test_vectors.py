@@ -131,7 +131,8 @@ def test_pt60_details():
 def test_framing_vectors_cut_exactly(received, first):
     buf = np.frombuffer(received, np.uint8)
     one = np.ones(1, np.int8)
-    f_off, f_s, f_e, *_ = frame_segments(buf, np.array([0]), np.array([len(buf)]), one, one)
+    f_off, f_s, f_e, *_ = frame_segments(buf, np.array([0]), np.array([len(buf)]), one, one,
+                                         np.array([-1]))
     assert bytes(buf[f_s[0] : f_e[0]]) == first
     log = ba.read_log(received)
     assert len(log.rejects) == 0
