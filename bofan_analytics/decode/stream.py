@@ -345,7 +345,8 @@ class StreamDecoder:
         # lie; a connection whose frame goes on from one of its pieces to its next, others'
         # between them, has its pieces joined together instead. Those of a frame carried
         # from the last chunk do; the framer finds the others (see _joined_layout).
-        together = np.isin(all_key, all_key[:nc]) if nc else np.zeros(all_key.shape[0], bool)
+        open_frame = all_key[:nc][c_e > c_s]  # (an empty carried piece holds a line state)
+        together = np.isin(all_key, open_frame)
         while True:
             order, segs, goes_on, out, out_start, last_piece, framed = self._joined_layout(
                 buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts, dgram,
@@ -370,6 +371,16 @@ class StreamDecoder:
             line_start = bool(end_ls[k])
             self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
             self._heard[int(seg_key[k])] = int(heard[last_piece[k]])
+        # a connection that goes on mid-line (after a PT-60 frame, say) goes on so in the
+        # next chunk: an empty piece carries its line state there, as a segment would
+        last_of_key = np.ones(seg_e.shape[0], bool)
+        last_of_key[segs.prev[segs.prev >= 0]] = False
+        mid_line = last_of_key & (segs.final == 0) & (consumed_segs == seg_e) & (end_ls == 0)
+        for k in np.flatnonzero(mid_line):
+            p = last_piece[k]
+            self._carry[int(seg_key[k])] = (b"", [(0, 0, int(all_src[p]), int(all_fac[p]),
+                                                  int(all_recv[p]), int(all_file[p]))], False)
+            self._heard[int(seg_key[k])] = int(heard[p])
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
@@ -478,9 +489,10 @@ class StreamDecoder:
             rejects = pa.concat_tables([h_rej, rejects]).take(pa.array(order))
             rej_end = rej_end[order]
             self._held = None
-        if final or not self._carry:
+        frames = [pieces[0] for data, pieces, _ in self._carry.values() if data]
+        if final or not frames:  # (an empty carry holds no frame, only a line state)
             return messages, rejects
-        first = min(pieces[0][2] + (pieces[0][5] << 44) for _, pieces, _ in self._carry.values())
+        first = min(piece[2] + (piece[5] << 44) for piece in frames)
         m_cut = int(np.searchsorted(msg_end, first, side="right"))
         r_cut = int(np.searchsorted(rej_end, first, side="right"))
         if m_cut < len(messages) or r_cut < len(rejects):

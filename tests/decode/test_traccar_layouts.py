@@ -14,7 +14,7 @@ import bofan_analytics as ba
 from bofan_analytics import schema
 from bofan_analytics.decode import StreamDecoder
 from bofan_analytics.errors import FormatError, InputError
-from bofan_analytics.samples import generate_fleet, render_capture
+from bofan_analytics.samples import compress_sentence, generate_fleet, render_capture
 
 #: what a frame says, whatever the log layout it came in
 SAME = [c for c in schema.MESSAGES.names if c not in (schema.SOURCE, schema.OFFSET, schema.LENGTH)]
@@ -424,3 +424,97 @@ def test_a_pause_is_read_on_the_log_clock_when_time_stamps_go_back(stamps, joine
         parts = [first, again.feed(b"".join(lines[cut:])), again.finish()]
         assert pa.concat_tables([p.messages for p in parts]).equals(whole.messages), cut
         assert pa.concat_tables([p.rejects for p in parts]).equals(whole.rejects), cut
+
+
+#: what a connection may send: frames of both protocols, a photo chunk, a compressed
+#: sentence (against the POS before it), stray line ends and bytes that are no frame
+_G6 = b"@G#@,V01,6,111112222233333,8888888888888888,20150312010203,23.2014050;104.235212,@R#@"
+_SENT = [
+    POS + b"\r\n",
+    _G6,
+    b"$PHD0,4,ab\ncd\r\n",
+    b"xyz\r\n",
+    b"zz",
+    b"\r",
+    b"\n",
+    compress_sentence(POS + b"\r\n", POS.replace(b"184655", b"184710") + b"\r\n"),
+]
+
+
+@st.composite
+def _interleaved_sessions(draw):
+    """Two to four connections, each a stream of the items above cut into reads at random
+    places, their reads interleaved at random (each connection's in its order)."""
+    streams = [b"".join(draw(st.lists(st.sampled_from(_SENT), min_size=1, max_size=6)))
+               for _ in range(draw(st.integers(2, 4)))]
+    streams[0] += _SENT[0]  # (a log with no frame at all is an error)
+    reads = []
+    for k, stream in enumerate(streams):
+        cuts = sorted(set(draw(st.lists(st.integers(1, len(stream) - 1), max_size=4)))
+                      if len(stream) > 1 else [])
+        bounds = [0, *cuts, len(stream)]
+        reads.append([(k, stream[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    log = []
+    while any(reads):
+        k = draw(st.sampled_from([k for k, r in enumerate(reads) if r]))
+        log.append(reads[k].pop(0))
+    return streams, log
+
+
+@given(_interleaved_sessions(), st.integers(60, 4000))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_interleaved_connections_decode_as_each_connection_alone(sessions, chunk):
+    """However the reads of several connections interleave, and wherever a frame is split
+    between reads, each connection's rows are those of its bytes decoded as one stream:
+    reads are joined in input order only where that frames the same, and together where
+    a frame goes on from one read to the next."""
+    streams, reads = sessions
+    lines, starts = [], []
+    at = 0
+    for k, payload in reads:
+        starts.append(at)
+        lines.append(_line(payload.hex().encode(), session=b"T%08x" % (k + 1)))
+        at += len(lines[-1])
+    data = b"".join(lines)
+    line_of = np.array(starts)
+    same = [c for c in SAME if c != schema.RECEIVED_AT]
+    for size in (len(data), chunk):
+        log = ba.read_log(data, format="traccar", chunk_bytes=size)
+        owner = np.array([k for k, _ in reads])
+        msg_k = owner[np.searchsorted(line_of, log.messages.column("offset").to_numpy(), "right") - 1]
+        rej_k = owner[np.searchsorted(line_of, log.rejects.column("offset").to_numpy(), "right") - 1]
+        for k, stream in enumerate(streams):
+            alone = ba.read_log(stream, format="stream")
+            mine = log.messages.filter(pa.array(msg_k == k)).select(same)
+            assert mine.equals(alone.messages.select(same)), (k, size)
+            got = log.rejects.filter(pa.array(rej_k == k)).to_pylist()
+            want = alone.rejects.to_pylist()
+            assert [(r["reason"], r["raw"]) for r in got] == [(r["reason"], r["raw"]) for r in want], (k, size)
+    # and a decoder resumed from a checkpoint between two reads goes on alike
+    cut = sum(len(x) for x in lines[: chunk % (len(lines) + 1)])
+    dec = StreamDecoder("traccar")
+    parts = [dec.feed(data[:cut])]
+    again = StreamDecoder.resume("traccar", "<bytes>", json.loads(json.dumps(dec.checkpoint())))
+    parts += [again.feed(data[cut:]), again.finish()]
+    assert pa.concat_tables([p.messages for p in parts]).equals(log.messages)
+    assert pa.concat_tables([p.rejects for p in parts]).equals(log.rejects)
+
+
+def test_a_connection_that_stops_mid_line_goes_on_mid_line_in_the_next_chunk():
+    """After a frame that ends without a line end (a photo chunk, a PT-60 frame) the next
+    read of the connection goes on in that line: its stray bytes are ``garbage``, not a
+    line of ``unknown_protocol``, in whichever chunk that read comes."""
+    lines = [_line((POS + b"\r\n").hex().encode(), session=b"T1"),
+             _line(b"$PHD0,4,ab\nc".hex().encode(), session=b"T3"),
+             _line((POS + b"\r\n").hex().encode(), session=b"T1"),
+             _line(b"d\r\n".hex().encode(), session=b"T3")]
+    data = b"".join(lines)
+    assert ba.read_log(b"$PHD0,4,ab\ncd\r\n", format="stream").rejects.column(
+        "reason").to_pylist() == ["garbage"]
+    for size in (len(data), 60, len(lines[0]) + len(lines[1])):
+        log = ba.read_log(data, format="traccar", chunk_bytes=size)
+        assert log.rejects.column("reason").to_pylist() == ["garbage"], size
+        assert log.messages.column("msg_type").to_pylist() == ["POS", "PHD", "POS"]
+    dec = StreamDecoder("traccar")
+    first = dec.feed(b"".join(lines[:2]))
+    assert first.messages.column("msg_type").to_pylist() == ["POS", "PHD"]  # not held back
