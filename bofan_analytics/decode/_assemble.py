@@ -392,28 +392,14 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
         return buf, f_s, f_e, None  # no state to keep and nothing to expand
     if references is None:
         chain = np.full(nseg, -1, np.int64)
-        firsts = []
+        firsts = np.zeros(0, np.int64)
     else:
         # a segment goes on from the reference its key's segment before it ended with; a
         # fresh connection starts without one
         chain = np.where(segs.fresh, -1, segs.prev)
-        firsts = np.flatnonzero(segs.prev < 0).tolist()
-    init_s = np.full(nseg, -1, np.int64)
-    init_e = np.full(nseg, -1, np.int64)
-    init_le = np.zeros((nseg, 2), np.uint8)
-    init_nle = np.zeros(nseg, np.int64)
-    init_open = np.zeros(nseg, np.int8)
-    blob = bytearray()
-    for k in firsts:  # one step per connection, not per frame
-        sentence, le, is_open = references.get(int(segs.key[k]), _NO_REF)
-        if sentence:
-            init_s[k] = len(blob)
-            blob += sentence
-            init_e[k] = len(blob)
-            init_le[k, : len(le)] = list(le)
-            init_nle[k] = len(le)
-            init_open[k] = is_open
-    init = np.frombuffer(bytes(blob) or b"\0", np.uint8)
+        firsts = np.flatnonzero(segs.prev < 0)
+    init, init_s, init_e, init_le, init_nle, init_open = _references_in(
+        references, firsts, segs.key[firsts], nseg)
     aux, x_s, x_e, status, out = expand_compressed(
         buf, segs.s, segs.e, segs.final, chain, f_s, f_e, f_seg.astype(np.int64),
         init, init_s, init_e, init_le, init_nle, init_open,
@@ -423,14 +409,9 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
             references.pop(k, None)
         last = np.ones(nseg, bool)  # the last segment of each key
         last[segs.prev[segs.prev >= 0]] = False
-        sources = {REF_BUF: buf, REF_INIT: init, REF_AUX: aux}
-        for k in np.flatnonzero(last & ~segs.closes).tolist():  # one step per connection
-            where, rs, re_, le0, le1, nle, is_open = out[k].tolist()
-            if where in sources:
-                le = bytes([le0, le1][:nle])
-                references[int(segs.key[k])] = (
-                    sources[where][rs:re_].tobytes(), le, bool(is_open)
-                )
+        at = np.flatnonzero(last & ~segs.closes)
+        _references_out(references, segs.key[at], out[at], {REF_BUF: buf, REF_INIT: init,
+                                                             REF_AUX: aux})
     expanded = x_s >= 0
     if not (status != 0).any() and not expanded.any():
         return buf, f_s, f_e, None
@@ -441,6 +422,50 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
     else:
         pbuf, p_s, p_e = buf, f_s, f_e
     return pbuf, p_s, p_e, status
+
+
+def _references_in(references, firsts, keys, nseg):
+    """The references segments ``firsts`` (of ``keys``) start from, as the arrays of
+    :func:`expand_compressed`: ``(init, init_s, init_e, init_le, init_nle, init_open)``.
+    A chunk holds many connections: list steps, no array write per connection."""
+    init_s = np.full(nseg, -1, np.int64)
+    init_e = np.full(nseg, -1, np.int64)
+    init_le = np.zeros((nseg, 2), np.uint8)
+    init_nle = np.zeros(nseg, np.int64)
+    init_open = np.zeros(nseg, np.int8)
+    none = np.zeros(1, np.uint8), init_s, init_e, init_le, init_nle, init_open
+    if not references:
+        return none
+    refs = [references.get(k, _NO_REF) for k in keys.tolist()]
+    has = [k for k, ref in zip(firsts.tolist(), refs, strict=True) if ref[0]]
+    if not has:
+        return none
+    refs = [ref for ref in refs if ref[0]]
+    lengths = np.array([len(ref[0]) for ref in refs], np.int64)
+    init_e[has] = np.cumsum(lengths)
+    init_s[has] = init_e[has] - lengths
+    init_nle[has] = [len(ref[1]) for ref in refs]
+    init_le[has] = np.frombuffer(b"".join(ref[1].ljust(2, b"\0") for ref in refs),
+                                 np.uint8).reshape(-1, 2)
+    init_open[has] = [ref[2] for ref in refs]
+    init = np.frombuffer(b"".join(ref[0] for ref in refs), np.uint8)
+    return init, init_s, init_e, init_le, init_nle, init_open
+
+
+def _references_out(references, keys, ends, sources):
+    """Keep the reference each connection ends with (``ends``: rows of
+    :func:`expand_compressed`'s ``out``, in ``sources``) under its key."""
+    where = ends[:, 0]
+    for code, source in sources.items():
+        at = np.flatnonzero(where == code)
+        if at.shape[0] == 0:
+            continue
+        texts = _string_array(source, ends[at, 1], ends[at, 2], typ=pa.binary()).to_pylist()
+        pairs = ends[at, 3:5].astype(np.uint8).tobytes()
+        les = [pairs[2 * i:2 * i + n] for i, n in enumerate(ends[at, 5].tolist())]
+        references.update(zip(keys[at].tolist(),
+                              zip(texts, les, (ends[at, 6] != 0).tolist(), strict=True),
+                              strict=True))
 
 
 def _adc_lists(adc, counts, idx):
