@@ -274,8 +274,9 @@ class DecodeRun:
                 reader.close()
                 raise
             try:
-                for chunk in reader.chunks():
-                    yield dec.feed(chunk)
+                for chunk, ahead in _ahead(dec, reader.chunks()):
+                    yield dec.feed(chunk) if ahead is None else dec.feed(chunk,
+                                                                         ahead=ahead.result())
             except Exception as exc:
                 error = _reading_error(exc, reader.name)
                 if error is None:
@@ -303,6 +304,43 @@ class DecodeRun:
         piece = dec.finish()
         self.done = True
         return piece
+
+
+def _ahead(dec, chunks):
+    """Each chunk with the future of ``dec.prepare(chunk)``, which a thread of its own
+    works on while the chunk before it is decoded (or ``None`` for a format that does
+    nothing ahead). A reading error comes after the chunks read before it."""
+    it = iter(chunks)
+    following = next(it, None)
+    work = _ahead_of(dec, following)
+    try:
+        while following is not None:
+            chunk, ready = following, work
+            work = None
+            try:
+                following = next(it, None)
+            except BaseException:
+                yield chunk, ready
+                raise
+            work = _ahead_of(dec, following)
+            yield chunk, ready
+    finally:  # left early: the work ahead reads a chunk that is let go next
+        if work is not None:
+            work.exception()
+
+
+def _ahead_of(dec, chunk):
+    if chunk is None or not getattr(dec, "prepares", False):
+        return None
+    global _AHEAD
+    if _AHEAD is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _AHEAD = ThreadPoolExecutor(1, thread_name_prefix="bofan-ahead")
+    return _AHEAD.submit(dec.prepare, chunk)
+
+
+_AHEAD = None
 
 
 def _reading_error(exc: BaseException, name: str) -> BaseException | None:

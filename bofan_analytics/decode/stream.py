@@ -20,6 +20,7 @@ from .._numba import read_only
 from ..errors import FormatError, InputError
 from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
+from ..io.formats._base import CaptureFormat
 from ..io.formats._parallel import by_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
@@ -148,8 +149,19 @@ class StreamDecoder:
         self._state = self.capture_format.start(self)  # what the format keeps between chunks
 
     # -- public -------------------------------------------------------------------------
-    def feed(self, chunk: bytes):
-        """Decode what ``chunk`` completes; returns a ``DecodedLog`` of those frames."""
+    @property
+    def prepares(self) -> bool:
+        """Whether the format does anything ahead (:meth:`prepare`)."""
+        return type(self.capture_format).prepare is not CaptureFormat.prepare
+
+    def prepare(self, chunk: bytes):
+        """What can be done with ``chunk`` before the chunks ahead of it are decoded (on
+        another thread, meanwhile), to be given to :meth:`feed` with it as ``ahead``."""
+        return self.capture_format.prepare(self, self._state, chunk)
+
+    def feed(self, chunk: bytes, *, ahead=None):
+        """Decode what ``chunk`` completes; returns a ``DecodedLog`` of those frames.
+        ``ahead``: what :meth:`prepare` returned for this chunk, if it was called."""
         if self._finished:
             raise FormatError("this decoder has finished; make a new one")
         if not self.accounting.input_bytes and len(chunk):
@@ -157,7 +169,7 @@ class StreamDecoder:
         self.accounting.input_bytes += len(chunk)
         if self._only_blank and self.forced:
             self._only_blank = not bytes(chunk).strip(b" \t\r\n")
-        return self._step(chunk, final=False)
+        return self._step(chunk, final=False, ahead=ahead)
 
     def finish(self):
         """Decode everything left; an unfinished frame at the end becomes a reject."""
@@ -270,13 +282,14 @@ class StreamDecoder:
         return self._base
 
     # -- internals ----------------------------------------------------------------------
-    def _step(self, chunk, final, last_line=False):
+    def _step(self, chunk, final, last_line=False, ahead=None):
         from .decoded import DecodedLog
 
         if not isinstance(chunk, (bytes, bytearray)):
             chunk = bytes(chunk)
         data = self._tail + chunk if self._tail else chunk  # a reader's chunk is not copied
-        messages, rejects, consumed = self.capture_format.step(self, self._state, data, final, last_line)
+        messages, rejects, consumed = self.capture_format.step(
+            self, self._state, data, final, last_line, ahead)
         consumed = int(consumed)  # a kernel's numpy integer, maybe: checkpoints are JSON
         self._tail = bytes(data[consumed:])
         self._base += consumed

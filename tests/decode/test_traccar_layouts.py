@@ -518,3 +518,42 @@ def test_a_connection_that_stops_mid_line_goes_on_mid_line_in_the_next_chunk():
     dec = StreamDecoder("traccar")
     first = dec.feed(b"".join(lines[:2]))
     assert first.messages.column("msg_type").to_pylist() == ["POS", "PHD"]  # not held back
+
+
+@pytest.mark.parametrize("log_tz", [None, "Europe/Vienna"])
+def test_lines_read_ahead_give_the_rows_of_lines_read_in_turn(hex_log, monkeypatch, log_tz):
+    """``read_log`` reads each chunk's lines on a thread of its own while the chunk before
+    is decoded (``prepare``). Its rows are those of a decoder fed the same chunks in turn,
+    also where the work ahead does not hold: after an overlong line cut between chunks,
+    in a zone with daylight saving (none is done ahead there)."""
+    from bofan_analytics.decode._lines_kernels import MAX_LINE_BYTES
+    from bofan_analytics.decode.reading import BytesReader
+    from bofan_analytics.io.formats import _parallel, traccar
+
+    monkeypatch.setattr(_parallel, "threads", lambda: 2)
+    capture, _ = hex_log
+    lines = capture.data.splitlines(keepends=True)
+    data = b"".join(lines[:200]) + b"y" * (MAX_LINE_BYTES + 5000) + b"\n" + b"".join(lines[200:])
+    reads = []
+    real = traccar._lines_of
+    monkeypatch.setattr(traccar, "_lines_of", lambda data, buf, final, cont, tz, last, threaded:
+                        reads.append((len(data), threaded))
+                        or real(data, buf, final, cont, tz, last, threaded))
+    for size in (len(data), 200_000, 300_000):
+        reads.clear()
+        log = ba.read_log(data, format="traccar", chunk_bytes=size, log_tz=log_tz)
+        read = list(reads)
+        dec = StreamDecoder("traccar", log_tz=log_tz)
+        parts = [dec.feed(c) for c in BytesReader(data, chunk_bytes=size).chunks()]
+        parts.append(dec.finish())
+        assert pa.concat_tables([p.messages for p in parts]).equals(log.messages), size
+        assert pa.concat_tables([p.rejects for p in parts]).equals(log.rejects), size
+        assert [r["reason"] for r in log.rejects.to_pylist()].count("long_line") >= 1
+        ahead = [n for n, threaded in read if not threaded]
+        if log_tz is None and size < len(data):  # read ahead, and used
+            assert len(ahead) > 3
+            in_turn = [n for n, threaded in read if threaded and n > 0]
+            # only where the overlong line ran on (the decoder held its start)
+            assert 0 < len(in_turn) <= (MAX_LINE_BYTES + 5000) // size + 2, in_turn
+        elif log_tz is not None:
+            assert ahead == []

@@ -51,16 +51,24 @@ class CaptureFormat:
         """The state a new decoder of this format keeps between chunks (``None``: none)."""
         return None
 
-    def step(self, decoder, state, data: bytes, final: bool, last_line: bool):
+    def step(self, decoder, state, data: bytes, final: bool, last_line: bool, ahead=None):
         """Decode the frames ``data`` completes.
 
         ``data`` is what the decoder holds (the bytes it kept from the last step, then the
         new chunk), starting at source offset ``decoder.base``; ``final``: nothing more
-        comes; ``last_line``: a rotated file ends here (its last line is complete).
+        comes; ``last_line``: a rotated file ends here (its last line is complete);
+        ``ahead``: what :meth:`prepare` made of the chunk, if anything (the step checks
+        that it is of ``data`` and still holds).
         Returns ``(messages, rejects, consumed)``: the tables of the frames completed and
         how many bytes of ``data`` are done with (the rest is kept for the next step).
         """
         raise NotImplementedError
+
+    def prepare(self, decoder, state, chunk: bytes):
+        """Work on ``chunk`` that needs nothing from the chunks before it, done on a thread
+        of its own while the chunk before it is decoded (``None``: nothing to do ahead).
+        It must only read ``state`` and ``decoder``, which the decoding thread changes."""
+        return None
 
     def next_file(self, state) -> None:
         """A rotated file ends and the next one begins (formats that :attr:`rotates`)."""

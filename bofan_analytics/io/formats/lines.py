@@ -21,7 +21,7 @@ class _Lines(CaptureFormat):
         """The file starts with an ISO-8601 time (``2026-11-02T07:10:27.948Z ...``)."""
         return _ISO_LINE.match(head[:65536]) is not None
 
-    def step(self, decoder, state, data, final, last_line):
+    def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
         import pyarrow as pa
 

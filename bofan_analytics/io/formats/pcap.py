@@ -29,7 +29,7 @@ class _Pcap(CaptureFormat):
     def start(self, decoder):
         return {"capture": None, "port": decoder.port}
 
-    def step(self, decoder, state, data, final, last_line):
+    def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
 
         from ...decode._assemble import empty_messages, empty_rejects

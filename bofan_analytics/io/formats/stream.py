@@ -29,7 +29,7 @@ class _Stream(CaptureFormat):
     def load(self, decoder, saved):
         return {"line_start": bool(saved.get("line_start", True))}
 
-    def step(self, decoder, state, data, final, last_line):
+    def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
         import pyarrow as pa
 

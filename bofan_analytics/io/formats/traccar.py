@@ -65,7 +65,22 @@ class _Traccar(CaptureFormat):
         """A rotated file ends: the next one does not go on with an overlong line."""
         state["cont"] = False
 
-    def step(self, decoder, state, data, final, last_line):
+    def prepare(self, decoder, state, chunk):
+        """Split a chunk into lines, read them and tell hex from text in their payloads,
+        ahead: :func:`_lines_of` as a chunk that starts outside an overlong line and after
+        a time stamp reads alike whatever came before it (a zone with one offset), for
+        :meth:`step` to use if that holds."""
+        import numpy as np
+
+        from ...decode._text_kernels import INT64_NULL
+
+        tz_utc, _ = state["tz"]
+        if tz_utc.shape[0] != 1 or threads() < 2:
+            return None
+        buf = np.frombuffer(chunk, np.uint8)
+        return chunk, _lines_of(chunk, buf, False, False, state["tz"], INT64_NULL, False)
+
+    def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
         import pyarrow as pa
 
@@ -77,13 +92,20 @@ class _Traccar(CaptureFormat):
             L_LONG,
             P_END,
             P_ODD_HEX,
-            classify_pieces,
             split_escapes,
         )
+        from ...decode._text_kernels import INT64_NULL
 
         buf = np.frombuffer(data, np.uint8)
-        kind, recv, key, pay_s, pay_e, consumed, state["cont"], state["last_utc"] = _scan(
-            data, buf, final or last_line, state)
+        if (ahead is not None and ahead[0] is data and not (final or last_line)
+                and not state["cont"]):
+            lines = ahead[1]  # read ahead, and it holds (see prepare)
+            if lines[8] == INT64_NULL:  # no time stamp in the chunk
+                lines = (*lines[:8], state["last_utc"])
+        else:
+            lines = _lines_of(data, buf, final or last_line, state["cont"], state["tz"],
+                              state["last_utc"], True)
+        kind, recv, key, pay_s, pay_e, cls, consumed, state["cont"], state["last_utc"] = lines
         extra = [
             decoder.stretch_rejects(buf, pay_s[kind == code], pay_e[kind == code],
                                     recv[kind == code], reason)
@@ -95,7 +117,7 @@ class _Traccar(CaptureFormat):
         device = np.flatnonzero((kind == L_DATA) | (kind == L_CLOSE))
         closes = kind[device] == L_CLOSE
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
-        cls = np.concatenate(by_halves(classify_pieces, (buf,), (pay_s, pay_e), buf.shape[0]))
+        cls = cls.copy()  # (a copy: the pieces' classes are changed below)
         cls[closes] = P_END
         cls = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
         bad = cls == P_ODD_HEX
@@ -111,7 +133,28 @@ class _Traccar(CaptureFormat):
         return messages, rejects, consumed
 
 
-def _scan(data, buf, final, state):
+def _lines_of(data, buf, final, cont, tz, last_utc, threaded):
+    """The lines of a chunk, read (:func:`_scan`), and the class of each device read's
+    payload (:func:`~bofan_analytics.decode._lines_kernels.classify_pieces`; a close's
+    says nothing yet). ``threaded``: on two threads where that pays (not on a thread
+    that works ahead). Returns ``(kind, recv, key, pay_s, pay_e, cls, consumed, cont,
+    last_utc)``; ``cls`` has an entry per device read or close, in order."""
+    import numpy as np
+
+    from ...decode._lines_kernels import L_CLOSE, L_DATA, classify_pieces
+
+    kind, recv, key, pay_s, pay_e, consumed, cont, last_utc = _scan(
+        data, buf, final, cont, tz, last_utc, threaded)
+    device = np.flatnonzero((kind == L_DATA) | (kind == L_CLOSE))
+    if threaded:
+        cls = np.concatenate(by_halves(classify_pieces, (buf,), (pay_s[device], pay_e[device]),
+                                       buf.shape[0]))
+    else:
+        cls = classify_pieces(buf, pay_s[device], pay_e[device])
+    return kind, recv, key, pay_s, pay_e, cls, consumed, cont, last_utc
+
+
+def _scan(data, buf, final, cont, tz, last_utc, threaded=True):
     """:func:`~bofan_analytics.decode._lines_kernels.scan_traccar` of a chunk: for a large
     one, in two halves on two threads, cut just after a line end.
 
@@ -125,23 +168,22 @@ def _scan(data, buf, final, state):
     from ...decode._lines_kernels import MAX_LINE_BYTES, scan_traccar
     from ...decode._text_kernels import INT64_NULL
 
-    tz_utc, tz_off = state["tz"]
+    tz_utc, tz_off = tz
     n = buf.shape[0]
     cut = 0
-    if (n >= PARALLEL_MIN_BYTES and tz_utc.shape[0] == 1 and not state["cont"]
+    if (threaded and n >= PARALLEL_MIN_BYTES and tz_utc.shape[0] == 1 and not cont
             and threads() > 1 and not in_pool()):
         cut = data.find(b"\n", n // 2, n // 2 + MAX_LINE_BYTES) + 1
     if not 0 < cut < n:
-        out = scan_traccar(buf, 0, n, final, state["cont"], tz_utc, tz_off, state["last_utc"])
+        out = scan_traccar(buf, 0, n, final, cont, tz_utc, tz_off, last_utc)
         return (*out[:5], *out[6:])
-    later = pool().submit(scan_traccar, buf, cut, n, final, False, tz_utc, tz_off,
-                          state["last_utc"])
-    first = scan_traccar(buf, 0, cut, True, False, tz_utc, tz_off, state["last_utc"])
+    later = pool().submit(scan_traccar, buf, cut, n, final, False, tz_utc, tz_off, last_utc)
+    first = scan_traccar(buf, 0, cut, True, False, tz_utc, tz_off, last_utc)
     second = later.result()
     joined = [np.concatenate([a, b]) for a, b in zip(first[:5], second[:5], strict=True)]
     # the time of the last line with one: the second half's, if it had any
-    last_utc = second[8] if (second[1] != INT64_NULL).any() else first[8]
-    return (*joined, second[6], second[7], last_utc)
+    last = second[8] if (second[1] != INT64_NULL).any() else first[8]
+    return (*joined, second[6], second[7], last)
 
 
 def _resolve_text(open_text, buf, pay_s, pay_e, cls, key):
