@@ -397,7 +397,7 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
         # a segment goes on from the reference its key's segment before it ended with; a
         # fresh connection starts without one
         chain = np.where(segs.fresh, -1, segs.prev)
-        firsts = np.flatnonzero(segs.prev < 0)
+        firsts = np.flatnonzero((segs.prev < 0) & ~segs.fresh)
     init, init_s, init_e, init_le, init_nle, init_open = _references_in(
         references, firsts, segs.key[firsts], nseg)
     aux, x_s, x_e, status, out = expand_compressed(

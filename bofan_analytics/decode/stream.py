@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from .. import schema as S
 from .._numba import read_only
 from ..errors import FormatError, InputError
+from ..io._pcap_kernels import TCP_FORGET_MS
 from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
 from ..io.formats._base import CaptureFormat
@@ -28,7 +29,8 @@ from ._framing_kernels import frame_segments
 from ._lines_kernels import P_END, P_ESCAPE, P_HEX, gather_pieces, group_by_key
 from ._parse import start_compiling
 
-__all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT", "MAX_FRAME_PAUSE_MS"]
+__all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT", "MAX_FRAME_PAUSE_MS",
+           "FORGET_CONNECTION_MS"]
 
 #: A connection's unfinished frame is cut off (a ``truncated`` reject) once the capture's
 #: clock, the latest receive time of any read so far, has run this long past the
@@ -37,6 +39,13 @@ __all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT", "MAX_FRAME_PAUSE_MS"]
 #: after it, to the end of a long capture. The rule reads only the capture, so every
 #: chunking cuts the same frames.
 MAX_FRAME_PAUSE_MS = 10 * 60_000
+#: What is kept for a connection between its reads (its device id, for photo chunks that
+#: name none; its last full sentence, for compressed ones) is forgotten once the capture's
+#: clock has run this long past its last read, as a packet capture's TCP reassembly
+#: forgets it: a later read of it starts afresh. Connections that die without being seen
+#: to close (a mobile network dropping them) would otherwise be kept to the end of the
+#: capture, however long. The rule reads only the capture, like the pause above.
+FORGET_CONNECTION_MS = TCP_FORGET_MS
 
 
 class Accounting:
@@ -143,7 +152,9 @@ class StreamDecoder:
         self.references = {}
         self._held = None  # rows that wait for a carried frame (see _release)
         self._clock = S.NULL_TIME_MS  # the latest receive time of a piece so far
-        self._heard = {}  # connection key of a carried frame -> the clock at its last read
+        #: connection key -> the clock at its last read (connections heard from lately)
+        self._heard = {}
+        self._swept = S.NULL_TIME_MS  # the clock when forgotten connections were dropped
         self._carry = {}  # connection key -> (bytes, [(rel, src, factor, recv), ...])
         self._finished = False
         self._state = self.capture_format.start(self)  # what the format keeps between chunks
@@ -351,7 +362,7 @@ class StreamDecoder:
         prev[grouped[1:][same]] = grouped[:-1][same]
         ends = all_hex == P_END  # where a connection closed: an empty piece
         dgram = all_dgram | ends
-        paused, stale, heard = self._pauses(all_recv, all_key[:nc], prev)
+        paused, stale, heard, forgotten = self._pauses(all_recv, all_key, nc, prev)
         starts = (prev < 0) | dgram | all_brk | paused
         starts[prev >= 0] |= dgram[prev[prev >= 0]]
         # pieces are joined in input order, so frames are parsed and tabulated where they
@@ -363,7 +374,7 @@ class StreamDecoder:
         while True:
             order, segs, goes_on, out, out_start, last_piece, framed = self._joined_layout(
                 buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts, dgram,
-                ends, stale, final, grouped, together)
+                ends, stale, forgotten, final, grouped, together)
             # a segment that another goes on from must end where a frame does
             split = goes_on & (framed[8] < segs.e)
             if not split.any():
@@ -377,13 +388,11 @@ class StreamDecoder:
             out, segs, mapping, self.source, self.known_devices, self.references, framed
         )
         self._carry = {}
-        self._heard = {}
         seg_e = segs.e
         for k in np.flatnonzero(consumed_segs < seg_e):
             a, b = int(consumed_segs[k]), int(seg_e[k])
             line_start = bool(end_ls[k])
             self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
-            self._heard[int(seg_key[k])] = int(heard[last_piece[k]])
         # a connection that goes on mid-line (after a PT-60 frame, say) goes on so in the
         # next chunk: an empty piece carries its line state there, as a segment would
         last_of_key = np.ones(seg_e.shape[0], bool)
@@ -393,7 +402,7 @@ class StreamDecoder:
             p = last_piece[k]
             self._carry[int(seg_key[k])] = (b"", [(0, 0, int(all_src[p]), int(all_fac[p]),
                                                   int(all_recv[p]), int(all_file[p]))], False)
-            self._heard[int(seg_key[k])] = int(heard[p])
+        self._remember_heard(all_key, prev, heard, segs.key[segs.closes & last_of_key])
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
@@ -404,7 +413,7 @@ class StreamDecoder:
             rej_end = ends[order]
         return self._release(messages, msg_end, rejects, rej_end, final)
 
-    def _pauses(self, recv, carried_keys, prev):
+    def _pauses(self, recv, keys, nc, prev):
         """When each piece's connection was heard from, and which pieces end a pause.
 
         The capture's clock is the latest receive time of any piece so far; a piece is
@@ -412,27 +421,56 @@ class StreamDecoder:
         per piece: ``paused``, those heard more than :data:`MAX_FRAME_PAUSE_MS` after the
         piece before them on their connection (``prev``; they start a segment); ``stale``,
         those after which the clock has run that long by the end of the chunk (their
-        segment is final); ``heard``. ``recv``: the receive times in input order, the first
-        ``len(carried_keys)`` of them those of pieces carried from earlier chunks, heard
-        when their connection was last heard. Advances the clock."""
+        segment is final); ``heard``; ``forgotten``, those heard more than
+        :data:`FORGET_CONNECTION_MS` after their connection's last read before (they start
+        it afresh). ``recv``: the receive times in input order, the first ``nc`` of them
+        those of pieces carried from earlier chunks, heard when their connection was last
+        heard. Advances the clock."""
         null = S.NULL_TIME_MS
-        nc = carried_keys.shape[0]
         clock = np.maximum.accumulate(np.concatenate([[self._clock], recv[nc:]]))
         self._clock = int(clock[-1])
-        before = [self._heard.get(k, null) for k in carried_keys.tolist()]  # a few: open frames
+        # a few: the connections of open frames
+        before = [self._heard.get(k, null) for k in keys[:nc].tolist()]
         heard = np.concatenate([np.array(before, np.int64), clock[1:]])
-        known = heard != null
+        # when each connection's first piece here was heard before: its last read's time
+        opens = np.flatnonzero(prev[nc:] < 0) + nc
+        last = np.array([self._heard.get(k, null) for k in keys[opens].tolist()], np.int64)
+        earlier = np.full(prev.shape[0], null, np.int64)
         has = np.flatnonzero(prev >= 0)
-        p = prev[has]
-        paused = np.zeros(prev.shape[0], bool)
-        paused[has] = (known[p] & known[has]
-                       & (heard[has] - np.where(known[p], heard[p], 0) > MAX_FRAME_PAUSE_MS))
+        earlier[has] = heard[prev[has]]
+        earlier[opens] = last
+        gap = np.where((earlier != null) & (heard != null), heard - earlier, 0)
+        paused = (prev >= 0) & (gap > MAX_FRAME_PAUSE_MS)
+        forgotten = gap > FORGET_CONNECTION_MS
+        known = heard != null
         stale = known & (self._clock - np.where(known, heard, 0) > MAX_FRAME_PAUSE_MS)
-        return paused, stale, heard
+        return paused, stale, heard, forgotten
+
+    def _remember_heard(self, keys, prev, heard, closed):
+        """Note when each connection was last heard (the last of its pieces here); those
+        that ``closed`` are done with. What is kept for connections silent for
+        :data:`FORGET_CONNECTION_MS` is dropped (now and then: that they are forgotten is
+        decided from when they were heard, so dropping it sooner or later changes
+        nothing but memory)."""
+        last = np.ones(keys.shape[0], bool)
+        last[prev[prev >= 0]] = False
+        self._heard.update(zip(keys[last].tolist(), heard[last].tolist(), strict=True))
+        for k in closed.tolist():
+            self._heard.pop(k, None)
+        null = S.NULL_TIME_MS
+        if self._clock == null or self._clock - self._swept < FORGET_CONNECTION_MS // 4:
+            return
+        self._swept = self._clock
+        limit = self._clock - FORGET_CONNECTION_MS
+        for k in [k for k, t in self._heard.items() if t != null and t < limit]:
+            del self._heard[k]
+            self.known_devices.pop(k, None)
+            self.references.pop(k, None)
+            self._carry.pop(k, None)
 
     @staticmethod
     def _joined_layout(buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts,
-                       dgram, ends, stale, final, grouped, together):
+                       dgram, ends, stale, forgotten, final, grouped, together):
         """Join the pieces (in input order, the connections marked ``together`` each in one
         place), cut the result into segments and frame them.
 
@@ -473,10 +511,11 @@ class StreamDecoder:
         seg_final = np.where(goes_on, False, dgram[first] | (nxt >= 0) | stale[last] | final)
         # after a hole in the data nothing says a line starts there
         seg_line_start = ~all_brk[first] & all_ls[first]
-        # a segment after its connection closed (the id taken again) takes nothing kept
-        # for the closed one; a segment followed by a close keeps nothing for later ones
+        # a segment after its connection closed (the id taken again) or was silent too
+        # long takes nothing kept for it before; one followed by a close keeps nothing for
+        # later ones
         closes = ends[first]
-        fresh = (seg_prev >= 0) & closes[np.maximum(seg_prev, 0)]
+        fresh = ((seg_prev >= 0) & closes[np.maximum(seg_prev, 0)]) | forgotten[first]
         conn = number_connections(seg_prev, (seg_prev < 0) | fresh)
         seg_s = out_start[at]
         seg_e = out_start[np.append(at, n)[1:]]

@@ -316,15 +316,37 @@ def test_a_session_id_taken_again_after_a_disconnect_starts_afresh():
     assert set(map(tuple, _fed_at_every_line(still_open))) == {("7210285832", "7210285832")}
 
 
-def test_a_photo_chunk_after_a_long_pause_takes_its_connections_device():
+@pytest.mark.parametrize("silent_min, device", [(25, "7210285832"), (31, None)])
+def test_a_photo_chunk_takes_its_connections_device_until_it_is_forgotten(silent_min, device):
     """A pause cuts off an unfinished frame, not the connection: a photo chunk after it
-    still takes the device of the frame before it, however the log is cut."""
+    still takes the device of the frame before it, however the log is cut. A connection
+    silent for FORGET_CONNECTION_MS is forgotten (as a TCP reassembly forgets it): a
+    photo chunk after that names no device, however the log is cut."""
+    from bofan_analytics.decode.stream import FORGET_CONNECTION_MS
+
+    assert FORGET_CONNECTION_MS == 30 * 60_000
     pos = (POS + b"\r\n").hex().encode()
     phd = b"$PHD0,4,abcd\r\n".hex().encode()
     lines = [_line(pos, b"2026-11-02 07:00:00"),
-             _line(pos, b"2026-11-02 07:30:00", b"Tb"),
-             _line(phd, b"2026-11-02 07:40:01")]
-    assert set(map(tuple, _fed_at_every_line(lines))) == {("7210285832",) * 3}
+             _line(pos, b"2026-11-02 07:20:00", b"Tb"),
+             _line(phd, b"2026-11-02 07:%02d:00" % silent_min)]
+    assert set(map(tuple, _fed_at_every_line(lines))) == {("7210285832", "7210285832", device)}
+
+
+def test_connections_that_never_close_are_forgotten_when_silent():
+    """A capture of connections that die unseen (no ``disconnected`` line) keeps state
+    only for those heard from in the last FORGET_CONNECTION_MS, however long it is."""
+    pos = (POS + b"\r\n").hex().encode()
+    data = b"".join(
+        _line(pos, b"2026-11-02 %02d:%02d:00" % divmod(minute, 60), b"T%08x" % (minute + 1))
+        for minute in range(0, 600, 2)  # a new connection every two minutes, for ten hours
+    )
+    dec = StreamDecoder("traccar")
+    assert len(dec.feed(data).messages) == 300
+    state = json.loads(json.dumps(dec.checkpoint()))
+    # the sweep runs every quarter of the limit: at most 30 + 7.5 minutes are kept
+    assert 15 <= len(state["devices"]) <= 19 and len(state["heard"]) == len(state["devices"])
+    assert len(state["references"]) == len(state["devices"])
 
 
 def test_many_short_connections_keep_no_state_behind():
