@@ -309,7 +309,12 @@ class DecodeRun:
 def _ahead(dec, chunks):
     """Each chunk with the future of ``dec.prepare(chunk)``, which a thread of its own
     works on while the chunk before it is decoded (or ``None`` for a format that does
-    nothing ahead). A reading error comes after the chunks read before it."""
+    nothing ahead: its chunks are not taken early, which would hold one more in memory).
+    A reading error comes after the chunks read before it."""
+    if not getattr(dec, "prepares", False):
+        for chunk in chunks:
+            yield chunk, None
+        return
     it = iter(chunks)
     following = next(it, None)
     work = _ahead_of(dec, following)
@@ -330,7 +335,7 @@ def _ahead(dec, chunks):
 
 
 def _ahead_of(dec, chunk):
-    if chunk is None or not getattr(dec, "prepares", False):
+    if chunk is None:
         return None
     global _AHEAD
     if _AHEAD is None:
