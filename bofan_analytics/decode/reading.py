@@ -341,11 +341,25 @@ def _ahead_of(dec, chunk):
     if _AHEAD is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _AHEAD = ThreadPoolExecutor(1, thread_name_prefix="bofan-ahead")
+        _AHEAD = ThreadPoolExecutor(1, thread_name_prefix="bofan-ahead",
+                                    initializer=_behind_the_decoder)
     return _AHEAD.submit(dec.prepare, chunk)
 
 
 _AHEAD = None
+
+
+def _behind_the_decoder():
+    """The thread that works ahead yields the cores to the decoding threads (a lower
+    priority, where the system lets a thread have its own): it is meant to fill the time
+    a core waits while the decoder works alone, not to slow the decoder down."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: it works at par
+        pass
 
 
 def _reading_error(exc: BaseException, name: str) -> BaseException | None:
