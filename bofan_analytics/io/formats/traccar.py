@@ -88,7 +88,6 @@ class _Traccar(CaptureFormat):
         from ...decode._lines_kernels import (
             L_BAD,
             L_CLOSE,
-            L_DATA,
             L_LONG,
             P_END,
             P_ODD_HEX,
@@ -100,12 +99,13 @@ class _Traccar(CaptureFormat):
         if (ahead is not None and ahead[0] is data and not (final or last_line)
                 and not state["cont"]):
             lines = ahead[1]  # read ahead, and it holds (see prepare)
-            if lines[8] == INT64_NULL:  # no time stamp in the chunk
-                lines = (*lines[:8], state["last_utc"])
+            if lines[9] == INT64_NULL:  # no time stamp in the chunk
+                lines = (*lines[:9], state["last_utc"])
         else:
             lines = _lines_of(data, buf, final or last_line, state["cont"], state["tz"],
                               state["last_utc"], True)
-        kind, recv, key, pay_s, pay_e, cls, consumed, state["cont"], state["last_utc"] = lines
+        (kind, recv, key, pay_s, pay_e, device, cls, consumed, state["cont"],
+         state["last_utc"]) = lines
         extra = [
             decoder.stretch_rejects(buf, pay_s[kind == code], pay_e[kind == code],
                                     recv[kind == code], reason)
@@ -114,7 +114,6 @@ class _Traccar(CaptureFormat):
         # device reads, and where a connection closed: an empty piece in its place that
         # ends its session (the frame it left unfinished is cut off there, not held to the
         # end of the log, and what was kept for the connection is dropped)
-        device = np.flatnonzero((kind == L_DATA) | (kind == L_CLOSE))
         closes = kind[device] == L_CLOSE
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
         cls = cls.copy()  # (a copy: the pieces' classes are changed below)
@@ -134,11 +133,12 @@ class _Traccar(CaptureFormat):
 
 
 def _lines_of(data, buf, final, cont, tz, last_utc, threaded):
-    """The lines of a chunk, read (:func:`_scan`), and the class of each device read's
-    payload (:func:`~bofan_analytics.decode._lines_kernels.classify_pieces`; a close's
-    says nothing yet). ``threaded``: on two threads where that pays (not on a thread
-    that works ahead). Returns ``(kind, recv, key, pay_s, pay_e, cls, consumed, cont,
-    last_utc)``; ``cls`` has an entry per device read or close, in order."""
+    """The lines of a chunk, read (:func:`_scan`), the device reads and closes among
+    them, and the class of each one's payload
+    (:func:`~bofan_analytics.decode._lines_kernels.classify_pieces`; a close's says
+    nothing yet). ``threaded``: on two threads where that pays (not on a thread that works
+    ahead). Returns ``(kind, recv, key, pay_s, pay_e, device, cls, consumed, cont,
+    last_utc)``: ``device`` indexes the lines, ``cls`` follows it."""
     import numpy as np
 
     from ...decode._lines_kernels import L_CLOSE, L_DATA, classify_pieces
@@ -151,7 +151,7 @@ def _lines_of(data, buf, final, cont, tz, last_utc, threaded):
                                        buf.shape[0]))
     else:
         cls = classify_pieces(buf, pay_s[device], pay_e[device])
-    return kind, recv, key, pay_s, pay_e, cls, consumed, cont, last_utc
+    return kind, recv, key, pay_s, pay_e, device, cls, consumed, cont, last_utc
 
 
 def _scan(data, buf, final, cont, tz, last_utc, threaded=True):
@@ -161,7 +161,9 @@ def _scan(data, buf, final, cont, tz, last_utc, threaded=True):
     Halves need no state from each other when the log's zone has one offset (a time stamp
     then reads alike whatever came before it) and the chunk does not start inside an
     overlong line: a line end is where the scan of the whole would start a line too, not
-    inside one. Returns ``(kind, recv, key, pay_s, pay_e, consumed, cont, last_utc)``.
+    inside one. ``cont``, ``last_utc``: the state the chunk starts in; ``threaded``: use
+    the second thread if it pays. Returns ``(kind, recv, key, pay_s, pay_e, consumed,
+    cont, last_utc)``.
     """
     import numpy as np
 
