@@ -110,6 +110,14 @@ class Segments:
         return ~((keys[j] == self.key) & (last[j] > np.arange(n)))
 
 
+def last_of_key(prev):
+    """Which items are the last of their key, given each one's previous item of its key
+    (``prev``, -1 for none): those no other item names as its previous."""
+    last = np.ones(prev.shape[0], bool)
+    last[prev[prev >= 0]] = False
+    return last
+
+
 class OffsetMap:
     """Buffer positions that are source offsets plus a base (stream and line logs)."""
 
@@ -407,9 +415,7 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
     if references is not None:
         for k in segs.key[segs.closes].tolist():
             references.pop(k, None)
-        last = np.ones(nseg, bool)  # the last segment of each key
-        last[segs.prev[segs.prev >= 0]] = False
-        at = np.flatnonzero(last & ~segs.closes)
+        at = np.flatnonzero(last_of_key(segs.prev) & ~segs.closes)
         _references_out(references, segs.key[at], out[at], {REF_BUF: buf, REF_INIT: init,
                                                              REF_AUX: aux})
     expanded = x_s >= 0

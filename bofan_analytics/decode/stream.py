@@ -23,7 +23,7 @@ from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
 from ..io.formats._base import CaptureFormat
 from ..io.formats._parallel import by_halves
-from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
+from ._assemble import PieceMap, Segments, decode_segments, empty_rejects, last_of_key
 from ._codes import REASONS
 from ._framing_kernels import frame_segments
 from ._lines_kernels import P_END, P_ESCAPE, P_HEX, gather_pieces, group_by_key
@@ -395,14 +395,13 @@ class StreamDecoder:
             self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
         # a connection that goes on mid-line (after a PT-60 frame, say) goes on so in the
         # next chunk: an empty piece carries its line state there, as a segment would
-        last_of_key = np.ones(seg_e.shape[0], bool)
-        last_of_key[segs.prev[segs.prev >= 0]] = False
-        mid_line = last_of_key & (segs.final == 0) & (consumed_segs == seg_e) & (end_ls == 0)
+        last_seg = last_of_key(segs.prev)
+        mid_line = last_seg & (segs.final == 0) & (consumed_segs == seg_e) & (end_ls == 0)
         for k in np.flatnonzero(mid_line):
             p = last_piece[k]
             self._carry[int(seg_key[k])] = (b"", [(0, 0, int(all_src[p]), int(all_fac[p]),
                                                   int(all_recv[p]), int(all_file[p]))], False)
-        self._remember_heard(all_key, prev, heard, segs.key[segs.closes & last_of_key])
+        self._remember_heard(all_key, prev, heard, segs.key[segs.closes & last_seg])
         if extra_rejects is not None and len(extra_rejects):
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
@@ -452,8 +451,7 @@ class StreamDecoder:
         :data:`FORGET_CONNECTION_MS` is dropped (now and then: that they are forgotten is
         decided from when they were heard, so dropping it sooner or later changes
         nothing but memory)."""
-        last = np.ones(keys.shape[0], bool)
-        last[prev[prev >= 0]] = False
+        last = last_of_key(prev)
         self._heard.update(zip(keys[last].tolist(), heard[last].tolist(), strict=True))
         for k in closed.tolist():
             self._heard.pop(k, None)
