@@ -199,3 +199,29 @@ def test_a_connection_silent_longer_than_the_limit_starts_anew():
         log = ba.read_log(pcap(packets))
         got = log.messages.column("device_id").to_pylist().count("216769295715")
         assert (got, len(log.rejects)) == (expected, 0), gap
+
+
+def test_connections_that_never_close_are_forgotten_when_silent():
+    """Connections that die without a FIN (a mobile network drops them): the decoder keeps
+    their device ids only while they were heard from in the last FORGET_CONNECTION_MS, and
+    a photo chunk that comes later on a connection silent that long names no device."""
+    from bofan_analytics.decode import StreamDecoder
+    from bofan_analytics.decode.stream import FORGET_CONNECTION_MS
+
+    packets = [(T0 + 60 * k, up(DEV1, 20000 + k, 100, POS_A)) for k in range(240)]
+    data = pcap(packets)
+    dec = StreamDecoder("pcap", port=SERVER[1])
+    parts = [dec.feed(data[i:i + 4000]) for i in range(0, len(data), 4000)]
+    assert sum(len(p.messages) for p in parts) == 240
+    assert 31 <= len(dec.known_devices) <= 31 + FORGET_CONNECTION_MS // 4 // 60_000
+    photo = b"$PHD0,4,abcd\r\n"
+    for gap, device in ((29 * 60, "216769295715"), (31 * 60, None)):
+        late = [(T0, up(DEV1, 40001, 1000, POS_A)),
+                (T0 + 30, up(DEV2, 40002, 5000, POS_B)),
+                (T0 + gap, up(DEV2, 40002, 5000 + len(POS_B), POS_B)),
+                (T0 + gap + 1, up(DEV1, 40001, 1000 + len(POS_A), photo))]
+        data = pcap(late)
+        for size in (len(data), 200):
+            log = ba.read_log(data, chunk_bytes=size)
+            assert log.messages.column("device_id").to_pylist() == [
+                "216769295715", "353451000164", "353451000164", device], (gap, size)
