@@ -34,7 +34,7 @@ from ._codes import (
     R_TRUNCATED,
     R_UNKNOWN_PROTOCOL,
 )
-from ._text_kernels import ZERO, grow_i8, grow_i32, grow_i64
+from ._text_kernels import HIGH_BITS, ONES, ZERO, grow_i8, grow_i32, grow_i64, load_word
 
 __all__ = ["frame_segments"]
 
@@ -47,6 +47,11 @@ _LF = 10
 _DOLLAR = 36
 _AT = 64
 _HDR = 0xBF
+#: a word with no byte below this and no byte from 0x80 holds no byte a sentence stops at
+_TEXT_STOPS = ONES * np.uint64(_DOLLAR + 1)
+#: the same for a PT-60 frame: CR and LF are below this; '@' in every byte
+_PT60_STOPS = ONES * np.uint64(_CR + 1)
+_ATS = ONES * np.uint64(_AT)
 
 
 @helper
@@ -108,12 +113,20 @@ def _cut_text(buf, i, e, final):
     limit = min(e, i + MAX_TEXT_FRAME)
     j = i + 1
     while j < limit:
-        c = buf[j]
-        # one test for the common byte: every stop byte is <= '$' or is 0xBF
-        if c <= _DOLLAR or c == _HDR:
-            if c == _CR or c == _LF or c == _DOLLAR or c == _HDR:
-                return _FRAME, j, j, 0
-        j += 1
+        stop = min(j + 8, limit)
+        if stop == j + 8:
+            # eight bytes at a time: a word whose bytes are all above '$' and below 0x80
+            # (every stop byte is <= '$' or is 0xBF) is passed over in one test
+            x = load_word(buf, j)
+            if ((x - _TEXT_STOPS) | x) & HIGH_BITS == 0:
+                j = stop
+                continue
+        for m in range(j, stop):
+            c = buf[m]
+            if c <= _DOLLAR or c == _HDR:
+                if c == _CR or c == _LF or c == _DOLLAR or c == _HDR:
+                    return _FRAME, m, m, 0
+        j = stop
     if limit == e and e - i < MAX_TEXT_FRAME:
         if final:
             return _FRAME, e, e, 0
@@ -198,6 +211,15 @@ def _cut_pt60(buf, i, e, final):
     limit = min(e, i + MAX_TEXT_FRAME)
     j = i + 4
     while j < limit:
+        if j + 8 <= limit:
+            # eight bytes at a time: a word with no byte below CR + 1 and no '@' holds no
+            # byte a frame stops at (exact tests of "some byte is below n" and "some byte
+            # is zero")
+            x = load_word(buf, j)
+            at = x ^ _ATS
+            if ((x - _PT60_STOPS) & ~x | (at - ONES) & ~at) & HIGH_BITS == 0:
+                j += 8
+                continue
         c = buf[j]
         if c <= _CR and (c == _CR or c == _LF):
             return _FRAME, j, j, 0

@@ -7,7 +7,7 @@ calling kernel can tell *empty* from *malformed* and reject the frame with a rea
 
 import numpy as np
 
-from .._numba import helper
+from .._numba import PLAIN, helper
 from ..schema import NULL_TIME_MS
 
 __all__ = [
@@ -23,6 +23,9 @@ __all__ = [
     "days_from_civil",
     "valid_date",
     "find_byte",
+    "load_word",
+    "ONES",
+    "HIGH_BITS",
     "grow_i64",
     "grow_i32",
     "grow_i8",
@@ -179,6 +182,32 @@ def find_byte(buf, s, e, b):
         if buf[i] == b:
             return i
     return e
+
+
+#: 0x01 and 0x80 in every byte of a word, for tests on eight bytes at once
+ONES = np.uint64(0x0101010101010101)
+HIGH_BITS = np.uint64(0x8080808080808080)
+
+if PLAIN:
+    def load_word(buf, i):
+        """The eight bytes ``buf[i:i + 8]`` as one little-endian uint64 (any ``i``)."""
+        return np.uint64(int.from_bytes(buf[i:i + 8].tobytes(), "little"))
+else:
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def load_word(typingctx, buf, i):
+        """The eight bytes ``buf[i:i + 8]`` as one little-endian uint64 (any ``i``): one
+        unaligned load, where numba would read eight bytes one by one. The caller makes
+        sure ``i + 8`` is within ``buf``."""
+        def codegen(context, builder, sig, args):
+            array = context.make_array(sig.args[0])(context, builder, args[0])
+            at = builder.gep(array.data, [args[1]])
+            return builder.load(builder.bitcast(at, ir.IntType(64).as_pointer()), align=1)
+
+        return types.uint64(buf, types.intp), codegen
 
 
 @helper(allocates=True)
