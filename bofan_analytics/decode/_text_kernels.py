@@ -24,6 +24,7 @@ __all__ = [
     "valid_date",
     "find_byte",
     "load_word",
+    "first_byte_set",
     "ONES",
     "HIGH_BITS",
     "grow_i64",
@@ -175,15 +176,6 @@ def valid_date(y, m, d):
     return d <= 31
 
 
-@helper
-def find_byte(buf, s, e, b):
-    """Index of the first ``b`` in ``buf[s:e]``, or ``e`` when absent."""
-    for i in range(s, e):
-        if buf[i] == b:
-            return i
-    return e
-
-
 #: 0x01 and 0x80 in every byte of a word, for tests on eight bytes at once
 ONES = np.uint64(0x0101010101010101)
 HIGH_BITS = np.uint64(0x8080808080808080)
@@ -192,10 +184,21 @@ if PLAIN:
     def load_word(buf, i):
         """The eight bytes ``buf[i:i + 8]`` as one little-endian uint64 (any ``i``)."""
         return np.uint64(int.from_bytes(buf[i:i + 8].tobytes(), "little"))
+
+    def first_byte_set(z):
+        """Which byte (0 the lowest) of the nonzero word ``z`` is the lowest with a bit set."""
+        z = int(z)
+        return ((z & -z).bit_length() - 1) >> 3
 else:
     from llvmlite import ir
     from numba.core import types
+    from numba.cpython.unsafe.numbers import trailing_zeros
     from numba.extending import intrinsic
+
+    @helper(inline=True)
+    def first_byte_set(z):
+        """Which byte (0 the lowest) of the nonzero word ``z`` is the lowest with a bit set."""
+        return trailing_zeros(z) >> 3
 
     @intrinsic
     def load_word(typingctx, buf, i):
@@ -208,6 +211,27 @@ else:
             return builder.load(builder.bitcast(at, ir.IntType(64).as_pointer()), align=1)
 
         return types.uint64(buf, types.intp), codegen
+
+
+@helper
+def find_byte(buf, s, e, b):
+    """Index of the first ``b`` in ``buf[s:e]``, or ``e`` when absent.
+
+    Eight bytes at a time: a word XOR eight ``b`` has a zero byte where ``b`` is, and the
+    lowest byte the zero test marks is exact (its false marks lie above a true one)."""
+    pattern = ONES * np.uint64(b)
+    i = s
+    while i + 8 <= e:
+        y = load_word(buf, i) ^ pattern
+        zero = (y - ONES) & ~y & HIGH_BITS
+        if zero != 0:
+            return i + first_byte_set(zero)
+        i += 8
+    while i < e:
+        if buf[i] == b:
+            return i
+        i += 1
+    return e
 
 
 @helper(allocates=True)

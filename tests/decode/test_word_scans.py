@@ -1,12 +1,13 @@
-"""The framer passes over a sentence eight bytes at a time: every stop byte must still end
-the frame where it is, at every distance from the frame start (every place in a word), and
-bytes next to the stop bytes in value must not end it."""
+"""The framer and the field parsers pass over bytes eight at a time: every byte searched
+for must still be found where it is, at every distance from where the search starts (every
+place in a word), and bytes next to it in value must not be taken for it."""
 
 import numpy as np
 import pytest
 
-from bofan_analytics._numba import read_only
+from bofan_analytics._numba import jit, read_only
 from bofan_analytics.decode._framing_kernels import frame_segments
+from bofan_analytics.decode._text_kernels import find_byte
 
 # bytes close in value to a stop byte, or that pass the word test only just
 _FILLER = bytes([0x25, 0x26, 0x41, 0x7E, 0x7F, 0x80, 0xBE, 0xC0, 0xFF, 0x2C, 0x30])
@@ -51,3 +52,33 @@ def test_a_pt60_frame_ends_at_its_terminator_at_every_distance(stop, end):
             data = b"\n" * lead + body + stop + b"\n"
             frames, _ = _frames(data)
             assert frames[0] == (lead, lead + length + end), (lead, length)
+
+
+@jit
+def _find(buf, s, e, b):
+    return find_byte(buf, s, e, b)
+
+
+@pytest.mark.parametrize("b", [0, 1, 44, 47, 0x7F, 0x80, 0xFF])
+def test_find_byte_finds_the_first_at_every_distance(b):
+    near = bytes({(b - 1) % 256, (b + 1) % 256, b ^ 0x80, b ^ 0x01, b ^ 0xFF})
+    for start in range(9):
+        for at in range(start, start + 26):
+            data = bytearray(near[j % len(near)] for j in range(start + 40))
+            data[at] = b
+            data[at + 1 + at % 3] = b  # a later one is not the first
+            buf = read_only(np.frombuffer(bytes(data), np.uint8))
+            assert _find(buf, start, len(data), b) == at, (start, at)
+            assert _find(buf, start, at, b) == at  # absent before the end: the end
+            assert _find(buf, at + 1, at + 1, b) == at + 1  # an empty range
+
+
+def test_find_byte_finds_what_a_byte_by_byte_search_finds():
+    """(The suite's plain-Python run checks the plain twin of the word test the same way.)"""
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 6, 3000).astype(np.uint8) * np.uint8(43)  # 0, 43, 86, 129, ...
+    buf = read_only(data)
+    for s in range(0, 2900, 37):
+        for b in (0, 43, 129, 172, 215, 7):
+            assert _find(buf, s, s + 60, b) == next(
+                (s + j for j in range(60) if data[s + j] == b), s + 60)
