@@ -3,7 +3,16 @@
 import numpy as np
 
 from .._numba import helper, jit
-from ._text_kernels import INT64_NULL, ZERO, days_from_civil, find_byte, parse_uint, valid_date
+from ._text_kernels import (
+    INT64_NULL,
+    ZERO,
+    days_from_civil,
+    find_byte,
+    first_byte_set,
+    load_word,
+    parse_uint,
+    valid_date,
+)
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -33,23 +42,35 @@ _MS_DAY = 86_400_000
 
 
 @helper(inline=True)
-def _datetime_ms(buf, s, e, sep):
-    """``YYYY-MM-DD<sep>HH:MM:SS[.fff|,fff]`` at s. Returns (ms, end) or (INT64_NULL, s)."""
+def _datetime_ms(buf, s, e, sep, memo):
+    """``YYYY-MM-DD<sep>HH:MM:SS[.fff|,fff]`` at s. Returns (ms, end) or (INT64_NULL, s).
+
+    ``memo`` holds where the date was last read and that day's start (``memo[0]`` is -1
+    before the first): the lines of a log share their date for hours, so a date written
+    as the last one was is not read again."""
     if e - s < 19:
         return INT64_NULL, s
     if buf[s + 4] != 45 or buf[s + 7] != 45 or buf[s + 10] != sep:
         return INT64_NULL, s
     if buf[s + 13] != 58 or buf[s + 16] != 58:
         return INT64_NULL, s
-    y = parse_uint(buf, s, s + 4)
-    mo = parse_uint(buf, s + 5, s + 7)
-    d = parse_uint(buf, s + 8, s + 10)
+    m = memo[0]
+    if (m >= 0 and load_word(buf, s) == load_word(buf, m) and buf[s + 8] == buf[m + 8]
+            and buf[s + 9] == buf[m + 9]):
+        day = memo[1]
+    else:
+        y = parse_uint(buf, s, s + 4)
+        mo = parse_uint(buf, s + 5, s + 7)
+        d = parse_uint(buf, s + 8, s + 10)
+        if y < 0 or mo < 0 or d < 0 or not valid_date(y, mo, d):
+            return INT64_NULL, s
+        day = days_from_civil(y, mo, d) * _MS_DAY
+        memo[0] = s
+        memo[1] = day
     h = parse_uint(buf, s + 11, s + 13)
     mi = parse_uint(buf, s + 14, s + 16)
     se = parse_uint(buf, s + 17, s + 19)
-    if y < 0 or mo < 0 or d < 0 or h < 0 or mi < 0 or se < 0:
-        return INT64_NULL, s
-    if not valid_date(y, mo, d) or h > 23 or mi > 59 or se > 60:
+    if h < 0 or mi < 0 or se < 0 or h > 23 or mi > 59 or se > 60:
         return INT64_NULL, s
     ms = 0
     p = s + 19
@@ -65,8 +86,7 @@ def _datetime_ms(buf, s, e, sep):
             return INT64_NULL, s
         for _ in range(nd, 3):
             ms *= 10
-    t = days_from_civil(y, mo, d) * _MS_DAY + ((h * 60 + mi) * 60 + se) * 1000 + ms
-    return t, p
+    return day + ((h * 60 + mi) * 60 + se) * 1000 + ms, p
 
 
 #: a line longer than this is cut there: an endless line must not hold unbounded memory
@@ -115,11 +135,11 @@ def newlines(buf, s0, e0):
             out[k] = i
             k += 1
     for w in range(w0 // 8, w1 // 8):
-        if _lf_bits(words[w]) != 0:
-            for i in range(w * 8, w * 8 + 8):
-                if buf[i] == 10:
-                    out[k] = i
-                    k += 1
+        lfs = _lf_bits(words[w])
+        while lfs != 0:  # each LF of the word, lowest first
+            out[k] = w * 8 + first_byte_set(lfs)
+            k += 1
+            lfs &= lfs - np.uint64(1)
     for i in range(w1, e0):
         if buf[i] == 10:
             out[k] = i
@@ -142,6 +162,8 @@ def scan_lines(buf, s0, e0, final):
     pay_e = np.empty(cap, np.int64)
     recv = np.empty(cap, np.int64)
     line_s = np.empty(cap, np.int64)
+    memo = np.empty(2, np.int64)  # see _datetime_ms
+    memo[0] = -1
     n = 0
     k = 0  # the next line end in lf
     i = s0
@@ -161,7 +183,7 @@ def scan_lines(buf, s0, e0, final):
         end = nl
         while end > i and buf[end - 1] == 13:
             end -= 1
-        t, p = _datetime_ms(buf, i, end, 84)  # 'T'
+        t, p = _datetime_ms(buf, i, end, 84, memo)  # 'T'
         if t != INT64_NULL:
             ok = True
             if p < end and buf[p] == 90:  # Z
@@ -333,6 +355,8 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
     pay_s = np.empty(cap, np.int64)
     pay_e = np.empty(cap, np.int64)
     line_s = np.empty(cap, np.int64)
+    memo = np.empty(2, np.int64)  # see _datetime_ms
+    memo[0] = -1
     n = 0
     k_lf = 0  # the next line end in lf
     i = s0
@@ -363,7 +387,7 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
             ps = i
             pe = nl if cut else end
         else:
-            w, p = _datetime_ms(buf, i, end, 32)
+            w, p = _datetime_ms(buf, i, end, 32, memo)
             if w != INT64_NULL:
                 t = _wall_to_utc(w, tz_utc, tz_off, last_utc)
                 last_utc = t

@@ -4,7 +4,13 @@ and ends against the word grid."""
 import numpy as np
 import pytest
 
-from bofan_analytics.decode._lines_kernels import newlines
+from bofan_analytics._numba import jit
+from bofan_analytics.decode._lines_kernels import newlines as _newlines
+
+
+@jit
+def newlines(buf, s0, e0):  # a helper runs compiled only inside a kernel
+    return _newlines(buf, s0, e0)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -82,3 +82,29 @@ def test_find_byte_finds_what_a_byte_by_byte_search_finds():
         for b in (0, 43, 129, 172, 215, 7):
             assert _find(buf, s, s + 60, b) == next(
                 (s + j for j in range(60) if data[s + j] == b), s + 60)
+
+
+def test_each_line_s_receive_date_is_its_own():
+    """A line's date is not read again when it is written as the last one read: lines
+    whose dates differ in any one byte, or are invalid after a valid one, keep their own."""
+    from bofan_analytics.decode._lines_kernels import scan_lines
+
+    stamps = ["2026-10-26T23:59:59.999Z", "2026-10-26T00:00:00Z", "2026-10-27T00:00:00.5Z",
+              "2026-10-17T00:00:00Z", "2026-11-27T00:00:00Z", "2027-11-27T00:00:00Z",
+              "2027-11-27T00:00:00Z", "2027-02-29T00:00:00Z", "2028-02-29T00:00:00Z",
+              "2028-02-30T00:00:00Z", "2028-02-29T12:34:56Z", "2028-02-29 12:34:56Z",
+              "2028-02-29T12:34:56+01:00", "2028-02-2xT12:34:56Z", "2028-02-29T12:34:56Z"]
+    data = "".join(f"{stamp} $POS,1\n" for stamp in stamps).encode()
+    buf = read_only(np.frombuffer(data, np.uint8))
+    _, _, recv, _, _ = scan_lines(buf, 0, len(data), True)
+    expected = []
+    for stamp in stamps:
+        one = (stamp + " $POS,1\n").encode()
+        expected.append(int(scan_lines(read_only(np.frombuffer(one, np.uint8)), 0, len(one),
+                                       True)[2][0]))
+    assert recv.tolist() == expected
+    null = int(np.iinfo(np.int64).min)
+    assert [v == null for v in expected] == [False] * 7 + [True, False, True, False, True,
+                                                          False, True, False]
+    assert expected[1] - expected[0] == -86_399_999
+    assert expected[2] - expected[1] == 86_400_500
