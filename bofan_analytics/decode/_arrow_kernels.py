@@ -3,8 +3,10 @@
 import numpy as np
 
 from .._numba import jit
+from ._text_kernels import load_word, store_word
 
-__all__ = ["gather_columns", "gather_slices", "inherit_device", "locate_pieces", "take_strings"]
+__all__ = ["gather_columns", "gather_slices", "validity_of", "inherit_device", "locate_pieces",
+           "take_strings"]
 
 
 @jit
@@ -36,31 +38,62 @@ def gather_columns(values, counts, idx):
 def gather_slices(buf, starts, ends, cap):
     """Concatenate ``buf[starts[k]:min(ends[k], starts[k] + cap)]`` for Arrow.
 
-    Returns ``(offsets int32[n + 1], data uint8, valid bool[n])``; a row whose start is
-    negative is null.
+    Returns ``(offsets int32[n + 1], data uint8, validity, nulls)``: a row whose start is
+    negative is null; ``validity`` is Arrow's bitmap of the rows (bit k of byte k // 8)
+    and ``nulls`` their count.
+
+    Bytes are copied eight at a time. A word may reach past its row's end, in the input
+    and in the output: the next row's bytes overwrite what it wrote there, and the output
+    has eight bytes of room past its end (the input's last word is copied byte by byte).
     """
     n = starts.shape[0]
     offsets = np.empty(n + 1, np.int32)
-    valid = np.empty(n, np.bool_)
+    validity = np.zeros((n + 7) >> 3, np.uint8)
     total = 0
     for k in range(n):
         if starts[k] >= 0:
             total += min(ends[k] - starts[k], cap)
-    data = np.empty(total, np.uint8)
+    room = np.empty(total + 8, np.uint8)
+    last_word = buf.shape[0] - 8
     pos = 0
+    nulls = 0
     for k in range(n):
         offsets[k] = pos
         s = starts[k]
         if s < 0:
-            valid[k] = False
+            nulls += 1
             continue
-        valid[k] = True
+        validity[k >> 3] |= np.uint8(1 << (k & 7))
         e = min(ends[k], s + cap)
-        for i in range(s, e):
-            data[pos] = buf[i]
-            pos += 1
+        i = s
+        while i < e and i <= last_word:
+            store_word(room, pos + i - s, load_word(buf, i))
+            i += 8
+        while i < e:
+            room[pos + i - s] = buf[i]
+            i += 1
+        pos += e - s
     offsets[n] = pos
-    return offsets, data, valid
+    return offsets, room[:total], validity, nulls
+
+
+@jit
+def validity_of(values, null):
+    """Arrow's validity bitmap of a column whose missing values are ``null`` or NaN
+    (bit k of byte k // 8 set where ``values[k]`` is present), and how many are missing."""
+    n = values.shape[0]
+    validity = np.empty((n + 7) >> 3, np.uint8)
+    missing = 0
+    for b in range(validity.shape[0]):
+        byte = 0
+        for j in range(min(8, n - 8 * b)):
+            v = values[8 * b + j]
+            if v != v or v == null:
+                missing += 1
+            else:
+                byte |= 1 << j
+        validity[b] = byte
+    return validity, missing
 
 
 @jit

@@ -13,6 +13,7 @@ from ._arrow_kernels import (
     inherit_device,
     locate_pieces,
     take_strings,
+    validity_of,
 )
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
 from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
@@ -202,12 +203,12 @@ def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
     # one signature per kernel keeps the first (uncached) compilation short
     starts = np.asarray(starts, np.int32)
     ends = np.asarray(ends, np.int32)
-    offsets, data, valid = gather_slices(read_only(buf), read_only(starts), read_only(ends), cap)
-    n = starts.shape[0]
-    nulls = n - int(valid.sum())
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    offsets, data, validity, nulls = gather_slices(read_only(buf), read_only(starts),
+                                                   read_only(ends), cap)
     return pa.Array.from_buffers(
-        typ, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
+        typ, starts.shape[0],
+        [pa.py_buffer(validity) if nulls else None, pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=nulls,
     )
 
 
@@ -232,16 +233,26 @@ def _dict_strings(indices, dictionary, null_code=None):
     )
 
 
+def _with_nulls(values, typ, null):
+    """An Arrow column of ``typ`` over ``values`` (its physical type), missing where they
+    are ``null`` or NaN: the values are its data as they are, the bitmap made in one pass."""
+    values = read_only(values)  # contiguous, and the one type the kernel is compiled for
+    validity, missing = validity_of(values, null)
+    return pa.Array.from_buffers(
+        typ, values.shape[0], [pa.py_buffer(validity) if missing else None,
+                               pa.py_buffer(values)], null_count=missing)
+
+
 def _ints(values, typ, null=-1):
-    return pa.array(values.astype(typ.to_pandas_dtype(), copy=False), typ, mask=values == null)
+    return _with_nulls(values.astype(typ.to_pandas_dtype(), copy=False), typ, null)
 
 
 def _floats(values):
-    return pa.array(values, pa.float64(), mask=np.isnan(values))
+    return _with_nulls(values, pa.float64(), np.nan)
 
 
 def _times(values):
-    return pa.array(values, pa.int64(), mask=values == INT64_NULL).cast(S.TIMESTAMP)
+    return _with_nulls(values, S.TIMESTAMP, INT64_NULL)
 
 
 def _source_array(source, n):

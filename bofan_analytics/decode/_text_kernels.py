@@ -24,6 +24,7 @@ __all__ = [
     "valid_date",
     "find_byte",
     "load_word",
+    "store_word",
     "first_byte_set",
     "ONES",
     "HIGH_BITS",
@@ -185,6 +186,10 @@ if PLAIN:
         """The eight bytes ``buf[i:i + 8]`` as one little-endian uint64 (any ``i``)."""
         return np.uint64(int.from_bytes(buf[i:i + 8].tobytes(), "little"))
 
+    def store_word(out, i, word):
+        """Write the uint64 ``word`` to ``out[i:i + 8]``, little-endian (any ``i``)."""
+        out[i:i + 8] = np.frombuffer(int(word).to_bytes(8, "little"), np.uint8)
+
     def first_byte_set(z):
         """Which byte (0 the lowest) of the nonzero word ``z`` is the lowest with a bit set."""
         z = int(z)
@@ -211,6 +216,18 @@ else:
             return builder.load(builder.bitcast(at, ir.IntType(64).as_pointer()), align=1)
 
         return types.uint64(buf, types.intp), codegen
+
+    @intrinsic
+    def store_word(typingctx, out, i, word):
+        """Write the uint64 ``word`` to ``out[i:i + 8]``, little-endian (any ``i``): one
+        unaligned store. The caller makes sure ``i + 8`` is within ``out``."""
+        def codegen(context, builder, sig, args):
+            array = context.make_array(sig.args[0])(context, builder, args[0])
+            at = builder.gep(array.data, [args[1]])
+            builder.store(args[2], builder.bitcast(at, ir.IntType(64).as_pointer()), align=1)
+            return context.get_dummy_value()
+
+        return types.none(out, types.intp, types.uint64), codegen
 
 
 @helper

@@ -108,3 +108,46 @@ def test_each_line_s_receive_date_is_its_own():
                                                           False, True, False]
     assert expected[1] - expected[0] == -86_399_999
     assert expected[2] - expected[1] == 86_400_500
+
+
+def test_string_columns_gathered_eight_bytes_at_a_time_hold_each_row_s_bytes():
+    """Rows of every length, at every place in a word, up to the input's last byte, cut at
+    the cap, and null rows between them."""
+    from bofan_analytics.decode._assemble import _string_array
+
+    data = bytes(range(33, 33 + 90))
+    starts, ends = [], []
+    for s in range(0, 90, 7):
+        for length in (0, 1, 7, 8, 9, 17):
+            starts.append(min(s, 90 - length))
+            ends.append(min(s, 90 - length) + length)
+        starts.append(-1)
+        ends.append(-1)
+    starts += [90 - 3, 0]
+    ends += [90, 90]
+    buf = read_only(np.frombuffer(data, np.uint8))
+    for cap in (1 << 30, 5):
+        column = _string_array(buf, np.array(starts), np.array(ends), cap=cap)
+        expected = [None if s < 0 else data[s:min(e, s + cap)].decode()
+                    for s, e in zip(starts, ends, strict=True)]
+        assert column.to_pylist() == expected
+        assert column.null_count == expected.count(None)
+
+
+def test_numeric_columns_are_missing_where_their_values_are_null_or_nan():
+    import pyarrow as pa
+
+    from bofan_analytics.decode._assemble import _floats, _ints, _times
+
+    ints = np.array([-1, 0, 5, -1, 7, 8, 9, 10, -1, 2**31 - 1], np.int32)
+    assert _ints(ints, pa.int32()).to_pylist() == [None, 0, 5, None, 7, 8, 9, 10, None,
+                                                    2**31 - 1]
+    assert _ints(ints[1:3], pa.int32()).null_count == 0
+    floats = np.array([np.nan, 0.0, -1.0, 1.5, np.nan, np.inf, 3.0, 4.0, 5.0])
+    assert _floats(floats).to_pylist() == [None, 0.0, -1.0, 1.5, None, np.inf, 3.0, 4.0, 5.0]
+    null = np.iinfo(np.int64).min
+    times = _times(np.array([null, 0, 86_400_000, null], np.int64))
+    assert times.type == pa.timestamp("ms", tz="UTC")
+    assert [t if t is None else t.isoformat() for t in times.to_pylist()] == [
+        None, "1970-01-01T00:00:00+00:00", "1970-01-02T00:00:00+00:00", None]
+    assert _ints(np.zeros(0, np.int32), pa.int32()).to_pylist() == []
