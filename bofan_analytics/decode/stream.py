@@ -406,10 +406,7 @@ class StreamDecoder:
             offs = extra_rejects.column(S.OFFSET).to_numpy()
             lens = extra_rejects.column(S.LENGTH).to_numpy()
             ends = np.concatenate([rej_end, offs + lens + ((len(self._accounts) - 1) << 44)])
-            rejects = pa.concat_tables([rejects, extra_rejects])
-            order = np.argsort(ends, kind="stable")
-            rejects = rejects.take(pa.array(order))
-            rej_end = ends[order]
+            rejects, rej_end = _in_order(pa.concat_tables([rejects, extra_rejects]), ends)
         return self._release(messages, msg_end, rejects, rej_end, final)
 
     def _pauses(self, recv, keys, nc, prev):
@@ -530,14 +527,10 @@ class StreamDecoder:
         completed now. Those rows wait until no carried frame starts before them."""
         if self._held is not None:
             h_msg, h_msg_end, h_rej, h_rej_end = self._held
-            msg_end = np.concatenate([h_msg_end, msg_end])
-            rej_end = np.concatenate([h_rej_end, rej_end])
-            order = np.argsort(msg_end, kind="stable")
-            messages = pa.concat_tables([h_msg, messages]).take(pa.array(order))
-            msg_end = msg_end[order]
-            order = np.argsort(rej_end, kind="stable")
-            rejects = pa.concat_tables([h_rej, rejects]).take(pa.array(order))
-            rej_end = rej_end[order]
+            messages, msg_end = _in_order(pa.concat_tables([h_msg, messages]),
+                                          np.concatenate([h_msg_end, msg_end]))
+            rejects, rej_end = _in_order(pa.concat_tables([h_rej, rejects]),
+                                         np.concatenate([h_rej_end, rej_end]))
             self._held = None
         frames = [pieces[0] for data, pieces, _ in self._carry.values() if data]
         if final or not frames:  # (an empty carry holds no frame, only a line state)
@@ -609,3 +602,18 @@ def _gather_pieces(buf, s, e, cls):
     (out_a, start_a), (out_b, start_b) = parts
     return (np.concatenate([out_a, out_b]),
             np.concatenate([start_a[:-1], start_b + out_a.shape[0]]))
+
+
+def _in_order(table, ends):
+    """The rows of ``table`` ordered by ``ends`` (stably), and the ends so ordered.
+
+    Rows held back from one chunk go before the next chunk's rows but for a few (frames
+    completed from what was carried over): only the stretch of rows that moves is taken,
+    not every column of the whole chunk again."""
+    order = np.argsort(ends, kind="stable")
+    moved = np.flatnonzero(order != np.arange(order.shape[0]))
+    if moved.shape[0] == 0:
+        return table, ends
+    lo, hi = int(moved[0]), int(moved[-1]) + 1
+    window = table.slice(lo, hi - lo).take(pa.array(order[lo:hi] - lo))
+    return pa.concat_tables([table.slice(0, lo), window, table.slice(hi)]), ends[order]
