@@ -78,10 +78,12 @@ class ManifestReader:
         self._pending = [*kept, more]
         return "appended"
 
-    def chunks(self):
-        """The bytes to decode, chunk by chunk (:func:`~..decode.reading.read_chunks`)."""
+    def chunks(self, scale: int = 1):
+        """The bytes to decode, chunk by chunk (:func:`~..decode.reading.read_chunks`), of
+        ``scale`` times the default size (a format's ``chunk_scale``)."""
         pending, self._pending = self._pending, []
-        for chunk in reading.read_chunks(self._handle, reading.CHUNK_BYTES, pending, self._seen):
+        size = reading.chunk_size(None, scale)
+        for chunk in reading.read_chunks(self._handle, size, pending, self._seen):
             self.fed += len(chunk)
             yield chunk
 

@@ -29,7 +29,7 @@ def read_log(
     source_name: str | None = None,
     device_tz: str | Mapping[str, str] | None = None,
     log_tz: str | None = None,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    chunk_bytes: int | None = None,
     workers: int | None = None,
     port: int | str = DEFAULT_PORT,
 ) -> DecodedLog:
@@ -56,8 +56,9 @@ def read_log(
         The zone of a tracker-server log's time stamps: servers log their own local time.
         Default UTC. ``received_at`` is converted to UTC, daylight saving included; of a
         wall time that happens twice, the log's order tells which (see ``scan_traccar``).
-    chunk_bytes : int
-        How much to read and decode at a time.
+    chunk_bytes : int, optional
+        How much to read and decode at a time; default :data:`DEFAULT_CHUNK_BYTES`, twice
+        that for tracker-server logs (their hex reads hold half as many frame bytes).
     workers : int, optional
         Threads for decoding several files at once (the kernels release the GIL);
         default: one per core, at most one per file.

@@ -27,7 +27,8 @@ from ..io.files import open_capture, source_name
 from ..io.formats import DEFAULT_PORT, capture_format, place_format
 from .stream import StreamDecoder
 
-__all__ = ["CHUNK_BYTES", "HEAD_BYTES", "CaptureReader", "BytesReader", "DecodeRun"]
+__all__ = ["CHUNK_BYTES", "HEAD_BYTES", "chunk_size", "CaptureReader", "BytesReader",
+           "DecodeRun"]
 
 #: bytes read and decoded at a time; memory stays a small multiple of this
 CHUNK_BYTES = 8 << 20
@@ -35,6 +36,12 @@ CHUNK_BYTES = 8 << 20
 HEAD_BYTES = 64 << 10
 #: a chunk is cut just after the last line end in its final bytes (this many), if any
 ALIGN_BYTES = 64 << 10
+
+
+def chunk_size(chunk_bytes: int | None, scale: int = 1) -> int:
+    """The bytes a chunk is read in: ``chunk_bytes`` when given, else ``scale`` (a format's
+    ``chunk_scale``) times :data:`CHUNK_BYTES`."""
+    return chunk_bytes or scale * CHUNK_BYTES
 
 
 def _line_cut(data, start: int, end: int) -> int:
@@ -178,10 +185,12 @@ class CaptureReader:
         self._pending = [self.head]
         self._seen(self.head)
 
-    def chunks(self) -> Iterator[bytes | bytearray]:
-        """The file's bytes, chunk by chunk (the head first; see :func:`read_chunks`)."""
+    def chunks(self, scale: int = 1) -> Iterator[bytes | bytearray]:
+        """The file's bytes, chunk by chunk (the head first; see :func:`read_chunks`), of
+        ``chunk_bytes`` or else ``scale`` times :data:`CHUNK_BYTES`."""
         pending, self._pending = self._pending, []
-        return read_chunks(self._handle, self.chunk_bytes or CHUNK_BYTES, pending, self._seen)
+        return read_chunks(self._handle, chunk_size(self.chunk_bytes, scale), pending,
+                           self._seen)
 
     def _seen(self, data) -> None:
         if self.digest is not None:
@@ -203,8 +212,8 @@ class BytesReader:
         self.chunk_bytes = chunk_bytes
         self.read = 0
 
-    def chunks(self) -> Iterator[bytes]:
-        size = self.chunk_bytes or CHUNK_BYTES
+    def chunks(self, scale: int = 1) -> Iterator[bytes]:
+        size = chunk_size(self.chunk_bytes, scale)
         data = self._data
         start = 0
         while start < len(data):
@@ -300,7 +309,8 @@ class DecodeRun:
                 reader.close()
                 raise
             try:
-                for chunk, ahead in _ahead(dec, reader.chunks()):
+                chunks = reader.chunks(capture_format(fmt).chunk_scale)
+                for chunk, ahead in _ahead(dec, chunks):
                     yield dec.feed(chunk) if ahead is None else dec.feed(chunk,
                                                                          ahead=ahead.result())
             except Exception as exc:

@@ -119,3 +119,36 @@ def test_chunk_size_does_not_change_the_decoded_tables(tmp_path):
         assert log.messages.equals(whole.messages)
         assert log.rejects.equals(whole.rejects)
     assert reading.HEAD_BYTES < len(line) * 3000
+
+
+def test_a_tracker_server_log_is_read_in_chunks_twice_the_default(tmp_path, monkeypatch):
+    """Its reads are hex, two bytes for each byte of the frames: twice the bytes a chunk
+    of a line log holds is about as many frames. A size given is kept as it is."""
+    from bofan_analytics.decode.stream import StreamDecoder
+
+    sentence = (b"$POS,860000000000136,073335.000,A,4823.4451,N,01446.7173,E,11.75,313.77,"
+                b"261026,,,A/00000,00000/0,0,0,0/14//fa6//\r\n")
+    tracker = (b"2026-10-26 07:33:35  INFO: [T5e000088: pt502 < 10.0.0.138] "
+               + sentence.hex().encode() + b"\n")
+    line = b"2026-10-26T07:33:35.000Z " + sentence[:-2] + b"\n"
+    (tmp_path / "t.log").write_bytes(tracker * 1500)
+    (tmp_path / "l.log").write_bytes(line * 3000)
+    sizes = []
+    feed = StreamDecoder.feed
+
+    def recording(self, data, **options):
+        sizes.append(len(data))
+        return feed(self, data, **options)
+
+    monkeypatch.setattr(StreamDecoder, "feed", recording)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 8192)
+    for name, layout, size, given in [("t.log", tracker, 16384, None),
+                                      ("l.log", line, 8192, None),
+                                      ("t.log", tracker, 8192, 8192)]:
+        sizes.clear()
+        log = read_log(tmp_path / name, chunk_bytes=given)
+        assert len(log.messages) == (1500 if layout is tracker else 3000)
+        after_head = sizes[1:-1]  # the head is given as it was read; the last is the rest
+        assert len(after_head) > 3
+        # the bytes read after the part of a line the chunk before left, cut at a line end
+        assert all(abs(n - size) < len(layout) for n in after_head), (name, after_head)

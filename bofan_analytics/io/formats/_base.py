@@ -34,6 +34,10 @@ class CaptureFormat:
     rotates : bool
         Whether the files of a rotated log (``x.log.20261102`` then ``x.log``) are read
         through one decoder, a frame split by the rotation joined.
+    chunk_scale : int
+        Its files are read this many times the default chunk size at a time, for a layout
+        that writes each byte of the frames as more than one (a hex dump): the chunks then
+        hold about as many frames, and fixed costs per chunk are spread alike.
     """
 
     name = ""
@@ -42,6 +46,7 @@ class CaptureFormat:
     detect_rank = 100
     resumable = True
     rotates = False
+    chunk_scale = 1
 
     def detect(self, head: bytes) -> bool:
         """Whether the first bytes of a (decompressed) file are in this format."""

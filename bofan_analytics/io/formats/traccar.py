@@ -31,6 +31,8 @@ class _Traccar(CaptureFormat):
     layouts = TRACCAR_LAYOUTS
     detect_rank = 20
     rotates = True
+    # a read is written as hex: two bytes of the log for each byte of the frames
+    chunk_scale = 2
 
     def detect(self, head):
         """A line like ``YYYY-MM-DD HH:MM:SS  INFO: ...`` in the first 4 KiB."""
