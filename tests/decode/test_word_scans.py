@@ -1,6 +1,8 @@
-"""The framer and the field parsers pass over bytes eight at a time: every byte searched
-for must still be found where it is, at every distance from where the search starts (every
-place in a word), and bytes next to it in value must not be taken for it."""
+"""The framer, the field parsers and the line scan pass over bytes eight at a time, and the
+tables' string columns are copied so: every byte searched for must still be found where it
+is, at every distance from where the search starts (every place in a word), bytes next to
+it in value must not be taken for it, and every row must hold its own bytes. Also the
+bitmaps of missing values the numeric columns are made with in one pass."""
 
 import numpy as np
 import pytest
