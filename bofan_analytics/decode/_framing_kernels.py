@@ -34,16 +34,7 @@ from ._codes import (
     R_TRUNCATED,
     R_UNKNOWN_PROTOCOL,
 )
-from ._text_kernels import (
-    HIGH_BITS,
-    ONES,
-    ZERO,
-    bytes_below,
-    grow_i8,
-    grow_i32,
-    grow_i64,
-    load_word,
-)
+from ._text_kernels import HIGH_BITS, ONES, ZERO, grow_i8, grow_i32, grow_i64, load_word
 
 __all__ = ["frame_segments"]
 
@@ -127,7 +118,7 @@ def _cut_text(buf, i, e, final):
             # eight bytes at a time: a word whose bytes are all above '$' and below 0x80
             # (every stop byte is <= '$' or is 0xBF) is passed over in one test
             x = load_word(buf, j)
-            if bytes_below(x, _TEXT_STOPS) | x & HIGH_BITS == 0:
+            if ((x - _TEXT_STOPS) | x) & HIGH_BITS == 0:
                 j = stop
                 continue
         for m in range(j, stop):
@@ -222,9 +213,11 @@ def _cut_pt60(buf, i, e, final):
     while j < limit:
         if j + 8 <= limit:
             # eight bytes at a time: a word with no byte below CR + 1 and no '@' holds no
-            # byte a frame stops at
+            # byte a frame stops at (exact tests of "some byte is below n" and "some byte
+            # is zero")
             x = load_word(buf, j)
-            if bytes_below(x, _PT60_STOPS) | bytes_below(x ^ _ATS, ONES) == 0:
+            at = x ^ _ATS
+            if ((x - _PT60_STOPS) & ~x | (at - ONES) & ~at) & HIGH_BITS == 0:
                 j += 8
                 continue
         c = buf[j]

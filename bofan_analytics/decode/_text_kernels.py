@@ -26,7 +26,6 @@ __all__ = [
     "load_word",
     "store_word",
     "first_byte_set",
-    "bytes_below",
     "ONES",
     "HIGH_BITS",
     "grow_i64",
@@ -231,15 +230,6 @@ else:
         return types.none(out, types.intp, types.uint64), codegen
 
 
-@helper(inline=True)
-def bytes_below(word, limits):
-    """0x80 in the bytes of ``word`` below their byte of ``limits`` (each at most 0x80), 0
-    elsewhere, up to the lowest such byte: above it a byte may be marked falsely (the
-    borrow of the subtraction), so the result is exact as "any" and at its lowest mark.
-    ``bytes_below(word, ONES)`` marks the zero bytes."""
-    return (word - limits) & ~word & HIGH_BITS
-
-
 @helper
 def find_byte(buf, s, e, b):
     """Index of the first ``b`` in ``buf[s:e]``, or ``e`` when absent.
@@ -250,7 +240,7 @@ def find_byte(buf, s, e, b):
     i = s
     while i + 8 <= e:
         y = load_word(buf, i) ^ pattern
-        zero = bytes_below(y, ONES)
+        zero = (y - ONES) & ~y & HIGH_BITS
         if zero != 0:
             return i + first_byte_set(zero)
         i += 8
