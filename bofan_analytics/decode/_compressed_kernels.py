@@ -58,13 +58,13 @@ def _is_compressed(buf, s, e):
     return e - s >= 3 and buf[s] == 64 and buf[s + 2] < 32
 
 
-@helper(allocates=True)
-def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos):
+@helper
+def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
     """Write the sentence that ``buf[s:e]`` stands for into ``aux[pos:]``; returns
-    ``(new pos, reason)``. The reference is ``ref[rs:re_]`` followed by ``le[:nle]``."""
+    ``(new pos, reason)``. The reference is ``ref[rs:re_]`` followed by ``le[:nle]``;
+    ``cut`` is room for :data:`_MAX_FIELDS` + 1 field starts."""
     # field k of the reference is ref[cut[k] : cut[k + 1] - 1] (the separator after it
     # is at cut[k + 1] - 1); the last one runs to the end, line end included
-    cut = np.empty(_MAX_FIELDS + 1, np.int64)
     nf = 0
     cut[0] = rs
     for i in range(rs, re_):
@@ -135,6 +135,12 @@ def _line_end(buf, j, e, le, nle):
     return nle, j
 
 
+#: the state :func:`_walk` stops and goes on in: where it is (segment, its frame, whether
+#: the segment was started), the reference (where, start, end, line end's length, whether
+#: the line end may go on), the expansions' length, and the room it stopped for
+(_K, _J, _STARTED, _WHERE, _RS, _RE, _NLE, _OPEN, _POS, _NEED_AUX, _NEED_REF) = range(11)
+
+
 @jit
 def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
                       init, init_s, init_e, init_le, init_nle, init_open):
@@ -158,36 +164,62 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
     out = np.zeros((nseg, 7), np.int64)
     aux = np.empty(256, np.uint8)
     scratch = np.empty(256, np.uint8)
-    pos = 0
+    cut = np.empty(_MAX_FIELDS + 1, np.int64)
     le = np.zeros(2, np.uint8)
-    where = REF_NONE
-    rs = 0
-    re_ = 0
-    nle = 0
-    is_open = False
-    j = 0
-    for k in range(nseg):
-        if seg_prev[k] < 0:
-            where = REF_NONE if init_s[k] < 0 else REF_INIT
-            rs = init_s[k]
-            re_ = init_e[k]
-            nle = init_nle[k]
-            le[0] = init_le[k, 0]
-            le[1] = init_le[k, 1]
-            is_open = init_open[k] != 0
-        elif seg_prev[k] != k - 1:  # (k - 1's state is still in hand)
-            q = seg_prev[k]
-            where = out[q, 0]
-            rs = out[q, 1]
-            re_ = out[q, 2]
-            le[0] = out[q, 3]
-            le[1] = out[q, 4]
-            nle = out[q, 5]
-            is_open = out[q, 6] != 0
+    st = np.zeros(11, np.int64)
+    while _walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, init, init_s, init_e,
+                init_le, init_nle, init_open, p_s, p_e, status, out, aux, scratch, cut, le, st):
+        if st[_NEED_AUX] > aux.shape[0]:
+            grown = np.empty(2 * st[_NEED_AUX], np.uint8)
+            grown[: st[_POS]] = aux[: st[_POS]]
+            aux = grown
+        if st[_NEED_REF] > scratch.shape[0]:
+            scratch = np.empty(2 * st[_NEED_REF], np.uint8)
+    return aux[: st[_POS]], p_s, p_e, status, out
+
+
+@helper(inline=True)
+def _walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, init, init_s, init_e,
+          init_le, init_nle, init_open, p_s, p_e, status, out, aux, scratch, cut, le, st):
+    """The walk of :func:`expand_compressed`, resumable: it stops before a compressed frame
+    whose expansion ``aux`` or whose reference ``scratch`` has no room for (and returns
+    True), and goes on from the state ``st`` when called again. (Growing arrays inside the
+    loop would make numba count references on every frame: four times the walk's cost.)"""
+    n = f_s.shape[0]
+    nseg = seg_s.shape[0]
+    k = st[_K]
+    j = st[_J]
+    started = st[_STARTED] != 0
+    where = st[_WHERE]
+    rs = st[_RS]
+    re_ = st[_RE]
+    nle = st[_NLE]
+    is_open = st[_OPEN] != 0
+    pos = st[_POS]
+    while k < nseg:
         final = seg_final[k] != 0
-        if is_open:
-            nle, stop = _line_end(buf, seg_s[k], seg_e[k], le, nle)
-            is_open = nle < 2 and stop == seg_e[k] and not final
+        if not started:
+            started = True
+            if seg_prev[k] < 0:
+                where = REF_NONE if init_s[k] < 0 else REF_INIT
+                rs = init_s[k]
+                re_ = init_e[k]
+                nle = init_nle[k]
+                le[0] = init_le[k, 0]
+                le[1] = init_le[k, 1]
+                is_open = init_open[k] != 0
+            elif seg_prev[k] != k - 1:  # (k - 1's state is still in hand)
+                q = seg_prev[k]
+                where = out[q, 0]
+                rs = out[q, 1]
+                re_ = out[q, 2]
+                le[0] = out[q, 3]
+                le[1] = out[q, 4]
+                nle = out[q, 5]
+                is_open = out[q, 6] != 0
+            if is_open:
+                nle, stop = _line_end(buf, seg_s[k], seg_e[k], le, nle)
+                is_open = nle < 2 and stop == seg_e[k] and not final
         while j < n and f_seg[j] == k:
             s = f_s[j]
             e = f_e[j]
@@ -201,17 +233,24 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
                 if where == REF_NONE:
                     status[j] = R_NO_REFERENCE
                 else:
-                    if scratch.shape[0] < re_ - rs:
-                        scratch = np.empty(2 * (re_ - rs), np.uint8)
-                    m = _copy_ref(where, buf, init, aux, rs, re_, scratch)
+                    m = re_ - rs
                     need = pos + m + nle + (e - s)
-                    if need > aux.shape[0]:
-                        grown = np.empty(2 * need, np.uint8)
-                        for i in range(pos):
-                            grown[i] = aux[i]
-                        aux = grown
+                    if m > scratch.shape[0] or need > aux.shape[0]:
+                        st[_K] = k
+                        st[_J] = j
+                        st[_STARTED] = 1
+                        st[_WHERE] = where
+                        st[_RS] = rs
+                        st[_RE] = re_
+                        st[_NLE] = nle
+                        st[_OPEN] = 1 if is_open else 0
+                        st[_POS] = pos
+                        st[_NEED_AUX] = need
+                        st[_NEED_REF] = m
+                        return True
+                    _copy_ref(where, buf, init, aux, rs, re_, scratch)
                     start = pos
-                    pos, reason = _expand(buf, s, e, scratch, 0, m, le, nle, aux, pos)
+                    pos, reason = _expand(buf, s, e, scratch, 0, m, le, nle, aux, pos, cut)
                     if reason != 0:
                         status[j] = reason
                         pos = start
@@ -234,5 +273,7 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
         out[k, 4] = le[1]
         out[k, 5] = nle
         out[k, 6] = 1 if is_open else 0
-    return aux[:pos], p_s, p_e, status, out
-
+        k += 1
+        started = False
+    st[_POS] = pos
+    return False

@@ -88,3 +88,17 @@ def test_generated_compressed_stream_decodes_to_the_plain_streams_messages():
                 strict=True)
     assert {truth - got for got, truth in pairs} == {0, 5}
     check_stream(_CAPTURE.data)
+
+
+def test_a_long_chain_of_long_sentences_expands_each_against_the_one_before():
+    # a reference longer than the walk's first buffers (256 bytes), and a chain whose
+    # expansions outgrow them many times over: the walk stops, grows them and goes on
+    long = REF.replace(b"//#\n", b"/" + b"D" * 300 + b"/\r\n")  # a 300-byte driver id
+    sentences = [long.replace(b"145703", b"1457%02d" % s) for s in range(3, 60)]
+    data = sentences[0] + b"".join(compress_sentence(a, b)
+                                   for a, b in zip(sentences, sentences[1:], strict=False))
+    log = check_stream(data)
+    assert log.rejects.num_rows == 0
+    times = log.messages.column("time").to_pylist()
+    assert times == [datetime(2017, 11, 28, 14, 57, s, tzinfo=timezone.utc) for s in range(3, 60)]
+    assert set(log.messages.column("driver_id").to_pylist()) == {"D" * 300}
