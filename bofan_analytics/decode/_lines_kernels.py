@@ -35,7 +35,7 @@ __all__ = [
     "gather_pieces",
     "group_by_key",
     "lay_out",
-    "number_connections",
+    "cut_segments",
 ]
 
 _MS_DAY = 86_400_000
@@ -656,19 +656,74 @@ def lay_out(key, grouped, prev, together):
 
 
 @jit
-def number_connections(prev, new):
-    """Number connections in the order they first appear: segment k opens one when
-    ``new[k]``, and otherwise belongs to that of the earlier segment ``prev[k]``."""
-    n = prev.shape[0]
-    conn = np.empty(n, np.int32)
+def cut_segments(order, key, starts, prev, dgram, ends, stale, forgotten, brk, line_start,
+                 out_start, final):
+    """Cut pieces joined in ``order`` (bytes: ``out_start``, one more than pieces) into
+    segments: runs of one key, a new one where a piece ``starts`` one.
+
+    Per piece, in input order: ``key``; ``prev``, the piece before it on its key (-1:
+    none); ``dgram``, a datagram or close (a segment after one starts afresh); ``ends``, a
+    close; ``stale``, a piece after which its connection has been silent too long;
+    ``forgotten``, one that starts its connection afresh; ``brk``, one after a hole;
+    ``line_start``, one that starts a line. ``final``: the input ends here.
+
+    Returns per segment ``(first, last, s, e, prev, cont, goes_on, final, line_start,
+    closes, fresh, conn)``: its first and last piece; its bytes; the segment of its key
+    before it (-1: none) and the one it goes on from (``prev`` unless a piece starts it);
+    whether one goes on from it; whether it ends for good (a datagram, another of its key
+    follows without going on from it, its connection silent too long, or the input's
+    end); whether it starts at a line start (nothing says so after a hole); whether it is
+    a close; whether it starts its connection afresh (after a close of its key, or
+    ``forgotten``); and its connection, numbered in the order they first appear.
+    """
+    n = order.shape[0]
+    seg_of = np.empty(n, np.int64)  # the segment of each piece (input index)
+    first = np.empty(n, np.int64)
+    last = np.empty(n, np.int64)
+    seg_s = np.empty(n, np.int64)
+    seg_e = np.empty(n, np.int64)
+    m = -1
+    for i in range(n):
+        p = order[i]
+        if i == 0 or key[p] != key[order[i - 1]] or starts[p]:
+            m += 1
+            first[m] = p
+            seg_s[m] = out_start[i]
+        seg_of[p] = m
+        last[m] = p
+        seg_e[m] = out_start[i + 1]
+    nseg = m + 1
+    seg_prev = np.empty(nseg, np.int64)
+    cont = np.empty(nseg, np.int64)
+    nxt = np.full(nseg, -1, np.int64)  # the next segment of the key
+    for k in range(nseg):
+        p = prev[first[k]]
+        seg_prev[k] = seg_of[p] if p >= 0 else -1
+        cont[k] = -1 if starts[first[k]] else seg_prev[k]
+        if seg_prev[k] >= 0:
+            nxt[seg_prev[k]] = k
+    goes_on = np.empty(nseg, np.bool_)
+    seg_final = np.empty(nseg, np.int8)
+    seg_ls = np.empty(nseg, np.int8)
+    closes = np.empty(nseg, np.bool_)
+    fresh = np.empty(nseg, np.bool_)
+    conn = np.empty(nseg, np.int32)
     c = 0
-    for k in range(n):
-        if new[k]:
+    for k in range(nseg):
+        f = first[k]
+        goes_on[k] = nxt[k] >= 0 and cont[nxt[k]] >= 0
+        ended = dgram[f] or nxt[k] >= 0 or stale[last[k]] or final
+        seg_final[k] = 1 if ended and not goes_on[k] else 0
+        seg_ls[k] = 1 if line_start[f] and not brk[f] else 0
+        closes[k] = ends[f]
+        fresh[k] = (seg_prev[k] >= 0 and closes[seg_prev[k]]) or forgotten[f]
+        if seg_prev[k] < 0 or fresh[k]:
             conn[k] = c
             c += 1
         else:
-            conn[k] = conn[prev[k]]
-    return conn
+            conn[k] = conn[seg_prev[k]]
+    return (first[:nseg], last[:nseg], seg_s[:nseg], seg_e[:nseg], seg_prev, cont, goes_on,
+            seg_final, seg_ls, closes, fresh, conn)
 
 
 @helper

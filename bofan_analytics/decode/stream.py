@@ -480,43 +480,16 @@ class StreamDecoder:
         each piece starts in them, the last piece (input index) of each segment, and what
         :func:`frame_segments` found.
         """
-        from ._lines_kernels import lay_out, number_connections
+        from ._lines_kernels import cut_segments, lay_out
 
         n = all_key.shape[0]
         order = lay_out(all_key, grouped, prev, together) if together.any() else np.arange(n)
         out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
-        keys = all_key[order]
-        new_seg = np.ones(n, bool)
-        new_seg[1:] = (keys[1:] != keys[:-1]) | starts[order[1:]]
-        at = np.flatnonzero(new_seg)
-        seg_of = np.empty(n, np.int64)  # the segment of each piece (input index)
-        seg_of[order] = np.cumsum(new_seg) - 1
-        first = order[at]
-        last = order[np.append(at, n)[1:] - 1]
-        p = prev[first]
-        seg_prev = np.where(p >= 0, seg_of[np.maximum(p, 0)], -1)
-        cont = np.where(starts[first], -1, seg_prev)
-        nseg = at.shape[0]
-        nxt = np.full(nseg, -1, np.int64)  # the next segment of the key
-        nxt[seg_prev[seg_prev >= 0]] = np.flatnonzero(seg_prev >= 0)
-        goes_on = nxt >= 0
-        goes_on[goes_on] = cont[nxt[goes_on]] >= 0
-        # a segment ends for good when it is a datagram, another of its connection follows
-        # (not going on from it) or its connection has been silent too long
-        seg_final = np.where(goes_on, False, dgram[first] | (nxt >= 0) | stale[last] | final)
-        # after a hole in the data nothing says a line starts there
-        seg_line_start = ~all_brk[first] & all_ls[first]
-        # a segment after its connection closed (the id taken again) or was silent too
-        # long takes nothing kept for it before; one followed by a close keeps nothing for
-        # later ones
-        closes = ends[first]
-        fresh = ((seg_prev >= 0) & closes[np.maximum(seg_prev, 0)]) | forgotten[first]
-        conn = number_connections(seg_prev, (seg_prev < 0) | fresh)
-        seg_s = out_start[at]
-        seg_e = out_start[np.append(at, n)[1:]]
-        segs = Segments(seg_s, seg_e, seg_final.astype(np.int8), seg_line_start.astype(np.int8),
-                        key=all_key[first], fresh=fresh, closes=closes, conn=conn,
-                        prev=seg_prev, cont=cont)
+        (first, last, seg_s, seg_e, seg_prev, cont, goes_on, seg_final, seg_line_start, closes,
+         fresh, conn) = cut_segments(order, all_key, starts, prev, dgram, ends, stale,
+                                     forgotten, all_brk, all_ls, out_start, bool(final))
+        segs = Segments(seg_s, seg_e, seg_final, seg_line_start, key=all_key[first],
+                        fresh=fresh, closes=closes, conn=conn, prev=seg_prev, cont=cont)
         framed = frame_segments(read_only(out), segs.s, segs.e, segs.final, segs.line_start,
                                 segs.cont)
         return order, segs, goes_on, out, out_start, last, framed
