@@ -34,6 +34,8 @@ __all__ = [
     "split_escapes",
     "gather_pieces",
     "group_by_key",
+    "previous_of_key",
+    "piece_pauses",
     "lay_out",
     "cut_segments",
 ]
@@ -590,6 +592,89 @@ def split_escapes(p_s, p_e, cls, buf):
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
 
 
+@helper
+def _table_bits(n):
+    """The size (a power of two) of a hash table for ``n`` keys: at most half full."""
+    bits = 4
+    while (1 << bits) < 2 * n:
+        bits += 1
+    return bits
+
+
+@helper
+def _slot(slot_key, slot_value, bits, key):
+    """The slot of ``key`` in an open-addressing table of ``1 << bits`` slots, those in use
+    holding a value of at least 0: the one holding it, or the empty one it goes into."""
+    mask = (1 << bits) - 1
+    j = np.int64((np.uint64(key) * _FIBONACCI) >> np.uint64(64 - bits))
+    while slot_value[j] >= 0 and slot_key[j] != key:
+        j = (j + 1) & mask
+    return j
+
+
+@jit
+def previous_of_key(key):
+    """Each item's previous item of the same ``key`` (-1 for the first of its key): one
+    pass, with a hash table of each key's last item."""
+    n = key.shape[0]
+    bits = _table_bits(n)
+    slot_key = np.empty(1 << bits, np.int64)
+    slot_last = np.full(1 << bits, -1, np.int64)
+    prev = np.empty(n, np.int64)
+    for k in range(n):
+        j = _slot(slot_key, slot_last, bits, key[k])
+        prev[k] = slot_last[j]
+        slot_key[j] = key[k]
+        slot_last[j] = k
+    return prev
+
+
+@jit
+def piece_pauses(recv, prev, dgram, brk, nc, clock, before, opens, last, max_pause, forget):
+    """When each piece's connection was heard from, and where a segment must start.
+
+    The capture's clock is the latest receive time (``recv``) of any piece so far, from
+    ``clock``; a piece is heard at the clock when it comes, but for the first ``nc`` ones
+    (carried from earlier chunks), heard at ``before``. ``prev``: each piece's previous
+    one of its connection (-1: none); ``opens``: those without one after the carried ones,
+    their connections last heard at ``last`` in earlier chunks. ``dgram``: a datagram or a
+    close; ``brk``: a piece after a hole in the capture. Null times are
+    :data:`~bofan_analytics.decode._text_kernels.INT64_NULL`.
+
+    Returns ``(starts, stale, heard, forgotten, clock)``: a piece starts a segment when it
+    has no previous one, is a datagram or follows one, comes after a hole, or is heard
+    more than ``max_pause`` ms after its previous one; ``stale``: the clock has run more
+    than ``max_pause`` after it by the end; ``heard``; ``forgotten``: heard more than
+    ``forget`` ms after its connection's read before (it starts the connection afresh);
+    the clock at the end.
+    """
+    n = recv.shape[0]
+    heard = np.empty(n, np.int64)
+    earlier = np.full(n, INT64_NULL, np.int64)  # when the connection was heard before
+    for i in range(nc):
+        heard[i] = before[i]
+    for i in range(nc, n):
+        if recv[i] > clock:
+            clock = recv[i]
+        heard[i] = clock
+    for q in range(opens.shape[0]):
+        earlier[opens[q]] = last[q]
+    starts = np.empty(n, np.bool_)
+    stale = np.empty(n, np.bool_)
+    forgotten = np.empty(n, np.bool_)
+    for i in range(n):
+        p = prev[i]
+        if p >= 0:
+            earlier[i] = heard[p]
+        gap = 0
+        if earlier[i] != INT64_NULL and heard[i] != INT64_NULL:
+            gap = heard[i] - earlier[i]
+        forgotten[i] = gap > forget
+        stale[i] = heard[i] != INT64_NULL and clock - heard[i] > max_pause
+        starts[i] = p < 0 or dgram[i] or brk[i] or gap > max_pause or dgram[p]
+    return starts, stale, heard, forgotten, clock
+
+
 @jit
 def group_by_key(key):
     """An order of the items that puts equal ``key``\\ s together: the groups in the order
@@ -602,20 +687,14 @@ def group_by_key(key):
     buffer in input order. A hash of the keys and a counting sort: two passes, no sort.
     """
     n = key.shape[0]
-    bits = 4
-    while (1 << bits) < 2 * n:
-        bits += 1
-    mask = (1 << bits) - 1
-    shift = np.uint64(64 - bits)
-    slot_key = np.empty(mask + 1, np.int64)
-    slot_group = np.full(mask + 1, -1, np.int64)
+    bits = _table_bits(n)
+    slot_key = np.empty(1 << bits, np.int64)
+    slot_group = np.full(1 << bits, -1, np.int64)
     group = np.empty(n, np.int64)
     start = np.zeros(n + 1, np.int64)
     groups = 0
     for k in range(n):
-        j = np.int64((np.uint64(key[k]) * _FIBONACCI) >> shift)
-        while slot_group[j] >= 0 and slot_key[j] != key[k]:
-            j = (j + 1) & mask
+        j = _slot(slot_key, slot_group, bits, key[k])
         if slot_group[j] < 0:
             slot_group[j] = groups
             slot_key[j] = key[k]

@@ -26,7 +26,15 @@ from ..io.formats._parallel import by_halves
 from ._assemble import PieceMap, Segments, decode_segments, empty_rejects, last_of_key
 from ._codes import REASONS
 from ._framing_kernels import frame_segments
-from ._lines_kernels import P_END, P_ESCAPE, P_HEX, gather_pieces, group_by_key
+from ._lines_kernels import (
+    P_END,
+    P_ESCAPE,
+    P_HEX,
+    gather_pieces,
+    group_by_key,
+    piece_pauses,
+    previous_of_key,
+)
 from ._parse import start_compiling
 
 __all__ = ["StreamDecoder", "Accounting", "DEFAULT_PORT", "MAX_FRAME_PAUSE_MS",
@@ -356,15 +364,11 @@ class StreamDecoder:
         all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
         # each piece's previous one on its connection, and where a segment must start
         # whatever comes between: a datagram, after one, after a hole or a long pause
-        grouped = group_by_key(all_key)
-        same = all_key[grouped[1:]] == all_key[grouped[:-1]]
-        prev = np.full(all_key.shape[0], -1, np.int64)
-        prev[grouped[1:][same]] = grouped[:-1][same]
+        prev = previous_of_key(all_key)
         ends = all_hex == P_END  # where a connection closed: an empty piece
         dgram = all_dgram | ends
-        paused, stale, heard, forgotten = self._pauses(all_recv, all_key, nc, prev)
-        starts = (prev < 0) | dgram | all_brk | paused
-        starts[prev >= 0] |= dgram[prev[prev >= 0]]
+        starts, stale, heard, forgotten = self._pauses(all_recv, all_key, nc, prev, dgram,
+                                                       all_brk)
         # pieces are joined in input order, so frames are parsed and tabulated where they
         # lie; a connection whose frame goes on from one of its pieces to its next, others'
         # between them, has its pieces joined together instead. Those of a frame carried
@@ -374,7 +378,7 @@ class StreamDecoder:
         while True:
             order, segs, goes_on, out, out_start, last_piece, framed = self._joined_layout(
                 buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts, dgram,
-                ends, stale, forgotten, final, grouped, together)
+                ends, stale, forgotten, final, together)
             # a segment that another goes on from must end where a frame does
             split = goes_on & (framed[8] < segs.e)
             if not split.any():
@@ -409,38 +413,30 @@ class StreamDecoder:
             rejects, rej_end = _in_order(pa.concat_tables([rejects, extra_rejects]), ends)
         return self._release(messages, msg_end, rejects, rej_end, final)
 
-    def _pauses(self, recv, keys, nc, prev):
-        """When each piece's connection was heard from, and which pieces end a pause.
+    def _pauses(self, recv, keys, nc, prev, dgram, brk):
+        """Where a segment must start whatever comes between, and when each piece's
+        connection was heard from (:func:`piece_pauses`): per piece ``starts``, ``stale``,
+        ``heard``, ``forgotten``.
 
         The capture's clock is the latest receive time of any piece so far; a piece is
-        heard at the clock when it comes (a log's time stamps need not ascend). Returns,
-        per piece: ``paused``, those heard more than :data:`MAX_FRAME_PAUSE_MS` after the
-        piece before them on their connection (``prev``; they start a segment); ``stale``,
-        those after which the clock has run that long by the end of the chunk (their
-        segment is final); ``heard``; ``forgotten``, those heard more than
-        :data:`FORGET_CONNECTION_MS` after their connection's last read before (they start
-        it afresh). ``recv``: the receive times in input order, the first ``nc`` of them
-        those of pieces carried from earlier chunks, heard when their connection was last
-        heard. Advances the clock."""
+        heard at the clock when it comes (a log's time stamps need not ascend). A piece
+        heard more than :data:`MAX_FRAME_PAUSE_MS` after the one before it on its
+        connection starts a segment; one after which the clock has run that long by the end
+        of the chunk ends its segment for good (``stale``); one heard more than
+        :data:`FORGET_CONNECTION_MS` after its connection's last read before starts it
+        afresh (``forgotten``). ``recv``: the receive times in input order, the first
+        ``nc`` of them those of pieces carried from earlier chunks, heard when their
+        connection was last heard. Advances the clock."""
         null = S.NULL_TIME_MS
-        clock = np.maximum.accumulate(np.concatenate([[self._clock], recv[nc:]]))
-        self._clock = int(clock[-1])
-        # a few: the connections of open frames
-        before = [self._heard.get(k, null) for k in keys[:nc].tolist()]
-        heard = np.concatenate([np.array(before, np.int64), clock[1:]])
-        # when each connection's first piece here was heard before: its last read's time
+        # a few: the connections of open frames, and of each connection's first piece here
+        before = np.array([self._heard.get(k, null) for k in keys[:nc].tolist()], np.int64)
         opens = np.flatnonzero(prev[nc:] < 0) + nc
         last = np.array([self._heard.get(k, null) for k in keys[opens].tolist()], np.int64)
-        earlier = np.full(prev.shape[0], null, np.int64)
-        has = np.flatnonzero(prev >= 0)
-        earlier[has] = heard[prev[has]]
-        earlier[opens] = last
-        gap = np.where((earlier != null) & (heard != null), heard - earlier, 0)
-        paused = (prev >= 0) & (gap > MAX_FRAME_PAUSE_MS)
-        forgotten = gap > FORGET_CONNECTION_MS
-        known = heard != null
-        stale = known & (self._clock - np.where(known, heard, 0) > MAX_FRAME_PAUSE_MS)
-        return paused, stale, heard, forgotten
+        starts, stale, heard, forgotten, clock = piece_pauses(
+            recv, prev, dgram, brk, nc, self._clock, before, opens, last, MAX_FRAME_PAUSE_MS,
+            FORGET_CONNECTION_MS)
+        self._clock = int(clock)  # (a numpy integer in the plain-Python twin)
+        return starts, stale, heard, forgotten
 
     def _remember_heard(self, keys, prev, heard, closed):
         """Note when each connection was last heard (the last of its pieces here); those
@@ -465,7 +461,7 @@ class StreamDecoder:
 
     @staticmethod
     def _joined_layout(buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts,
-                       dgram, ends, stale, forgotten, final, grouped, together):
+                       dgram, ends, stale, forgotten, final, together):
         """Join the pieces (in input order, the connections marked ``together`` each in one
         place), cut the result into segments and frame them.
 
@@ -483,7 +479,10 @@ class StreamDecoder:
         from ._lines_kernels import cut_segments, lay_out
 
         n = all_key.shape[0]
-        order = lay_out(all_key, grouped, prev, together) if together.any() else np.arange(n)
+        if together.any():
+            order = lay_out(all_key, group_by_key(all_key), prev, together)
+        else:
+            order = np.arange(n)
         out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
         (first, last, seg_s, seg_e, seg_prev, cont, goes_on, seg_final, seg_line_start, closes,
          fresh, conn) = cut_segments(order, all_key, starts, prev, dgram, ends, stale,

@@ -108,11 +108,10 @@ class _Traccar(CaptureFormat):
                               state["last_utc"], True)
         (kind, recv, key, pay_s, pay_e, device, cls, consumed, state["cont"],
          state["last_utc"]) = lines
-        extra = [
-            decoder.stretch_rejects(buf, pay_s[kind == code], pay_e[kind == code],
-                                    recv[kind == code], reason)
-            for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE))
-        ]
+        extra = []
+        for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE)):
+            at = np.flatnonzero(kind == code)
+            extra.append(decoder.stretch_rejects(buf, pay_s[at], pay_e[at], recv[at], reason))
         # device reads, and where a connection closed: an empty piece in its place that
         # ends its session (the frame it left unfinished is cut off there, not held to the
         # end of the log, and what was kept for the connection is dropped)
