@@ -348,20 +348,27 @@ class StreamDecoder:
         buf = np.frombuffer(blob + data, np.uint8) if blob else np.frombuffer(data, np.uint8)
         shift = len(blob)
         nc = c_s.shape[0]
-        all_s = np.concatenate([c_s, pay_s + shift])
-        all_e = np.concatenate([c_e, pay_e + shift])
-        all_hex = np.concatenate([np.zeros(nc, np.int8), hexcls])
-        all_src = np.concatenate([c_src, self._base + pay_s])
-        all_fac = np.concatenate(
-            [c_fac, np.where((hexcls == P_HEX) | (hexcls == P_ESCAPE), 2, 1)]
-        )
-        all_recv = np.concatenate([c_recv, recv])
-        all_key = np.concatenate([c_key, key])
-        all_dgram = np.concatenate([np.zeros(nc, bool), datagram])
-        all_brk = np.concatenate([np.zeros(nc, bool), brk])
-        all_file = np.concatenate([c_file, np.full(pay_s.shape[0], len(self._accounts) - 1)])
+        pay_s, pay_e, recv, key = (np.ascontiguousarray(a, np.int64)
+                                   for a in (pay_s, pay_e, recv, key))
+        hexcls = np.ascontiguousarray(hexcls, np.int8)
+        datagram, brk = (np.ascontiguousarray(a, bool) for a in (datagram, brk))
+
+        def after_carried(carried, mine):  # (mine alone, not a copy, when none is carried)
+            return np.concatenate([carried, mine]) if nc else mine
+
+        none = np.zeros(nc, bool)
+        all_s = after_carried(c_s, pay_s + shift if shift else pay_s)
+        all_e = after_carried(c_e, pay_e + shift if shift else pay_e)
+        all_hex = after_carried(np.zeros(nc, np.int8), hexcls)
+        all_src = after_carried(c_src, self._base + pay_s)
+        all_fac = after_carried(c_fac, np.where((hexcls == P_HEX) | (hexcls == P_ESCAPE), 2, 1))
+        all_recv = after_carried(c_recv, recv)
+        all_key = after_carried(c_key, key)
+        all_dgram = after_carried(none, datagram)
+        all_brk = after_carried(none, brk)
+        all_file = after_carried(c_file, np.full(pay_s.shape[0], len(self._accounts) - 1))
         # whether a carried tail starts a line, as it did when it was cut off
-        all_ls = np.concatenate([c_ls, np.ones(pay_s.shape[0], bool)])
+        all_ls = after_carried(c_ls, np.ones(pay_s.shape[0], bool))
         # each piece's previous one on its connection, and where a segment must start
         # whatever comes between: a datagram, after one, after a hole or a long pause
         prev = previous_of_key(all_key)

@@ -93,6 +93,7 @@ class _Traccar(CaptureFormat):
             L_LONG,
             P_END,
             P_ODD_HEX,
+            P_TEXT,
             split_escapes,
         )
         from ...decode._text_kernels import INT64_NULL
@@ -121,10 +122,14 @@ class _Traccar(CaptureFormat):
         cls[closes] = P_END
         cls = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
         bad = cls == P_ODD_HEX
-        extra.append(decoder.stretch_rejects(buf, pay_s[bad], pay_e[bad], recv[bad], R_BAD_HEX))
-        keep = ~bad
-        pay_s, pay_e, cls, parent = split_escapes(pay_s[keep], pay_e[keep], cls[keep], buf)
-        recv, key = recv[keep][parent], key[keep][parent]
+        if bad.any():
+            extra.append(decoder.stretch_rejects(buf, pay_s[bad], pay_e[bad], recv[bad],
+                                                 R_BAD_HEX))
+            keep = ~bad
+            pay_s, pay_e, cls, recv, key = (a[keep] for a in (pay_s, pay_e, cls, recv, key))
+        if (cls == P_TEXT).any():  # (escapes are only in text)
+            pay_s, pay_e, cls, parent = split_escapes(pay_s, pay_e, cls, buf)
+            recv, key = recv[parent], key[parent]
         udp = key >= _UDP_BIT
         messages, rejects = decoder.decode_pieces(
             data, pay_s, pay_e, cls, recv, key, udp, np.zeros(udp.shape[0], bool), final,
