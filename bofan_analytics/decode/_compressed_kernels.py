@@ -135,9 +135,9 @@ def _line_end(buf, j, e, le, nle):
     return nle, j
 
 
-#: the state :func:`_walk` stops and goes on in: where it is (segment, its frame, whether
-#: the segment was started), the reference (where, start, end, line end's length, whether
-#: the line end may go on), the expansions' length, and the room it stopped for
+#: the state :func:`_reference_walk` stops and goes on in: where it is (segment, its frame,
+#: whether the segment was started), the reference (where, start, end, line end's length,
+#: whether the line end may go on), the expansions' length, and the room it stopped for
 (_K, _J, _STARTED, _WHERE, _RS, _RE, _NLE, _OPEN, _POS, _NEED_AUX, _NEED_REF) = range(11)
 
 
@@ -167,8 +167,9 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
     cut = np.empty(_MAX_FIELDS + 1, np.int64)
     le = np.zeros(2, np.uint8)
     st = np.zeros(11, np.int64)
-    while _walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, init, init_s, init_e,
-                init_le, init_nle, init_open, p_s, p_e, status, out, aux, scratch, cut, le, st):
+    while _reference_walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, init,
+                          init_s, init_e, init_le, init_nle, init_open, p_s, p_e, status, out,
+                          aux, scratch, cut, le, st):
         if st[_NEED_AUX] > aux.shape[0]:
             grown = np.empty(2 * st[_NEED_AUX], np.uint8)
             grown[: st[_POS]] = aux[: st[_POS]]
@@ -179,8 +180,9 @@ def expand_compressed(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg,
 
 
 @helper(inline=True)
-def _walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, init, init_s, init_e,
-          init_le, init_nle, init_open, p_s, p_e, status, out, aux, scratch, cut, le, st):
+def _reference_walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, init, init_s,
+                    init_e, init_le, init_nle, init_open, p_s, p_e, status, out, aux, scratch,
+                    cut, le, st):
     """The walk of :func:`expand_compressed`, resumable: it stops before a compressed frame
     whose expansion ``aux`` or whose reference ``scratch`` has no room for (and returns
     True), and goes on from the state ``st`` when called again. (Growing arrays inside the
