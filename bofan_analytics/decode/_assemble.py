@@ -55,7 +55,7 @@ from ._fields import (
     unpack_type,
 )
 from ._framing_kernels import frame_segments
-from ._lines_kernels import group_by_key
+from ._lines_kernels import last_of_each_key
 from ._parse import parse_frames
 from ._text_kernels import INT64_NULL
 
@@ -673,17 +673,10 @@ def _remember_devices(messages, segs_of_rows, seg_key, known, live):
     """The last device id of each connection, from rows of ``live`` segments."""
     if len(messages) == 0:
         return
-    has = ~np.asarray(messages.column(S.DEVICE_ID).is_null()) & live[segs_of_rows]
-    rows = np.flatnonzero(has)
-    if rows.shape[0] == 0:
+    devices = messages.column(S.DEVICE_ID)
+    keys = seg_key[segs_of_rows]
+    last_rows = last_of_each_key(keys, ~np.asarray(devices.is_null()) & live[segs_of_rows])
+    if last_rows.shape[0] == 0:
         return
-    # the last row of each connection: the first of its group in reverse order (grouped
-    # by a hash, not sorted: a chunk of a busy log has tens of thousands of rows)
-    rev_keys = np.ascontiguousarray(seg_key[segs_of_rows[rows]][::-1])
-    order = group_by_key(rev_keys)
-    first = order[np.diff(rev_keys[order], prepend=-1) != 0]
-    uniq = rev_keys[first]
-    last_rows = rows[::-1][first]
-    devs = messages.column(S.DEVICE_ID).take(pa.array(last_rows)).to_pylist()
-    for k, d in zip(uniq.tolist(), devs, strict=True):
-        known[int(k)] = d
+    devs = devices.take(pa.array(last_rows)).to_pylist()
+    known.update(zip(keys[last_rows].tolist(), devs, strict=True))

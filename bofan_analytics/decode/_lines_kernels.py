@@ -35,6 +35,7 @@ __all__ = [
     "gather_pieces",
     "group_by_key",
     "previous_of_key",
+    "last_of_each_key",
     "piece_pauses",
     "lay_out",
     "cut_segments",
@@ -627,6 +628,26 @@ def previous_of_key(key):
         slot_key[j] = key[k]
         slot_last[j] = k
     return prev
+
+
+@jit
+def last_of_each_key(key, mask):
+    """The index of the last item of each key among the items ``mask`` holds, in the order
+    of those last items: one pass, with a hash table of each key's last item."""
+    n = key.shape[0]
+    bits = _table_bits(n)
+    slot_key = np.empty(1 << bits, np.int64)
+    slot_last = np.full(1 << bits, -1, np.int64)
+    is_last = np.zeros(n, np.bool_)
+    for k in range(n):
+        if mask[k]:
+            j = _slot(slot_key, slot_last, bits, key[k])
+            if slot_last[j] >= 0:
+                is_last[slot_last[j]] = False
+            slot_key[j] = key[k]
+            slot_last[j] = k
+            is_last[k] = True
+    return np.flatnonzero(is_last)
 
 
 @jit
