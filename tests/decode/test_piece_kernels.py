@@ -1,6 +1,7 @@
 """Kernels over the payload pieces of tracker-server logs and captures: grouping by
-connection (against a dict of groups in the order their keys first appear), telling and
-decoding hex (against Python's own reading of hex)."""
+connection (against a dict of groups in the order their keys first appear), each piece's
+previous and each connection's last one (against a dict), pauses and segments (by hand),
+telling and decoding hex (against Python's own reading of hex)."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -71,3 +72,117 @@ def test_locating_positions_in_pieces_is_a_binary_search_however_they_come(lengt
         x = np.array(x, np.int64)
         expected = np.clip(np.searchsorted(out_start[:-1], x, side="right") - 1, 0, None)
         assert locate_pieces(out_start, x).tolist() == expected.tolist()
+
+
+def _previous_naive(keys):
+    last, prev = {}, []
+    for k, key in enumerate(keys):
+        prev.append(last.get(key, -1))
+        last[key] = k
+    return prev
+
+
+@settings(deadline=None)  # the first example compiles the kernels
+@given(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**62)), max_size=300),
+       st.data())
+def test_previous_and_last_item_of_each_key_against_a_dict(keys, data):
+    from bofan_analytics.decode._lines_kernels import last_of_each_key, previous_of_key
+
+    arr = np.array(keys, np.int64)
+    assert previous_of_key(arr).tolist() == _previous_naive(keys)
+    mask = data.draw(st.lists(st.booleans(), min_size=len(keys), max_size=len(keys)))
+    last = {}
+    for k, (key, held) in enumerate(zip(keys, mask, strict=True)):
+        if held:
+            last[key] = k
+    assert last_of_each_key(arr, np.array(mask, bool)).tolist() == sorted(last.values())
+
+
+def test_previous_item_of_each_key_by_hand():
+    from bofan_analytics.decode._lines_kernels import last_of_each_key, previous_of_key
+
+    keys = np.array([5, 7, 5, 5, 9, 7], np.int64)
+    assert previous_of_key(keys).tolist() == [-1, -1, 0, 2, -1, 1]
+    held = np.array([True, True, True, False, True, False])
+    assert last_of_each_key(keys, held).tolist() == [1, 2, 4]
+    assert previous_of_key(np.zeros(0, np.int64)).tolist() == []
+
+
+def test_pauses_start_segments_and_forget_silent_connections():
+    """Pieces of two connections (keys 1 and 2) after one carried piece of key 1, heard at
+    10 s: the clock runs from the chunk's start and never back; a piece heard more than the
+    pause after the one before it on its connection starts a segment, one heard more than
+    the forgetting time after its connection's read in an earlier chunk starts it afresh."""
+    from bofan_analytics.decode._lines_kernels import piece_pauses
+    from bofan_analytics.decode._text_kernels import INT64_NULL
+
+    s = 1000
+    #            carried   k2: new   k1      k1 (back in time)  k2: dgram  k1: after a hole
+    recv = np.array([0, 11 * s, 12 * s, 9 * s, 700 * s, 701 * s], np.int64)
+    keys = [1, 2, 1, 1, 2, 1]
+    prev = np.array(_previous_naive(keys), np.int64)
+    dgram = np.array([False, False, False, False, True, False])
+    brk = np.array([False, False, False, False, False, True])
+    opens = np.array([1], np.int64)  # key 2's first piece here: last heard at 2 s
+    starts, stale, heard, forgotten, clock = piece_pauses(
+        recv, prev, dgram, brk, 1, 10 * s, np.array([10 * s], np.int64), opens,
+        np.array([2 * s], np.int64), 600 * s, 8 * s)
+    assert heard.tolist() == [10 * s, 11 * s, 12 * s, 12 * s, 700 * s, 701 * s]
+    assert clock == 701 * s
+    # 0: first of its key; 2 and 3 go on (2 s and 0 s after); 4: a datagram and 689 s after
+    # key 2's last; 5: after a hole and 689 s after key 1's last
+    assert starts.tolist() == [True, True, False, False, True, True]
+    # key 2 was last heard 9 s before its first piece here: more than 8 s
+    assert forgotten.tolist() == [False, True, False, False, True, True]
+    assert stale.tolist() == [True, True, True, True, False, False]
+    # nothing heard yet: no gap, nothing stale
+    starts, stale, heard, forgotten, clock = piece_pauses(
+        np.array([INT64_NULL], np.int64), np.array([-1], np.int64), np.zeros(1, bool),
+        np.zeros(1, bool), 0, INT64_NULL, np.zeros(0, np.int64), np.array([0], np.int64),
+        np.array([INT64_NULL], np.int64), 600 * s, 8 * s)
+    assert (starts.tolist(), stale.tolist(), forgotten.tolist(), clock) == (
+        [True], [False], [False], INT64_NULL)
+
+
+def test_segments_of_joined_pieces_by_hand():
+    """Pieces of keys 1, 1, 2, 1, 2 (2 bytes each) in input order; key 2's second piece
+    is a close, key 1's third starts afresh after a pause."""
+    from bofan_analytics.decode._lines_kernels import cut_segments
+
+    keys = [1, 1, 2, 1, 2]
+    key = np.array(keys, np.int64)
+    prev = np.array(_previous_naive(keys), np.int64)
+    starts = np.array([True, False, True, True, False])
+    ends = np.array([False, False, False, False, True])
+    dgram = ends.copy()
+    no = np.zeros(5, bool)
+    stale = np.array([False, False, False, False, True])
+    line_start = np.ones(5, bool)
+    brk = np.array([False, False, False, True, False])
+    out_start = np.arange(0, 12, 2, dtype=np.int64)
+    (first, last, seg_s, seg_e, seg_prev, cont, goes_on, final, ls, closes, fresh,
+     conn) = cut_segments(np.arange(5), key, starts, prev, dgram, ends, stale, no, brk,
+                          line_start, out_start, False)
+    assert first.tolist() == [0, 2, 3, 4] and last.tolist() == [1, 2, 3, 4]
+    assert (seg_s.tolist(), seg_e.tolist()) == ([0, 4, 6, 8], [4, 6, 8, 10])
+    assert seg_prev.tolist() == [-1, -1, 0, 1]
+    # 1's third piece starts a segment (a pause), 2's close goes on from its first
+    assert cont.tolist() == [-1, -1, -1, 1]
+    assert goes_on.tolist() == [False, True, False, False]
+    # 0: another of its key follows without going on; 3: neither final nor followed; the
+    # close is a datagram
+    assert final.tolist() == [1, 0, 0, 1]
+    assert ls.tolist() == [1, 1, 0, 1]  # after a hole nothing says a line starts
+    assert closes.tolist() == [False, False, False, True]
+    assert fresh.tolist() == [False] * 4
+    assert conn.tolist() == [0, 1, 0, 1]
+    # a connection taken again after its close starts afresh, as a new connection
+    key2 = np.append(key, 2)
+    prev2 = np.array(_previous_naive([*keys, 2]), np.int64)
+    out = cut_segments(np.arange(6), key2, np.append(starts, True), prev2,
+                       np.append(dgram, False), np.append(ends, False),
+                       np.append(stale, False), np.zeros(6, bool), np.append(brk, False),
+                       np.ones(6, bool), np.arange(0, 14, 2, dtype=np.int64), True)
+    assert out[10].tolist() == [False, False, False, False, True]  # fresh
+    assert out[11].tolist() == [0, 1, 0, 1, 2]  # conn
+    assert out[7].tolist() == [1, 0, 1, 1, 1]  # final: the input ends here
