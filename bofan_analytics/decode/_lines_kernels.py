@@ -593,13 +593,14 @@ def split_escapes(p_s, p_e, cls, buf):
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
 
 
-@helper
-def _table_bits(n):
-    """The size (a power of two) of a hash table for ``n`` keys: at most half full."""
+@helper(allocates=True)
+def _hash_table(n):
+    """An empty open-addressing hash table for up to ``n`` keys (at most half full):
+    ``(bits, slot_key, slot_value)``, ``1 << bits`` slots, each value -1 (not in use)."""
     bits = 4
     while (1 << bits) < 2 * n:
         bits += 1
-    return bits
+    return bits, np.empty(1 << bits, np.int64), np.full(1 << bits, -1, np.int64)
 
 
 @helper
@@ -618,9 +619,7 @@ def previous_of_key(key):
     """Each item's previous item of the same ``key`` (-1 for the first of its key): one
     pass, with a hash table of each key's last item."""
     n = key.shape[0]
-    bits = _table_bits(n)
-    slot_key = np.empty(1 << bits, np.int64)
-    slot_last = np.full(1 << bits, -1, np.int64)
+    bits, slot_key, slot_last = _hash_table(n)
     prev = np.empty(n, np.int64)
     for k in range(n):
         j = _slot(slot_key, slot_last, bits, key[k])
@@ -635,9 +634,7 @@ def last_of_each_key(key, mask):
     """The index of the last item of each key among the items ``mask`` holds, in the order
     of those last items: one pass, with a hash table of each key's last item."""
     n = key.shape[0]
-    bits = _table_bits(n)
-    slot_key = np.empty(1 << bits, np.int64)
-    slot_last = np.full(1 << bits, -1, np.int64)
+    bits, slot_key, slot_last = _hash_table(n)
     is_last = np.zeros(n, np.bool_)
     for k in range(n):
         if mask[k]:
@@ -708,9 +705,7 @@ def group_by_key(key):
     buffer in input order. A hash of the keys and a counting sort: two passes, no sort.
     """
     n = key.shape[0]
-    bits = _table_bits(n)
-    slot_key = np.empty(1 << bits, np.int64)
-    slot_group = np.full(1 << bits, -1, np.int64)
+    bits, slot_key, slot_group = _hash_table(n)
     group = np.empty(n, np.int64)
     start = np.zeros(n + 1, np.int64)
     groups = 0
