@@ -30,8 +30,10 @@ from ._lines_kernels import (
     P_END,
     P_ESCAPE,
     P_HEX,
+    cut_segments,
     gather_pieces,
     group_by_key,
+    lay_out,
     piece_pauses,
     previous_of_key,
 )
@@ -483,8 +485,6 @@ class StreamDecoder:
         each piece starts in them, the last piece (input index) of each segment, and what
         :func:`frame_segments` found.
         """
-        from ._lines_kernels import cut_segments, lay_out
-
         n = all_key.shape[0]
         if together.any():
             order = lay_out(all_key, group_by_key(all_key), prev, together)
