@@ -13,7 +13,7 @@ import numpy as np
 from .._numba import await_aside, compile_aside, read_only
 from . import _pt60_kernels, _pt502_kernels
 from ._codes import R_UNKNOWN_PROTOCOL
-from ._fields import C_STATUS, N_W, empty_columns
+from ._fields import C_STATUS, N_W, clear_rows, unset_columns
 
 __all__ = ["parse_frames", "start_compiling", "PARSERS"]
 
@@ -40,11 +40,16 @@ def parse_frames(buf, f_s, f_e, meanwhile=None):
     ``_numba.await_aside``).
     """
     n = f_s.shape[0]
-    cv, iv, tm, fv, sl, tcode, adc = empty_columns(n)
+    columns = unset_columns(n)  # each parser clears the rows it takes
+    cv, iv, tm, fv, sl, tcode, adc = columns
     first = buf[f_s] if n else np.zeros(0, np.uint8)
+    # as the parsers tell their frames
     pt502 = first == ord("$")
     pt60 = (first == ord("@")) & (f_e - f_s >= 4)
-    cv[C_STATUS][~(pt502 | pt60)] = R_UNKNOWN_PROTOCOL
+    other = ~(pt502 | pt60)
+    if other.any():
+        clear_rows(columns, other)
+        cv[C_STATUS][other] = R_UNKNOWN_PROTOCOL
     buf = read_only(buf)  # as the parsers are compiled (see warm_up)
     if pt502.any():
         await_aside(_pt502_kernels.__name__, meanwhile=meanwhile)

@@ -49,14 +49,12 @@ from ._fields import (
     INT32_MAX,
     MAX_ADC,
     MS_DAY,
-    S_ADC,
     S_DEVICE,
     S_DRIVER,
     S_FIRMWARE,
-    S_INPUTS,
     S_MODE,
-    S_OUTPUTS,
     S_PAYLOAD,
+    clear_row,
     empty_columns,
     pack_type,
     set_slice,
@@ -313,13 +311,11 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     p += 1
     q = find_byte(buf, p, e, 47)
     c = find_byte(buf, p, q, 44)
-    set_slice(sl, S_INPUTS, k, p, c)
     mask = _parse_binary(buf, p, c)
     if mask == BAD:
         return R_BAD_FIELD, tcode
     iv[I_INPUTS, k] = mask
     if c < q:
-        set_slice(sl, S_OUTPUTS, k, c + 1, q)
         mask = _parse_binary(buf, c + 1, q)
         if mask == BAD:
             return R_BAD_FIELD, tcode
@@ -328,7 +324,6 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         return R_OK, tcode
     p = q + 1
     q = find_byte(buf, p, e, 47)
-    set_slice(sl, S_ADC, k, p, q)
     if q > p:
         n_adc = _parse_adc(buf, p, q, adc, k)
         if n_adc < 0:
@@ -369,11 +364,13 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
 @jit
 def parse_pt502(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode, adc):
     """Parse every PT-502 sentence (a frame starting with ``$``) among the frames
-    ``buf[f_s[k]:f_e[k]]`` into row ``k`` of the columns; other rows are left as they are."""
+    ``buf[f_s[k]:f_e[k]]`` into row ``k`` of the columns, which it clears first; other
+    rows are left as they are."""
     cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
     for k in range(f_s.shape[0]):
         s = f_s[k]
         if buf[s] == 36:
+            clear_row(k, cv, iv, tm, fv, sl, tcode)
             reason, t = _parse_pt502(buf, s, f_e[k], k, cv, iv, tm, fv, sl, cut, adc)
             cv[C_STATUS, k] = reason
             tcode[k] = t

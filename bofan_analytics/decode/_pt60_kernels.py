@@ -46,6 +46,7 @@ from ._fields import (
     W_RSSI,
     W_SSID_E,
     W_SSID_S,
+    clear_row,
     empty_columns,
     set_slice,
 )
@@ -443,6 +444,7 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid,
             room = (e - s) // 10 + 1
             if nc + room > cells_cid.shape[0] or nw + room > wifi.shape[1]:
                 return k, nc, nw
+            clear_row(k, cv, iv, tm, fv, sl, tcode)
             reason, t, nc, nw = _parse_pt60(
                 buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, nw
             )
@@ -455,7 +457,8 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid,
 @jit
 def parse_pt60(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode):
     """Parse every PT-60 frame (starting with ``@``, at least 4 bytes) among the frames
-    ``buf[f_s[k]:f_e[k]]`` into row ``k`` of the columns; other rows are left as they are.
+    ``buf[f_s[k]:f_e[k]]`` into row ``k`` of the columns, which it clears first; other rows
+    are left as they are.
     Returns the cell towers (``(4, towers)`` int32 mcc, mnc, lac, rssi and their int64
     cell ids) and the Wi-Fi access points (``(N_W, points)``), in frame order."""
     cells_i = np.empty((4, 64), np.int32)
