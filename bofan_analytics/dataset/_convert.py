@@ -477,13 +477,14 @@ def _decode_members(members: list[_Member], output: str, *, format: str, generat
                     state = run.state
                     for part in parts.values():
                         part.flush()
-                    for path, messages, rejects in _by_file(piece, names):
-                        parts[path].add_tables(messages, rejects)
+                    _hand_over(parts, piece, names)
                     for part in parts.values():
                         part.flush(tail=True)
                 else:
-                    for path, messages, rejects in _by_file(piece, names):
-                        parts[path].add_tables(messages, rejects)
+                    _hand_over(parts, piece, names)
+                # the parts hold its rows now: while the next piece is decoded, the writer
+                # lets go of each column it has sorted only if nothing else holds them
+                del piece
         except Exception as exc:
             if not is_input_error(exc):
                 raise
@@ -547,6 +548,13 @@ def _member_result(m: _Member, parts: Parts, fmt: str, error: str | None, state:
                         len(parts.final) + len(parts.tail), error, new_entry["content_hash"],
                         None, plan.status, plan.fed)  # fmt: skip
     return result, new_entry
+
+
+def _hand_over(parts, piece, names) -> None:
+    """Add a piece's rows to the parts of the files they come from (and keep no reference
+    to them here)."""
+    for path, messages, rejects in _by_file(piece, names):
+        parts[path].add_tables(messages, rejects)
 
 
 def _by_file(piece, names):

@@ -63,18 +63,7 @@ class Parts:
 
     def flush(self, *, tail: bool = False) -> None:
         """Hand the rows held to the writer thread (after the chunk before is written)."""
-        jobs = []
-        messages, rejects = self._held
-        if messages:
-            table = _conform(pa.concat_tables(messages), schema.MESSAGES)
-            jobs.append((table, self.roots[0], _MESSAGE_ORDER))
-            self.messages += table.num_rows
-        if rejects:
-            table = _conform(pa.concat_tables(rejects), schema.REJECTS)
-            jobs.append((table, self.roots[1], _REJECT_ORDER))
-            self.rejects += table.num_rows
-        self._held = ([], [])
-        self._rows = 0
+        jobs = self._jobs()
         chunk, self._chunk = self._chunk, self._chunk + 1
         self.wait()
         if not any(table.num_rows for table, _, _ in jobs):
@@ -86,6 +75,23 @@ class Parts:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="bofan-write")
         self._writing = (self._writer.submit(self._write_chunk, jobs, chunk), into)
+
+    def _jobs(self) -> list[list]:
+        """The rows held, as ``[table, root, order]`` per table to write; nothing else
+        holds the tables (see :meth:`_write`)."""
+        jobs = []
+        messages, rejects = self._held
+        self._held = ([], [])
+        self._rows = 0
+        if messages:
+            table = _conform(pa.concat_tables(messages), schema.MESSAGES)
+            jobs.append([table, self.roots[0], _MESSAGE_ORDER])
+            self.messages += table.num_rows
+        if rejects:
+            table = _conform(pa.concat_tables(rejects), schema.REJECTS)
+            jobs.append([table, self.roots[1], _REJECT_ORDER])
+            self.rejects += table.num_rows
+        return jobs
 
     def wait(self) -> None:
         """Wait until the chunk being written is in place; raise the writer's error."""
@@ -117,16 +123,23 @@ class Parts:
     def _write_chunk(self, jobs: list, chunk: int) -> list[str]:
         written = []
         while jobs:  # each table let go as soon as its sorted copy is made
-            written += self._write(*jobs.pop(0), chunk)
+            written += self._write(jobs.pop(0), chunk)
         return written
 
-    def _write(self, table: pa.Table, root: Path, order: list[str], chunk: int) -> list[str]:
-        """Write ``table`` as one part per day, each sorted by ``order``."""
+    def _write(self, job: list, chunk: int) -> list[str]:
+        """Write the table of ``job`` (``[table, root, order]``) as one part per day, each
+        sorted by ``order``. The table is taken out of ``job``: while it is sorted each
+        unsorted column is let go once its sorted copy is made, which only frees memory when
+        nothing else holds the table."""
+        table, root, order = job
+        job.clear()
         if table.num_rows == 0:
             return []
         days = layout.partition_dates(table).cast(pa.int32()).to_numpy(zero_copy_only=False)
         rows = sort_order([days, *(table.column(name) for name in order)])
-        table = _take(table, rows)
+        holder = [table]
+        del table
+        table = _take(holder, rows)
         days = days[rows]
         bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
         written = []
@@ -138,15 +151,16 @@ class Parts:
         return written
 
 
-def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """``table.take(rows)`` holding two columns twice at a time, not the whole table: each
-    unsorted column is let go once its sorted copy is made (the caller holds no other
-    reference to ``table``). A column of nulls only (the fields of a tracker model that
+def _take(holder: list, rows: np.ndarray) -> pa.Table:
+    """``table.take(rows)`` of the table in ``holder`` (a list of one, emptied: the caller
+    holds no other reference to the table), holding two columns twice at a time, not the
+    whole table: each unsorted column is let go once its sorted copy is made. A column of nulls only (the fields of a tracker model that
     is not in the chunk) is made anew instead of gathered.
 
     Every other column is taken on a second thread (Arrow's take releases the GIL): once
     decoding is fast, the writer is what a conversion waits for, and while it sorts a
     chunk the decoding of the next may leave a core free."""
+    table = holder.pop()
     schema_, columns = table.schema, table.columns
     del table
 

@@ -339,6 +339,42 @@ def test_part_order_of_rows_mostly_in_order_is_numpys_lexsort(columns, lead, in_
     assert _parts._lexsort(codes).tolist() == expected.tolist()
 
 
+def test_the_writer_alone_holds_a_chunk_it_sorts(tmp_path, monkeypatch):
+    """Rows handed to the parts are held by the writer alone: by the time a chunk is
+    written, sorting it has let go of every unsorted column (a conversion holds one copy
+    of the chunk being written, not two)."""
+    pool = pa.proxy_memory_pool(pa.default_memory_pool())  # counts the unsorted rows
+    monkeypatch.setattr(_parts, "WRITE_BEHIND", False)
+    unsorted_bytes = []
+
+    def write_part(table, target, **kwargs):
+        unsorted_bytes.append(pool.bytes_allocated())
+        write(table, target, **kwargs)
+
+    write = _parts.layout.write_part
+    monkeypatch.setattr(_parts.layout, "write_part", write_part)
+    parts = _parts.Parts(tmp_path, "k", "g")
+
+    def hand_over():  # keeps no reference to the tables it makes
+        usual = pa.default_memory_pool()
+        pa.set_memory_pool(pool)
+        try:
+            messages = make_messages([
+                {schema.DEVICE_ID: f"d{i % 3}", schema.TIME: ts("2026-11-02T07:00:00") + dt.timedelta(seconds=i),
+                 schema.PAYLOAD: b"x" * 50} for i in range(2000)
+            ])  # fmt: skip
+        finally:
+            pa.set_memory_pool(usual)
+        parts.add_tables(messages, make_rejects([{schema.RECEIVED_AT: "2026-11-02T07:00:00"}]))
+
+    hand_over()
+    assert pool.bytes_allocated() > 100_000
+    parts.flush()
+    parts.close()
+    assert unsorted_bytes == [0, 0]
+    assert read_dataset(tmp_path).num_rows == 2000
+
+
 def test_sorted_copy_of_a_chunk_is_pyarrows_take():
     """A chunk is sorted column by column, and a column of nulls only (a
     nested field no frame of the chunk has) is made anew: the result equals ``take``."""
@@ -351,7 +387,7 @@ def test_sorted_copy_of_a_chunk_is_pyarrows_take():
     })  # fmt: skip
     rows = np.array([4, 2, 0, 3, 1])
     expected = table.take(rows)
-    taken = _parts._take(table, rows)
+    taken = _parts._take([table], rows)
     assert taken.equals(expected)
     assert taken.column("cells").null_count == 5
     assert taken.column("adc").to_pylist() == [[3], [], [1, 2], None, None]
