@@ -247,3 +247,27 @@ def test_inputs_hashed_by_an_older_version_are_still_recognised(tmp_path, captur
     messages, rejects = _tables(tmp_path / "ds")
     fresh = _fresh(tmp_path, {"cap.log": data})
     assert messages.equals(fresh[0]) and rejects.equals(fresh[1])
+
+
+def test_convert_reads_in_a_share_of_the_decode_loops_chunks(tmp_path, monkeypatch):
+    """``convert`` holds rows for its writer besides the chunk it decodes, so it reads in
+    smaller chunks than ``read_log`` (:data:`CHUNK_SHARE` of them), each cut after a line
+    end, every byte once."""
+    from bofan_analytics.dataset._reader import CHUNK_SHARE, ManifestReader
+
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 4000)
+    lines = [f"2026-11-02T07:00:{i % 60:02d}Z $POS,{i:05d}\n".encode() for i in range(10_000)]
+    path = tmp_path / "x.log"
+    path.write_bytes(b"".join(lines))
+    reader = ManifestReader(str(path), None)
+    try:
+        chunks = list(reader.chunks(scale=1))
+    finally:
+        reader.close()
+    assert CHUNK_SHARE == 0.5
+    assert b"".join(chunks) == path.read_bytes()
+    assert all(chunk.endswith(b"\n") for chunk in chunks)
+    # after the head (read whole first, to tell the format): 2,000 bytes a chunk and the
+    # end of a line the chunk before cut off, cut back to the last line end (lines of 32)
+    assert len(chunks[0]) >= reading.HEAD_BYTES - 32
+    assert {len(chunk) for chunk in chunks[2:-1]} == {1984, 2016}
