@@ -154,8 +154,9 @@ class Parts:
 def _take(holder: list, rows: np.ndarray) -> pa.Table:
     """``table.take(rows)`` of the table in ``holder`` (a list of one, emptied: the caller
     holds no other reference to the table), holding two columns twice at a time, not the
-    whole table: each unsorted column is let go once its sorted copy is made. A column of nulls only (the fields of a tracker model that
-    is not in the chunk) is made anew instead of gathered.
+    whole table: each unsorted column is let go once its sorted copy is made. A column of
+    nulls only (the fields of a tracker model that is not in the chunk) is made anew
+    instead of gathered.
 
     Every other column is taken on a second thread (Arrow's take releases the GIL): once
     decoding is fast, the writer is what a conversion waits for, and while it sorts a

@@ -86,7 +86,8 @@ S_DEVICE, S_DRIVER, S_FIRMWARE, S_PAYLOAD, S_MODE, N_S = range(6)
 
 #: ``cv`` and ``iv`` of a row with every field missing: validity unknown, no reason yet,
 #: counts of cell towers and access points 0, every other number -1
-CV_UNSET = np.array([0, 0, -1, 0], np.int8)
+CV_UNSET = np.zeros(N_C, np.int8)
+CV_UNSET[C_VALID] = -1
 IV_UNSET = np.full(N_I, -1, np.int32)
 IV_UNSET[I_CELLS] = 0
 IV_UNSET[I_WIFI] = 0
