@@ -55,7 +55,7 @@ from ._fields import (
     unpack_type,
 )
 from ._framing_kernels import frame_segments
-from ._lines_kernels import last_of_each_key
+from ._lines_kernels import dictionary_codes, last_of_each_key
 from ._parse import parse_frames
 from ._text_kernels import INT64_NULL
 
@@ -353,7 +353,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
                                                   for at in (first, last)))
 
     idx = np.flatnonzero(ok)
-    msg_end = f_end[idx]
+    msg_end = f_end if idx.shape[0] == f_end.shape[0] else f_end[idx]
     if len(halves) == 1:
         messages = tabulate(halves[0])
     else:
@@ -530,6 +530,32 @@ def _list_rows(counts, idx, offsets):
     return np.repeat(first[idx] - offsets[:-1], all_n[idx]) + np.arange(offsets[-1])
 
 
+def _cell_lists(cells_i, cells_cid, counts, idx):
+    """``list<struct<mcc, mnc, lac, cell_id, rssi>>`` of the cell towers of frames ``idx``
+    (``cells_i``: mcc, mnc, lac, rssi; ``cells_cid``: the cell ids)."""
+    if cells_cid.shape[0] == 0:
+        return pa.nulls(idx.shape[0], pa.list_(S.CELL_TOWER))
+    n = counts[idx].astype(np.int64)
+    offsets = np.zeros(idx.shape[0] + 1, np.int32)
+    np.cumsum(n, out=offsets[1:])
+    take = _list_rows(counts, idx, offsets)
+    if take is not None:
+        cells_i, cells_cid = cells_i[:, take], cells_cid[take]
+    cells = pa.StructArray.from_arrays(
+        [
+            pa.array(cells_i[0]),
+            pa.array(cells_i[1]),
+            pa.array(cells_i[2]),
+            pa.array(cells_cid),
+            pa.array(cells_i[3]),
+        ],
+        fields=list(S.CELL_TOWER),
+    )
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), cells, type=pa.list_(S.CELL_TOWER), mask=pa.array(n == 0)
+    )
+
+
 def _wifi_lists(buf, wifi, counts, idx):
     """``list<struct<mac, ssid, rssi>>`` of the access points of frames ``idx``."""
     if wifi.shape[1] == 0:
@@ -556,14 +582,6 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
                     cells_i, cells_cid, adc, wifi, mapping, source, first=None, last=None):
     """The messages of frames ``idx``, in that order; ``first``, ``last``: the map's
     pieces of the frames' first and last bytes, when located already."""
-    off = f_off[idx]
-    end = f_e[idx]
-    if first is None:
-        first = mapping.locate(off)
-    received = mapping.received(f_seg[idx], end - 1, at=last)
-    offset = mapping.src(off, at=first)
-    length = mapping.src_len(off, end, at=first, last_at=last).astype(np.int32)
-    source_column = _source_column(mapping, source, off, pieces=first)
     n = idx.shape[0]
     if n == tcode.shape[0]:
         def rows(column):  # every frame is a message, in order: the columns as they are
@@ -572,32 +590,22 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
         def rows(column):
             return column[idx]
 
+    off = rows(f_off)
+    end = rows(f_e)
+    if first is None:
+        first = mapping.locate(off)
+    received = mapping.received(rows(f_seg), end - 1, at=last)
+    offset = mapping.src(off, at=first)
+    length = mapping.src_len(off, end, at=first, last_at=last).astype(np.int32)
+    source_column = _source_column(mapping, source, off, pieces=first)
+
     def slc(field):
         return _string_array(buf, rows(sl[2 * field]), rows(sl[2 * field + 1]))
 
-    types = pc.dictionary_encode(pa.array(rows(tcode)))  # hashing: a few distinct types
-    msg_type = _dict_strings(types.indices.to_numpy(),
-                             [unpack_type(c) for c in types.dictionary.to_numpy()])
+    types, packed = dictionary_codes(read_only(rows(tcode)))  # a few distinct types
+    msg_type = _dict_strings(types, [unpack_type(c) for c in packed.tolist()])
     valid = rows(cv[C_VALID])
-    ncells = rows(iv[I_CELLS])
-    cell_offsets = np.zeros(n + 1, np.int32)
-    np.cumsum(ncells, out=cell_offsets[1:])
-    take = _list_rows(iv[I_CELLS], idx, cell_offsets)
-    if take is not None:
-        cells_i, cells_cid = cells_i[:, take], cells_cid[take]
-    cells = pa.StructArray.from_arrays(
-        [
-            pa.array(cells_i[0]),
-            pa.array(cells_i[1]),
-            pa.array(cells_i[2]),
-            pa.array(cells_cid),
-            pa.array(cells_i[3]),
-        ],
-        fields=list(S.CELL_TOWER),
-    )
-    towers = pa.ListArray.from_arrays(
-        pa.array(cell_offsets), cells, type=pa.list_(S.CELL_TOWER), mask=pa.array(ncells == 0)
-    )
+    towers = _cell_lists(cells_i, cells_cid, iv[I_CELLS], idx)
     columns = {
         S.DEVICE_ID: slc(S_DEVICE),
         S.PROTOCOL: _dict_strings(rows(cv[C_PROTO]), _PROTO_DICT, null_code=0),

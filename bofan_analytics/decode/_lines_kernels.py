@@ -36,6 +36,7 @@ __all__ = [
     "group_by_key",
     "previous_of_key",
     "last_of_each_key",
+    "dictionary_codes",
     "piece_pauses",
     "lay_out",
     "cut_segments",
@@ -645,6 +646,26 @@ def last_of_each_key(key, mask):
             slot_last[j] = k
             is_last[k] = True
     return np.flatnonzero(is_last)
+
+
+@jit
+def dictionary_codes(key):
+    """A dictionary encoding of ``key``: each item's index among the distinct keys, and
+    those keys in the order they first appear. One pass, with a hash table of the keys."""
+    n = key.shape[0]
+    bits, slot_key, slot_code = _hash_table(n)
+    codes = np.empty(n, np.int32)
+    distinct = np.empty(n, np.int64)
+    m = 0
+    for k in range(n):
+        j = _slot(slot_key, slot_code, bits, key[k])
+        if slot_code[j] < 0:
+            slot_code[j] = m
+            slot_key[j] = key[k]
+            distinct[m] = key[k]
+            m += 1
+        codes[k] = slot_code[j]
+    return codes, distinct[:m]
 
 
 @jit

@@ -98,6 +98,22 @@ def test_previous_and_last_item_of_each_key_against_a_dict(keys, data):
     assert last_of_each_key(arr, np.array(mask, bool)).tolist() == sorted(last.values())
 
 
+@settings(deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 5), st.integers(-(2**63), 2**63 - 1)), max_size=300))
+def test_dictionary_codes_against_a_dict(keys):
+    """Message types (packed into int64, any of them from hostile input) to dictionary
+    codes: each key's index in the order keys first appear."""
+    from bofan_analytics.decode._lines_kernels import dictionary_codes
+
+    seen = {}
+    for key in keys:
+        seen.setdefault(key, len(seen))
+    codes, distinct = dictionary_codes(np.array(keys, np.int64))
+    assert codes.dtype == np.int32
+    assert codes.tolist() == [seen[key] for key in keys]
+    assert distinct.tolist() == list(seen)
+
+
 def test_previous_item_of_each_key_by_hand():
     from bofan_analytics.decode._lines_kernels import last_of_each_key, previous_of_key
 
