@@ -530,15 +530,21 @@ def _list_rows(counts, idx, offsets):
     return np.repeat(first[idx] - offsets[:-1], all_n[idx]) + np.arange(offsets[-1])
 
 
+def _list_layout(counts, idx):
+    """The lists of frames ``idx`` whose items are in flat arrays, ``counts[k]`` of frame
+    k: each one's length, the list offsets, and where their items are (:func:`_list_rows`)."""
+    n = counts[idx].astype(np.int64)
+    offsets = np.zeros(idx.shape[0] + 1, np.int32)
+    np.cumsum(n, out=offsets[1:])
+    return n, offsets, _list_rows(counts, idx, offsets)
+
+
 def _cell_lists(cells_i, cells_cid, counts, idx):
     """``list<struct<mcc, mnc, lac, cell_id, rssi>>`` of the cell towers of frames ``idx``
     (``cells_i``: mcc, mnc, lac, rssi; ``cells_cid``: the cell ids)."""
     if cells_cid.shape[0] == 0:
         return pa.nulls(idx.shape[0], pa.list_(S.CELL_TOWER))
-    n = counts[idx].astype(np.int64)
-    offsets = np.zeros(idx.shape[0] + 1, np.int32)
-    np.cumsum(n, out=offsets[1:])
-    take = _list_rows(counts, idx, offsets)
+    n, offsets, take = _list_layout(counts, idx)
     if take is not None:
         cells_i, cells_cid = cells_i[:, take], cells_cid[take]
     cells = pa.StructArray.from_arrays(
@@ -560,10 +566,7 @@ def _wifi_lists(buf, wifi, counts, idx):
     """``list<struct<mac, ssid, rssi>>`` of the access points of frames ``idx``."""
     if wifi.shape[1] == 0:
         return pa.nulls(idx.shape[0], pa.list_(S.WIFI_ACCESS_POINT))
-    n = counts[idx].astype(np.int64)
-    offsets = np.zeros(idx.shape[0] + 1, np.int32)
-    np.cumsum(n, out=offsets[1:])
-    take = _list_rows(counts, idx, offsets)
+    n, offsets, take = _list_layout(counts, idx)
     w = wifi if take is None else wifi[:, take]
     aps = pa.StructArray.from_arrays(
         [
