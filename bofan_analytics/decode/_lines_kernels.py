@@ -648,10 +648,10 @@ def last_of_each_key(key, mask):
     return np.flatnonzero(is_last)
 
 
-@jit
-def dictionary_codes(key):
-    """A dictionary encoding of ``key``: each item's index among the distinct keys, and
-    those keys in the order they first appear. One pass, with a hash table of the keys."""
+@helper(allocates=True)
+def _first_seen_codes(key):
+    """Each item's index among the distinct keys, and those keys in the order they first
+    appear: one pass, with a hash table of the keys."""
     n = key.shape[0]
     bits, slot_key, slot_code = _hash_table(n)
     codes = np.empty(n, np.int32)
@@ -666,6 +666,13 @@ def dictionary_codes(key):
             m += 1
         codes[k] = slot_code[j]
     return codes, distinct[:m]
+
+
+@jit
+def dictionary_codes(key):
+    """A dictionary encoding of ``key``: each item's index among the distinct keys, and
+    those keys in the order they first appear."""
+    return _first_seen_codes(key)
 
 
 @jit
@@ -723,21 +730,14 @@ def group_by_key(key):
     the framer, but it orders the connections by their ids, and those are random: frames
     would then be parsed and tabulated in input order from places all over the buffer. In
     this order a log whose connections are short (connect, a read, disconnect) keeps its
-    buffer in input order. A hash of the keys and a counting sort: two passes, no sort.
+    buffer in input order. The keys coded by a hash table, then a counting sort: no sort.
     """
     n = key.shape[0]
-    bits, slot_key, slot_group = _hash_table(n)
-    group = np.empty(n, np.int64)
-    start = np.zeros(n + 1, np.int64)
-    groups = 0
+    group, distinct = _first_seen_codes(key)
+    groups = distinct.shape[0]
+    start = np.zeros(groups + 1, np.int64)
     for k in range(n):
-        j = _slot(slot_key, slot_group, bits, key[k])
-        if slot_group[j] < 0:
-            slot_group[j] = groups
-            slot_key[j] = key[k]
-            groups += 1
-        group[k] = slot_group[j]
-        start[slot_group[j] + 1] += 1
+        start[group[k] + 1] += 1
     for g in range(groups):
         start[g + 1] += start[g]
     order = np.empty(n, np.int64)
