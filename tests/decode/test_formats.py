@@ -205,6 +205,68 @@ def test_chunks_cut_for_threads_decode_the_same(monkeypatch, fmt):
     assert len(whole.messages) == 200 and len(whole.rejects) == 50
 
 
+def _numbered_line_log(lines: int) -> bytes:
+    """A line log whose every fifth line is a reject, each line telling its number."""
+    return b"".join(
+        b"2026-11-02T07:10:27.948Z " + (b"junk %d" % i if i % 5 == 4 else POS_A + b"%d" % i)
+        + b"\n" for i in range(lines))  # fmt: skip
+
+
+def test_line_chunks_decoded_ahead_decode_the_same(monkeypatch):
+    """A line log's chunks are decoded ahead, each one's parts queued on the decoding
+    threads while the chunk before it is decoded; their rows are then moved to the
+    chunk's place in the source. The tables are those of one chunk, rejects and offsets
+    alike, and every chunk but a decoder's first two was decoded ahead."""
+    import bofan_analytics.io.formats.lines as lines_mod
+
+    data = _numbered_line_log(400)
+    whole = ba.read_log(data, format="lines")
+    monkeypatch.setattr(lines_mod, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(lines_mod, "threads", lambda: 2)
+    bases = []
+    placed = lines_mod._placed
+
+    def counted(table, base):
+        bases.append(base)
+        return placed(table, base)
+
+    monkeypatch.setattr(lines_mod, "_placed", counted)
+    for size in (len(data) // 7, 1000):
+        bases.clear()
+        log = ba.read_log(data, format="lines", chunk_bytes=size)
+        assert log.messages.equals(whole.messages)
+        assert log.rejects.equals(whole.rejects)
+        chunks = -(-len(data) // size)
+        # two tables (messages, rejects) per chunk decoded ahead, at its start in the file
+        assert len(bases) >= 2 * (chunks - 3) and sorted(set(bases)) == sorted(set(bases[::2]))
+        assert all(0 < base < len(data) and data[base - 1 : base] == b"\n" for base in bases)
+    assert len(whole.messages) == 320 and len(whole.rejects) == 80
+    assert whole.rejects.column("offset").to_pylist() == [
+        data.index(b"junk %d\n" % i) for i in range(4, 400, 5)]  # fmt: skip
+
+
+def test_a_chunk_decoded_ahead_is_not_used_for_other_bytes(monkeypatch):
+    """What ``prepare`` made of a chunk holds only when the decoder holds nothing before
+    it: after a chunk that ended inside a line, the chunk is decoded again, joined to
+    that line's start."""
+    import bofan_analytics.io.formats.lines as lines_mod
+
+    monkeypatch.setattr(lines_mod, "PARALLEL_MIN_BYTES", 0)
+    data = _numbered_line_log(60)
+    cut = data.index(b"\n", len(data) // 2) - 10  # inside a line
+    whole = ba.StreamDecoder("lines")
+    expected = ba.DecodedLog.concat([whole.feed(data), whole.finish()])
+    dec = ba.StreamDecoder("lines")
+    first = dec.feed(data[:cut])
+    ahead = dec.prepare(data[cut:])
+    assert ahead is not None
+    rest = dec.feed(data[cut:], ahead=ahead)
+    got = ba.DecodedLog.concat([first, rest, dec.finish()])
+    assert got.messages.equals(expected.messages)
+    assert got.rejects.equals(expected.rejects)
+    assert len(got.messages) == 48 and len(got.rejects) == 12
+
+
 def test_tracker_server_pieces_split_for_threads_decode_the_same(monkeypatch):
     """Payload pieces are classified and hex-decoded in two halves on two threads for a
     large chunk: the same rows as on one thread, however the log is cut into chunks."""

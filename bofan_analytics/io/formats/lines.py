@@ -21,34 +21,78 @@ class _Lines(CaptureFormat):
         """The file starts with an ISO-8601 time (``2026-11-02T07:10:27.948Z ...``)."""
         return _ISO_LINE.match(head[:65536]) is not None
 
+    def prepare(self, decoder, state, chunk):
+        """Start decoding ``chunk`` ahead: its parts go to the decoding threads now, queued
+        behind the parts of the chunk before it, so a thread done with its part of that
+        chunk goes on with this one instead of waiting for the other thread to finish (a
+        chunk's parts seldom take the same time). Lines are independent: a chunk that
+        starts at a line end decodes alike whatever came before it, but for the source
+        offsets, which :meth:`step` adds the chunk's place to. Not for a decoder's first
+        chunks: those start the compiling of the parsers (see ``StreamDecoder.feed``)."""
+        import numpy as np
+
+        if not decoder.accounting.input_bytes or len(chunk) < PARALLEL_MIN_BYTES:
+            return None
+        buf = np.frombuffer(chunk, np.uint8)
+        source = decoder.source
+        return chunk, source, [pool().submit(_part, buf, *part, 0, source)
+                               for part in _parts(chunk, False)]
+
     def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
         import pyarrow as pa
 
+        if ahead is not None:
+            chunk, source, started = ahead
+            if chunk is data and source == decoder.source and not (final or last_line):
+                results = [future.result() for future in started]
+                return (*(_placed(pa.concat_tables([r[k] for r in results]), decoder.base)
+                          for k in (0, 1)), results[-1][2])
+            for future in started:  # of other bytes than these: not used
+                future.cancel()
         buf = np.frombuffer(data, np.uint8)
-        # lines are independent: a large chunk is cut at line ends and the parts decoded on
-        # threads (the kernels release the GIL); positions stay relative to ``data``
-        bounds = line_bounds(data, threads() if len(data) >= PARALLEL_MIN_BYTES else 1)
-        parts = [(bounds[j], bounds[j + 1], final or bounds[j + 1] < len(data))
-                 for j in range(len(bounds) - 1)]
+        parts = _parts(data, final)
         if len(parts) == 1:
-            results = [_part(decoder, buf, *parts[0])]
+            results = [_part(buf, *parts[0], decoder.base, decoder.source)]
         else:
-            results = list(pool().map(lambda part: _part(decoder, buf, *part), parts))
+            results = list(pool().map(
+                lambda part: _part(buf, *part, decoder.base, decoder.source), parts))
         messages = pa.concat_tables([r[0] for r in results])
         rejects = pa.concat_tables([r[1] for r in results])
         return messages, rejects, results[-1][2]
 
 
-def _part(decoder, buf, lo, hi, final):
+def _parts(data, final: bool) -> list[tuple[int, int, bool]]:
+    """``(start, end, final)`` of each part ``data`` is decoded in: a large chunk is cut at
+    line ends into one part per thread (the kernels release the GIL); positions stay
+    relative to ``data``. Only the last part may end in an unfinished line."""
+    bounds = line_bounds(data, threads() if len(data) >= PARALLEL_MIN_BYTES else 1)
+    return [(bounds[j], bounds[j + 1], final or bounds[j + 1] < len(data))
+            for j in range(len(bounds) - 1)]
+
+
+def _placed(table, base: int):
+    """``table`` of a chunk decoded ahead (source offsets from 0) with its offsets moved to
+    the chunk's place in the source, ``base``."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ...schema import OFFSET
+
+    if not base or not table.num_rows:
+        return table
+    at = table.schema.get_field_index(OFFSET)
+    offsets = np.concatenate([c.to_numpy() for c in table.column(at).chunks]) + base
+    return table.set_column(at, table.schema.field(at), pa.array(offsets, pa.int64()))
+
+
+def _part(buf, lo, hi, final, base, source):
     from ...decode._assemble import OffsetMap, Segments, decode_segments
     from ...decode._lines_kernels import scan_lines
 
     pay_s, pay_e, recv, _line_s, consumed = scan_lines(buf, lo, hi, final)
     segs = Segments(pay_s, pay_e, 1, 1, recv=recv)
-    messages, rejects, _, _, _, _ = decode_segments(
-        buf, segs, OffsetMap(decoder.base, recv), decoder.source
-    )
+    messages, rejects, _, _, _, _ = decode_segments(buf, segs, OffsetMap(base, recv), source)
     return messages, rejects, consumed
 
 
