@@ -16,6 +16,8 @@ import numba.core.event as _numba_event
 import numpy as np
 from numba.extending import register_jitable
 
+from . import _numba_cache
+
 __all__ = [
     "jit",
     "pjit",
@@ -37,6 +39,9 @@ NUMBA_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "boundsch
 #: the kernels run as plain Python: with numba's JIT disabled, and in the twin of the
 #: decoder that decodes a first small input (:mod:`._plain`), whose ``_numba`` says True
 PLAIN = bool(numba.config.DISABLE_JIT)
+
+# a cached kernel is stale when any source it is built from changed, not only its own file
+_numba_cache.install()
 
 jit = numba.njit(**NUMBA_OPTIONS)
 

@@ -342,3 +342,61 @@ def test_waiting_for_a_kernel_compiled_aside_does_this_process_s_own_work_first(
     monkeypatch.setitem(_numba._ASIDE, "aside_probe_quick", quick)
     _numba.await_aside("aside_probe_quick", meanwhile=lambda: done.append("late"))
     assert done == [None]
+
+
+_KERNEL = '''
+import sys
+import numpy as np
+from bofan_analytics._numba import jit
+from bofan_analytics.decode._text_kernels import parse_uint
+
+@jit
+def read(buf):
+    return parse_uint(buf, 0, buf.shape[0])
+
+print(read(np.frombuffer(sys.argv[1].encode(), np.uint8)))
+'''
+
+
+def test_a_cached_kernel_is_compiled_again_when_a_helper_it_calls_changed(tmp_path):
+    """A kernel compiles the helpers it calls into itself, from other files: numba keys its
+    cache by the kernel's own file only, so a changed helper went on running as it was
+    wherever that file stayed the same (an upgrade leaves numba's cache files behind).
+    The package's cache stamp covers every package file a kernel's file imports."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bofan_analytics import _numba_cache
+
+    package = Path(_numba_cache.__file__).parent
+    shutil.copytree(package, tmp_path / package.name,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    script = tmp_path / "kernel.py"
+    script.write_text(_KERNEL)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               NUMBA_DEBUG_CACHE="1")  # fmt: skip
+
+    def run(text):
+        done = subprocess.run([sys.executable, str(script), text], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        loaded = any("data loaded" in line and "kernel.read" in line
+                     for line in done.stdout.splitlines())  # fmt: skip
+        return int(done.stdout.splitlines()[-1]), loaded
+
+    assert run("42") == (42, False)  # compiled
+    assert run("42") == (42, True)  # from the cache
+    helpers = tmp_path / package.name / "decode" / "_text_kernels.py"
+    source = helpers.read_text()
+    assert source.count("        v = v * 10 + (c - 48)\n") == 1
+    helpers.write_text(source.replace("        v = v * 10 + (c - 48)\n",
+                                      "        v = v * 10 + (c - 48) + 1\n"))  # fmt: skip
+    assert run("42") == (53, False)  # the changed helper, compiled again
+    assert run("42") == (53, True)
+    assert _numba_cache.sources_of(package / "decode" / "_pt60_kernels.py")[0].name == (
+        "_pt60_kernels.py")
+    assert {package / "decode" / "_text_kernels.py", package / "decode" / "_fields.py",
+            package / "_numba.py"} <= set(_numba_cache.sources_of(
+                package / "decode" / "_pt60_kernels.py"))  # fmt: skip
