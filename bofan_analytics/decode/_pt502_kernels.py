@@ -61,12 +61,15 @@ from ._fields import (
 )
 from ._text_kernels import (
     BAD,
+    ONES,
     POW10,
     ZERO,
     days_from_civil,
     find_byte,
+    first_byte_set,
     is_digits,
     is_printable,
+    load_word,
     parse_decimal,
     parse_hex,
     parse_uint,
@@ -85,6 +88,11 @@ _ALARM_TYPES, _ALARM_CODES = pt502_alarm_arrays()
 #: fixed fields of a PT-502 sentence after its type: id, time, validity, latitude,
 #: N/S, longitude, E/W, speed, course, date
 _PT502_FIELDS = 10
+#: a comma in every byte, and every byte's low seven bits: for the exact test of which
+#: bytes of a word are commas (the quick test :func:`find_byte` uses marks false ones
+#: above a true one)
+_COMMAS = ONES * np.uint64(44)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 
 
 @helper
@@ -98,6 +106,12 @@ def _alarm_code(t):
 @helper
 def _is_alnum(c):
     return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
+
+
+@helper(inline=True)
+def _digit(buf, i):
+    """The digit ``buf[i]``; below 0 or above 9 when it is none."""
+    return buf[i] + ZERO - 48
 
 
 @helper(inline=True)
@@ -163,7 +177,19 @@ def _parse_adc(buf, s, e, adc, k):
 
 @helper(inline=True)
 def _time_of_day(buf, p, q):
-    """``hhmmss[.f{1,6}]`` as milliseconds, or -1."""
+    """``hhmmss[.f{1,6}]`` as milliseconds, or -1. ``hhmmss.fff``, what units send, is
+    read by position, one test for all nine digits."""
+    if q - p == 10 and buf[p + 6] == 46:
+        h1, h0, m1, m0 = _digit(buf, p), _digit(buf, p + 1), _digit(buf, p + 2), _digit(buf, p + 3)
+        s1, s0 = _digit(buf, p + 4), _digit(buf, p + 5)
+        f2, f1, f0 = _digit(buf, p + 7), _digit(buf, p + 8), _digit(buf, p + 9)
+        if (h1 | h0 | m1 | m0 | s1 | s0 | f2 | f1 | f0) < 0 or max(
+                h1, h0, m1, m0, s1, s0, f2, f1, f0) > 9:
+            return -1
+        hh, mm, ss = h1 * 10 + h0, m1 * 10 + m0, s1 * 10 + s0
+        if hh > 23 or mm > 59 or ss > 59:
+            return -1
+        return ((hh * 60 + mm) * 60 + ss) * 1000 + f2 * 100 + f1 * 10 + f0
     dot = find_byte(buf, p, q, 46)
     if dot - p != 6 or q - dot > 7 or (dot < q and q - dot < 2):
         return -1
@@ -245,7 +271,15 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     cut[0] = comma
     nf = 1
     p = comma + 1
-    while nf <= _PT502_FIELDS:
+    while nf <= _PT502_FIELDS and p + 8 <= e:  # the commas in eight bytes at a time
+        y = load_word(buf, p) ^ _COMMAS
+        found = ~(((y & _LOW7) + _LOW7) | y | _LOW7)  # 0x80 in each byte that is one
+        while found != 0 and nf <= _PT502_FIELDS:
+            cut[nf] = p + first_byte_set(found)
+            nf += 1
+            found &= found - np.uint64(1)
+        p += 8
+    while nf <= _PT502_FIELDS:  # the last bytes
         q = find_byte(buf, p, e, 44)
         cut[nf] = q
         nf += 1

@@ -118,18 +118,42 @@ def parse_decimal(buf, s, e):
     """Signed decimal number ``-?d*(.d*)?`` with at least one digit.
 
     Returns ``(value, status)``: status 0 ok, 1 empty (value NaN), 2 malformed (value NaN).
-    Digits are summed as integers and scaled once (one rounding, and no chain of
-    dependent float operations per digit).
+    Up to 18 digits, the digits are read as one integer (the dot left out) and divided by
+    a power of ten once: one rounding, so the value is the double nearest the text, what
+    ``float`` reads, up to 15 digits. The loop's body does not branch on the bytes (a
+    field's length moves only the loop's end): a mispredicted branch per digit run cost
+    more than the arithmetic. Longer numbers take :func:`_long_decimal`.
     """
     if e <= s:
         return np.nan, 1
-    i = s
-    neg = False
-    if buf[i] == 45:  # '-'
-        neg = True
-        i += 1
-    elif buf[i] == 43:  # '+'
-        i += 1
+    neg = buf[s] == 45  # '-'
+    i = s + 1 if neg or buf[s] == 43 else s  # '+'
+    if e - i > 19:
+        return _long_decimal(buf, i, e, neg)
+    v = 0
+    dots = 0
+    frac = 0  # digits after the dot
+    other = 0
+    for j in range(i, e):
+        c = buf[j] + ZERO
+        d = c - 48
+        dot = 1 if c == 46 else 0
+        digit = 1 if 0 <= d <= 9 else 0
+        other |= 1 - (digit | dot)
+        dots += dot
+        frac += digit * min(dots, 1)
+        v = v * (10 - 9 * dot) + d * digit
+    digits = e - i - dots
+    if other or dots > 1 or digits == 0 or digits > 18:  # a byte of neither, two dots
+        return np.nan, 2
+    value = v / POW10[frac]
+    return (-value if neg else value), 0
+
+
+@helper
+def _long_decimal(buf, i, e, neg):
+    """:func:`parse_decimal` of a number of more than 18 digits (``buf[i:e]``, its sign
+    read): up to 18 before the dot and 18 after, summed as two integers."""
     ip = 0
     ni = 0
     while i < e and 48 <= buf[i] <= 57:
@@ -147,9 +171,7 @@ def parse_decimal(buf, s, e):
     if i != e or ni + nf == 0 or ni > 18 or nf > 18:
         return np.nan, 2
     v = ip + fp / POW10[nf]
-    if neg:
-        v = -v
-    return v, 0
+    return (-v if neg else v), 0
 
 
 @helper(inline=True)

@@ -6,10 +6,12 @@ bitmaps of missing values the numeric columns are made with in one pass."""
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bofan_analytics._numba import jit, read_only
 from bofan_analytics.decode._framing_kernels import frame_segments
-from bofan_analytics.decode._text_kernels import find_byte
+from bofan_analytics.decode._text_kernels import find_byte, parse_decimal
 
 # bytes close in value to a stop byte, or that pass the word test only just
 _FILLER = bytes([0x25, 0x26, 0x41, 0x7E, 0x7F, 0x80, 0xBE, 0xC0, 0xFF, 0x2C, 0x30])
@@ -153,3 +155,109 @@ def test_numeric_columns_are_missing_where_their_values_are_null_or_nan():
     assert [t if t is None else t.isoformat() for t in times.to_pylist()] == [
         None, "1970-01-01T00:00:00+00:00", "1970-01-02T00:00:00+00:00", None]
     assert _ints(np.zeros(0, np.int32), pa.int32()).to_pylist() == []
+
+
+def _pt502_rows(sentences: list[bytes]):
+    """Each sentence decoded alone: its message row, or its reject reason."""
+    import bofan_analytics as ba
+
+    out = []
+    for sentence in sentences:
+        log = ba.read_log(sentence + b"\r\n", format="stream")
+        out.append(log.messages.to_pylist()[0] if len(log.messages)
+                   else log.rejects.column("reason")[0].as_py())  # fmt: skip
+    return out
+
+
+def test_pt502_fields_cut_eight_bytes_at_a_time_are_each_their_own():
+    """The commas of a sentence are found a word at a time: fields of every length, at
+    every place in a word (ids of 1 to 20 digits shift them), read as a byte-by-byte split
+    reads them."""
+    sentences, expected = [], []
+    for digits in range(1, 21):
+        device = b"12345678901234567890"[:digits]
+        for speed, course in ((b"0", b"7"), (b"55.15", b"104.06"), (b"", b""),
+                              (b"123.456", b"0.5")):
+            sentences.append(b"$POS," + device + b",073320.500,A,4910.1319,N,01648.1673,E,"
+                             + speed + b"," + course + b",261026,,,A/00000,00000/0//fa6//")
+            expected.append((device.decode(), 4910.1319, speed, course))
+    for (device, _, speed, course), row in zip(expected, _pt502_rows(sentences), strict=True):
+        assert row["device_id"] == device
+        assert row["time"].isoformat() == "2026-10-26T07:33:20.500000+00:00"
+        assert row["lat"] == pytest.approx(49 + 10.1319 / 60, abs=1e-12)
+        assert row["lon"] == pytest.approx(16 + 48.1673 / 60, abs=1e-12)
+        assert row["speed_kmh"] == (float(speed) * 1.852 if speed else None)
+        assert row["course"] == (float(course) if course else None)
+
+
+def test_bytes_next_to_a_comma_do_not_cut_a_pt502_field():
+    """``-`` (``,`` + 1) right after a comma passes the quick zero-byte test a word at a
+    time (a false mark above a true one): a negative speed is a bad field, not an empty
+    speed with the fields after it moved. ``+``, ``.`` and bytes with the high bit are not
+    commas either."""
+    head = b"$POS,123456789012345,073320.000,A,4910.1319,N,01648.1673,E,"
+    rows = _pt502_rows([head + b"-1.5,10.0,261026,,,A/", head + b"+1.5,10.0,261026,,,A/",
+                        head + b"1.5,-0,261026,,,A/", head + b"1.5,\xac1,261026,,,A/"])
+    assert rows[0] == "bad_field"
+    assert rows[1]["speed_kmh"] == 1.5 * 1.852 and rows[1]["course"] == 10.0
+    assert rows[2]["course"] == 0.0
+    assert rows[3] == "bad_field"
+
+
+def test_a_pt502_time_read_by_position_checks_every_digit():
+    """``hhmmss.fff`` is read by position: a byte next to the digits (``/``, ``:``) in any
+    of its nine places, or an hour, minute or second out of range, is a bad time; other
+    shapes of the field are read as before."""
+    def sentence(time):
+        return (b"$POS,123456789012345," + time + b",A,4910.1319,N,01648.1673,E,1.0,2.0,"
+                b"261026,,,A/")
+
+    bad = [b"073320.000"[:j] + c + b"073320.000"[j + 1:] for j in (0, 1, 2, 3, 4, 5, 7, 8, 9)
+           for c in (b"/", b":")]  # fmt: skip
+    bad += [b"240000.000", b"236000.000", b"235960.000", b"073320:000"]
+    assert _pt502_rows([sentence(t) for t in bad]) == ["bad_time"] * len(bad)
+    good = [b"235959.999", b"000000.000", b"073320.5", b"073320", b"073320.123456"]
+    times = [row["time"].time() for row in _pt502_rows([sentence(t) for t in good])]
+    assert [t.isoformat("milliseconds") for t in times] == [
+        "23:59:59.999", "00:00:00.000", "07:33:20.500", "07:33:20.000", "07:33:20.123"]
+
+
+@jit
+def _decimal(buf, s, e):
+    return parse_decimal(buf, s, e)
+
+
+def _read_decimal(text: bytes):
+    buf = read_only(np.frombuffer(text + b",xxxxxxxx", np.uint8))
+    return _decimal(buf, 0, len(text))
+
+
+@settings(deadline=None)  # the first example compiles the kernel
+@given(st.integers(0, 10**15 - 1), st.integers(0, 15), st.sampled_from(["", "-", "+"]))
+@example(297, 2, "")  # 2.97, 1.602, 5.238, 1.485, 3.50492: 2 + 97 / 100 is not 2.97
+@example(1602, 3, "")
+@example(5238, 3, "-")
+@example(1485, 3, "+")
+@example(350492, 5, "")
+def test_a_decimal_field_reads_as_the_double_nearest_its_text(number, point, sign):
+    """As ``float`` reads it: the digits are one integer divided by a power of ten once
+    (summing the whole and the fraction rounded twice, and missed the nearest double for
+    about one number in two hundred)."""
+    digits = str(number)
+    point = min(point, len(digits))
+    text = (sign + digits[: len(digits) - point] + "." + digits[len(digits) - point :]).encode()
+    value, status = _read_decimal(text)
+    assert status == 0 and value == float(text) and str(value) == str(float(text))
+
+
+def test_malformed_and_empty_decimal_fields():
+    for text in (b"-", b"+", b".", b"1.2.3", b"1a", b" 1", b"--1", b"1-", b"1234567890123456789",
+                 b"0.1234567890123456789", b"12345678901234567890"):
+        value, status = _read_decimal(text)
+        assert status == 2 and np.isnan(value), text
+    assert np.isnan(_read_decimal(b"")[0]) and _read_decimal(b"")[1] == 1
+    # 18 digits read; longer numbers with up to 18 on each side of the dot as well
+    assert _read_decimal(b"123456789012345678") == (123456789012345678.0, 0)
+    assert _read_decimal(b"123456789012345678.123456789012345678")[0] == pytest.approx(
+        123456789012345678.12345678)
+    assert _read_decimal(b"-.5") == (-0.5, 0) and _read_decimal(b"7.") == (7.0, 0)
