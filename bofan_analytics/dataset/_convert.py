@@ -466,7 +466,8 @@ def _decode_members(members: list[_Member], output: str, *, format: str, generat
     first = members[0]
     run = DecodeRun((m.plan for m in members),
                     format=first.entry["format"] if resuming else format,
-                    state=first.entry["resume"] if resuming else None, make_decoder=make_decoder)
+                    state=first.entry["resume"] if resuming else None, make_decoder=make_decoder,
+                    ahead=False)  # the writer sets the pace: ahead would only hold memory
     formats: dict[str, str] = {}
     error = state = broke = None
     try:

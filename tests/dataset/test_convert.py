@@ -145,6 +145,34 @@ def test_large_input_is_written_chunk_by_chunk(tmp_path, fake_decoder, monkeypat
     assert read_dataset(tmp_path / "ds").num_rows == 10
 
 
+def test_convert_decodes_no_chunk_ahead(tmp_path, monkeypatch):
+    """``read_log`` works on each chunk of a line log ahead while the chunk before it is
+    decoded; ``convert`` does not: its writer sets the pace, and a chunk ahead would only
+    hold more memory. The rows are the same."""
+    from bofan_analytics import read_log
+    from bofan_analytics.decode.stream import StreamDecoder
+
+    asked = []
+    prepare = StreamDecoder.prepare
+
+    def counted(self, chunk):
+        asked.append(len(chunk))
+        return prepare(self, chunk)
+
+    monkeypatch.setattr(StreamDecoder, "prepare", counted)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 8192)
+    line = (b"2026-11-02T07:10:27.948Z $POS,860000000000136,073335.000,A,4823.4451,N,"
+            b"01446.7173,E,11.75,313.77,021126,,,A/00000,00000/0,0,0,0/14//fa6//\n")
+    path = tmp_path / "x.log"
+    path.write_bytes(line * 2000)
+    result = convert(path, tmp_path / "ds", progress=False)
+    assert asked == [] and result.messages == 2000
+    log = read_log(path)
+    assert len(asked) > 20 and len(log.messages) == 2000  # the head, then chunks of 8 KiB
+    stored = read_dataset(tmp_path / "ds").sort_by([("offset", "ascending")])
+    assert stored.column("offset").to_pylist() == log.messages.column("offset").to_pylist()
+
+
 def test_killed_conversion_leaves_no_half_written_file(tmp_path, two_inputs, monkeypatch):
     src, a, b = two_inputs
     real_replace = os.replace
