@@ -49,7 +49,8 @@ def _imports(path: Path, text: bytes) -> set[Path]:
     here = list(path.relative_to(PACKAGE).parts[:-1]) if inside else None
     found = set()
     for match in _FROM.finditer(text):
-        module, names = match.group(1).decode(), match.group(2).decode()
+        module = match.group(1).decode()
+        names = re.sub(r"#[^\n]*", "", match.group(2).decode())  # comments between names
         if module.startswith("."):
             if here is None:
                 continue

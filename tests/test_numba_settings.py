@@ -400,3 +400,8 @@ def test_a_cached_kernel_is_compiled_again_when_a_helper_it_calls_changed(tmp_pa
     assert {package / "decode" / "_text_kernels.py", package / "decode" / "_fields.py",
             package / "_numba.py"} <= set(_numba_cache.sources_of(
                 package / "decode" / "_pt60_kernels.py"))  # fmt: skip
+    # modules named in an import of their package, with comments between the names
+    script.write_text("from bofan_analytics.decode import (  # the parsers\n"
+                      "    _pt60_kernels,  # PT-60\n    _pt502_kernels,\n)\n")  # fmt: skip
+    assert {package / "decode" / "_pt60_kernels.py", package / "decode" / "_pt502_kernels.py"
+            } <= _numba_cache._imports(script, script.read_bytes())  # one step  # fmt: skip

@@ -118,11 +118,10 @@ def parse_decimal(buf, s, e):
     """Signed decimal number ``-?d*(.d*)?`` with at least one digit.
 
     Returns ``(value, status)``: status 0 ok, 1 empty (value NaN), 2 malformed (value NaN).
-    Up to 18 digits, the digits are read as one integer (the dot left out) and divided by
-    a power of ten once: one rounding, so the value is the double nearest the text, what
-    ``float`` reads, up to 15 digits. The loop's body does not branch on the bytes (a
-    field's length moves only the loop's end): a mispredicted branch per digit run cost
-    more than the arithmetic. Longer numbers take :func:`_long_decimal`.
+    Up to 18 digits, the digits are read as one integer (the dot left out as one pass goes
+    by) and divided by a power of ten once: one rounding, so the value is the double
+    nearest the text, what ``float`` reads, up to 15 digits. Longer numbers take
+    :func:`_long_decimal`.
     """
     if e <= s:
         return np.nan, 1
