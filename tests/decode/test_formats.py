@@ -267,6 +267,41 @@ def test_a_chunk_decoded_ahead_is_not_used_for_other_bytes(monkeypatch):
     assert len(got.messages) == 48 and len(got.rejects) == 12
 
 
+def test_threads_asking_for_the_pool_at_once_get_one_pool(monkeypatch):
+    """The decoding pool is made on first use, which may come from two threads at once (a
+    line log's next chunk is handed to it from the thread that works ahead): one pool."""
+    import concurrent.futures
+    import threading
+    import time
+
+    import bofan_analytics.io.formats._parallel as parallel
+
+    class Slow(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            time.sleep(0.05)  # long enough for every other thread to ask meanwhile
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "_POOL", None)
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Slow)
+    start = threading.Barrier(6)
+    got = []
+
+    def ask():
+        start.wait()
+        got.append(parallel.pool())
+
+    askers = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in askers:
+        thread.start()
+    for thread in askers:
+        thread.join()
+    try:
+        assert len(got) == 6 and len({id(p) for p in got}) == 1
+    finally:
+        for made in {id(p): p for p in got}.values():
+            made.shutdown()
+
+
 def test_tracker_server_pieces_split_for_threads_decode_the_same(monkeypatch):
     """Payload pieces are classified and hex-decoded in two halves on two threads for a
     large chunk: the same rows as on one thread, however the log is cut into chunks."""

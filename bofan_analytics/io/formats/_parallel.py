@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 
 __all__ = ["PARALLEL_MIN_BYTES", "pool", "threads", "by_halves", "on_halves", "in_pool"]
 
 #: below this a chunk is decoded on one thread: the parts would be too small to pay off
 PARALLEL_MIN_BYTES = 1 << 20
 _POOL = None
+_MAKING = threading.Lock()
 _PREFIX = "bofan-decode"
 
 
@@ -18,12 +20,15 @@ def threads() -> int:
 
 
 def pool():
-    """The shared decoding thread pool, made on first use."""
+    """The shared decoding thread pool, made on first use (by one thread: a line log's
+    next chunk is handed to it from the thread that works ahead)."""
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(threads(), thread_name_prefix=_PREFIX)
+        with _MAKING:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(threads(), thread_name_prefix=_PREFIX)
     return _POOL
 
 
