@@ -42,23 +42,26 @@ class _Lines(CaptureFormat):
         import numpy as np
         import pyarrow as pa
 
+        results = None
         if ahead is not None:
             chunk, source, started = ahead
             if chunk is data and source == decoder.source and not (final or last_line):
                 results = [future.result() for future in started]
-                return (*(_placed(pa.concat_tables([r[k] for r in results]), decoder.base)
-                          for k in (0, 1)), results[-1][2])
-            for future in started:  # of other bytes than these: not used
-                future.cancel()
-        buf = np.frombuffer(data, np.uint8)
-        parts = _parts(data, final)
-        if len(parts) == 1:
-            results = [_part(buf, *parts[0], decoder.base, decoder.source)]
-        else:
-            results = list(pool().map(
-                lambda part: _part(buf, *part, decoder.base, decoder.source), parts))
-        messages = pa.concat_tables([r[0] for r in results])
-        rejects = pa.concat_tables([r[1] for r in results])
+            else:
+                for future in started:  # of other bytes than these: not used
+                    future.cancel()
+        ahead_used = results is not None
+        if not ahead_used:
+            buf = np.frombuffer(data, np.uint8)
+            parts = _parts(data, final)
+            if len(parts) == 1:
+                results = [_part(buf, *parts[0], decoder.base, decoder.source)]
+            else:
+                results = list(pool().map(
+                    lambda part: _part(buf, *part, decoder.base, decoder.source), parts))
+        messages, rejects = (pa.concat_tables([r[k] for r in results]) for k in (0, 1))
+        if ahead_used:  # decoded from offset 0: moved to the chunk's place
+            messages, rejects = _placed(messages, decoder.base), _placed(rejects, decoder.base)
         return messages, rejects, results[-1][2]
 
 
@@ -74,7 +77,6 @@ def _parts(data, final: bool) -> list[tuple[int, int, bool]]:
 def _placed(table, base: int):
     """``table`` of a chunk decoded ahead (source offsets from 0) with its offsets moved to
     the chunk's place in the source, ``base``."""
-    import numpy as np
     import pyarrow as pa
 
     from ...schema import OFFSET
@@ -82,7 +84,7 @@ def _placed(table, base: int):
     if not base or not table.num_rows:
         return table
     at = table.schema.get_field_index(OFFSET)
-    offsets = np.concatenate([c.to_numpy() for c in table.column(at).chunks]) + base
+    offsets = table.column(at).to_numpy() + base
     return table.set_column(at, table.schema.field(at), pa.array(offsets, pa.int64()))
 
 
