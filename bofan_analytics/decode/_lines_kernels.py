@@ -29,7 +29,8 @@ __all__ = [
     "P_END",
     "scan_lines",
     "scan_traccar",
-    "classify_pieces",
+    "read_pieces",
+    "piece_starts",
     "resolve_text",
     "split_escapes",
     "gather_pieces",
@@ -451,36 +452,62 @@ P_TEXT, P_HEX, P_ODD_HEX, P_ESCAPE, P_END = 0, 1, 2, 3, 4
 
 
 @jit
-def classify_pieces(buf, p_s, p_e):
-    """``P_TEXT``: text payload, ``P_HEX``: hex payload, ``P_ODD_HEX``: hex digits of odd
-    length (cannot be hex).
+def read_pieces(buf, p_s, p_e):
+    """Tell each payload piece's class and decode it, in one pass over its bytes.
 
-    Text frames start with ``$``, ``@`` or ``0xBF``, none a hex digit, so a payload made
-    only of hex digits is hex, unless it continues a text frame: see :func:`resolve_text`.
+    ``P_HEX``: hex digits only, of even count, decoded; ``P_ODD_HEX``: hex digits of odd
+    count (cannot be hex), nothing kept; ``P_TEXT``: anything else, kept as written but for
+    the escapes ``\\r`` and ``\\n`` (:func:`_escape_at`), each one byte. Text frames start
+    with ``$``, ``@`` or ``0xBF``, none a hex digit, so a payload made only of hex digits is
+    hex, unless it continues a text frame: see :func:`resolve_text`.
+
+    Returns ``(cls, out)``: ``out`` is what :func:`gather_pieces` makes of the pieces with
+    these classes (odd ones left out), after :func:`split_escapes`; a piece read as hex is
+    decoded while its digits are tested, and copied again as text if one is not a digit.
     """
     n = p_s.shape[0]
-    out = np.empty(n, np.int8)
+    room = 0
     for k in range(n):
-        out[k] = P_HEX if _all_hex(buf[p_s[k]:p_e[k]]) else P_TEXT
-        if out[k] == P_HEX and (p_e[k] - p_s[k]) % 2 == 1:
-            out[k] = P_ODD_HEX
-    return out
+        room += p_e[k] - p_s[k]
+    out = np.empty(room, np.uint8)
+    cls = np.empty(n, np.int8)
+    pos = 0
+    for k in range(n):
+        s = p_s[k]
+        e = p_e[k]
+        m = (e - s) // 2
+        if _unhex_tested(buf[s:s + 2 * m], out[pos:pos + m]):
+            if (e - s) % 2 == 0:
+                cls[k] = P_HEX
+                pos += m
+                continue
+            if _hexval(buf[e - 1]) >= 0:
+                cls[k] = P_ODD_HEX
+                continue
+        cls[k] = P_TEXT
+        i = s
+        while i < e:
+            c = _escape_at(buf, i, e)
+            if c != 0:
+                out[pos] = c
+                i += 2
+            else:
+                out[pos] = buf[i]
+                i += 1
+            pos += 1
+    return cls, out[:pos]
 
 
 @helper
-def _all_hex(piece):
-    """Whether every byte of ``piece`` is a hex digit. Byte arithmetic in one type, no
-    early exit and no lookup, so that the loop runs on vector registers: about four times
-    the speed of a test per byte that stops at the first other byte. The test is written
-    out here and in :func:`_unhex` rather than shared with :func:`_hexval` (used where one
-    byte at a time is read): as helper calls, the loops ran five times slower."""
-    other = np.uint8(0)
-    for i in range(piece.shape[0]):
-        c = piece[i]
-        digit = np.uint8(c - np.uint8(48)) < np.uint8(10)
-        letter = np.uint8((c | np.uint8(32)) - np.uint8(97)) < np.uint8(6)  # a-f, A-F
-        other |= np.uint8(not digit) & np.uint8(not letter)
-    return other == 0
+def _escape_at(buf, i, e):
+    """The byte the two-character escape at ``buf[i]`` stands for: ``\\r`` CR, ``\\n`` LF,
+    as a tracker server writes them in a text read (ending before ``e``); 0 for none."""
+    if buf[i] == 92 and i + 1 < e:
+        if buf[i + 1] == 114:
+            return 13
+        if buf[i + 1] == 110:
+            return 10
+    return 0
 
 
 @helper
@@ -545,7 +572,7 @@ def split_escapes(p_s, p_e, cls, buf):
         if cls[k] == P_TEXT:
             i = p_s[k]
             while i + 1 < p_e[k]:
-                if buf[i] == 92 and (buf[i + 1] == 114 or buf[i + 1] == 110):
+                if _escape_at(buf, i, p_e[k]) != 0:
                     total += 2
                     i += 2
                 else:
@@ -566,7 +593,7 @@ def split_escapes(p_s, p_e, cls, buf):
         a = p_s[k]
         i = a
         while i + 1 < p_e[k]:
-            if buf[i] == 92 and (buf[i + 1] == 114 or buf[i + 1] == 110):
+            if _escape_at(buf, i, p_e[k]) != 0:
                 if i > a:
                     o_s[m] = a
                     o_e[m] = i
@@ -844,7 +871,7 @@ def cut_segments(order, key, starts, prev, dgram, ends, stale, forgotten, brk, l
 
 @helper
 def _unhex(digits, out):
-    """Decode ``digits`` (hex digits only, as :func:`classify_pieces` found them) into
+    """Decode ``digits`` (hex digits only, as :func:`read_pieces` found them) into
     ``out``. A digit's value is ``(c & 15) + 9 * (c >> 6)`` for 0-9, a-f and A-F alike:
     arithmetic that runs on vector registers, several times faster than a lookup."""
     for q in range(out.shape[0]):
@@ -853,29 +880,57 @@ def _unhex(digits, out):
         out[q] = (((hi & 15) + 9 * (hi >> 6)) << 4) | ((lo & 15) + 9 * (lo >> 6))
 
 
+@helper
+def _unhex_tested(digits, out):
+    """:func:`_unhex`, and whether every byte of ``digits`` is a hex digit, in the same
+    loop: one pass over the bytes. Byte arithmetic in one type, no early exit and no
+    lookup, so that the loop runs on vector registers (a test per byte that stops at the
+    first other byte, or helper calls, ran four to five times slower); :func:`_hexval`
+    reads one byte at a time where that is all there is."""
+    other = np.uint8(0)
+    for q in range(out.shape[0]):
+        hi = digits[2 * q]
+        lo = digits[2 * q + 1]
+        digit = np.uint8(hi - np.uint8(48)) < np.uint8(10)
+        letter = np.uint8((hi | np.uint8(32)) - np.uint8(97)) < np.uint8(6)
+        other |= np.uint8(not digit) & np.uint8(not letter)
+        digit = np.uint8(lo - np.uint8(48)) < np.uint8(10)
+        letter = np.uint8((lo | np.uint8(32)) - np.uint8(97)) < np.uint8(6)
+        other |= np.uint8(not digit) & np.uint8(not letter)
+        out[q] = (((hi & 15) + 9 * (hi >> 6)) << 4) | ((lo & 15) + 9 * (lo >> 6))
+    return other == 0
+
+
 @jit
-def gather_pieces(buf, p_s, p_e, p_hex):
-    """Copy the pieces into one buffer, decoding hex and escapes. Returns (out, out_start)."""
+def piece_starts(p_s, p_e, p_hex):
+    """Where each piece starts in what :func:`gather_pieces` makes of them, and the end of
+    the last (``n + 1`` offsets): a hex piece or an escape takes half its bytes."""
     n = p_s.shape[0]
-    total = 0
-    for k in range(n):
-        ln = p_e[k] - p_s[k]
-        total += ln // 2 if (p_hex[k] == P_HEX or p_hex[k] == P_ESCAPE) else ln
-    out = np.empty(total, np.uint8)
     out_start = np.empty(n + 1, np.int64)
     pos = 0
     for k in range(n):
         out_start[k] = pos
+        ln = p_e[k] - p_s[k]
+        pos += ln // 2 if (p_hex[k] == P_HEX or p_hex[k] == P_ESCAPE) else ln
+    out_start[n] = pos
+    return out_start
+
+
+@jit
+def gather_pieces(buf, p_s, p_e, p_hex):
+    """Copy the pieces into one buffer, decoding hex and escapes. Returns (out, out_start)."""
+    n = p_s.shape[0]
+    out_start = piece_starts(p_s, p_e, p_hex)
+    out = np.empty(out_start[n], np.uint8)
+    for k in range(n):
+        pos = out_start[k]
         if p_hex[k] == P_HEX:
             m = (p_e[k] - p_s[k]) // 2
             _unhex(buf[p_s[k]:p_s[k] + 2 * m], out[pos:pos + m])
-            pos += m
         elif p_hex[k] == P_ESCAPE:
             out[pos] = 13 if buf[p_s[k] + 1] == 114 else 10
-            pos += 1
         else:
             for i in range(p_s[k], p_e[k]):
                 out[pos] = buf[i]
                 pos += 1
-    out_start[n] = pos
     return out, out_start

@@ -30,11 +30,13 @@ from ._lines_kernels import (
     P_END,
     P_ESCAPE,
     P_HEX,
+    P_TEXT,
     cut_segments,
     gather_pieces,
     group_by_key,
     lay_out,
     piece_pauses,
+    piece_starts,
     previous_of_key,
 )
 from ._parse import start_compiling
@@ -339,16 +341,17 @@ class StreamDecoder:
                 setattr(acc, nbytes, getattr(acc, nbytes) + total)
 
     def decode_pieces(self, data, pay_s, pay_e, hexcls, recv, key, datagram, brk, final,
-                       extra_rejects=None):
+                       extra_rejects=None, decoded=None):
         """Decode payload pieces of ``data`` (log reads, packets) of many connections.
 
         Pieces of one connection are joined in order (after the unfinished tail it left in
         the previous chunk); a datagram, a piece after a hole (``brk``) or a long pause
         starts a segment of its own. ``extra_rejects`` are merged in source order.
+        ``decoded``: what :func:`gather_pieces` makes of the pieces in input order, when
+        known already (a tracker-server log's reads, decoded as they were told): it is
+        joined from, not ``data``.
         """
         blob, c_s, c_e, c_src, c_fac, c_recv, c_key, c_file, c_ls = self._carry_pieces()
-        buf = np.frombuffer(blob + data, np.uint8) if blob else np.frombuffer(data, np.uint8)
-        shift = len(blob)
         nc = c_s.shape[0]
         pay_s, pay_e, recv, key = (np.ascontiguousarray(a, np.int64)
                                    for a in (pay_s, pay_e, recv, key))
@@ -359,9 +362,20 @@ class StreamDecoder:
             return np.concatenate([carried, mine]) if nc else mine
 
         none = np.zeros(nc, bool)
-        all_s = after_carried(c_s, pay_s + shift if shift else pay_s)
-        all_e = after_carried(c_e, pay_e + shift if shift else pay_e)
         all_hex = after_carried(np.zeros(nc, np.int8), hexcls)
+        # the bytes the pieces are gathered from, where each lies there and how it is read:
+        # the carried tails (as they are) and then the chunk's pieces
+        shift = len(blob)
+        if decoded is None:
+            buf = np.frombuffer(blob + data if blob else data, np.uint8)
+            g_s = after_carried(c_s, pay_s + shift if shift else pay_s)
+            g_e = after_carried(c_e, pay_e + shift if shift else pay_e)
+            g_cls = all_hex
+        else:
+            buf = np.concatenate([np.frombuffer(blob, np.uint8), decoded]) if blob else decoded
+            at = piece_starts(pay_s, pay_e, hexcls) + shift
+            g_s, g_e = after_carried(c_s, at[:-1]), after_carried(c_e, at[1:])
+            g_cls = np.full(g_s.shape[0], P_TEXT, np.int8)
         all_src = after_carried(c_src, self._base + pay_s)
         all_fac = after_carried(c_fac, np.where((hexcls == P_HEX) | (hexcls == P_ESCAPE), 2, 1))
         all_recv = after_carried(c_recv, recv)
@@ -386,7 +400,7 @@ class StreamDecoder:
         together = np.isin(all_key, open_frame)
         while True:
             order, segs, goes_on, out, out_start, last_piece, framed = self._joined_layout(
-                buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts, dgram,
+                buf, g_s, g_e, g_cls, all_key, all_ls, all_brk, prev, starts, dgram,
                 ends, stale, forgotten, final, together)
             # a segment that another goes on from must end where a frame does
             split = goes_on & (framed[8] < segs.e)
@@ -469,10 +483,11 @@ class StreamDecoder:
             self._carry.pop(k, None)
 
     @staticmethod
-    def _joined_layout(buf, all_s, all_e, all_hex, all_key, all_ls, all_brk, prev, starts,
+    def _joined_layout(buf, g_s, g_e, g_cls, all_key, all_ls, all_brk, prev, starts,
                        dgram, ends, stale, forgotten, final, together):
-        """Join the pieces (in input order, the connections marked ``together`` each in one
-        place), cut the result into segments and frame them.
+        """Join the pieces (``buf[g_s[k]:g_e[k]]`` read as ``g_cls[k]`` says, in input order,
+        the connections marked ``together`` each in one place), cut the result into
+        segments and frame them.
 
         A segment is a run of pieces of one connection; it goes on from (``cont``) the
         segment before it on its connection unless a piece ``starts`` it. Such a pair
@@ -490,7 +505,7 @@ class StreamDecoder:
             order = lay_out(all_key, group_by_key(all_key), prev, together)
         else:
             order = np.arange(n)
-        out, out_start = _gather_pieces(buf, all_s[order], all_e[order], all_hex[order])
+        out, out_start = _gather_pieces(buf, g_s[order], g_e[order], g_cls[order])
         (first, last, seg_s, seg_e, seg_prev, cont, goes_on, seg_final, seg_line_start, closes,
          fresh, conn) = cut_segments(order, all_key, starts, prev, dgram, ends, stale,
                                      forgotten, all_brk, all_ls, out_start, bool(final))
@@ -574,7 +589,13 @@ class StreamDecoder:
 
 
 def _gather_pieces(buf, s, e, cls):
-    """:func:`gather_pieces`, the two halves of a large chunk's pieces on two threads."""
+    """:func:`gather_pieces`, the two halves of a large chunk's pieces on two threads; or
+    ``buf`` itself, for pieces copied as they are that lie in it one after another from
+    its start to its end (a tracker-server log's reads decoded already, in input order)."""
+    n = s.shape[0]
+    if (n and s[0] == 0 and e[-1] == buf.shape[0] and (s[1:] == e[:-1]).all()
+            and (cls == P_TEXT).all()):
+        return buf, np.append(s, e[-1])
     parts = by_halves(gather_pieces, (buf,), (s, e, cls), buf.shape[0])
     if len(parts) == 1:
         return parts[0]

@@ -40,23 +40,70 @@ def test_hex_digits_are_told_and_decoded_for_every_byte_value():
         P_HEX,
         P_ODD_HEX,
         P_TEXT,
-        classify_pieces,
         gather_pieces,
+        read_pieces,
     )
 
     digits = set(b"0123456789abcdefABCDEF")
     buf = np.array([b for b in range(256) for _ in range(2)], np.uint8)  # each byte twice
     s = np.arange(0, 512, 2, dtype=np.int64)
-    cls = classify_pieces(buf, s, s + 2)
+    cls, out = read_pieces(buf, s, s + 2)
     assert cls.tolist() == [P_HEX if b in digits else P_TEXT for b in range(256)]
-    one = np.frombuffer(b"abc", np.uint8)
-    assert classify_pieces(one, s[:1], s[:1] + 3).tolist() == [P_ODD_HEX]
+    assert out.tobytes() == b"".join(bytes.fromhex(chr(b) * 2) if b in digits else bytes([b, b])
+                                     for b in range(256))
+    for odd, expected in ((b"abc", P_ODD_HEX), (b"abz", P_TEXT), (b"zbc", P_TEXT)):
+        cls, out = read_pieces(np.frombuffer(odd, np.uint8), s[:1], s[:1] + 3)
+        assert cls.tolist() == [expected]
+        assert out.tobytes() == (b"" if expected == P_ODD_HEX else odd)
     text = b"00ff7F80a5B6c9DE" * 3
     tb = np.frombuffer(text, np.uint8)
     start = np.array([0, 16], np.int64)
     end = np.array([16, 48], np.int64)
-    out, at = gather_pieces(tb, start, end, classify_pieces(tb, start, end))
-    assert out.tobytes() == bytes.fromhex(text.decode()) and at.tolist() == [0, 8, 24]
+    cls, decoded = read_pieces(tb, start, end)
+    out, at = gather_pieces(tb, start, end, cls)
+    assert out.tobytes() == decoded.tobytes() == bytes.fromhex(text.decode())
+    assert at.tolist() == [0, 8, 24]
+
+
+#: bytes of tracker-server payloads: hex digits of both cases, the escapes' bytes, others
+_PIECE_BYTES = st.sampled_from(b"0123456789abcdefABCDEF\\rn$@,\xbf\x00 gR")
+
+
+@settings(deadline=None)
+@given(st.lists(st.binary(max_size=0) | st.lists(_PIECE_BYTES, max_size=40).map(bytes),
+                max_size=12))
+def test_pieces_told_and_decoded_in_one_pass_as_gathered_after_their_escapes(pieces):
+    """``read_pieces`` gives the classes and, in one pass, the bytes that gathering the
+    pieces gives after their odd hex is left out and their escapes are cut apart (the
+    steps a tracker-server chunk took before): odd and even lengths, escapes at a
+    piece's end, hex digits with a stray byte at either end."""
+    from bofan_analytics.decode._lines_kernels import (
+        P_HEX,
+        P_ODD_HEX,
+        P_TEXT,
+        gather_pieces,
+        piece_starts,
+        read_pieces,
+        split_escapes,
+    )
+
+    buf = np.frombuffer(b"".join(pieces) + b"\\", np.uint8)  # (a stray escape byte after)
+    ends = np.cumsum([len(p) for p in pieces]).astype(np.int64)
+    starts = ends - np.array([len(p) for p in pieces], np.int64)
+    cls, decoded = read_pieces(buf, starts, ends)
+    hexdigits = set(b"0123456789abcdefABCDEF")
+    for c, piece in zip(cls.tolist(), pieces, strict=True):
+        all_hex = all(b in hexdigits for b in piece)
+        assert c == (P_TEXT if not all_hex else P_HEX if len(piece) % 2 == 0 else P_ODD_HEX)
+    keep = cls != P_ODD_HEX
+    s, e, c, _ = split_escapes(starts[keep], ends[keep], cls[keep], buf)
+    out, at = gather_pieces(buf, s, e, c)
+    assert decoded.tobytes() == out.tobytes()
+    assert piece_starts(s, e, c).tolist() == at.tolist()
+    expected = b"".join(bytes.fromhex(p.decode()) if k == P_HEX
+                        else p.replace(b"\\r", b"\r").replace(b"\\n", b"\n") if k == P_TEXT
+                        else b"" for k, p in zip(cls.tolist(), pieces, strict=True))
+    assert decoded.tobytes() == expected
 
 
 @settings(deadline=None)

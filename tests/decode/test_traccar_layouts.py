@@ -259,6 +259,50 @@ def test_every_layout_decodes_alike_in_halves_on_two_threads(fleet, monkeypatch,
     assert len(whole.messages) > 100
 
 
+@pytest.mark.parametrize("layout", ["hex", "text", "4.x", "3.x"])
+def test_reads_decoded_as_told_give_the_rows_of_reads_gathered_from_the_log(
+        fleet, monkeypatch, layout):
+    """A chunk's reads are decoded in the pass that tells hex from text, and the frames are
+    joined from those bytes; where a session's state then reads hex digits as text (a text
+    frame going on), they are gathered from the log's bytes again. Both give the rows of
+    gathering every chunk from the log: with text, escapes, odd hex, a frame split over
+    two reads with another session's between, a disconnect, and any chunking."""
+    real = StreamDecoder.decode_pieces
+    told = []
+
+    def as_told(self, *args, decoded=None, **kw):
+        told.append(decoded is not None)
+        return real(self, *args, decoded=decoded, **kw)
+
+    def from_the_log(self, *args, decoded=None, **kw):
+        return real(self, *args, **kw)
+
+    head, tail = POS.split(b"2036.")
+    framed = (POS + b"\r\n").hex().encode()
+    written = render_capture(fleet, "traccar", **({} if layout == "hex" else {"layout": layout}))
+    fleet_log = b"".join(written.data.splitlines(keepends=True)[:300])
+    data = fleet_log + (
+        _line(head + b"2036.", session=b"T77") + _line(b"3883", session=b"T77")
+        + _line(framed[:30], session=b"T78") + _line(b"388", session=b"T79")
+        + _line(tail[4:] + b"\\r\\n", session=b"T77") + _line(framed[30:], session=b"T78")
+        + _line(framed[:40], session=b"T78") + b"2026-11-02 07:10:28  INFO: [T78] disconnected\n")
+    for size in (len(data), 8192, 700):
+        told.clear()
+        monkeypatch.setattr(StreamDecoder, "decode_pieces", as_told)
+        log = ba.read_log(data, format="traccar", chunk_bytes=size)
+        monkeypatch.setattr(StreamDecoder, "decode_pieces", from_the_log)
+        gathered = ba.read_log(data, format="traccar", chunk_bytes=size)
+        assert log.messages.equals(gathered.messages), size
+        assert log.rejects.equals(gathered.rejects), size
+        assert True in told and False in told, size  # both ways taken
+    alone = ba.read_log(fleet_log, format="traccar")
+    assert log.messages.slice(0, len(alone.messages)).equals(alone.messages)
+    assert log.messages.column("lat").to_pylist()[len(alone.messages):] == [20.606471666666668] * 2
+    # the odd read, and the frame the close cut off
+    assert log.rejects.column("reason").to_pylist() == [
+        *alone.rejects.column("reason").to_pylist(), "bad_hex", "truncated"]
+
+
 _LAYOUT_OF_SESSION = {  # how each release writes a read, and its disconnect line
     "hex": (b"T1a2b3c4d", b""),
     "4.x": (b"1a2b3c4d", b"HEX: "),

@@ -102,12 +102,12 @@ class _Traccar(CaptureFormat):
         if (ahead is not None and ahead[0] is data and not (final or last_line)
                 and not state["cont"]):
             lines = ahead[1]  # read ahead, and it holds (see prepare)
-            if lines[9] == INT64_NULL:  # no time stamp in the chunk
-                lines = (*lines[:9], state["last_utc"])
+            if lines[10] == INT64_NULL:  # no time stamp in the chunk
+                lines = (*lines[:10], state["last_utc"])
         else:
             lines = _lines_of(data, buf, final or last_line, state["cont"], state["tz"],
                               state["last_utc"], True)
-        (kind, recv, key, pay_s, pay_e, device, cls, consumed, state["cont"],
+        (kind, recv, key, pay_s, pay_e, device, cls, decoded, consumed, state["cont"],
          state["last_utc"]) = lines
         extra = []
         for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE)):
@@ -119,8 +119,11 @@ class _Traccar(CaptureFormat):
         closes = kind[device] == L_CLOSE
         pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
         cls = cls.copy()  # (a copy: the pieces' classes are changed below)
-        cls[closes] = P_END
-        cls = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
+        cls[closes] = P_END  # (an empty piece, as before: what was decoded holds)
+        told = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
+        if told is not cls and not np.array_equal(told, cls):
+            decoded = None  # hex digits that go on with a text frame: decoded as hex
+        cls = told
         bad = cls == P_ODD_HEX
         if bad.any():
             extra.append(decoder.stretch_rejects(buf, pay_s[bad], pay_e[bad], recv[bad],
@@ -133,31 +136,33 @@ class _Traccar(CaptureFormat):
         udp = key >= _UDP_BIT
         messages, rejects = decoder.decode_pieces(
             data, pay_s, pay_e, cls, recv, key, udp, np.zeros(udp.shape[0], bool), final,
-            pa.concat_tables(extra),
+            pa.concat_tables(extra), decoded=decoded,
         )
         return messages, rejects, consumed
 
 
 def _lines_of(data, buf, final, cont, tz, last_utc, threaded):
     """The lines of a chunk, read (:func:`_scan`), the device reads and closes among
-    them, and the class of each one's payload
-    (:func:`~bofan_analytics.decode._lines_kernels.classify_pieces`; a close's says
-    nothing yet). ``threaded``: on two threads where that pays (not on a thread that works
-    ahead). Returns ``(kind, recv, key, pay_s, pay_e, device, cls, consumed, cont,
-    last_utc)``: ``device`` indexes the lines, ``cls`` follows it."""
+    them, and each one's payload told and decoded
+    (:func:`~bofan_analytics.decode._lines_kernels.read_pieces`; a close's says nothing
+    yet). ``threaded``: on two threads where that pays (not on a thread that works ahead).
+    Returns ``(kind, recv, key, pay_s, pay_e, device, cls, decoded, consumed, cont,
+    last_utc)``: ``device`` indexes the lines, ``cls`` and ``decoded`` follow it."""
     import numpy as np
 
-    from ...decode._lines_kernels import L_CLOSE, L_DATA, classify_pieces
+    from ...decode._lines_kernels import L_CLOSE, L_DATA, read_pieces
 
     kind, recv, key, pay_s, pay_e, consumed, cont, last_utc = _scan(
         data, buf, final, cont, tz, last_utc, threaded)
     device = np.flatnonzero((kind == L_DATA) | (kind == L_CLOSE))
+    pieces = (pay_s[device], pay_e[device])
     if threaded:
-        cls = np.concatenate(by_halves(classify_pieces, (buf,), (pay_s[device], pay_e[device]),
-                                       buf.shape[0]))
+        halves = by_halves(read_pieces, (buf,), pieces, buf.shape[0])
+        cls, decoded = (np.concatenate(parts) if len(parts) > 1 else parts[0]
+                        for parts in zip(*halves, strict=True))
     else:
-        cls = classify_pieces(buf, pay_s[device], pay_e[device])
-    return kind, recv, key, pay_s, pay_e, device, cls, consumed, cont, last_utc
+        cls, decoded = read_pieces(buf, *pieces)
+    return kind, recv, key, pay_s, pay_e, device, cls, decoded, consumed, cont, last_utc
 
 
 def _scan(data, buf, final, cont, tz, last_utc, threaded=True):
