@@ -31,3 +31,18 @@ def test_every_line_end_at_any_alignment(seed):
 def test_no_line_end():
     assert newlines(np.frombuffer(b"x" * 50, np.uint8), 3, 50).tolist() == []
     assert newlines(np.frombuffer(b"", np.uint8), 0, 0).tolist() == []
+
+
+@pytest.mark.parametrize("lf_share", [1.0, 0.5, 0.01, 0.0])
+def test_line_ends_over_many_blocks_as_the_result_grows(lf_share):
+    """Ranges of several blocks of words, from every byte a line end (the result grows at
+    each block) to none, at odd starts and ends."""
+    from bofan_analytics.decode._lines_kernels import _LF_BLOCK_WORDS
+
+    rng = np.random.default_rng(7)
+    n = 8 * _LF_BLOCK_WORDS * 3 + 29
+    buf = np.where(rng.random(n) < lf_share, 10, 65).astype(np.uint8)
+    for s0, e0 in ((0, n), (3, n - 5), (8 * _LF_BLOCK_WORDS - 1, 8 * _LF_BLOCK_WORDS + 9),
+                   (5, 8 * _LF_BLOCK_WORDS * 2 + 3)):
+        expected = s0 + np.flatnonzero(buf[s0:e0] == 10)
+        assert newlines(buf, s0, e0).tolist() == expected.tolist()
