@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from .._numba import read_only
-from ..io.formats._parallel import on_halves, pool
+from ..io.formats._parallel import Split, on_halves, pool
 from ._arrow_kernels import (
     gather_columns,
     gather_slices,
@@ -320,11 +320,12 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
             a[order] for a in (f_off, f_e, f_seg, p_s, p_e, f_end, first, last))
         if expand_status is not None:
             expand_status = expand_status[order]
-    # a large chunk's frames are parsed and tabulated in two halves on two threads (each
+    # a large chunk's frames are parsed and tabulated in two parts on two threads (each
     # frame is parsed on its own); what joins frames, the device ids of photo chunks, is
     # done over the whole between the two steps
     halves = on_halves(lambda lo, hi: (lo, hi, parse_frames(
-        pbuf, p_s[lo:hi], p_e[lo:hi], meanwhile=_compile_tables)), f_off.shape[0], buf.shape[0])
+        pbuf, p_s[lo:hi], p_e[lo:hi], meanwhile=_compile_tables)), f_off.shape[0], buf.shape[0],
+        _PARSE_SPLIT)
     for lo, hi, (cv, *_) in halves:
         if expand_status is not None:
             failed = expand_status[lo:hi] != 0
@@ -389,6 +390,8 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
 
 
 _TABLES_COMPILED = []
+#: where a chunk's frames are cut for parsing (and tabulating) on two threads
+_PARSE_SPLIT = Split()
 
 
 def _compile_tables() -> None:

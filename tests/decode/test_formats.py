@@ -366,11 +366,45 @@ def test_work_is_not_split_from_inside_the_pool():
         assert inside() == [1, 5]
 
 
-def test_frames_parsed_in_two_halves_decode_the_same(monkeypatch):
+def test_work_split_moves_toward_where_both_threads_end_together():
+    """The calling thread's share moves half way toward the one that would have made both
+    threads end together at the pace each kept, within 20-80 %; ``on_halves`` cuts there
+    and tells the split how long each part took."""
+    import bofan_analytics.io.formats._parallel as parallel
+
+    split = parallel.Split()
+    assert split.share == 0.5
+    split.update(50, 100, 1.0, 3.0)  # this thread three times the pace: 75 % would end together
+    assert split.share == pytest.approx(0.625)
+    split.update(62, 100, 0.62, 0.38)  # the same pace: even halves end together
+    assert split.share == pytest.approx((0.625 + 0.5) / 2)
+    for _ in range(20):
+        split.update(50, 100, 1.0, 100.0)
+    assert split.share == 0.8
+    split.update(50, 100, 0.0, 1.0)  # no time measured: no change
+    assert split.share == 0.8
+    if parallel.threads() < 2:
+        return
+    seen = []
+
+    class Seen(parallel.Split):
+        def update(self, m, n, mine_s, theirs_s):
+            seen.append((m, n, mine_s > 0, theirs_s > 0))
+
+    cut = Seen()
+    cut.share = 0.3
+    items = np.arange(10)
+    parts = parallel.on_halves(lambda lo, hi: items[lo:hi].tolist(), 10, 1 << 30, cut)
+    assert parts == [[0, 1, 2], [3, 4, 5, 6, 7, 8, 9]]
+    assert seen == [(3, 10, True, True)]
+
+
+@pytest.mark.parametrize("share", [0.5, 0.2, 0.8])
+def test_frames_parsed_in_two_halves_decode_the_same(monkeypatch, share):
     """A large chunk decoded on the main thread (a tracker-server log, a stream that holds
-    photo chunks) has its frames parsed and tabulated in two halves on two threads; the
-    device ids of photo chunks are taken over the whole, so a chunk in the second half
-    takes the id of a frame in the first."""
+    photo chunks) has its frames parsed and tabulated in two parts on two threads, cut
+    wherever the split puts it; the device ids of photo chunks are taken over the whole,
+    so a chunk in the second part takes the id of a frame in the first."""
     import bofan_analytics.decode._assemble as assemble
     import bofan_analytics.io.formats._parallel as parallel
 
@@ -389,12 +423,19 @@ def test_frames_parsed_in_two_halves_decode_the_same(monkeypatch):
     halves = []
     split = assemble.on_halves
 
-    def counted(work, n, data_bytes):
-        parts = split(work, n, data_bytes)
+    def counted(work, n, data_bytes, cut):
+        parts = split(work, n, data_bytes, cut)
         halves.append(len(parts))
         return parts
 
+    class Fixed(parallel.Split):  # the cut stays where it is put
+        def update(self, *timing):
+            pass
+
+    fixed = Fixed()
+    fixed.share = share
     monkeypatch.setattr(assemble, "on_halves", counted)
+    monkeypatch.setattr(assemble, "_PARSE_SPLIT", fixed)
     for fmt, data in (("traccar", server), ("stream", stream)):
         log = ba.read_log(data, format=fmt)
         assert log.messages.equals(wholes[fmt].messages)
