@@ -877,23 +877,14 @@ def cut_segments(order, key, starts, prev, dgram, ends, stale, forgotten, brk, l
 
 
 @helper
-def _unhex(digits, out):
-    """Decode ``digits`` (hex digits only, as :func:`read_pieces` found them) into
-    ``out``. A digit's value is ``(c & 15) + 9 * (c >> 6)`` for 0-9, a-f and A-F alike:
-    arithmetic that runs on vector registers, several times faster than a lookup."""
-    for q in range(out.shape[0]):
-        hi = digits[2 * q]
-        lo = digits[2 * q + 1]
-        out[q] = (((hi & 15) + 9 * (hi >> 6)) << 4) | ((lo & 15) + 9 * (lo >> 6))
-
-
-@helper
 def _unhex_tested(digits, out):
-    """:func:`_unhex`, and whether every byte of ``digits`` is a hex digit, in the same
-    loop: one pass over the bytes. Byte arithmetic in one type, no early exit and no
-    lookup, so that the loop runs on vector registers (a test per byte that stops at the
-    first other byte, or helper calls, ran four to five times slower); :func:`_hexval`
-    reads one byte at a time where that is all there is."""
+    """Decode ``digits`` (an even count) into ``out``; returns whether every byte of
+    ``digits`` is a hex digit (what was decoded means nothing where one is not). A
+    digit's value is ``(c & 15) + 9 * (c >> 6)`` for 0-9, a-f and A-F alike. Byte
+    arithmetic in one type, no early exit and no lookup, test and decode in one loop, so
+    that it runs on vector registers, in one pass over the bytes (a test per byte that
+    stops at the first other byte, a lookup or helper calls ran four to five times
+    slower); :func:`_hexval` reads one byte at a time where that is all there is."""
     other = np.uint8(0)
     for q in range(out.shape[0]):
         hi = digits[2 * q]
@@ -933,7 +924,7 @@ def gather_pieces(buf, p_s, p_e, p_hex):
         pos = out_start[k]
         if p_hex[k] == P_HEX:
             m = (p_e[k] - p_s[k]) // 2
-            _unhex(buf[p_s[k]:p_s[k] + 2 * m], out[pos:pos + m])
+            _unhex_tested(buf[p_s[k]:p_s[k] + 2 * m], out[pos:pos + m])  # (told before)
         elif p_hex[k] == P_ESCAPE:
             out[pos] = 13 if buf[p_s[k] + 1] == 114 else 10
         else:
