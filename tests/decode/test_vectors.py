@@ -168,3 +168,42 @@ def test_numbers_too_large_for_their_column_are_rejected():
     assert [r["reason"] for r in ba.read_log(big + b"\r\n").rejects.to_pylist()] == ["bad_field"]
     phd = b"$PHD9999999999,4,abcd"
     assert [r["reason"] for r in ba.read_log(phd + b"\r\n").rejects.to_pylist()] == ["bad_photo"]
+
+
+@pytest.mark.parametrize("layout", ["hex", "text", "4.x", "3.x"])
+def test_every_vector_read_from_a_tracker_server_log_is_the_stream_row(layout, monkeypatch):
+    """The real frames as a tracker server logs the reads of one connection (a read per
+    frame, as its releases write them: hex, or with ``decodeTextData`` printable reads as
+    text with CR and LF escaped) give the rows of the connection's raw bytes (a photo
+    chunk takes the device of the frame before it), every read decoded in the one pass
+    that tells hex from text."""
+    from bofan_analytics import schema
+    from bofan_analytics.decode import StreamDecoder
+
+    sessions = {"hex": b"[T%08x: pt502 < 10.0.0.5] ", "text": b"[T%08x: pt502 < 10.0.0.5] ",
+                "4.x": b"[%08x: pt502 < 10.0.0.5] HEX: ", "3.x": b"[%08X: 5017 < 10.0.0.5] HEX: "}
+    stream, lines = b"", []
+    for _, frame in ALL_FRAMES:
+        read = frame + (b"" if frame.endswith(b"@R#@") else b"\r\n")
+        stream += read
+        printable = all(32 <= b < 127 for b in frame)
+        payload = (read.replace(b"\r", b"\\r").replace(b"\n", b"\\n")
+                   if layout == "text" and printable else read.hex().encode())
+        lines.append(b"2026-11-02 07:10:27  INFO: " + sessions[layout] % 0x5E0000BC + payload
+                     + b"\n")
+    told = []
+    real = StreamDecoder.decode_pieces
+
+    def spy(self, *args, decoded=None, **kw):
+        told.append(decoded is not None)
+        return real(self, *args, decoded=decoded, **kw)
+
+    monkeypatch.setattr(StreamDecoder, "decode_pieces", spy)
+    log = ba.read_log(b"".join(lines), format="traccar")
+    alone = ba.read_log(stream, format="stream")
+    same = [c for c in schema.MESSAGES.names
+            if c not in (schema.SOURCE, schema.OFFSET, schema.LENGTH, schema.RECEIVED_AT)]
+    assert len(log.rejects) == 0, log.rejects.to_pylist()[:3]
+    assert len(log.messages) == len(ALL_FRAMES)
+    assert log.messages.select(same).equals(alone.messages.select(same))
+    assert told and all(told)
