@@ -53,17 +53,14 @@ def on_halves(work, n: int, data_bytes: int, split: Split | None = None) -> list
     results in order."""
     if n < 2 or data_bytes < PARALLEL_MIN_BYTES or threads() < 2 or in_pool():
         return [work(0, n)]
-    if split is None:
-        m = n // 2
-        later = pool().submit(work, m, n)
-        return [work(0, m), later.result()]
-    m = min(n - 1, max(1, round(n * split.share)))
+    m = n // 2 if split is None else min(n - 1, max(1, round(n * split.share)))
     start = time.perf_counter()
     later = pool().submit(_timed, work, m, n)
     mine = work(0, m)
     mine_s = time.perf_counter() - start
     theirs, done = later.result()
-    split.update(m, n, mine_s, done - start)
+    if split is not None:
+        split.update(m, n, mine_s, done - start)
     return [mine, theirs]
 
 
