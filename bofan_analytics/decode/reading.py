@@ -20,6 +20,7 @@ happens at the edges is decided here once:
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Iterator
 
 from ..errors import InputError, TruncatedInputError
@@ -62,6 +63,9 @@ def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | by
     with each piece read from ``handle``, in order, once per byte (a hash, a count); the
     piece is a view of the chunk, which ``seen`` must not keep. A reading error is raised
     after the bytes read before it were given.
+
+    A chunk given earlier is read into again once nothing else holds it (see
+    :class:`_Spare`): fresh memory for every chunk cost as much as the reading itself.
     """
     held = b""
     ready = []
@@ -72,14 +76,17 @@ def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | by
             held = data[cut:]
             if cut:
                 ready.append(data[:cut])
+    spare = _Spare()
     following = _reading_pool().submit(_fill, handle, size, held, seen)
     try:
         yield from ready
         while True:
             buf, held, more, error = following.result()
             if more:
-                following = _reading_pool().submit(_fill, handle, size, held, seen)
+                following = _reading_pool().submit(_fill, handle, size, held, seen,
+                                                   spare.take())
             if buf:
+                spare.keep(buf)
                 yield buf
             if error is not None:
                 raise error
@@ -87,6 +94,56 @@ def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | by
                 return
     finally:  # left early: the handle is closed next, so the read ahead must end first
         following.exception()
+
+
+class _Spare:
+    """The chunks :func:`read_chunks` gave, to read the next ones into once they are free.
+
+    A chunk is free when nothing but this holds it: no reference to it (a decoder's, a
+    step working ahead) and no view of its bytes (a numpy array, a memoryview, an Arrow
+    buffer), which would each hold a reference too. The reference count says so; it is
+    compared with the count of a bytearray nothing else holds, taken the same way, so
+    that an interpreter counting differently makes no chunk look free that is not. A
+    chunk with a view of its bytes also refuses to change size: that is tested as well.
+    """
+
+    #: chunks kept at most; beyond them the oldest is let go (to the allocator)
+    KEEP = 3
+
+    def __init__(self) -> None:
+        self._chunks: list[bytearray] = []
+
+    def keep(self, buf) -> None:
+        if isinstance(buf, bytearray):
+            self._chunks.append(buf)
+            del self._chunks[: -self.KEEP]
+
+    def take(self) -> bytearray | None:
+        """A chunk nothing else holds, taken out of the list; None when there is none."""
+        for i in range(len(self._chunks)):
+            if _held_only_by(self._chunks, i):
+                return self._chunks.pop(i)
+        return None
+
+
+def _held_only_by(chunks: list, i: int) -> bool:
+    """Whether ``chunks[i]`` (a bytearray) is held by nothing but the list ``chunks``."""
+    if _count(chunks, i) != _ALONE:
+        return False
+    try:  # a view of its bytes (held without a reference count seen here): cannot resize
+        chunks[i].append(0)
+    except BufferError:
+        return False
+    chunks[i].pop()
+    return True
+
+
+def _count(chunks: list, i: int) -> int:
+    return sys.getrefcount(chunks[i])
+
+
+#: the reference count :func:`_held_only_by` sees of a bytearray only a list holds
+_ALONE = _count([bytearray(1)], 0)
 
 
 _READING = None
@@ -102,11 +159,12 @@ def _reading_pool():
     return _READING
 
 
-def _fill(handle, size, held, seen):
+def _fill(handle, size, held, seen, reuse=None):
     """The next chunk: ``held`` and then up to ``size`` bytes of ``handle``, cut at a line
-    end if the chunk is full. Returns ``(chunk, held, more, error)``: ``more`` says the
-    chunk is full (the file may go on); ``error`` is a reading error that stopped it."""
-    buf = _unset_bytes(len(held) + size)
+    end if the chunk is full; read into ``reuse`` (a bytearray nothing else holds) if
+    given. Returns ``(chunk, held, more, error)``: ``more`` says the chunk is full (the
+    file may go on); ``error`` is a reading error that stopped it."""
+    buf = _unset_bytes(len(held) + size) if reuse is None else _resized(reuse, len(held) + size)
     buf[: len(held)] = held
     n = len(held)
     error = None
@@ -132,6 +190,18 @@ def _fill(handle, size, held, seen):
         held = bytes(buf[cut:])
         del buf[cut:]
     return buf, held, more, error
+
+
+def _resized(buf: bytearray, size: int) -> bytearray:
+    """``buf`` made ``size`` bytes long; the bytes it had are not kept. It was cut a little
+    short of a full chunk at a line end, which leaves its memory allocated (CPython keeps
+    the allocation of a bytearray shortened by less than half), so growing it back is
+    cheap."""
+    if len(buf) > size:
+        del buf[size:]
+    elif len(buf) < size:
+        buf.extend(bytes(size - len(buf)))
+    return buf
 
 
 def _unset_bytes(size: int) -> bytearray:

@@ -152,3 +152,59 @@ def test_a_tracker_server_log_is_read_in_chunks_twice_the_default(tmp_path, monk
         assert len(after_head) > 3
         # the bytes read after the part of a line the chunk before left, cut at a line end
         assert all(abs(n - size) < len(layout) for n in after_head), (name, after_head)
+
+
+def test_a_chunk_is_read_into_again_only_once_nothing_holds_it(monkeypatch):
+    """Chunks given earlier are read into again when free; one the consumer still holds,
+    by a reference or by a view of its bytes, keeps its bytes to the end."""
+    import numpy as np
+
+    reused = []
+    fill = reading._fill
+
+    def spy(handle, size, held, seen, reuse=None):
+        reused.append(reuse is not None)
+        return fill(handle, size, held, seen, reuse)
+
+    monkeypatch.setattr(reading, "_fill", spy)
+    data = b"".join(b"line %05d\n" % i for i in range(3000))  # 11 bytes a line
+    kept, views, copies = [], [], []
+    for i, chunk in enumerate(read_chunks(io.BytesIO(data), 1000)):
+        copies.append(bytes(chunk))
+        if i % 5 == 1:
+            kept.append((i, chunk))  # held by a reference
+        elif i % 5 == 3:
+            views.append((i, np.frombuffer(chunk, np.uint8)[10:]))  # by a view only
+    del chunk
+    assert b"".join(copies) == data
+    assert all(c.endswith(b"\n") for c in copies)
+    # every chunk held still has its own bytes: none was read into again
+    assert all(bytes(c) == copies[i] for i, c in kept)
+    assert all(v.tobytes() == copies[i][10:] for i, v in views)
+    # the others were: after the first few, most reads go into a chunk given before
+    assert len(copies) == 33 and sum(reused) == 19
+
+
+def test_spare_chunks_are_taken_only_when_free():
+    import numpy as np
+
+    spare = reading._Spare()
+    a, b = bytearray(b"a" * 8), bytearray(b"b" * 8)
+    spare.keep(a)
+    spare.keep(b)
+    spare.keep(b"not a bytearray")  # bytes are never read into
+    assert spare.take() is None  # both still held here
+    view = np.frombuffer(b, np.uint8)
+    del b
+    assert spare.take() is None  # b: by a view of its bytes
+    del view
+    taken = spare.take()
+    assert taken == bytearray(b"b" * 8) and taken is not a
+    assert spare.take() is None  # a is still held
+    del a
+    assert spare.take() == bytearray(b"a" * 8)
+    assert spare.take() is None  # none left
+    for k in range(5):
+        spare.keep(bytearray([k]))
+    assert [spare.take() for _ in range(4)] == [bytearray([2]), bytearray([3]),
+                                                bytearray([4]), None]
