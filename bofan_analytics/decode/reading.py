@@ -119,7 +119,10 @@ class _Spare:
             del self._chunks[: -self.KEEP]
 
     def take(self) -> bytearray | None:
-        """A chunk nothing else holds, taken out of the list; None when there is none."""
+        """A chunk nothing else holds, taken out of the list; None when there is none (or
+        when the interpreter's reference counts cannot tell, see :data:`_COUNTED`)."""
+        if not _COUNTED:
+            return None
         for i in range(len(self._chunks)):
             if _held_only_by(self._chunks, i):
                 return self._chunks.pop(i)
@@ -142,8 +145,11 @@ def _count(chunks: list, i: int) -> int:
     return sys.getrefcount(chunks[i])
 
 
+#: whether reference counts tell that nothing else holds a chunk: CPython's do, with its
+#: interpreter lock (a build without it defers counts, and other interpreters have none)
+_COUNTED = hasattr(sys, "getrefcount") and getattr(sys, "_is_gil_enabled", lambda: True)()
 #: the reference count :func:`_held_only_by` sees of a bytearray only a list holds
-_ALONE = _count([bytearray(1)], 0)
+_ALONE = _count([bytearray(1)], 0) if _COUNTED else 0
 
 
 _READING = None

@@ -208,3 +208,12 @@ def test_spare_chunks_are_taken_only_when_free():
         spare.keep(bytearray([k]))
     assert [spare.take() for _ in range(4)] == [bytearray([2]), bytearray([3]),
                                                 bytearray([4]), None]
+
+
+def test_no_chunk_is_taken_where_reference_counts_cannot_tell(monkeypatch):
+    spare = reading._Spare()
+    spare.keep(bytearray(b"free"))
+    monkeypatch.setattr(reading, "_COUNTED", False)
+    assert spare.take() is None
+    monkeypatch.setattr(reading, "_COUNTED", True)
+    assert spare.take() == bytearray(b"free")
