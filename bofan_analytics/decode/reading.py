@@ -85,8 +85,10 @@ def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | by
             if more:
                 following = _reading_pool().submit(_fill, handle, size, held, seen,
                                                    spare.take())
-            if buf:
                 spare.keep(buf)
+            else:  # no chunk is read after this one: none kept for it
+                spare.clear()
+            if buf:
                 yield buf
             if error is not None:
                 raise error
@@ -114,9 +116,12 @@ class _Spare:
         self._chunks: list[bytearray] = []
 
     def keep(self, buf) -> None:
-        if isinstance(buf, bytearray):
+        if isinstance(buf, bytearray) and buf:
             self._chunks.append(buf)
             del self._chunks[: -self.KEEP]
+
+    def clear(self) -> None:
+        self._chunks.clear()
 
     def take(self) -> bytearray | None:
         """A chunk nothing else holds, taken out of the list; None when there is none (or

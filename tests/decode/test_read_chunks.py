@@ -217,3 +217,20 @@ def test_no_chunk_is_taken_where_reference_counts_cannot_tell(monkeypatch):
     assert spare.take() is None
     monkeypatch.setattr(reading, "_COUNTED", True)
     assert spare.take() == bytearray(b"free")
+
+
+def test_no_chunk_is_kept_for_reading_into_after_the_last_read():
+    """Once the last chunk is read, the reader holds none of the chunks given before (they
+    would only add to the memory of what decodes the last one)."""
+    import sys
+
+    data = b"".join(b"line %05d\n" % i for i in range(3000)) + b"end"  # a short last chunk
+    count = sum(1 for _ in read_chunks(io.BytesIO(data), 1000))
+    chunks = read_chunks(io.BytesIO(data), 1000)
+    given = [next(chunks) for _ in range(count)]  # all of them, each held here
+    assert given[-1].endswith(b"end") and count == 34
+    probe = [bytearray(1)]
+    alone = sys.getrefcount(probe[0])  # (held by a list only)
+    assert [sys.getrefcount(given[i]) for i in range(count - 1)] == [alone] * (count - 1)
+    assert next(chunks, None) is None
+    assert b"".join(given) == data
