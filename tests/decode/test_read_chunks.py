@@ -234,3 +234,33 @@ def test_no_chunk_is_kept_for_reading_into_after_the_last_read():
     assert [sys.getrefcount(given[i]) for i in range(count - 1)] == [alone] * (count - 1)
     assert next(chunks, None) is None
     assert b"".join(given) == data
+
+
+@pytest.mark.parametrize("layout", ["lines", "traccar"])
+def test_real_frames_read_from_a_file_into_earlier_chunks_decode_as_a_whole(tmp_path,
+                                                                            monkeypatch, layout):
+    """The real frames of ``tests/data/vectors``, in a line log and in a tracker-server
+    log (hex reads, as its releases write them) read from a file in small chunks, most of
+    them into the memory of earlier chunks: the tables of the whole log decoded at once."""
+    from .vectors import ALL_FRAMES
+
+    reused = []
+    fill = reading._fill
+    monkeypatch.setattr(reading, "_fill", lambda handle, size, held, seen, reuse=None: (
+        reused.append(reuse is not None) or fill(handle, size, held, seen, reuse)))
+    lines = []
+    for k in range(24):  # each round a second later, on a connection of its own
+        for _, frame in ALL_FRAMES:
+            if layout == "lines" and all(32 <= b < 127 for b in frame):
+                lines.append(b"2026-11-02T07:%02d:%02d.000Z " % divmod(k, 60) + frame + b"\n")
+            elif layout == "traccar":
+                lines.append(b"2026-11-02 07:%02d:%02d  INFO: [T%08x: pt502 < 10.0.0.5] "
+                             % (*divmod(k, 60), 0x5E000000 + k) + frame.hex().encode() + b"\n")
+    data = b"".join(lines)
+    path = tmp_path / "real.log"
+    path.write_bytes(data)
+    whole = read_log(path, format=layout)  # (one chunk)
+    log = read_log(path, format=layout, chunk_bytes=3000)
+    assert log.messages.equals(whole.messages)
+    assert log.rejects.equals(whole.rejects)
+    assert len(whole.messages) >= 24 * 10 and sum(reused) > len(data) // 3000 // 4
