@@ -217,11 +217,8 @@ def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
 def _dict_strings(indices, dictionary, null_code=None):
     """A string column from small integer codes into ``dictionary`` (a list of str)."""
     codes = np.ascontiguousarray(indices, np.int32)
-    encoded = [text.encode() for text in dictionary]
-    dict_offsets = np.zeros(len(encoded) + 1, np.int32)
-    np.cumsum([len(b) for b in encoded], out=dict_offsets[1:])
-    dict_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-    offsets, data = take_strings(read_only(codes), read_only(dict_offsets), dict_data)
+    dict_offsets, dict_data = _encoded(tuple(dictionary))
+    offsets, data = take_strings(read_only(codes), dict_offsets, dict_data)
     n = codes.shape[0]
     bitmap = None
     nulls = 0
@@ -233,6 +230,18 @@ def _dict_strings(indices, dictionary, null_code=None):
     return pa.Array.from_buffers(
         pa.string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(dictionary: tuple) -> tuple:
+    """``(offsets, data)`` of the UTF-8 strings of ``dictionary``, for
+    :func:`take_strings`: made once for the dictionaries every chunk uses (protocols,
+    alarms, reasons), not per column."""
+    encoded = [text.encode() for text in dictionary]
+    offsets = np.zeros(len(encoded) + 1, np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    return read_only(offsets), data
 
 
 def _with_nulls(values, typ, null):
@@ -651,6 +660,8 @@ def _messages_table(buf, idx, f_off, f_e, f_seg, cv, iv, tm, fv, sl, tcode,
 
 
 def _rejects_table(buf, r_s, r_e, reason, proto, seg, mapping, source):
+    if r_s.shape[0] == 0:  # (most chunks: the table of none, made once)
+        return empty_rejects()
     columns = {
         S.SOURCE: _source_column(mapping, source, r_s),
         S.OFFSET: pa.array(mapping.src(r_s), pa.int64()),
