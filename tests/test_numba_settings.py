@@ -130,7 +130,7 @@ def test_the_parsers_are_warmed_up_with_the_types_decoding_passes():
     _pt502_kernels.warm_up()
     _pt60_kernels.warm_up()
     # what a first decode compiles while its parsers compile aside
-    from bofan_analytics.decode import _arrow_kernels, _assemble, _compressed_kernels
+    from bofan_analytics.decode import _arrow_kernels, _assemble
 
     _assemble._TABLES_COMPILED.clear()
     _assemble._compile_tables()
@@ -139,8 +139,7 @@ def test_the_parsers_are_warmed_up_with_the_types_decoding_passes():
     assert len(_pt60_kernels.parse_pt60.signatures) == 1
     assert len(_framing_kernels.frame_segments.signatures) == 1
     for kernel in (_arrow_kernels.gather_slices, _arrow_kernels.take_strings,
-                   _arrow_kernels.gather_columns, _arrow_kernels.inherit_device,
-                   _compressed_kernels.any_compressed):
+                   _arrow_kernels.gather_columns, _arrow_kernels.inherit_device):
         assert len(kernel.signatures) == 1, kernel
 
 

@@ -18,7 +18,13 @@ from ._arrow_kernels import (
     validity_of,
 )
 from ._codes import ALARM_NAMES, P_PT502, PROTOCOL_NAMES, REASONS
-from ._compressed_kernels import REF_AUX, REF_BUF, REF_INIT, any_compressed, expand_compressed
+from ._compressed_kernels import (
+    REF_AUX,
+    REF_BUF,
+    REF_INIT,
+    expand_compressed,
+    last_references,
+)
 from ._fields import (
     C_ALARM,
     C_PROTO,
@@ -311,8 +317,9 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
     buf = read_only(buf)  # the type every kernel is compiled for, whoever made the bytes
     if framed is None:
         framed = frame_segments(buf, segs.s, segs.e, segs.final, segs.line_start, segs.cont)
-    f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, _n_sep, end_ls = framed
-    pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references)
+    f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_compressed, end_ls = framed
+    pbuf, p_s, p_e, expand_status = _expand_compressed(buf, segs, f_s, f_e, f_seg, references,
+                                                       n_compressed > 0)
     # frames in input order: where sessions were regrouped (mapping.reorders), by where
     # each frame was completed, which does not depend on how the input was cut into
     # chunks. They are parsed in that order, so the tables come out in it (cheaper than
@@ -417,15 +424,16 @@ def _compile_tables() -> None:
 _NO_REF = (b"", b"", False)
 
 
-def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
+def _expand_compressed(buf, segs, f_s, f_e, f_seg, references, compressed):
     """Compressed PT-502 frames expanded into the sentences they stand for.
 
     Returns ``(pbuf, p_s, p_e, status)``: the buffer and ranges to parse (``buf`` and the
     frames themselves when nothing was compressed), and per frame a reject reason of the
-    expansion (or None when there was none).
+    expansion (or None when there was none). ``compressed``: whether any frame is a
+    compressed sentence (the framer counts them).
     """
     nseg = segs.s.shape[0]
-    if references is None and not any_compressed(buf, f_s, f_e):
+    if references is None and not compressed:
         return buf, f_s, f_e, None  # no state to keep and nothing to expand
     if references is None:
         chain = np.full(nseg, -1, np.int64)
@@ -437,16 +445,20 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
         firsts = np.flatnonzero((segs.prev < 0) & ~segs.fresh)
     init, init_s, init_e, init_le, init_nle, init_open = _references_in(
         references, firsts, segs.key[firsts], nseg)
+    if not compressed:  # only the references the connections end with to keep
+        at = _ending(segs)
+        out = last_references(buf, segs.s, segs.e, segs.final, chain, f_s, f_e, f_seg, at,
+                              init_s, init_e, init_le, init_nle, init_open)
+        _keep_references(references, segs, at, out, {REF_BUF: buf, REF_INIT: init})
+        return buf, f_s, f_e, None
     aux, x_s, x_e, status, out = expand_compressed(
         buf, segs.s, segs.e, segs.final, chain, f_s, f_e, f_seg.astype(np.int64),
         init, init_s, init_e, init_le, init_nle, init_open,
     )
     if references is not None:
-        for k in segs.key[segs.closes].tolist():
-            references.pop(k, None)
-        at = np.flatnonzero(last_of_key(segs.prev) & ~segs.closes)
-        _references_out(references, segs.key[at], out[at], {REF_BUF: buf, REF_INIT: init,
-                                                             REF_AUX: aux})
+        at = _ending(segs)
+        _keep_references(references, segs, at, out[at], {REF_BUF: buf, REF_INIT: init,
+                                                          REF_AUX: aux})
     expanded = x_s >= 0
     if not (status != 0).any() and not expanded.any():
         return buf, f_s, f_e, None
@@ -457,6 +469,21 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references):
     else:
         pbuf, p_s, p_e = buf, f_s, f_e
     return pbuf, p_s, p_e, status
+
+
+def _ending(segs):
+    """The segments connections end with in a chunk, but for those that closed: the ones
+    whose references are kept."""
+    return np.flatnonzero(last_of_key(segs.prev) & ~segs.closes)
+
+
+def _keep_references(references, segs, at, ends, sources):
+    """The references connections end with in this chunk (``ends``: those of segments
+    ``at``, the last of each connection that did not close) kept for the next chunk; a
+    closed connection's is dropped."""
+    for k in segs.key[segs.closes].tolist():
+        references.pop(k, None)
+    _references_out(references, segs.key[at], ends, sources)
 
 
 def _references_in(references, firsts, keys, nseg):

@@ -23,7 +23,14 @@ from .._numba import helper, jit
 from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
 from ._text_kernels import ZERO
 
-__all__ = ["expand_compressed", "any_compressed", "REF_NONE", "REF_BUF", "REF_INIT", "REF_AUX"]
+__all__ = [
+    "expand_compressed",
+    "last_references",
+    "REF_NONE",
+    "REF_BUF",
+    "REF_INIT",
+    "REF_AUX",
+]
 
 #: where a reference's bytes are: nowhere, the chunk, the carried-over state, the expansions
 REF_NONE, REF_BUF, REF_INIT, REF_AUX = 0, 1, 2, 3
@@ -113,15 +120,6 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
     if g < e:  # a group for a field the reference does not have
         return pos, R_BAD_FIELD
     return pos, 0
-
-
-@jit
-def any_compressed(buf, f_s, f_e):
-    """Whether any of the frames is a compressed sentence."""
-    for j in range(f_s.shape[0]):
-        if _is_compressed(buf, f_s[j], f_e[j]):
-            return True
-    return False
 
 
 @helper
@@ -279,3 +277,93 @@ def _reference_walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, ini
         started = False
     st[_POS] = pos
     return False
+
+
+@jit
+def last_references(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, targets, init_s,
+                    init_e, init_le, init_nle, init_open):
+    """The references segments ``targets`` end with, as rows of :func:`expand_compressed`'s
+    ``out``, for frames among which none is compressed (the arguments as there).
+
+    Then a segment ends with its last sentence, or, when it has none, with what the
+    segment before it on its connection (``seg_prev``) ended with; only the line end
+    after a sentence may go on into the segments after it. So each target is traced back
+    along its connection to the segment of its last sentence, and only the line ends are
+    followed forward from there: the frames of the other segments are never visited,
+    where the walk of :func:`expand_compressed` visits every frame and keeps a row for
+    every segment (a tracker-server chunk has tens of thousands of segments and a few
+    hundred connections).
+    """
+    m = targets.shape[0]
+    out = np.zeros((m, 7), np.int64)
+    path = np.empty(64, np.int64)  # segments traced back from one target
+    le = np.zeros(2, np.uint8)
+    for i in range(m):
+        q = targets[i]
+        n_path = 0
+        found = -1
+        while True:
+            if n_path == path.shape[0]:
+                path = _grown(path)
+            path[n_path] = q
+            n_path += 1
+            found = _last_sentence(buf, f_s, f_e, f_seg, q)
+            if found >= 0 or seg_prev[q] < 0:
+                break
+            q = seg_prev[q]
+        if found >= 0:  # the line end after it, then the segments after q
+            where = REF_BUF
+            rs = f_s[found]
+            re_ = f_e[found]
+            nle, stop = _line_end(buf, re_, seg_e[q], le, 0)
+            is_open = nle < 2 and stop == seg_e[q] and seg_final[q] == 0
+            n_path -= 1
+        else:  # q starts its connection here: from what it was given, q included
+            where = REF_NONE if init_s[q] < 0 else REF_INIT
+            rs = init_s[q]
+            re_ = init_e[q]
+            nle = init_nle[q]
+            le[0] = init_le[q, 0]
+            le[1] = init_le[q, 1]
+            is_open = init_open[q] != 0
+        for p in range(n_path - 1, -1, -1):
+            if not is_open:
+                break
+            k = path[p]
+            nle, stop = _line_end(buf, seg_s[k], seg_e[k], le, nle)
+            is_open = nle < 2 and stop == seg_e[k] and seg_final[k] == 0
+        out[i, 0] = where
+        out[i, 1] = rs
+        out[i, 2] = re_
+        out[i, 3] = le[0]
+        out[i, 4] = le[1]
+        out[i, 5] = nle
+        out[i, 6] = 1 if is_open else 0
+    return out
+
+
+@helper(allocates=True)
+def _grown(path):
+    bigger = np.empty(2 * path.shape[0], np.int64)
+    for i in range(path.shape[0]):
+        bigger[i] = path[i]
+    return bigger
+
+
+@helper
+def _last_sentence(buf, f_s, f_e, f_seg, k):
+    """The last sentence frame of segment ``k`` (frames are in segment order), or -1."""
+    lo = 0
+    hi = f_seg.shape[0]
+    while lo < hi:  # the first frame of a later segment
+        mid = (lo + hi) // 2
+        if f_seg[mid] <= k:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = lo - 1
+    while j >= 0 and f_seg[j] == k:
+        if _is_sentence(buf, f_s[j], f_e[j]):
+            return j
+        j -= 1
+    return -1

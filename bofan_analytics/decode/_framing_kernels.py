@@ -294,16 +294,15 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, li
     caller can grow it. (Growing arrays inside the loop would make numba count references
     on every iteration, which costs more than the framing itself.)"""
     nseg = seg_s.shape[0]
-    n_sep = 0
+    n_compressed = 0
     while k < nseg:
         e = seg_e[k]
         final = seg_final[k] != 0
         while i < e:
             if nf == f_off.shape[0] or nr == r_s.shape[0]:
-                return k, i, line_start, nf, nr, n_sep, False
+                return k, i, line_start, nf, nr, n_compressed, False
             c = buf[i]
             if c == _CR or c == _LF:
-                n_sep += 1
                 i += 1
                 line_start = True
                 continue
@@ -345,6 +344,8 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, li
                 f_e[nf] = fend
                 f_seg[nf] = k
                 nf += 1
+                if compressed and fend - content >= 3:  # (what the expansion takes up)
+                    n_compressed += 1
             else:
                 r_s[nr] = start
                 r_e[nr] = fend
@@ -361,7 +362,7 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, li
         if k < nseg:
             i = seg_s[k]
             line_start = _line_start_of(seg_line_start, seg_cont, end_ls, k)
-    return k, i, line_start, nf, nr, n_sep, True
+    return k, i, line_start, nf, nr, n_compressed, True
 
 
 @helper(inline=True)
@@ -382,11 +383,13 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont):
     line state that segment ended in. The caller makes sure it ended at a frame boundary
     (see ``decode_pieces``); ``seg_line_start[k]`` gives the state otherwise.
 
-    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_sep, end_ls)``:
+    Returns ``(f_off, f_s, f_e, f_seg, r_s, r_e, r_reason, r_seg, consumed, n_compressed,
+    end_ls)``:
     frame k occupies ``buf[f_off[k]:f_e[k]]`` (the binary header included) and its text is
     ``buf[f_s[k]:f_e[k]]``; reject k is ``buf[r_s[k]:r_e[k]]``; ``consumed[k]`` is where
-    segment k stopped (its end unless it is not final and ends inside a frame); ``n_sep``
-    counts CR/LF separator bytes; ``end_ls[k]`` is whether ``consumed[k]`` is at a line
+    segment k stopped (its end unless it is not final and ends inside a frame);
+    ``n_compressed`` counts the compressed sentences among the frames (what
+    :mod:`._compressed_kernels` expands); ``end_ls[k]`` is whether ``consumed[k]`` is at a line
     start as the framer sees it, which is how a later chunk of that segment must begin.
     """
     nseg = seg_s.shape[0]
@@ -408,13 +411,13 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont):
     line_start = _line_start_of(seg_line_start, seg_cont, end_ls, 0) if nseg > 0 else True
     nf = np.int64(0)
     nr = np.int64(0)
-    n_sep = np.int64(0)
+    n_compressed = np.int64(0)
     while True:
-        k, i, line_start, nf, nr, sep, done = _frame_into(
+        k, i, line_start, nf, nr, more, done = _frame_into(
             buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, line_start,
             f_off, f_s, f_e, f_seg, nf, r_s, r_e, r_reason, r_seg, nr, consumed, end_ls,
         )
-        n_sep += sep
+        n_compressed += more
         if done:
             break
         if nf == f_off.shape[0]:
@@ -437,6 +440,6 @@ def frame_segments(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont):
         r_reason[:nr],
         r_seg[:nr],
         consumed,
-        n_sep,
+        n_compressed,
         end_ls,
     )

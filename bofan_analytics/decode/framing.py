@@ -89,7 +89,7 @@ class StreamCutter:
             return Cut([], [], [])
         buf = np.frombuffer(data, np.uint8)
         ends = np.array([len(data)], np.int64)
-        (f_off, _f_s, f_e, _f_seg, r_s, r_e, r_reason, _r_seg, consumed, _n_sep,
+        (f_off, _f_s, f_e, _f_seg, r_s, r_e, r_reason, _r_seg, consumed, _compressed,
          end_ls) = frame_segments(
             buf, _ONE, ends, np.array([final], np.int8), np.array([self._line_start], np.int8),
             _ALONE,

@@ -102,3 +102,86 @@ def test_a_long_chain_of_long_sentences_expands_each_against_the_one_before():
     times = log.messages.column("time").to_pylist()
     assert times == [datetime(2017, 11, 28, 14, 57, s, tzinfo=timezone.utc) for s in range(3, 60)]
     assert set(log.messages.column("driver_id").to_pylist()) == {"D" * 300}
+
+
+#: what a segment of a connection may hold: a sentence, a photo chunk or a PT-60 frame
+#: (frames), each followed by some line end, or a line end alone (the rest of one cut off)
+_ITEMS = st.lists(st.tuples(st.sampled_from([b"$POS,1", b"$PHD0,0,", b"@G#@,V01,6,1@R#@", b""]),
+                            st.sampled_from([b"", b"\r", b"\n", b"\r\n"])), max_size=4)
+_SEGMENTS = st.lists(st.tuples(st.integers(0, 2), _ITEMS, st.booleans(), st.booleans()),
+                     min_size=1, max_size=12)
+_INIT = st.lists(st.tuples(st.sampled_from([b"", b"$POS,0"]), st.sampled_from([b"", b"\r", b"\r\n"]),
+                           st.booleans()), min_size=3, max_size=3)
+
+
+@given(_SEGMENTS, _INIT)
+@SETTINGS
+def test_references_kept_without_compressed_frames_are_those_the_full_walk_keeps(segments, init):
+    """With no compressed frame among them, the references connections end with are traced
+    back from their last segments (``last_references``) as the walk over every frame
+    (``expand_compressed``) finds them: same source, bytes, line end and open state."""
+    import numpy as np
+
+    from bofan_analytics.decode._assemble import _references_in, last_of_key
+    from bofan_analytics.decode._compressed_kernels import (
+        REF_NONE,
+        expand_compressed,
+        last_references,
+    )
+
+    data = bytearray()
+    seg_s, seg_e, keys, prev, fresh, final, f_s, f_e, f_seg = ([] for _ in range(9))
+    last_of = {}
+    for k, (key, items, is_fresh, is_final) in enumerate(segments):
+        seg_s.append(len(data))
+        for frame, line_end in items:
+            if frame:
+                f_s.append(len(data))
+                f_e.append(len(data) + len(frame))
+                f_seg.append(k)
+            data += frame + line_end
+        seg_e.append(len(data))
+        keys.append(key)
+        prev.append(last_of.get(key, -1))
+        last_of[key] = k
+        fresh.append(is_fresh)
+        final.append(is_final)
+    buf = np.frombuffer(bytes(data) or b"\0", np.uint8)
+    seg_s, seg_e, keys, prev, f_s, f_e = (np.array(a, np.int64) for a in (
+        seg_s, seg_e, keys, prev, f_s, f_e))
+    f_seg = np.array(f_seg, np.int32)  # as the framer gives it
+    fresh = np.array(fresh, bool)
+    final = np.array(final, np.int8)
+    chain = np.where(fresh, -1, prev)
+    firsts = np.flatnonzero((prev < 0) & ~fresh)
+    references = {key: ref for key, ref in enumerate(
+        (text, line_end, is_open) for text, line_end, is_open in init)}
+    given_in = _references_in(references, firsts, keys[firsts], seg_s.shape[0])
+    every = expand_compressed(buf, seg_s, seg_e, final, chain, f_s, f_e, f_seg.astype(np.int64),
+                              *given_in)[4]
+    targets = np.flatnonzero(last_of_key(prev))
+    traced = last_references(buf, seg_s, seg_e, final, chain, f_s, f_e, f_seg, targets,
+                             *given_in[1:])
+    for want, got in zip(every[targets].tolist(), traced.tolist(), strict=True):
+        where, rs, re_, le0, le1, nle, is_open = want
+        assert got[0] == where
+        if where != REF_NONE:
+            assert got[1:3] == [rs, re_]
+        assert got[5:] == [nle, is_open]
+        assert got[3:3 + nle] == [le0, le1][:nle]
+
+
+def test_the_framer_counts_the_compressed_sentences_it_cuts():
+    import numpy as np
+
+    from bofan_analytics._numba import read_only
+    from bofan_analytics.decode._framing_kernels import frame_segments
+
+    data = _CAPTURE.data
+    buf = read_only(np.frombuffer(data, np.uint8))
+    one = np.ones(1, np.int8)
+    _, f_s, f_e, *_, n_compressed, _ = frame_segments(
+        buf, np.zeros(1, np.int64), np.array([len(data)], np.int64), one, one,
+        np.full(1, -1, np.int64))
+    starts = [(data[s], data[s + 2] if e - s >= 3 else 255) for s, e in zip(f_s, f_e, strict=True)]
+    assert n_compressed == sum(first == ord("@") and third < 32 for first, third in starts) > 100
