@@ -5,8 +5,8 @@ import numpy as np
 from .._numba import jit
 from ._text_kernels import load_word, store_word
 
-__all__ = ["gather_columns", "gather_slices", "validity_of", "inherit_device", "locate_pieces",
-           "take_strings"]
+__all__ = ["gather_columns", "gather_slices", "validity_of", "inherit_device", "last_devices",
+           "locate_pieces", "take_strings"]
 
 
 @jit
@@ -120,6 +120,30 @@ def inherit_device(dev_s, dev_e, f_conn, n_conns, ok, needs_device):
                 orphans[no] = k
                 no += 1
     return orphans[:no]
+
+
+@jit
+def last_devices(f_seg, f_off, usable, seg_prev, live, targets):
+    """For each segment ``targets[i]``, the last frame (by buffer position ``f_off``) among
+    the ``usable`` ones of it and of the segments before it on its key (``seg_prev``) that
+    are ``live``, or -1: where each connection's last device id is. One pass over the
+    frames (in any order) for each segment's last, then a few steps back per target."""
+    n_seg = seg_prev.shape[0]
+    last = np.full(n_seg, -1, np.int64)
+    for j in range(f_seg.shape[0]):
+        if usable[j]:
+            q = f_seg[j]
+            if last[q] < 0 or f_off[j] > f_off[last[q]]:
+                last[q] = j
+    out = np.full(targets.shape[0], -1, np.int64)
+    for i in range(targets.shape[0]):
+        q = targets[i]
+        while q >= 0 and live[q]:
+            if last[q] >= 0:
+                out[i] = last[q]
+                break
+            q = seg_prev[q]
+    return out
 
 
 @jit

@@ -13,6 +13,7 @@ from ._arrow_kernels import (
     gather_columns,
     gather_slices,
     inherit_device,
+    last_devices,
     locate_pieces,
     take_strings,
     validity_of,
@@ -61,7 +62,7 @@ from ._fields import (
     unpack_type,
 )
 from ._framing_kernels import frame_segments
-from ._lines_kernels import dictionary_codes, last_of_each_key
+from ._lines_kernels import dictionary_codes
 from ._parse import parse_frames
 from ._text_kernels import INT64_NULL
 
@@ -382,10 +383,10 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         # each one's first segment (connections are numbered as they first appear)
         opens = np.flatnonzero(np.diff(np.maximum.accumulate(segs.conn), prepend=-1) != 0)
         lookup = np.where(segs.fresh[opens], -1, segs.key[opens])[segs.conn]
-        messages = _fill_orphans(messages, idx, orphans, f_seg, lookup, known_devices)
+        messages, filled = _fill_orphans(messages, idx, orphans, f_seg, lookup, known_devices)
         for k in segs.key[segs.closes].tolist():
             known_devices.pop(k, None)
-        _remember_devices(messages, f_seg[idx], segs.key, known_devices, segs.live())
+        _remember_devices(pbuf, dev_s, dev_e, ok, f_seg, f_off, filled, segs, known_devices)
 
     bad = np.flatnonzero(~ok)
     rej_s = np.concatenate([r_s, f_off[bad]])
@@ -702,33 +703,45 @@ def _rejects_table(buf, r_s, r_e, reason, proto, seg, mapping, source):
 
 
 def _fill_orphans(messages, idx, orphans, f_seg, seg_key, known):
-    """Device ids of ``$PHD`` chunks that open a chunk, from the connection's earlier frames."""
+    """Device ids of ``$PHD`` chunks that open a chunk, from the connection's earlier frames.
+    Returns the messages and ``{frame: device id}`` of the frames given one."""
     if orphans.shape[0] == 0 or not known:
-        return messages
+        return messages, {}
     row_of = np.empty(f_seg.shape[0], np.int64)
     row_of[idx] = np.arange(idx.shape[0])
     rows = row_of[orphans]
     devices = messages.column(S.DEVICE_ID).to_pylist()
-    changed = False
+    filled = {}
     for row, frame in zip(rows.tolist(), orphans.tolist(), strict=True):
         dev = known.get(int(seg_key[f_seg[frame]]))
         if dev is not None:
             devices[row] = dev
-            changed = True
-    if not changed:
-        return messages
+            filled[frame] = dev
+    if not filled:
+        return messages, filled
     col = messages.schema.get_field_index(S.DEVICE_ID)
-    return messages.set_column(col, S.MESSAGES.field(S.DEVICE_ID), pa.array(devices, pa.string()))
+    field = S.MESSAGES.field(S.DEVICE_ID)
+    return messages.set_column(col, field, pa.array(devices, pa.string())), filled
 
 
-def _remember_devices(messages, segs_of_rows, seg_key, known, live):
-    """The last device id of each connection, from rows of ``live`` segments."""
-    if len(messages) == 0:
+def _remember_devices(buf, dev_s, dev_e, ok, f_seg, f_off, filled, segs, known):
+    """The last device id of each connection, from the messages (frames ``ok``, their ids
+    at ``buf[dev_s:dev_e]`` or in ``filled``) of segments that no close of it follows.
+    Each connection's last segment is traced back (:func:`last_devices`); the messages'
+    id column is not looked at. Kept in the order of the messages they come from."""
+    usable = ok & (dev_s >= 0)
+    if filled:
+        usable[list(filled)] = True
+    targets = np.flatnonzero(last_of_key(segs.prev))
+    frames = last_devices(f_seg, f_off, usable, segs.prev, segs.live(), targets)
+    found = np.flatnonzero(frames >= 0)
+    if found.shape[0] == 0:
         return
-    devices = messages.column(S.DEVICE_ID)
-    keys = seg_key[segs_of_rows]
-    last_rows = last_of_each_key(keys, ~np.asarray(devices.is_null()) & live[segs_of_rows])
-    if last_rows.shape[0] == 0:
-        return
-    devs = devices.take(pa.array(last_rows)).to_pylist()
-    known.update(zip(keys[last_rows].tolist(), devs, strict=True))
+    order = np.argsort(frames[found])  # as the messages come
+    frames = frames[found][order]
+    keys = segs.key[targets[found][order]].tolist()
+    devices = _string_array(buf, dev_s[frames], dev_e[frames]).to_pylist()
+    for i, frame in enumerate(frames.tolist()):
+        if frame in filled:
+            devices[i] = filled[frame]
+    known.update(zip(keys, devices, strict=True))

@@ -36,7 +36,6 @@ __all__ = [
     "gather_pieces",
     "group_by_key",
     "previous_of_key",
-    "last_of_each_key",
     "dictionary_codes",
     "piece_pauses",
     "lay_out",
@@ -662,24 +661,6 @@ def previous_of_key(key):
         slot_key[j] = key[k]
         slot_last[j] = k
     return prev
-
-
-@jit
-def last_of_each_key(key, mask):
-    """The index of the last item of each key among the items ``mask`` holds, in the order
-    of those last items: one pass, with a hash table of each key's last item."""
-    n = key.shape[0]
-    bits, slot_key, slot_last = _hash_table(n)
-    is_last = np.zeros(n, np.bool_)
-    for k in range(n):
-        if mask[k]:
-            j = _slot(slot_key, slot_last, bits, key[k])
-            if slot_last[j] >= 0:
-                is_last[slot_last[j]] = False
-            slot_key[j] = key[k]
-            slot_last[j] = k
-            is_last[k] = True
-    return np.flatnonzero(is_last)
 
 
 @helper(allocates=True)

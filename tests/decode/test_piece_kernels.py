@@ -129,20 +129,40 @@ def _previous_naive(keys):
     return prev
 
 
-@settings(deadline=None)  # the first example compiles the kernels
-@given(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**62)), max_size=300),
-       st.data())
-def test_previous_and_last_item_of_each_key_against_a_dict(keys, data):
-    from bofan_analytics.decode._lines_kernels import last_of_each_key, previous_of_key
+@settings(deadline=None)  # the first example compiles the kernel
+@given(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**62)), max_size=300))
+def test_previous_item_of_each_key_against_a_dict(keys):
+    from bofan_analytics.decode._lines_kernels import previous_of_key
 
-    arr = np.array(keys, np.int64)
-    assert previous_of_key(arr).tolist() == _previous_naive(keys)
-    mask = data.draw(st.lists(st.booleans(), min_size=len(keys), max_size=len(keys)))
-    last = {}
-    for k, (key, held) in enumerate(zip(keys, mask, strict=True)):
-        if held:
-            last[key] = k
-    assert last_of_each_key(arr, np.array(mask, bool)).tolist() == sorted(last.values())
+    assert previous_of_key(np.array(keys, np.int64)).tolist() == _previous_naive(keys)
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.booleans()), min_size=1,
+                max_size=30), st.data())
+def test_last_device_frames_against_a_walk_over_every_frame(segments, data):
+    """Each connection's last frame with a device id (``last_devices``): of the usable
+    frames in segments of its key that no close of the key follows, the last in buffer
+    order; frames come to the kernel in any order."""
+    from bofan_analytics.decode._arrow_kernels import last_devices
+
+    keys = [key for key, _, _ in segments]
+    prev = np.array(_previous_naive(keys), np.int64)
+    closes = [k for k, (_, _, close) in enumerate(segments) if close]
+    live = np.array([not any(keys[c] == key and c > k for c in closes)
+                     for k, key in enumerate(keys)])
+    frames = [(k, j) for k, (_, count, _) in enumerate(segments) for j in range(count)]
+    usable = data.draw(st.lists(st.booleans(), min_size=len(frames), max_size=len(frames)))
+    order = data.draw(st.permutations(range(len(frames))))
+    f_seg = np.array([frames[i][0] for i in order], np.int32)
+    f_off = np.array([10 * frames[i][0] + frames[i][1] for i in order], np.int64)
+    targets = np.flatnonzero([k not in prev for k in range(len(segments))])
+    got = last_devices(f_seg, f_off, np.array([usable[i] for i in order], bool), prev, live,
+                       targets)
+    for target, frame in zip(targets.tolist(), got.tolist(), strict=True):
+        held = [i for i, (k, _) in enumerate(frames)  # frames are listed in buffer order
+                if keys[k] == keys[target] and live[k] and usable[i]]
+        assert frame == (order.index(max(held)) if held else -1)
 
 
 @settings(deadline=None)
@@ -162,12 +182,10 @@ def test_dictionary_codes_against_a_dict(keys):
 
 
 def test_previous_item_of_each_key_by_hand():
-    from bofan_analytics.decode._lines_kernels import last_of_each_key, previous_of_key
+    from bofan_analytics.decode._lines_kernels import previous_of_key
 
     keys = np.array([5, 7, 5, 5, 9, 7], np.int64)
     assert previous_of_key(keys).tolist() == [-1, -1, 0, 2, -1, 1]
-    held = np.array([True, True, True, False, True, False])
-    assert last_of_each_key(keys, held).tolist() == [1, 2, 4]
     assert previous_of_key(np.zeros(0, np.int64)).tolist() == []
 
 
