@@ -62,7 +62,7 @@ from ._fields import (
     unpack_type,
 )
 from ._framing_kernels import frame_segments
-from ._lines_kernels import dictionary_codes
+from ._lines_kernels import dictionary_codes, last_of_key
 from ._parse import parse_frames
 from ._text_kernels import INT64_NULL
 
@@ -118,14 +118,6 @@ class Segments:
         np.maximum.at(last, which, at)
         j = np.minimum(np.searchsorted(keys, self.key), keys.shape[0] - 1)
         return ~((keys[j] == self.key) & (last[j] > np.arange(n)))
-
-
-def last_of_key(prev):
-    """Which items are the last of their key, given each one's previous item of its key
-    (``prev``, -1 for none): those no other item names as its previous."""
-    last = np.ones(prev.shape[0], bool)
-    last[prev[prev >= 0]] = False
-    return last
 
 
 class OffsetMap:

@@ -23,7 +23,7 @@ from ..io.files import source_name
 from ..io.formats import DEFAULT_PORT, capture_format, check_port
 from ..io.formats._base import CaptureFormat
 from ..io.formats._parallel import by_halves
-from ._assemble import PieceMap, Segments, decode_segments, empty_rejects, last_of_key
+from ._assemble import PieceMap, Segments, decode_segments, empty_rejects
 from ._codes import REASONS
 from ._framing_kernels import frame_segments
 from ._lines_kernels import (
@@ -34,6 +34,7 @@ from ._lines_kernels import (
     cut_segments,
     gather_pieces,
     group_by_key,
+    last_of_key,
     lay_out,
     piece_pauses,
     piece_starts,

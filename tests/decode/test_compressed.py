@@ -122,12 +122,13 @@ def test_references_kept_without_compressed_frames_are_those_the_full_walk_keeps
     (``expand_compressed``) finds them: same source, bytes, line end and open state."""
     import numpy as np
 
-    from bofan_analytics.decode._assemble import _references_in, last_of_key
+    from bofan_analytics.decode._assemble import _references_in
     from bofan_analytics.decode._compressed_kernels import (
         REF_NONE,
         expand_compressed,
         last_references,
     )
+    from bofan_analytics.decode._lines_kernels import last_of_key
 
     data = bytearray()
     seg_s, seg_e, keys, prev, fresh, final, f_s, f_e, f_seg = ([] for _ in range(9))

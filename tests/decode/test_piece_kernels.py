@@ -131,10 +131,12 @@ def _previous_naive(keys):
 
 @settings(deadline=None)  # the first example compiles the kernel
 @given(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**62)), max_size=300))
-def test_previous_item_of_each_key_against_a_dict(keys):
-    from bofan_analytics.decode._lines_kernels import previous_of_key
+def test_previous_and_last_item_of_each_key_against_a_dict(keys):
+    from bofan_analytics.decode._lines_kernels import last_of_key, previous_of_key
 
-    assert previous_of_key(np.array(keys, np.int64)).tolist() == _previous_naive(keys)
+    prev = previous_of_key(np.array(keys, np.int64))
+    assert prev.tolist() == _previous_naive(keys)
+    assert last_of_key(prev).tolist() == [key not in keys[k + 1:] for k, key in enumerate(keys)]
 
 
 @settings(deadline=None)
