@@ -64,6 +64,7 @@ from ._text_kernels import (
     ONES,
     POW10,
     ZERO,
+    at,
     days_from_civil,
     find_byte,
     first_byte_set,
@@ -109,16 +110,22 @@ def _is_alnum(c):
 
 
 @helper(inline=True)
+def _type_is(buf, t, comma, a, b, c):
+    """Whether the type ``buf[t:comma]`` starts with the three letters ``a b c``."""
+    return comma - t >= 3 and at(buf, t) == a and at(buf, t + 1) == b and at(buf, t + 2) == c
+
+
+@helper(inline=True)
 def _digit(buf, i):
     """The digit ``buf[i]``; below 0 or above 9 when it is none."""
-    return buf[i] + ZERO - 48
+    return at(buf, i) + ZERO - 48
 
 
 @helper(inline=True)
 def _pack(buf, s, e):
     v = np.int64(0)
     for i in range(s, e):
-        v |= np.int64(buf[i]) << np.int64(8 * (i - s))
+        v |= np.int64(at(buf, i)) << np.int64(8 * (i - s))
     return v
 
 
@@ -152,7 +159,7 @@ def _parse_binary(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = buf[i] + ZERO
+        c = at(buf, i) + ZERO
         if c != 48 and c != 49:
             return BAD
         v = v * 2 + (c - 48)
@@ -179,7 +186,7 @@ def _parse_adc(buf, s, e, adc, k):
 def _time_of_day(buf, p, q):
     """``hhmmss[.f{1,6}]`` as milliseconds, or -1. ``hhmmss.fff``, what units send, is
     read by position, one test for all nine digits."""
-    if q - p == 10 and buf[p + 6] == 46:
+    if q - p == 10 and at(buf, p + 6) == 46:
         h1, h0, m1, m0 = _digit(buf, p), _digit(buf, p + 1), _digit(buf, p + 2), _digit(buf, p + 3)
         s1, s0 = _digit(buf, p + 4), _digit(buf, p + 5)
         f2, f1, f0 = _digit(buf, p + 7), _digit(buf, p + 8), _digit(buf, p + 9)
@@ -215,34 +222,36 @@ def _coordinate(buf, p, q, hs, he, positive, negative, limit):
     value, ok = _parse_ddmm(buf, p, q)
     if not ok or value > limit or he - hs != 1:
         return np.nan
-    if buf[hs] != positive and buf[hs] != negative:
+    if at(buf, hs) != positive and at(buf, hs) != negative:
         return np.nan
-    return -value if buf[hs] == negative else value
+    return -value if at(buf, hs) == negative else value
 
 
 @helper(inline=True)
 def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
-    """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason, tcode)."""
+    """One PT-502 sentence ``buf[s:e]`` (binary header already stripped). Returns (reason,
+    tcode)."""
     cv[C_PROTO, k] = P_PT502
     t = s + 1
     comma = find_byte(buf, t, e, 44)
     if comma == e:
         return R_TRUNCATED, 0
     # $PHD<offset>,<length>,<binary>: the data may hold any byte, so no trimming
-    if comma - t >= 3 and buf[t] == 80 and buf[t + 1] == 72 and buf[t + 2] == 68:
+    if _type_is(buf, t, comma, 80, 72, 68):
         off = parse_uint(buf, t + 3, comma)
         c2 = find_byte(buf, comma + 1, e, 44)
         length = parse_uint(buf, comma + 1, c2)
-        if off < 0 or off > INT32_MAX or length < 0 or c2 == e and length > 0 or e - (c2 + 1) != length:
+        if (off < 0 or off > INT32_MAX or length < 0 or c2 == e and length > 0
+                or e - (c2 + 1) != length):
             return (R_TRUNCATED if c2 == e or e - (c2 + 1) < length else R_BAD_PHOTO), T_PHD
         iv[I_PHOTO_OFFSET, k] = off
         sl[2 * S_PAYLOAD, k] = c2 + 1
         sl[2 * S_PAYLOAD + 1, k] = e
         return R_OK, T_PHD
-    while e > s and (buf[e - 1] == 35 or buf[e - 1] == 32 or buf[e - 1] == 0):  # '#', ' ', NUL
-        e -= 1
+    while e > s and (at(buf, e - 1) == 35 or at(buf, e - 1) == 32 or at(buf, e - 1) == 0):
+        e -= 1  # '#', ' ', NUL
     tcode = np.int64(0)
-    if comma - t >= 3 and buf[t] == 70 and buf[t + 1] == 85 and buf[t + 2] == 83:  # FUS<id>,fw
+    if _type_is(buf, t, comma, 70, 85, 83):  # FUS<id>,fw
         if not is_digits(buf, t + 3, comma) or comma - t - 3 > 20:
             return R_BAD_DEVICE_ID, _T_FUS
         if not is_printable(buf, comma + 1, e):
@@ -250,7 +259,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         set_slice(sl, S_DEVICE, k, t + 3, comma)
         set_slice(sl, S_FIRMWARE, k, comma + 1, e)
         return R_OK, _T_FUS
-    if comma - t >= 3 and buf[t] == 80 and buf[t + 1] == 72 and buf[t + 2] == 79:  # PHO<size>[-n]
+    if _type_is(buf, t, comma, 80, 72, 79):  # PHO<size>[-n]
         dash = find_byte(buf, t + 3, comma, 45)
         size = parse_uint(buf, t + 3, dash)
         n = parse_uint(buf, dash + 1, comma) if dash < comma else -1
@@ -262,7 +271,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         if comma - t < 1 or comma - t > 8:
             return R_UNKNOWN_PROTOCOL, 0
         for i in range(t, comma):
-            if not _is_alnum(buf[i]):
+            if not _is_alnum(at(buf, i)):
                 return R_UNKNOWN_PROTOCOL, 0
         tcode = _pack(buf, t, comma)
     cv[C_ALARM, k] = _alarm_code(tcode)
@@ -298,9 +307,9 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         return R_BAD_TIME, tcode
     # validity
     p = cut[2] + 1
-    if cut[3] - p != 1 or (buf[p] != 65 and buf[p] != 86):
+    if cut[3] - p != 1 or (at(buf, p) != 65 and at(buf, p) != 86):
         return R_BAD_VALIDITY, tcode
-    cv[C_VALID, k] = 1 if buf[p] == 65 else 0
+    cv[C_VALID, k] = 1 if at(buf, p) == 65 else 0
     # latitude and longitude, each with its hemisphere; a unit that never had a fix sends
     # all four fields empty: no position, not a bad one
     no_fix = cut[7] - cut[3] == 4
@@ -340,7 +349,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     p = find_byte(buf, q, e, 47)
     if p >= e:
         return R_OK, tcode
-    if p - 1 > q and _is_alnum(buf[p - 1]):  # the fix mode: A, D, E, N, ...
+    if p - 1 > q and _is_alnum(at(buf, p - 1)):  # the fix mode: A, D, E, N, ...
         set_slice(sl, S_MODE, k, p - 1, p)
     p += 1
     q = find_byte(buf, p, e, 47)
@@ -403,7 +412,7 @@ def parse_pt502(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode, adc):
     cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
     for k in range(f_s.shape[0]):
         s = f_s[k]
-        if buf[s] == 36:
+        if at(buf, s) == 36:
             clear_row(k, cv, iv, tm, fv, sl, tcode)
             reason, t = _parse_pt502(buf, s, f_e[k], k, cv, iv, tm, fv, sl, cut, adc)
             cv[C_STATUS, k] = reason

