@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._numba import jit
-from ._text_kernels import load_word, store_word
+from ._text_kernels import byte_at, load_word, store_word
 
 __all__ = ["gather_columns", "gather_slices", "validity_of", "inherit_device", "last_devices",
            "locate_pieces", "take_strings"]
@@ -70,7 +70,7 @@ def gather_slices(buf, starts, ends, cap):
             store_word(room, pos + i - s, load_word(buf, i))
             i += 8
         while i < e:
-            room[pos + i - s] = buf[i]
+            room[pos + i - s] = byte_at(buf, i)
             i += 1
         pos += e - s
     offsets[n] = pos

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._numba import helper, jit
 from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
-from ._text_kernels import ZERO
+from ._text_kernels import ZERO, byte_at
 
 __all__ = [
     "expand_compressed",
@@ -44,7 +44,7 @@ def _copy_ref(where, buf, init, aux, rs, re_, scratch):
     n = re_ - rs
     for i in range(n):
         if where == REF_BUF:
-            scratch[i] = buf[rs + i]
+            scratch[i] = byte_at(buf, rs + i)
         elif where == REF_INIT:
             scratch[i] = init[rs + i]
         else:
@@ -55,14 +55,15 @@ def _copy_ref(where, buf, init, aux, rs, re_, scratch):
 @helper
 def _is_sentence(buf, s, e):
     """A ``$`` sentence that is not a ``$PHD`` photo chunk."""
-    if e - s < 1 or buf[s] != 36:
+    if e - s < 1 or byte_at(buf, s) != 36:
         return False
-    return not (e - s >= 4 and buf[s + 1] == 80 and buf[s + 2] == 72 and buf[s + 3] == 68)
+    return not (e - s >= 4 and byte_at(buf, s + 1) == 80 and byte_at(buf, s + 2) == 72
+                and byte_at(buf, s + 3) == 68)
 
 
 @helper
 def _is_compressed(buf, s, e):
-    return e - s >= 3 and buf[s] == 64 and buf[s + 2] < 32
+    return e - s >= 3 and byte_at(buf, s) == 64 and byte_at(buf, s + 2) < 32
 
 
 @helper
@@ -86,16 +87,16 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
         check ^= ref[i]
     for i in range(nle):
         check ^= le[i]
-    if check != buf[s + 1]:
+    if check != byte_at(buf, s + 1):
         return pos, R_BAD_CHECKSUM
     g = s + 2
     for k in range(nf):
         last = k == nf - 1
         fs = cut[k]
         fe = re_ if last else cut[k + 1] - 1
-        if g < e and buf[g] == k:
-            kept = buf[g + 1] + ZERO
-            length = buf[g + 2] + ZERO
+        if g < e and byte_at(buf, g) == k:
+            kept = byte_at(buf, g + 1) + ZERO
+            length = byte_at(buf, g + 2) + ZERO
             flen = fe - fs + (nle if last else 0)
             if kept > flen:
                 return pos, R_BAD_FIELD
@@ -103,7 +104,7 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
                 aux[pos] = ref[fs + i] if fs + i < fe else le[fs + i - fe]
                 pos += 1
             for i in range(length):
-                aux[pos] = buf[g + 3 + i]
+                aux[pos] = byte_at(buf, g + 3 + i)
                 pos += 1
             g += 3 + length
         else:
@@ -126,8 +127,8 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
 def _line_end(buf, j, e, le, nle):
     """Append the CR/LF bytes at ``buf[j:e]`` to ``le`` (a line end has at most two);
     returns ``(nle, j)``."""
-    while j < e and nle < 2 and (buf[j] == 13 or buf[j] == 10):
-        le[nle] = buf[j]
+    while j < e and nle < 2 and (byte_at(buf, j) == 13 or byte_at(buf, j) == 10):
+        le[nle] = byte_at(buf, j)
         nle += 1
         j += 1
     return nle, j

@@ -34,7 +34,7 @@ from ._codes import (
     R_TRUNCATED,
     R_UNKNOWN_PROTOCOL,
 )
-from ._text_kernels import HIGH_BITS, ONES, ZERO, grow_i8, grow_i32, grow_i64, load_word
+from ._text_kernels import HIGH_BITS, ONES, ZERO, byte_at, grow_i8, grow_i32, grow_i64, load_word
 
 __all__ = ["frame_segments"]
 
@@ -58,20 +58,20 @@ _ATS = ONES * np.uint64(_AT)
 def _is_pt60_start(buf, j):
     # caller guarantees j + 4 <= len
     return (
-        buf[j] == _AT
-        and (buf[j + 1] == 71 or buf[j + 1] == 66)  # G or B
-        and buf[j + 2] == 35  # '#'
-        and buf[j + 3] == _AT
+        byte_at(buf, j) == _AT
+        and (byte_at(buf, j + 1) == 71 or byte_at(buf, j + 1) == 66)  # G or B
+        and byte_at(buf, j + 2) == 35  # '#'
+        and byte_at(buf, j + 3) == _AT
     )
 
 
 @helper
 def _is_pt60_end(buf, j):
     return (
-        buf[j] == _AT
-        and (buf[j + 1] == 82 or buf[j + 1] == 69)  # R or E
-        and buf[j + 2] == 35
-        and buf[j + 3] == _AT
+        byte_at(buf, j) == _AT
+        and (byte_at(buf, j + 1) == 82 or byte_at(buf, j + 1) == 69)  # R or E
+        and byte_at(buf, j + 2) == 35
+        and byte_at(buf, j + 3) == _AT
     )
 
 
@@ -79,13 +79,13 @@ def _is_pt60_end(buf, j):
 def _is_compressed_start(buf, j, e):
     """``@`` + check byte + a field number (below 32): caller checked it is no PT-60 start
     and that ``j + 3 <= e``."""
-    return buf[j] == _AT and buf[j + 2] < 32
+    return byte_at(buf, j) == _AT and byte_at(buf, j + 2) < 32
 
 
 @helper(inline=True)
 def _starts_frame(buf, j, e, final):
     """Whether a frame (or a separator) starts at j: 1 yes, 0 no, -1 cannot tell yet."""
-    c = buf[j]
+    c = byte_at(buf, j)
     if c == _CR or c == _LF or c == _DOLLAR:
         return 1
     if c == _AT:
@@ -97,9 +97,9 @@ def _starts_frame(buf, j, e, final):
     if c == _HDR:
         if j + 6 > e:
             return 0 if final else -1
-        if buf[j + 5] == _DOLLAR:
+        if byte_at(buf, j + 5) == _DOLLAR:
             return 1
-        if buf[j + 5] == _AT:
+        if byte_at(buf, j + 5) == _AT:
             if j + 8 > e:
                 return 0 if final else -1
             return 1 if _is_compressed_start(buf, j + 5, e) else 0
@@ -122,7 +122,7 @@ def _cut_text(buf, i, e, final):
                 j = stop
                 continue
         for m in range(j, stop):
-            c = buf[m]
+            c = byte_at(buf, m)
             if c <= _DOLLAR or c == _HDR:
                 if c == _CR or c == _LF or c == _DOLLAR or c == _HDR:
                     return _FRAME, m, m, 0
@@ -140,17 +140,18 @@ def _sentence_inside(buf, s, e):
     capitals ``,`` and a digit (a PT-502 sentence and its device id), ``@G#@,`` or
     ``@B#@|``. Random photo bytes hold one about once in a billion chunks."""
     for j in range(s, e - 5):
-        c = buf[j]
+        c = byte_at(buf, j)
         if c == _DOLLAR:
             ok = True
             for m in range(1, 4):
-                if buf[j + m] < 65 or buf[j + m] > 90:
+                if byte_at(buf, j + m) < 65 or byte_at(buf, j + m) > 90:
                     ok = False
                     break
-            if ok and buf[j + 4] == 44 and 48 <= buf[j + 5] <= 57:
+            if ok and byte_at(buf, j + 4) == 44 and 48 <= byte_at(buf, j + 5) <= 57:
                 return True
         elif c == _AT and _is_pt60_start(buf, j):
-            if (buf[j + 1] == 71 and buf[j + 4] == 44) or (buf[j + 1] == 66 and buf[j + 4] == 124):
+            family, sep = byte_at(buf, j + 1), byte_at(buf, j + 4)
+            if (family == 71 and sep == 44) or (family == 66 and sep == 124):
                 return True
     return False
 
@@ -163,7 +164,7 @@ def _cut_photo(buf, i, e, final, vouched):
     length = 0
     ndig = 0
     while j < e and j < i + 24:
-        c = buf[j] + ZERO
+        c = byte_at(buf, j) + ZERO
         if c == 44:  # ','
             if ndig == 0:
                 return _cut_text(buf, i, e, final)
@@ -201,7 +202,7 @@ def _cut_dollar(buf, i, e, final, vouched):
         if not final:
             return _NEED_MORE, 0, 0, 0
         return _cut_text(buf, i, e, final)
-    if buf[i + 1] == 80 and buf[i + 2] == 72 and buf[i + 3] == 68:  # PHD
+    if byte_at(buf, i + 1) == 80 and byte_at(buf, i + 2) == 72 and byte_at(buf, i + 3) == 68:  # PHD
         return _cut_photo(buf, i, e, final, vouched)
     return _cut_text(buf, i, e, final)
 
@@ -220,7 +221,7 @@ def _cut_pt60(buf, i, e, final):
             if ((x - _PT60_STOPS) & ~x | (at - ONES) & ~at) & HIGH_BITS == 0:
                 j += 8
                 continue
-        c = buf[j]
+        c = byte_at(buf, j)
         if c <= _CR and (c == _CR or c == _LF):
             return _FRAME, j, j, 0
         if c == _AT:
@@ -254,14 +255,14 @@ def _cut_compressed(buf, i, e, final):
             if final:
                 return _FRAME, j, j, 0
             return _NEED_MORE, 0, 0, 0
-        f = buf[j]
+        f = byte_at(buf, j)
         if f >= 32 or f <= prev:
             return _FRAME, j, j, 0
         if j + 3 > e:
             if final:
                 return _REJECT, e, e, R_TRUNCATED
             return _NEED_MORE, 0, 0, 0
-        end = j + 3 + (buf[j + 2] + ZERO)
+        end = j + 3 + (byte_at(buf, j + 2) + ZERO)
         if end > e:
             if final:
                 return _REJECT, e, e, R_TRUNCATED
@@ -283,7 +284,7 @@ def _cut_garbage(buf, i, e, final, line_start):
         j += 1
     if j == limit and limit == e and e - i < MAX_TEXT_FRAME and not final:
         return _NEED_MORE, 0, 0, 0
-    whole_line = line_start and (j == e or buf[j] == _CR or buf[j] == _LF)
+    whole_line = line_start and (j == e or byte_at(buf, j) == _CR or byte_at(buf, j) == _LF)
     return _REJECT, j, j, (R_UNKNOWN_PROTOCOL if whole_line else R_GARBAGE)
 
 
@@ -301,7 +302,7 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, li
         while i < e:
             if nf == f_off.shape[0] or nr == r_s.shape[0]:
                 return k, i, line_start, nf, nr, n_compressed, False
-            c = buf[i]
+            c = byte_at(buf, i)
             if c == _CR or c == _LF:
                 i += 1
                 line_start = True
@@ -316,12 +317,13 @@ def _frame_into(buf, seg_s, seg_e, seg_final, seg_line_start, seg_cont, k, i, li
                     if not final:
                         break
                     kind, fend, nxt, reason = _REJECT, e, e, R_TRUNCATED
-                elif buf[i + 5] == _DOLLAR:
+                elif byte_at(buf, i + 5) == _DOLLAR:
                     content = i + 5
                     kind, fend, nxt, reason = _cut_dollar(buf, content, e, final, True)
-                elif buf[i + 5] == _AT and i + 8 > e and not final:
+                elif byte_at(buf, i + 5) == _AT and i + 8 > e and not final:
                     break
-                elif buf[i + 5] == _AT and i + 8 <= e and _is_compressed_start(buf, i + 5, e):
+                elif (byte_at(buf, i + 5) == _AT and i + 8 <= e
+                      and _is_compressed_start(buf, i + 5, e)):
                     content = i + 5
                     compressed = True
                     kind, fend, nxt, reason = _cut_compressed(buf, content, e, final)

@@ -6,6 +6,7 @@ from .._numba import helper, jit
 from ._text_kernels import (
     INT64_NULL,
     ZERO,
+    byte_at,
     days_from_civil,
     find_byte,
     first_byte_set,
@@ -55,13 +56,14 @@ def _datetime_ms(buf, s, e, sep, memo):
     as the last one was is not read again."""
     if e - s < 19:
         return INT64_NULL, s
-    if buf[s + 4] != 45 or buf[s + 7] != 45 or buf[s + 10] != sep:
+    if byte_at(buf, s + 4) != 45 or byte_at(buf, s + 7) != 45 or byte_at(buf, s + 10) != sep:
         return INT64_NULL, s
-    if buf[s + 13] != 58 or buf[s + 16] != 58:
+    if byte_at(buf, s + 13) != 58 or byte_at(buf, s + 16) != 58:
         return INT64_NULL, s
     m = memo[0]
-    if (m >= 0 and load_word(buf, s) == load_word(buf, m) and buf[s + 8] == buf[m + 8]
-            and buf[s + 9] == buf[m + 9]):
+    if (m >= 0 and load_word(buf, s) == load_word(buf, m)
+            and byte_at(buf, s + 8) == byte_at(buf, m + 8)
+            and byte_at(buf, s + 9) == byte_at(buf, m + 9)):
         day = memo[1]
     else:
         y = parse_uint(buf, s, s + 4)
@@ -79,12 +81,12 @@ def _datetime_ms(buf, s, e, sep, memo):
         return INT64_NULL, s
     ms = 0
     p = s + 19
-    if p < e and (buf[p] == 46 or buf[p] == 44):
+    if p < e and (byte_at(buf, p) == 46 or byte_at(buf, p) == 44):
         p += 1
         nd = 0
-        while p < e and 48 <= buf[p] <= 57:
+        while p < e and 48 <= byte_at(buf, p) <= 57:
             if nd < 3:
-                ms = ms * 10 + (buf[p] + ZERO - 48)
+                ms = ms * 10 + (byte_at(buf, p) + ZERO - 48)
             nd += 1
             p += 1
         if nd == 0:
@@ -131,7 +133,7 @@ def newlines(buf, s0, e0):
     out = np.empty(16 + (e0 - s0) // 64, np.int64)
     k = 0
     for i in range(s0, w0):
-        if buf[i] == 10:
+        if byte_at(buf, i) == 10:
             out[k] = i
             k += 1
     for b in range(w0 // 8, w1 // 8, _LF_BLOCK_WORDS):
@@ -145,7 +147,7 @@ def newlines(buf, s0, e0):
                 k += 1
                 lfs &= lfs - np.uint64(1)
     for i in range(w1, e0):
-        if buf[i] == 10:
+        if byte_at(buf, i) == 10:
             out[k] = i
             k += 1
     return out[:k]
@@ -193,23 +195,24 @@ def scan_lines(buf, s0, e0, final):
         else:
             break
         end = nl
-        while end > i and buf[end - 1] == 13:
+        while end > i and byte_at(buf, end - 1) == 13:
             end -= 1
         t, p = _datetime_ms(buf, i, end, 84, memo)  # 'T'
         if t != INT64_NULL:
             ok = True
-            if p < end and buf[p] == 90:  # Z
+            if p < end and byte_at(buf, p) == 90:  # Z
                 p += 1
-            elif p + 6 <= end and (buf[p] == 43 or buf[p] == 45) and buf[p + 3] == 58:
+            elif (p + 6 <= end and (byte_at(buf, p) == 43 or byte_at(buf, p) == 45)
+                  and byte_at(buf, p + 3) == 58):
                 oh = parse_uint(buf, p + 1, p + 3)
                 om = parse_uint(buf, p + 4, p + 6)
                 if oh < 0 or om < 0:
                     ok = False
                 else:
                     off = (oh * 60 + om) * 60000
-                    t = t - off if buf[p] == 43 else t + off
+                    t = t - off if byte_at(buf, p) == 43 else t + off
                     p += 6
-            if ok and p < end and buf[p] == 32:
+            if ok and p < end and byte_at(buf, p) == 32:
                 p += 1
             elif ok and p == end:
                 pass
@@ -242,7 +245,8 @@ def _device_shaped(buf, s, e):
     if close >= e - 1:
         return False
     for j in range(b + 1, close - 1):
-        if buf[j] == 60 and buf[j - 1] == 32 and buf[j + 1] == 32:  # ' < '
+        if (byte_at(buf, j) == 60 and byte_at(buf, j - 1) == 32
+                and byte_at(buf, j + 1) == 32):  # ' < '
             return True
     return False
 
@@ -302,19 +306,19 @@ def _session(buf, b, end, term):
     index of term)`` or ``(-1, b)`` when malformed."""
     j = b + 1
     udp = False
-    if j < end and (buf[j] == 84 or buf[j] == 85):  # T / U
-        udp = buf[j] == 85
+    if j < end and (byte_at(buf, j) == 84 or byte_at(buf, j) == 85):  # T / U
+        udp = byte_at(buf, j) == 85
         j += 1
     v = np.int64(0)
     nd = 0
     while j < end and nd < 13:
-        d = _hexval(buf[j])
+        d = _hexval(byte_at(buf, j))
         if d < 0:
             break
         v = v * 16 + d
         nd += 1
         j += 1
-    if nd == 0 or nd > 12 or j >= end or buf[j] != term:
+    if nd == 0 or nd > 12 or j >= end or byte_at(buf, j) != term:
         return np.int64(-1), b
     return v + (np.int64(1) << np.int64(48) if udp else np.int64(0)), j
 
@@ -324,10 +328,10 @@ def _closed(buf, b, end):
     """The session key of a line ending in ``[<session>] disconnected`` (``b``: the ``[``),
     what a tracker server writes when a connection has closed; -1 for any other line."""
     close = end - 14
-    if close <= b + 1 or buf[close] != 93:  # ']'
+    if close <= b + 1 or byte_at(buf, close) != 93:  # ']'
         return np.int64(-1)
     for q in range(13):
-        if buf[close + 1 + q] != _DISCONNECTED[q]:
+        if byte_at(buf, close + 1 + q) != _DISCONNECTED[q]:
             return np.int64(-1)
     v, j = _session(buf, b, end, 93)
     return v if j == close else np.int64(-1)
@@ -387,7 +391,7 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
         else:
             break
         end = nl
-        while end > i and (buf[end - 1] == 13 or buf[end - 1] == 32):
+        while end > i and (byte_at(buf, end - 1) == 13 or byte_at(buf, end - 1) == 32):
             end -= 1
         k = L_OTHER
         ps = end
@@ -414,23 +418,23 @@ def scan_traccar(buf, s0, e0, final, cont, tz_utc, tz_off, last_utc):
                 else:
                     close = find_byte(buf, j, end, 93)  # ']'
                     d = j + 1
-                    while d < close and buf[d] == 32:
+                    while d < close and byte_at(buf, d) == 32:
                         d += 1
-                    while d < close and buf[d] != 32:  # protocol name, or port (3.x)
+                    while d < close and byte_at(buf, d) != 32:  # protocol name, or port (3.x)
                         d += 1
-                    while d < close and buf[d] == 32:
+                    while d < close and byte_at(buf, d) == 32:
                         d += 1
-                    if d < close and (buf[d] == 60 or buf[d] == 62):
+                    if d < close and (byte_at(buf, d) == 60 or byte_at(buf, d) == 62):
                         ps = close + 1
-                        if ps < end and buf[ps] == 32:
+                        if ps < end and byte_at(buf, ps) == 32:
                             ps += 1
                         # 3.x and 4.x write "HEX: " before the payload
-                        if (ps + 5 <= end and buf[ps] == 72 and buf[ps + 1] == 69
-                                and buf[ps + 2] == 88 and buf[ps + 3] == 58
-                                and buf[ps + 4] == 32):
+                        if (ps + 5 <= end and byte_at(buf, ps) == 72 and byte_at(buf, ps + 1) == 69
+                                and byte_at(buf, ps + 2) == 88 and byte_at(buf, ps + 3) == 58
+                                and byte_at(buf, ps + 4) == 32):
                             ps += 5
                         if ps < end:
-                            k = L_DATA if buf[d] == 60 else L_REPLY
+                            k = L_DATA if byte_at(buf, d) == 60 else L_REPLY
                             sess = v
                         else:
                             ps = end
@@ -488,7 +492,7 @@ def read_pieces(buf, p_s, p_e):
                 cls[k] = P_HEX
                 pos += m
                 continue
-            if _hexval(buf[e - 1]) >= 0:
+            if _hexval(byte_at(buf, e - 1)) >= 0:
                 cls[k] = P_ODD_HEX
                 continue
         cls[k] = P_TEXT
@@ -499,7 +503,7 @@ def read_pieces(buf, p_s, p_e):
                 out[pos] = c
                 i += 2
             else:
-                out[pos] = buf[i]
+                out[pos] = byte_at(buf, i)
                 i += 1
             pos += 1
     return cls, out[:pos]
@@ -509,10 +513,10 @@ def read_pieces(buf, p_s, p_e):
 def _escape_at(buf, i, e):
     """The byte the two-character escape at ``buf[i]`` stands for: ``\\r`` CR, ``\\n`` LF,
     as a tracker server writes them in a text read (ending before ``e``); 0 for none."""
-    if buf[i] == 92 and i + 1 < e:
-        if buf[i + 1] == 114:
+    if byte_at(buf, i) == 92 and i + 1 < e:
+        if byte_at(buf, i + 1) == 114:
             return 13
-        if buf[i + 1] == 110:
+        if byte_at(buf, i + 1) == 110:
             return 10
     return 0
 
@@ -523,12 +527,13 @@ def _ends_frame(buf, s, e):
     terminator ``@R#@`` / ``@E#@``."""
     if e <= s:
         return False
-    if buf[e - 1] == 10:
+    if byte_at(buf, e - 1) == 10:
         return True
-    if e - s >= 2 and buf[e - 2] == 92 and buf[e - 1] == 110:
+    if e - s >= 2 and byte_at(buf, e - 2) == 92 and byte_at(buf, e - 1) == 110:
         return True
-    return (e - s >= 4 and buf[e - 4] == 64 and buf[e - 2] == 35 and buf[e - 1] == 64
-            and (buf[e - 3] == 82 or buf[e - 3] == 69))
+    return (e - s >= 4 and byte_at(buf, e - 4) == 64 and byte_at(buf, e - 2) == 35
+            and byte_at(buf, e - 1) == 64
+            and (byte_at(buf, e - 3) == 82 or byte_at(buf, e - 3) == 69))
 
 
 @jit
@@ -881,8 +886,8 @@ def _unhex_tested(digits, out):
     slower); :func:`_hexval` reads one byte at a time where that is all there is."""
     other = np.uint8(0)
     for q in range(out.shape[0]):
-        hi = digits[2 * q]
-        lo = digits[2 * q + 1]
+        hi = byte_at(digits, 2 * q)
+        lo = byte_at(digits, 2 * q + 1)
         digit = np.uint8(hi - np.uint8(48)) < np.uint8(10)
         letter = np.uint8((hi | np.uint8(32)) - np.uint8(97)) < np.uint8(6)
         other |= np.uint8(not digit) & np.uint8(not letter)
@@ -923,6 +928,6 @@ def gather_pieces(buf, p_s, p_e, p_hex):
             out[pos] = 13 if buf[p_s[k] + 1] == 114 else 10
         else:
             for i in range(p_s[k], p_e[k]):
-                out[pos] = buf[i]
+                out[pos] = byte_at(buf, i)
                 pos += 1
     return out, out_start

@@ -64,7 +64,7 @@ from ._text_kernels import (
     ONES,
     POW10,
     ZERO,
-    at,
+    byte_at,
     days_from_civil,
     find_byte,
     first_byte_set,
@@ -112,20 +112,27 @@ def _is_alnum(c):
 @helper(inline=True)
 def _type_is(buf, t, comma, a, b, c):
     """Whether the type ``buf[t:comma]`` starts with the three letters ``a b c``."""
-    return comma - t >= 3 and at(buf, t) == a and at(buf, t + 1) == b and at(buf, t + 2) == c
+    return (comma - t >= 3 and byte_at(buf, t) == a and byte_at(buf, t + 1) == b
+            and byte_at(buf, t + 2) == c)
+
+
+@helper(inline=True)
+def _trailing(c, a, b, d):
+    """Whether the byte ``c`` is one of ``a``, ``b``, ``d`` (what a frame's end is trimmed of)."""
+    return c == a or c == b or c == d
 
 
 @helper(inline=True)
 def _digit(buf, i):
     """The digit ``buf[i]``; below 0 or above 9 when it is none."""
-    return at(buf, i) + ZERO - 48
+    return byte_at(buf, i) + ZERO - 48
 
 
 @helper(inline=True)
 def _pack(buf, s, e):
     v = np.int64(0)
     for i in range(s, e):
-        v |= np.int64(at(buf, i)) << np.int64(8 * (i - s))
+        v |= np.int64(byte_at(buf, i)) << np.int64(8 * (i - s))
     return v
 
 
@@ -159,7 +166,7 @@ def _parse_binary(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = at(buf, i) + ZERO
+        c = byte_at(buf, i) + ZERO
         if c != 48 and c != 49:
             return BAD
         v = v * 2 + (c - 48)
@@ -186,7 +193,7 @@ def _parse_adc(buf, s, e, adc, k):
 def _time_of_day(buf, p, q):
     """``hhmmss[.f{1,6}]`` as milliseconds, or -1. ``hhmmss.fff``, what units send, is
     read by position, one test for all nine digits."""
-    if q - p == 10 and at(buf, p + 6) == 46:
+    if q - p == 10 and byte_at(buf, p + 6) == 46:
         h1, h0, m1, m0 = _digit(buf, p), _digit(buf, p + 1), _digit(buf, p + 2), _digit(buf, p + 3)
         s1, s0 = _digit(buf, p + 4), _digit(buf, p + 5)
         f2, f1, f0 = _digit(buf, p + 7), _digit(buf, p + 8), _digit(buf, p + 9)
@@ -222,9 +229,9 @@ def _coordinate(buf, p, q, hs, he, positive, negative, limit):
     value, ok = _parse_ddmm(buf, p, q)
     if not ok or value > limit or he - hs != 1:
         return np.nan
-    if at(buf, hs) != positive and at(buf, hs) != negative:
+    if byte_at(buf, hs) != positive and byte_at(buf, hs) != negative:
         return np.nan
-    return -value if at(buf, hs) == negative else value
+    return -value if byte_at(buf, hs) == negative else value
 
 
 @helper(inline=True)
@@ -248,8 +255,8 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         sl[2 * S_PAYLOAD, k] = c2 + 1
         sl[2 * S_PAYLOAD + 1, k] = e
         return R_OK, T_PHD
-    while e > s and (at(buf, e - 1) == 35 or at(buf, e - 1) == 32 or at(buf, e - 1) == 0):
-        e -= 1  # '#', ' ', NUL
+    while e > s and _trailing(byte_at(buf, e - 1), 35, 32, 0):  # '#', ' ', NUL
+        e -= 1
     tcode = np.int64(0)
     if _type_is(buf, t, comma, 70, 85, 83):  # FUS<id>,fw
         if not is_digits(buf, t + 3, comma) or comma - t - 3 > 20:
@@ -271,7 +278,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         if comma - t < 1 or comma - t > 8:
             return R_UNKNOWN_PROTOCOL, 0
         for i in range(t, comma):
-            if not _is_alnum(at(buf, i)):
+            if not _is_alnum(byte_at(buf, i)):
                 return R_UNKNOWN_PROTOCOL, 0
         tcode = _pack(buf, t, comma)
     cv[C_ALARM, k] = _alarm_code(tcode)
@@ -307,9 +314,9 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
         return R_BAD_TIME, tcode
     # validity
     p = cut[2] + 1
-    if cut[3] - p != 1 or (at(buf, p) != 65 and at(buf, p) != 86):
+    if cut[3] - p != 1 or (byte_at(buf, p) != 65 and byte_at(buf, p) != 86):
         return R_BAD_VALIDITY, tcode
-    cv[C_VALID, k] = 1 if at(buf, p) == 65 else 0
+    cv[C_VALID, k] = 1 if byte_at(buf, p) == 65 else 0
     # latitude and longitude, each with its hemisphere; a unit that never had a fix sends
     # all four fields empty: no position, not a bad one
     no_fix = cut[7] - cut[3] == 4
@@ -349,7 +356,7 @@ def _parse_pt502(buf, s, e, k, cv, iv, tm, fv, sl, cut, adc):
     p = find_byte(buf, q, e, 47)
     if p >= e:
         return R_OK, tcode
-    if p - 1 > q and _is_alnum(at(buf, p - 1)):  # the fix mode: A, D, E, N, ...
+    if p - 1 > q and _is_alnum(byte_at(buf, p - 1)):  # the fix mode: A, D, E, N, ...
         set_slice(sl, S_MODE, k, p - 1, p)
     p += 1
     q = find_byte(buf, p, e, 47)
@@ -412,7 +419,7 @@ def parse_pt502(buf, f_s, f_e, cv, iv, tm, fv, sl, tcode, adc):
     cut = np.empty(_PT502_FIELDS + 1, np.int64)  # scratch: field ends of one sentence
     for k in range(f_s.shape[0]):
         s = f_s[k]
-        if at(buf, s) == 36:
+        if byte_at(buf, s) == 36:
             clear_row(k, cv, iv, tm, fv, sl, tcode)
             reason, t = _parse_pt502(buf, s, f_e[k], k, cv, iv, tm, fv, sl, cut, adc)
             cv[C_STATUS, k] = reason

@@ -52,7 +52,7 @@ from ._fields import (
 )
 from ._text_kernels import (
     INT64_NULL,
-    at,
+    byte_at,
     days_from_civil,
     find_byte,
     is_digits,
@@ -77,7 +77,7 @@ def _parse_int_signed(buf, s, e):
     """(value, ok) for ``-?digits``."""
     if e <= s:
         return 0, False
-    neg = at(buf, s) == 45
+    neg = byte_at(buf, s) == 45
     v = parse_uint(buf, s + 1 if neg else s, e)
     if v < 0:
         return 0, False
@@ -185,7 +185,7 @@ def _parse_cell(buf, s, e, sep, order_b, cells_i, cells_cid, nc):
 def _count_byte(buf, s, e, b):
     n = 0
     for i in range(s, e):
-        if at(buf, i) == b:
+        if byte_at(buf, i) == b:
             n += 1
     return n
 
@@ -199,7 +199,7 @@ def _parse_ap(buf, s, e, sep, wifi, nw):
         return False
     for j in range(s, q):
         if (j - s) % 3 == 2:
-            if at(buf, j) != 58:  # ':'
+            if byte_at(buf, j) != 58:  # ':'
                 return False
         elif parse_hex(buf, j, j + 1) < 0:
             return False
@@ -231,16 +231,18 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     room for every tower or access point the frame can hold (each takes at least 10
     bytes)."""
     cv[C_PROTO, k] = P_PT60
-    while e > s and (at(buf, e - 1) == 32 or at(buf, e - 1) == 13 or at(buf, e - 1) == 10):
+    while e > s and (byte_at(buf, e - 1) == 32 or byte_at(buf, e - 1) == 13
+                     or byte_at(buf, e - 1) == 10):
         e -= 1
-    if e - s >= 8 and at(buf, e - 4) == 64 and at(buf, e - 2) == 35 and at(buf, e - 1) == 64:
-        if at(buf, e - 3) == 82 or at(buf, e - 3) == 69:  # @R#@ / @E#@
+    if (e - s >= 8 and byte_at(buf, e - 4) == 64 and byte_at(buf, e - 2) == 35
+            and byte_at(buf, e - 1) == 64):
+        if byte_at(buf, e - 3) == 82 or byte_at(buf, e - 3) == 69:  # @R#@ / @E#@
             e -= 4
-    fam = at(buf, s + 1)
+    fam = byte_at(buf, s + 1)
     p = s + 4
     if p >= e:
         return R_TRUNCATED, np.int64(0), nc, nw
-    sep = at(buf, p)
+    sep = byte_at(buf, p)
     if sep != 44 and sep != 124:
         return R_BAD_FIELD, np.int64(0), nc, nw
     p += 1
@@ -248,7 +250,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
     q = find_byte(buf, p, e, sep)
     if q == e:
         return R_TRUNCATED, np.int64(0), nc, nw
-    vs = p + 1 if q > p and at(buf, p) == 86 else p
+    vs = p + 1 if q > p and byte_at(buf, p) == 86 else p
     if not is_digits(buf, vs, q):
         return R_BAD_FIELD, np.int64(0), nc, nw
     # type
@@ -296,7 +298,7 @@ def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, 
             set_slice(sl, S_FIRMWARE, k, p, q)
             p = q + 1
             q = find_byte(buf, p, e, sep)
-        if q - p != 1 or (at(buf, p) != 48 and at(buf, p) != 49):
+        if q - p != 1 or (byte_at(buf, p) != 48 and byte_at(buf, p) != 49):
             return (R_TRUNCATED if p >= e else R_BAD_FIELD), tcode, nc, nw
         p = q + 1
         q = find_byte(buf, p, e, sep)
@@ -441,7 +443,7 @@ def _parse_into(buf, f_s, f_e, k, cv, iv, tm, fv, sl, tcode, cells_i, cells_cid,
     while k < n:
         s = f_s[k]
         e = f_e[k]
-        if at(buf, s) == 64 and e - s >= 4:
+        if byte_at(buf, s) == 64 and e - s >= 4:
             room = (e - s) // 10 + 1
             if nc + room > cells_cid.shape[0] or nw + room > wifi.shape[1]:
                 return k, nc, nw

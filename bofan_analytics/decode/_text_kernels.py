@@ -12,7 +12,7 @@ from ..schema import NULL_TIME_MS
 
 __all__ = [
     "INT64_NULL",
-    "at",
+    "byte_at",
     "ZERO",
     "BAD",
     "parse_uint",
@@ -49,12 +49,12 @@ ZERO = np.int64(0)
 BAD = -2
 
 if PLAIN:
-    def at(buf, i):
+    def byte_at(buf, i):
         """``buf[i]``, ``i`` never negative (see the compiled one)."""
         return buf[i]
 else:
     @helper(inline=True)
-    def at(buf, i):
+    def byte_at(buf, i):
         """``buf[i]``, for an index that is never negative: what the byte parsers read
         bytes with. Numba reads an array at a signed index as Python does, a negative one
         counting from the end: three more instructions for every byte read, in loops that
@@ -69,7 +69,7 @@ def is_digits(buf, s, e):
     if e <= s:
         return False
     for i in range(s, e):
-        c = at(buf, i)
+        c = byte_at(buf, i)
         if c < 48 or c > 57:
             return False
     return True
@@ -81,7 +81,7 @@ def is_printable(buf, s, e):
     version, driver id) may hold. Other bytes would make the string column invalid UTF-8,
     which Arrow and pandas refuse to read."""
     for i in range(s, e):
-        c = at(buf, i)
+        c = byte_at(buf, i)
         if c < 32 or c > 126:
             return False
     return True
@@ -96,7 +96,7 @@ def parse_uint(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = at(buf, i) + ZERO
+        c = byte_at(buf, i) + ZERO
         if c < 48 or c > 57:
             return BAD
         v = v * 10 + (c - 48)
@@ -112,7 +112,7 @@ def parse_hex(buf, s, e):
         return BAD
     v = 0
     for i in range(s, e):
-        c = at(buf, i) + ZERO
+        c = byte_at(buf, i) + ZERO
         if 48 <= c <= 57:
             d = c - 48
         elif 97 <= c <= 102:
@@ -141,8 +141,8 @@ def parse_decimal(buf, s, e):
     """
     if e <= s:
         return np.nan, 1
-    neg = at(buf, s) == 45  # '-'
-    i = s + 1 if neg or at(buf, s) == 43 else s  # '+'
+    neg = byte_at(buf, s) == 45  # '-'
+    i = s + 1 if neg or byte_at(buf, s) == 43 else s  # '+'
     if e - i > 19:
         return _long_decimal(buf, i, e, neg)
     v = 0
@@ -150,7 +150,7 @@ def parse_decimal(buf, s, e):
     frac = 0  # digits after the dot
     other = 0
     for j in range(i, e):
-        c = at(buf, j) + ZERO
+        c = byte_at(buf, j) + ZERO
         d = c - 48
         dot = 1 if c == 46 else 0
         digit = 1 if 0 <= d <= 9 else 0
@@ -171,16 +171,16 @@ def _long_decimal(buf, i, e, neg):
     read): up to 18 before the dot and 18 after, summed as two integers."""
     ip = 0
     ni = 0
-    while i < e and 48 <= at(buf, i) <= 57:
-        ip = ip * 10 + (at(buf, i) + ZERO - 48)
+    while i < e and 48 <= byte_at(buf, i) <= 57:
+        ip = ip * 10 + (byte_at(buf, i) + ZERO - 48)
         ni += 1
         i += 1
     fp = 0
     nf = 0
-    if i < e and at(buf, i) == 46:  # '.'
+    if i < e and byte_at(buf, i) == 46:  # '.'
         i += 1
-        while i < e and 48 <= at(buf, i) <= 57:
-            fp = fp * 10 + (at(buf, i) + ZERO - 48)
+        while i < e and 48 <= byte_at(buf, i) <= 57:
+            fp = fp * 10 + (byte_at(buf, i) + ZERO - 48)
             nf += 1
             i += 1
     if i != e or ni + nf == 0 or ni > 18 or nf > 18:
@@ -282,7 +282,7 @@ def find_byte(buf, s, e, b):
             return i + first_byte_set(zero)
         i += 8
     while i < e:
-        if at(buf, i) == b:
+        if byte_at(buf, i) == b:
             return i
         i += 1
     return e
