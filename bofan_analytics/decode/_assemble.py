@@ -266,7 +266,14 @@ def _times(values):
 
 
 def _source_array(source, n):
-    return pa.repeat(source, n)
+    """``source`` ``n`` times, as a string column: its bytes repeated and evenly spaced
+    offsets, a few times faster than ``pa.repeat``, which builds it value by value."""
+    text = source.encode()
+    if not text or n * len(text) >= 2**31:  # (offsets are int32)
+        return pa.repeat(source, n)
+    offsets = np.arange(0, (n + 1) * len(text), len(text), dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
+                                                  pa.py_buffer(text * n)])
 
 
 def _source_column(mapping, source, at, pieces=None):

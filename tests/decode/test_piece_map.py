@@ -58,3 +58,17 @@ def test_a_range_ending_where_the_next_piece_begins():
     m = PieceMap([0, 3, 6], [100, 500], [2, 2], [0, 0])
     assert m.src_len(np.array([0, 1, 3]), np.array([3, 6, 6])).tolist() == [6, 10, 6]
     assert m.src(np.array([2, 3])).tolist() == [104, 500]
+
+
+@settings(deadline=None)
+@given(st.text(max_size=40), st.integers(0, 3000))
+def test_a_source_column_is_the_name_repeated(name, n):
+    """Every row's ``source``, built from the name's bytes repeated: what ``pa.repeat``
+    gives, valid UTF-8 (names may hold any character a path can)."""
+    import pyarrow as pa
+
+    from bofan_analytics.decode._assemble import _source_array
+
+    column = _source_array(name, n)
+    column.validate(full=True)
+    assert column.equals(pa.repeat(name, n))
