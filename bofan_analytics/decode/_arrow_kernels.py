@@ -175,24 +175,26 @@ def locate_pieces(out_start, x):
 def take_strings(codes, dict_offsets, dict_data):
     """Arrow string buffers of ``dictionary[codes]`` (a few distinct strings, many rows).
 
-    When every string of the dictionary fits in 8 bytes, each row copies 8 bytes from a
-    padded copy of its string (the next row overwrites the padding): a fixed number of
-    steps per row. A loop over each string's own length mispredicts its exit whenever
-    the lengths of neighbouring rows differ, as message types do.
+    When every string of the dictionary fits in 64 bytes, each row copies its string's
+    padded copy a word at a time, as many words as the longest string takes (the next row
+    overwrites the padding): the same steps for every row. A loop over each string's own
+    length mispredicts its exit whenever the lengths of neighbouring rows differ, as
+    message types and alarms do.
     """
     n = codes.shape[0]
     nd = dict_offsets.shape[0] - 1
     offsets = np.empty(n + 1, np.int32)
     total = 0
     width = 0
+    lengths = np.empty(max(nd, 1), np.int64)
     for d in range(nd):
-        width = max(width, dict_offsets[d + 1] - dict_offsets[d])
+        lengths[d] = dict_offsets[d + 1] - dict_offsets[d]
+        width = max(width, lengths[d])
     for k in range(n):
         offsets[k] = total
-        c = codes[k]
-        total += dict_offsets[c + 1] - dict_offsets[c]
+        total += lengths[np.uint64(codes[k])]  # (a code is never negative)
     offsets[n] = total
-    if width > 8:
+    if width > 64:
         data = np.empty(total, np.uint8)
         for k in range(n):
             c = codes[k]
@@ -201,14 +203,15 @@ def take_strings(codes, dict_offsets, dict_data):
                 data[pos] = dict_data[i]
                 pos += 1
         return offsets, data
-    padded = np.zeros((max(nd, 1), 8), np.uint8)
+    wide = max(8, (width + 7) & ~7)  # bytes of each padded string: whole words
+    padded = np.zeros(max(nd, 1) * wide, np.uint8)
     for d in range(nd):
         for i in range(dict_offsets[d], dict_offsets[d + 1]):
-            padded[d, i - dict_offsets[d]] = dict_data[i]
-    room = np.empty(total + 8, np.uint8)
+            padded[d * wide + i - dict_offsets[d]] = dict_data[i]
+    room = np.empty(total + wide, np.uint8)
     for k in range(n):
-        c = codes[k]
+        at = codes[k] * wide
         pos = offsets[k]
-        for j in range(8):
-            room[pos + j] = padded[c, j]
+        for j in range(0, wide, 8):
+            store_word(room, pos + j, load_word(padded, at + j))
     return offsets, room[:total]
