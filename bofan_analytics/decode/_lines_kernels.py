@@ -251,7 +251,7 @@ def _device_shaped(buf, s, e):
     return False
 
 
-@helper
+@helper(inline=True)
 def _wall_to_utc(w, tz_utc, tz_off, last_utc):
     """UTC ms of the wall-clock time ``w`` (ms) in a zone given as offset changes.
 
@@ -299,7 +299,7 @@ def _hexval(c):
     return _HEX_VALUE[c]
 
 
-@helper
+@helper(inline=True)
 def _session(buf, b, end, term):
     """Session key of ``[T1a2b3c4d`` / ``[1a2b3c4d`` at ``b`` (the ``[``), followed by the
     byte ``term``: the id's hex value, plus ``1 << 48`` for UDP (``U``). Returns ``(key,
@@ -875,7 +875,7 @@ def cut_segments(order, key, starts, prev, dgram, ends, stale, forgotten, brk, l
             seg_final, seg_ls, closes, fresh, conn)
 
 
-@helper
+@helper(inline=True)
 def _unhex_tested(digits, out):
     """Decode ``digits`` (an even count) into ``out``; returns whether every byte of
     ``digits`` is a hex digit (what was decoded means nothing where one is not). A

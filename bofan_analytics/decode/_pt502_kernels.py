@@ -156,7 +156,7 @@ def _parse_ddmm(buf, s, e):
     return (ip // 100) + minutes / 60.0, True
 
 
-@helper
+@helper(inline=True)
 def _parse_binary(buf, s, e):
     """A bit mask written as binary digits (``00010`` -> 2: the last digit is bit 0):
     -1 when empty, BAD when not binary or longer than 31 digits."""
@@ -173,7 +173,7 @@ def _parse_binary(buf, s, e):
     return v
 
 
-@helper
+@helper(inline=True)
 def _parse_adc(buf, s, e, adc, k):
     """ADC values in hex joined by ``,`` into ``adc[:, k]``: how many, or -1 when malformed."""
     n = 0

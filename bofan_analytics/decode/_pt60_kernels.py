@@ -84,7 +84,7 @@ def _parse_int_signed(buf, s, e):
     return (-v if neg else v), True
 
 
-@helper
+@helper(inline=True)
 def _store_fix(fv, cv, k, lat, st_lat, lon, st_lon):
     """Store a PT-60 fix parsed from decimal degrees and mark it valid; 0, or the reject
     reason when a coordinate did not parse or lies off the globe (nothing stored then)."""
@@ -225,7 +225,7 @@ def _parse_ap(buf, s, e, sep, wifi, nw):
     return True
 
 
-@helper
+@helper(inline=True)
 def _parse_pt60(buf, s, e, k, cv, iv, tm, fv, sl, cells_i, cells_cid, nc, wifi, nw):
     """One PT-60 frame. Returns (reason, tcode, nc, nw); the cell and Wi-Fi arrays have
     room for every tower or access point the frame can hold (each takes at least 10
