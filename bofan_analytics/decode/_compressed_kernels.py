@@ -123,6 +123,16 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
     return pos, 0
 
 
+@helper(inline=True)
+def _given(init_s, init_e, init_le, init_nle, init_open, k, le):
+    """The reference segment ``k`` is given to start from (see :func:`expand_compressed`):
+    ``(where, start, end, line end's length, open)``, the line end's bytes into ``le``."""
+    le[0] = init_le[k, 0]
+    le[1] = init_le[k, 1]
+    return ((REF_NONE if init_s[k] < 0 else REF_INIT), init_s[k], init_e[k], init_nle[k],
+            init_open[k] != 0)
+
+
 @helper
 def _line_end(buf, j, e, le, nle):
     """Append the CR/LF bytes at ``buf[j:e]`` to ``le`` (a line end has at most two);
@@ -202,13 +212,8 @@ def _reference_walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, ini
         if not started:
             started = True
             if seg_prev[k] < 0:
-                where = REF_NONE if init_s[k] < 0 else REF_INIT
-                rs = init_s[k]
-                re_ = init_e[k]
-                nle = init_nle[k]
-                le[0] = init_le[k, 0]
-                le[1] = init_le[k, 1]
-                is_open = init_open[k] != 0
+                where, rs, re_, nle, is_open = _given(init_s, init_e, init_le, init_nle,
+                                                      init_open, k, le)
             elif seg_prev[k] != k - 1:  # (k - 1's state is still in hand)
                 q = seg_prev[k]
                 where = out[q, 0]
@@ -320,13 +325,8 @@ def last_references(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, tar
             is_open = nle < 2 and stop == seg_e[q] and seg_final[q] == 0
             n_path -= 1
         else:  # q starts its connection here: from what it was given, q included
-            where = REF_NONE if init_s[q] < 0 else REF_INIT
-            rs = init_s[q]
-            re_ = init_e[q]
-            nle = init_nle[q]
-            le[0] = init_le[q, 0]
-            le[1] = init_le[q, 1]
-            is_open = init_open[q] != 0
+            where, rs, re_, nle, is_open = _given(init_s, init_e, init_le, init_nle, init_open,
+                                                  q, le)
         for p in range(n_path - 1, -1, -1):
             if not is_open:
                 break
