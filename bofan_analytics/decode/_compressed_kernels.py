@@ -133,6 +133,18 @@ def _given(init_s, init_e, init_le, init_nle, init_open, k, le):
             init_open[k] != 0)
 
 
+@helper(inline=True)
+def _put(out, i, where, rs, re_, le, nle, is_open):
+    """Row ``i`` of a reference table (see :func:`expand_compressed`'s ``out``)."""
+    out[i, 0] = where
+    out[i, 1] = rs
+    out[i, 2] = re_
+    out[i, 3] = le[0]
+    out[i, 4] = le[1]
+    out[i, 5] = nle
+    out[i, 6] = 1 if is_open else 0
+
+
 @helper
 def _line_end(buf, j, e, le, nle):
     """Append the CR/LF bytes at ``buf[j:e]`` to ``le`` (a line end has at most two);
@@ -272,13 +284,7 @@ def _reference_walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, ini
                         p_s[j] = start
                         p_e[j] = q
             j += 1
-        out[k, 0] = where
-        out[k, 1] = rs
-        out[k, 2] = re_
-        out[k, 3] = le[0]
-        out[k, 4] = le[1]
-        out[k, 5] = nle
-        out[k, 6] = 1 if is_open else 0
+        _put(out, k, where, rs, re_, le, nle, is_open)
         k += 1
         started = False
     st[_POS] = pos
@@ -333,13 +339,7 @@ def last_references(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, tar
             k = path[p]
             nle, stop = _line_end(buf, seg_s[k], seg_e[k], le, nle)
             is_open = nle < 2 and stop == seg_e[k] and seg_final[k] == 0
-        out[i, 0] = where
-        out[i, 1] = rs
-        out[i, 2] = re_
-        out[i, 3] = le[0]
-        out[i, 4] = le[1]
-        out[i, 5] = nle
-        out[i, 6] = 1 if is_open else 0
+        _put(out, i, where, rs, re_, le, nle, is_open)
     return out
 
 
