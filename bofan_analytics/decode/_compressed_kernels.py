@@ -124,7 +124,7 @@ def _expand(buf, s, e, ref, rs, re_, le, nle, aux, pos, cut):
 
 
 @helper(inline=True)
-def _given(init_s, init_e, init_le, init_nle, init_open, k, le):
+def _given_reference(init_s, init_e, init_le, init_nle, init_open, k, le):
     """The reference segment ``k`` is given to start from (see :func:`expand_compressed`):
     ``(where, start, end, line end's length, open)``, the line end's bytes into ``le``."""
     le[0] = init_le[k, 0]
@@ -224,8 +224,8 @@ def _reference_walk(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, ini
         if not started:
             started = True
             if seg_prev[k] < 0:
-                where, rs, re_, nle, is_open = _given(init_s, init_e, init_le, init_nle,
-                                                      init_open, k, le)
+                where, rs, re_, nle, is_open = _given_reference(
+                    init_s, init_e, init_le, init_nle, init_open, k, le)
             elif seg_prev[k] != k - 1:  # (k - 1's state is still in hand)
                 q = seg_prev[k]
                 where = out[q, 0]
@@ -331,8 +331,8 @@ def last_references(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, tar
             is_open = nle < 2 and stop == seg_e[q] and seg_final[q] == 0
             n_path -= 1
         else:  # q starts its connection here: from what it was given, q included
-            where, rs, re_, nle, is_open = _given(init_s, init_e, init_le, init_nle, init_open,
-                                                  q, le)
+            where, rs, re_, nle, is_open = _given_reference(
+                init_s, init_e, init_le, init_nle, init_open, q, le)
         for p in range(n_path - 1, -1, -1):
             if not is_open:
                 break
