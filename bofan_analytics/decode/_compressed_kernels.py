@@ -21,7 +21,7 @@ import numpy as np
 
 from .._numba import helper, jit
 from ._codes import R_BAD_CHECKSUM, R_BAD_FIELD, R_NO_REFERENCE
-from ._text_kernels import ZERO, byte_at
+from ._text_kernels import ZERO, byte_at, grow_i64
 
 __all__ = [
     "expand_compressed",
@@ -316,7 +316,7 @@ def last_references(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, tar
         found = -1
         while True:
             if n_path == path.shape[0]:
-                path = _grown(path)
+                path = grow_i64(path, n_path)
             path[n_path] = q
             n_path += 1
             found = _last_sentence(buf, f_s, f_e, f_seg, q)
@@ -341,14 +341,6 @@ def last_references(buf, seg_s, seg_e, seg_final, seg_prev, f_s, f_e, f_seg, tar
             is_open = nle < 2 and stop == seg_e[k] and seg_final[k] == 0
         _put(out, i, where, rs, re_, le, nle, is_open)
     return out
-
-
-@helper(allocates=True)
-def _grown(path):
-    bigger = np.empty(2 * path.shape[0], np.int64)
-    for i in range(path.shape[0]):
-        bigger[i] = path[i]
-    return bigger
 
 
 @helper
