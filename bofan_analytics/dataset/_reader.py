@@ -11,8 +11,8 @@ from ..io import open_capture
 __all__ = ["ManifestReader", "HASH_NAME", "CHUNK_SHARE"]
 
 #: ``convert`` decodes in chunks of this share of the decode loop's size (``read_log``'s).
-#: Besides a chunk being decoded it holds a chunk of rows for the writer thread and the one
-#: being written; the writer, not the decoder, sets the pace. Converting a 309 MB line log
+#: Besides a chunk being decoded it holds a chunk of rows for the writer threads and the
+#: ones being written; the writers, not the decoder, set the pace. Converting a 309 MB line log
 #: peaked at 511-514 MiB RSS with 8 MiB chunks and 466-469 MiB with 4 MiB, in the same time.
 CHUNK_SHARE = 0.5
 
