@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -401,6 +402,52 @@ def test_the_writer_alone_holds_a_chunk_it_sorts(tmp_path, monkeypatch):
     parts.close()
     assert unsorted_bytes == [0, 0]
     assert read_dataset(tmp_path).num_rows == 2000
+
+
+def _two_chunks_second_first(tmp_path, monkeypatch, first_fails):
+    """Parts with two writers, handed two chunks of one day each; the first chunk's write
+    waits until the second's is done (then fails, if ``first_fails``)."""
+    monkeypatch.setattr(_parts, "WRITERS", 2)
+    second_written = threading.Event()
+    write = _parts.layout.write_part
+
+    def write_part(table, target, **kwargs):
+        if target.name.endswith("-00000.parquet"):
+            assert second_written.wait(30)
+            if first_fails:
+                raise OSError("disk full")
+        write(table, target, **kwargs)
+        if target.name.endswith("-00001.parquet"):
+            second_written.set()
+
+    monkeypatch.setattr(_parts.layout, "write_part", write_part)
+    parts = _parts.Parts(tmp_path, "k", "g")
+    for day in ("2026-11-02", "2026-11-03"):
+        parts.add_tables(make_messages([{schema.DEVICE_ID: "d", schema.TIME: ts(f"{day}T07:00:00")}]),
+                         make_rejects([]))  # fmt: skip
+        parts.flush()
+    return parts
+
+
+def test_two_writers_list_the_files_in_chunk_order(tmp_path, monkeypatch):
+    """Two chunks are written at once: the second may be done first, the files are listed
+    in chunk order all the same."""
+    parts = _two_chunks_second_first(tmp_path, monkeypatch, first_fails=False)
+    parts.close()
+    assert parts.final == ["messages/date=2026-11-02/part-k-g-00000.parquet",
+                           "messages/date=2026-11-03/part-k-g-00001.parquet"]  # fmt: skip
+    assert read_dataset(tmp_path).num_rows == 2
+
+
+def test_a_writer_error_lists_the_other_writers_files_for_discard(tmp_path, monkeypatch):
+    """A chunk whose write fails while another chunk is written: the error is raised once
+    the other is done, its file is listed, and discarding the parts leaves no file."""
+    parts = _two_chunks_second_first(tmp_path, monkeypatch, first_fails=True)
+    with pytest.raises(OSError, match="disk full"):
+        parts.close()
+    assert parts.final == ["messages/date=2026-11-03/part-k-g-00001.parquet"]
+    parts.discard()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
 
 
 def test_sorted_copy_of_a_chunk_is_pyarrows_take():
