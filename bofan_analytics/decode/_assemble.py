@@ -532,11 +532,16 @@ def _references_out(references, keys, ends, sources):
 
 def _adc_lists(adc, counts, idx):
     """``list<int32>`` of the ADC values of frames ``idx`` (null where a frame has none)."""
-    offsets, values, none = gather_columns(read_only(adc), read_only(counts), read_only(idx))
-    return pa.ListArray.from_arrays(
-        pa.array(offsets), pa.array(values, pa.int32()), type=pa.list_(pa.int32()),
-        mask=pa.array(none),
+    offsets, values, validity, nulls = gather_columns(read_only(adc), read_only(counts),
+                                                      read_only(idx))
+    return pa.Array.from_buffers(
+        _ADC, idx.shape[0], [pa.py_buffer(validity) if nulls else None, pa.py_buffer(offsets)],
+        null_count=nulls,
+        children=[pa.Array.from_buffers(pa.int32(), values.shape[0], [None, pa.py_buffer(values)])],
     )
+
+
+_ADC = S.MESSAGES.field(S.ADC).type
 
 
 def _ssid_names(buf, s, e):

@@ -20,3 +20,26 @@ def test_strings_taken_from_a_dictionary_are_its_strings_joined(dictionary, data
     texts = [dictionary[c].encode() for c in codes]
     assert offsets.tolist() == np.cumsum([0, *map(len, texts)]).tolist()
     assert out.tobytes() == b"".join(texts)
+
+
+@settings(deadline=None)  # the first example compiles the kernel
+@given(st.integers(1, 8), st.data())
+def test_list_rows_gathered_from_columns_are_their_first_counts_values(width, data):
+    """``gather_columns``: each row copies its whole column and the next row overwrites
+    what lies past its count; a count of zero or less is a null row. Rows with and
+    without values side by side, the widest ones last (nothing written past the end)."""
+    from bofan_analytics.decode._arrow_kernels import gather_columns
+
+    n = data.draw(st.integers(0, 30))
+    counts = np.array(data.draw(st.lists(st.integers(-1, width), min_size=n, max_size=n)),
+                      np.int32)  # fmt: skip
+    values = np.arange(width * n, dtype=np.int32).reshape(width, n) + 1000
+    idx = np.array(data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=40 if n else 0)),
+                   np.int64)  # fmt: skip
+    offsets, out, validity, nulls = gather_columns(values, counts, idx)
+    rows = [list(values[: max(counts[k], 0), k]) for k in idx]
+    assert offsets.tolist() == np.cumsum([0, *map(len, rows)]).tolist()
+    assert out.tolist() == [v for row in rows for v in row]
+    present = [counts[k] > 0 for k in idx]
+    assert np.unpackbits(validity, bitorder="little")[: len(idx)].tolist() == present
+    assert nulls == len(idx) - sum(present)
