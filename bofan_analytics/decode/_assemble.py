@@ -201,8 +201,14 @@ _STRING = pa.string()
 
 
 def _string_array(buf, starts, ends, typ=_STRING, cap=1 << 30):
+    """Strings (or bytes, ``typ``) ``buf[starts[k]:ends[k]]``, null where a start is
+    negative; a column no frame has (a driver id in a chunk of positions) is made as nulls
+    without a pass over its rows."""
+    starts = np.asarray(starts)
+    if starts.shape[0] and starts.max() < 0:
+        return pa.nulls(starts.shape[0], typ)
     # one signature per kernel keeps the first (uncached) compilation short
-    starts = np.asarray(starts, np.int32)
+    starts = starts.astype(np.int32, copy=False)
     ends = np.asarray(ends, np.int32)
     offsets, data, validity, nulls = gather_slices(read_only(buf), read_only(starts),
                                                    read_only(ends), cap)
