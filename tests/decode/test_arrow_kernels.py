@@ -28,6 +28,7 @@ def test_list_rows_gathered_from_columns_are_their_first_counts_values(width, da
     """``gather_columns``: each row copies its whole column and the next row overwrites
     what lies past its count; a count of zero or less is a null row. Rows with and
     without values side by side, the widest ones last (nothing written past the end)."""
+    from bofan_analytics._numba import read_only
     from bofan_analytics.decode._arrow_kernels import gather_columns
 
     n = data.draw(st.integers(0, 30))
@@ -36,7 +37,9 @@ def test_list_rows_gathered_from_columns_are_their_first_counts_values(width, da
     values = np.arange(width * n, dtype=np.int32).reshape(width, n) + 1000
     idx = np.array(data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=40 if n else 0)),
                    np.int64)  # fmt: skip
-    offsets, out, validity, nulls = gather_columns(values, counts, idx)
+    # read-only, as decoding passes them: one signature compiled
+    offsets, out, validity, nulls = gather_columns(read_only(values), read_only(counts),
+                                                   read_only(idx))
     rows = [list(values[: max(counts[k], 0), k]) for k in idx]
     assert offsets.tolist() == np.cumsum([0, *map(len, rows)]).tolist()
     assert out.tolist() == [v for row in rows for v in row]
