@@ -42,6 +42,12 @@ __all__ = [
 #: the columns whose Parquet min/max statistics readers prune row groups with
 _PRUNING = (schema.DEVICE_ID, schema.TIME, schema.RECEIVED_AT)
 
+#: the float columns written byte-stream-split (each byte of the values in a stream of its
+#: own): in rows sorted by device and time their high bytes repeat, which the compressor
+#: finds faster and packs smaller (a 64 Ki-row part: 7 % less time, 4 % fewer bytes).
+#: Speeds and courses jump about more: split, they took more bytes.
+_SPLIT = (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT)
+
 MESSAGES_DIR = "messages"
 REJECTS_DIR = "rejects"
 
@@ -142,17 +148,20 @@ def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = No
     row group spans about the whole range, and computing them was a tenth of the writing.
     Times and 64-bit integers (offsets) are delta encoded: rows sorted by device and time
     make small steps, which take less time to compress than plain values and give smaller
-    files.
+    files. Positions and odometers are byte-stream-split (:data:`_SPLIT`), for the same
+    reason.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
     pruning = [name for name in _PRUNING if name in table.column_names]
-    deltas = {f.name: "DELTA_BINARY_PACKED" for f in table.schema
-              if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)}  # fmt: skip
+    encodings = {f.name: "DELTA_BINARY_PACKED" for f in table.schema
+                 if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)}  # fmt: skip
+    encodings.update((f.name, "BYTE_STREAM_SPLIT") for f in table.schema
+                     if f.name in _SPLIT and pa.types.is_floating(f.type))  # fmt: skip
     pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
                    use_dictionary=strings, write_statistics=pruning,
-                   column_encoding=deltas or None)  # fmt: skip
+                   column_encoding=encodings or None)  # fmt: skip
     os.replace(tmp, target)
 
 

@@ -107,7 +107,8 @@ def test_parts_keep_statistics_for_the_columns_readers_prune_by(tmp_path):
 
 def test_parts_delta_encode_times_and_offsets(tmp_path):
     """Times and byte offsets are written delta encoded (small steps once rows are sorted),
-    the other columns as before; the file reads back as the table written."""
+    positions, odometers and battery levels byte-stream-split, the other columns as before;
+    the file reads back as the table written (a missing position and odometer too)."""
     import pyarrow.parquet as pq
 
     from bofan_analytics import read_log, schema
@@ -116,13 +117,17 @@ def test_parts_delta_encode_times_and_offsets(tmp_path):
     messages = read_log(
         b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\r\n"
         b"$POS,216769295715,163247.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\r\n"
+        b"@B#@|01|033|864891030184954|9425010450971470|0|4|20181120151744|@E#@\r\n"
     ).messages
+    assert messages.column(schema.LAT).null_count == 1
     _layout.write_part(messages, tmp_path / "part.parquet")
     group = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0)
     encodings = {group.column(i).path_in_schema: group.column(i).encodings
                  for i in range(group.num_columns)}  # fmt: skip
     for name in (schema.TIME, schema.RECEIVED_AT, schema.OFFSET):
         assert "DELTA_BINARY_PACKED" in encodings[name], name
-    assert "DELTA_BINARY_PACKED" not in encodings[schema.LAT]
-    assert "DELTA_BINARY_PACKED" not in encodings[schema.LENGTH]
+    for name in (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT):
+        assert "BYTE_STREAM_SPLIT" in encodings[name], name
+    for name in (schema.SPEED_KMH, schema.COURSE, schema.LENGTH):
+        assert not {"DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT"} & set(encodings[name]), name
     assert pq.read_table(tmp_path / "part.parquet").equals(messages)
