@@ -17,7 +17,7 @@ from .. import schema
 from ..errors import SchemaError
 from . import _layout as layout
 
-__all__ = ["Parts", "sort_order", "CHUNK_ROWS", "WRITE_BEHIND"]
+__all__ = ["Parts", "sort_order", "CHUNK_ROWS", "WRITE_BEHIND", "WRITERS"]
 
 #: Decoded rows held in memory before they are written out as one chunk of part files: the
 #: size of a part's row group, as ``bofan compact`` writes them.
