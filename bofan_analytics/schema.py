@@ -43,7 +43,48 @@ def _use_the_system_allocator() -> None:
         pa.set_memory_pool(pa.system_memory_pool())
 
 
+#: the environment variables through which a user tunes glibc's malloc: when one is set,
+#: :func:`_keep_freed_memory` leaves malloc as the user has it
+MALLOC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                    "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX")  # fmt: skip
+#: a block up to this size is carved from malloc's heap and kept there when freed (the
+#: largest threshold glibc takes: larger blocks are mapped and unmapped as before)
+MALLOC_MMAP_THRESHOLD = 32 << 20
+#: free memory at the top of a heap beyond this goes back to the kernel
+MALLOC_TRIM_THRESHOLD = 64 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed blocks of up to :data:`MALLOC_MMAP_THRESHOLD` for the
+    next ones, unless the user tuned malloc (:data:`MALLOC_VARIABLES`, a ``glibc.malloc``
+    tunable) or the C library is not glibc.
+
+    The decoder allocates and frees its per-part arrays and tables (a few MiB each) on two
+    threads all the time. By default malloc maps a block above its threshold fresh from the
+    kernel and hands the free top of a heap back, so those blocks were faulted in afresh:
+    about 8,000 page faults in each decode of a 51.5 MB line log, and 10-20 % of its time
+    (a 51.5 MB line log: medians 192-213 ms against 155-186 ms with these settings, peak
+    RSS 10 MiB more).
+    """
+    if any(name in os.environ for name in MALLOC_VARIABLES):
+        return
+    if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 (glibc's alone: others' mallopt differ)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
+
+
 _use_the_system_allocator()
+_keep_freed_memory()
 
 __all__ = [
     "NULL_TIME_MS",
