@@ -6,7 +6,7 @@ from .._numba import jit
 from ._text_kernels import byte_at, load_word, store_word
 
 __all__ = ["gather_columns", "gather_slices", "validity_of", "inherit_device", "last_devices",
-           "locate_pieces", "take_strings"]
+           "locate_pieces", "piece_sources", "piece_lengths", "take_strings"]
 
 
 @jit
@@ -176,6 +176,31 @@ def locate_pieces(out_start, x):
         elif j + 1 < m and v >= starts[j + 1]:
             j += 1
         out[k] = j
+    return out
+
+
+@jit
+def piece_sources(out_start, src0, factor, x, at):
+    """The source offset of each buffer position ``x[k]``, in piece ``at[k]`` (see
+    :func:`locate_pieces`): ``src0[j] + (x[k] - out_start[j]) * factor[j]``. One pass,
+    where numpy's gathers and arithmetic made six over the rows."""
+    out = np.empty(x.shape[0], np.int64)
+    for k in range(x.shape[0]):
+        j = at[k]
+        out[k] = src0[j] + (x[k] - out_start[j]) * factor[j]
+    return out
+
+
+@jit
+def piece_lengths(out_start, factor, cum, s, e, js, je):
+    """The source bytes of each buffer range ``[s[k], e[k])``, its start in piece
+    ``js[k]`` and its end in piece ``je[k]``, with ``cum[j]`` the source bytes of the
+    pieces before piece ``j``. One pass, as :func:`piece_sources`."""
+    out = np.empty(s.shape[0], np.int64)
+    for k in range(s.shape[0]):
+        a, b = js[k], je[k]
+        out[k] = (cum[b] + (e[k] - out_start[b]) * factor[b]
+                  - cum[a] - (s[k] - out_start[a]) * factor[a])
     return out
 
 

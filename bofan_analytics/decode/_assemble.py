@@ -15,6 +15,8 @@ from ._arrow_kernels import (
     inherit_device,
     last_devices,
     locate_pieces,
+    piece_lengths,
+    piece_sources,
     take_strings,
     validity_of,
 )
@@ -161,29 +163,31 @@ class PieceMap:
     files = None
 
     def __init__(self, out_start, src, factor, recv):
-        self.out_start = np.asarray(out_start, np.int64)
-        self.src0 = np.asarray(src, np.int64)
-        self.factor = np.asarray(factor, np.int64)
+        self.out_start = read_only(np.asarray(out_start, np.int64))
+        self.src0 = read_only(np.asarray(src, np.int64))
+        self.factor = read_only(np.asarray(factor, np.int64))
         self.recv = np.asarray(recv, np.int64)
-        lengths = np.diff(self.out_start) * self.factor
-        self.cum = np.concatenate([[0], np.cumsum(lengths)])
+        cum = np.zeros(self.out_start.shape[0], np.int64)  # (a piece more: the end)
+        np.cumsum(np.diff(self.out_start) * self.factor, out=cum[1:])
+        self.cum = read_only(cum)
 
     def locate(self, x):
         """The piece each buffer position ``x`` is in."""
-        return locate_pieces(self.out_start, np.ascontiguousarray(x, np.int64))
+        return locate_pieces(self.out_start, _positions(x))
 
     def src(self, x, at=None):
+        x = _positions(x)
         j = self.locate(x) if at is None else at
-        return self.src0[j] + (x - self.out_start[j]) * self.factor[j]
+        return piece_sources(self.out_start, self.src0, self.factor, x, read_only(j))
 
     def src_len(self, s, e, at=None, last_at=None):
         """Source bytes of buffer ranges ``[s, e)``; ``last_at``: the pieces of ``e - 1``
         (an end maps through the piece of the byte before it as well as its own)."""
+        s, e = _positions(s), _positions(e)
         js = self.locate(s) if at is None else at
         je = self.locate(e - 1) if last_at is None else last_at
-        a = self.cum[js] + (s - self.out_start[js]) * self.factor[js]
-        b = self.cum[je] + (e - self.out_start[je]) * self.factor[je]
-        return b - a
+        return piece_lengths(self.out_start, self.factor, self.cum, s, e, read_only(js),
+                             read_only(je))
 
     def received(self, seg, last, at=None):
         return self.recv[self.locate(last) if at is None else at]
@@ -195,6 +199,11 @@ class PieceMap:
         if self.files is not None:
             key = key + (self.files[0][j].astype(np.int64) << 44)
         return key
+
+
+def _positions(x):
+    """Buffer positions as the kernels of :class:`PieceMap` take them."""
+    return read_only(np.ascontiguousarray(x, np.int64))
 
 
 _STRING = pa.string()
