@@ -106,9 +106,10 @@ def test_parts_keep_statistics_for_the_columns_readers_prune_by(tmp_path):
 
 
 def test_parts_delta_encode_times_and_offsets(tmp_path):
-    """Times and byte offsets are written delta encoded (small steps once rows are sorted),
-    positions, odometers and battery levels byte-stream-split, the other columns as before;
-    the file reads back as the table written (a missing position and odometer too)."""
+    """Times, byte offsets and frame lengths are written delta encoded (small steps once
+    rows are sorted), positions, odometers and battery levels byte-stream-split, speeds
+    dictionary encoded, the other columns as before; the file reads back as the table
+    written (a missing position and odometer too)."""
     import pyarrow.parquet as pq
 
     from bofan_analytics import read_log, schema
@@ -124,10 +125,12 @@ def test_parts_delta_encode_times_and_offsets(tmp_path):
     group = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0)
     encodings = {group.column(i).path_in_schema: group.column(i).encodings
                  for i in range(group.num_columns)}  # fmt: skip
-    for name in (schema.TIME, schema.RECEIVED_AT, schema.OFFSET):
+    for name in (schema.TIME, schema.RECEIVED_AT, schema.OFFSET, schema.LENGTH):
         assert "DELTA_BINARY_PACKED" in encodings[name], name
     for name in (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT):
         assert "BYTE_STREAM_SPLIT" in encodings[name], name
-    for name in (schema.SPEED_KMH, schema.COURSE, schema.LENGTH):
-        assert not {"DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT"} & set(encodings[name]), name
+    assert "RLE_DICTIONARY" in encodings[schema.SPEED_KMH]
+    for name in (schema.COURSE, schema.SATELLITES):
+        assert not {"DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT", "RLE_DICTIONARY"} & set(
+            encodings[name]), name
     assert pq.read_table(tmp_path / "part.parquet").equals(messages)
