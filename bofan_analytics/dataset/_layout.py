@@ -159,8 +159,8 @@ def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = No
     row group spans about the whole range, and computing them was a tenth of the writing.
     Times, 64-bit integers (offsets) and frame lengths (:data:`_DELTA`) are delta encoded:
     rows sorted by device and time make small steps, which take less time to compress than
-    plain values and give smaller files. Positions and odometers are byte-stream-split (:data:`_SPLIT`), for the same
-    reason.
+    plain values and give smaller files. Positions and odometers are byte-stream-split
+    (:data:`_SPLIT`), for the same reason.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -61,8 +61,9 @@ _GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 def _faults_of_a_freed_block_again(env):
-    names = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
-             "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES"}  # fmt: skip
+    from bofan_analytics.schema import MALLOC_VARIABLES
+
+    names = {*MALLOC_VARIABLES, "GLIBC_TUNABLES"}  # what a user tunes malloc with
     env = {k: v for k, v in os.environ.items() if k not in names} | env
     done = subprocess.run([sys.executable, "-c", _REUSE], env=env, capture_output=True,
                           text=True, check=True)
