@@ -46,3 +46,27 @@ def test_list_rows_gathered_from_columns_are_their_first_counts_values(width, da
     present = [counts[k] > 0 for k in idx]
     assert np.unpackbits(validity, bitorder="little")[: len(idx)].tolist() == present
     assert nulls == len(idx) - sum(present)
+
+
+@settings(deadline=None)  # the first example compiles the kernel
+@given(st.sampled_from(["float64", "int32", "int64"]), st.data())
+def test_validity_bitmap_marks_the_values_that_are_neither_null_nor_nan(dtype, data):
+    """``validity_of``: whole bytes of eight values, then the values after the last
+    whole byte; lengths below, at and past a multiple of eight, missing values anywhere."""
+    from bofan_analytics._numba import read_only
+    from bofan_analytics.decode._arrow_kernels import validity_of
+
+    n = data.draw(st.integers(0, 40))
+    missing = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    null = {"float64": np.nan, "int32": np.int32(-1), "int64": np.int64(-(2**63))}[dtype]
+    values = np.arange(n).astype(dtype)
+    if dtype == "float64":  # NaN is missing too, and so is the null given
+        null = np.float64(-7.5)
+        nan = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        values[np.array(nan, bool)] = np.nan
+        missing = [m or x for m, x in zip(missing, nan, strict=True)]
+    values[np.array(missing, bool)] = null
+    validity, count = validity_of(read_only(values), null)
+    assert validity.shape[0] == (n + 7) // 8
+    assert np.unpackbits(validity, bitorder="little")[:n].tolist() == [not m for m in missing]
+    assert count == sum(missing)
