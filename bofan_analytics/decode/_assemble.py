@@ -386,7 +386,9 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
 
     idx = np.flatnonzero(ok)
     msg_end = f_end if idx.shape[0] == f_end.shape[0] else f_end[idx]
-    if len(halves) == 1:
+    if idx.shape[0] == 0:  # (a decoder's last step, most often: no table laid out)
+        messages = empty_messages()
+    elif len(halves) == 1:
         messages = tabulate(halves[0])
     else:
         later = pool().submit(tabulate, halves[1])

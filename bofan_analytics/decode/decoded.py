@@ -31,9 +31,10 @@ class DecodedLog:
     def __init__(self, messages, rejects, accounting=()):
         self.messages = messages
         self.rejects = rejects
-        self.accounting = pa.Table.from_pylist(
-            list(accounting), schema=_ACCOUNTING_SCHEMA
-        )
+        accounting = list(accounting)
+        # (most pieces a decoder hands back account for nothing yet: one empty table)
+        self.accounting = (pa.Table.from_pylist(accounting, schema=_ACCOUNTING_SCHEMA)
+                           if accounting else _NO_ACCOUNTING)
 
     @classmethod
     def concat(cls, logs):
@@ -170,6 +171,7 @@ _ACCOUNTING_SCHEMA = pa.schema(
         ("rejects", pa.int64()),
     ]
 )
+_NO_ACCOUNTING = _ACCOUNTING_SCHEMA.empty_table()
 
 
 def _numbers(column):
