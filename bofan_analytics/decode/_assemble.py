@@ -394,12 +394,7 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
         later = pool().submit(tabulate, halves[1])
         messages = pa.concat_tables([tabulate(halves[0]), later.result()])
     if known_devices is not None:
-        # a photo chunk that opens a connection's frames here takes the device the
-        # connection had in an earlier chunk; one taken again after a close had none
-        # each one's first segment (connections are numbered as they first appear)
-        opens = np.flatnonzero(np.diff(np.maximum.accumulate(segs.conn), prepend=-1) != 0)
-        lookup = np.where(segs.fresh[opens], -1, segs.key[opens])[segs.conn]
-        messages, filled = _fill_orphans(messages, idx, orphans, f_seg, lookup, known_devices)
+        messages, filled = _fill_orphans(messages, idx, orphans, f_seg, segs, known_devices)
         for k in segs.key[segs.closes].tolist():
             known_devices.pop(k, None)
         _remember_devices(pbuf, dev_s, dev_e, ok, f_seg, f_off, filled, segs, known_devices)
@@ -723,11 +718,18 @@ def _rejects_table(buf, r_s, r_e, reason, proto, seg, mapping, source):
     return pa.Table.from_pydict(columns, schema=S.REJECTS)
 
 
-def _fill_orphans(messages, idx, orphans, f_seg, seg_key, known):
+def _fill_orphans(messages, idx, orphans, f_seg, segs, known):
     """Device ids of ``$PHD`` chunks that open a chunk, from the connection's earlier frames.
     Returns the messages and ``{frame: device id}`` of the frames given one."""
     if orphans.shape[0] == 0 or not known:
         return messages, {}
+    # a photo chunk that opens a connection's frames here takes the device the connection
+    # had in an earlier chunk, kept under the key of the connection's first segment; one
+    # taken again after a close had none. A connection's first segment is one that does
+    # not go on from an earlier one of its key, or starts it afresh (cut_segments numbers
+    # the connections so).
+    opens = np.flatnonzero((segs.prev < 0) | segs.fresh)
+    seg_key = np.where(segs.fresh[opens], -1, segs.key[opens])[segs.conn]
     row_of = np.empty(f_seg.shape[0], np.int64)
     row_of[idx] = np.arange(idx.shape[0])
     rows = row_of[orphans]
