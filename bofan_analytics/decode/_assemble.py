@@ -82,7 +82,7 @@ class Segments:
     """The ranges of a buffer the framer cuts, with what is known of each."""
 
     __slots__ = ("s", "e", "final", "line_start", "key", "recv", "fresh", "closes", "conn",
-                 "prev", "cont")
+                 "prev", "cont", "_last")
 
     def __init__(self, s, e, final, line_start, key=None, recv=None, fresh=None, closes=None,
                  conn=None, prev=None, cont=None):
@@ -107,6 +107,14 @@ class Segments:
         none = np.full(n, -1, np.int64)
         self.prev = none if prev is None else np.asarray(prev, np.int64)
         self.cont = none if cont is None else np.asarray(cont, np.int64)
+        self._last = None
+
+    def last_of_key(self):
+        """Per segment, whether it is the last of its key here (no segment names it as its
+        ``prev``); worked out once, asked for by several steps."""
+        if self._last is None:
+            self._last = last_of_key(self.prev)
+        return self._last
 
     def live(self):
         """Per segment, whether no close of its connection follows it in this buffer: what
@@ -486,7 +494,7 @@ def _expand_compressed(buf, segs, f_s, f_e, f_seg, references, compressed):
 def _ending(segs):
     """The segments connections end with in a chunk, but for those that closed: the ones
     whose references are kept."""
-    return np.flatnonzero(last_of_key(segs.prev) & ~segs.closes)
+    return np.flatnonzero(segs.last_of_key() & ~segs.closes)
 
 
 def _keep_references(references, segs, at, ends, sources):
@@ -755,7 +763,7 @@ def _remember_devices(buf, dev_s, dev_e, ok, f_seg, f_off, filled, segs, known):
     usable = ok & (dev_s >= 0)
     if filled:
         usable[list(filled)] = True
-    targets = np.flatnonzero(last_of_key(segs.prev))
+    targets = np.flatnonzero(segs.last_of_key())
     frames = last_devices(f_seg, f_off, usable, segs.prev, segs.live(), targets)
     found = np.flatnonzero(frames >= 0)
     if found.shape[0] == 0:
@@ -764,7 +772,8 @@ def _remember_devices(buf, dev_s, dev_e, ok, f_seg, f_off, filled, segs, known):
     frames = frames[found][order]
     keys = segs.key[targets[found][order]].tolist()
     devices = _string_array(buf, dev_s[frames], dev_e[frames]).to_pylist()
-    for i, frame in enumerate(frames.tolist()):
-        if frame in filled:
-            devices[i] = filled[frame]
+    if filled:  # (photo chunks given their connection's device)
+        for i, frame in enumerate(frames.tolist()):
+            if frame in filled:
+                devices[i] = filled[frame]
     known.update(zip(keys, devices, strict=True))

@@ -423,7 +423,7 @@ class StreamDecoder:
             self._carry[int(seg_key[k])] = (*self._carry_entry(out, mapping, a, b), line_start)
         # a connection that goes on mid-line (after a PT-60 frame, say) goes on so in the
         # next chunk: an empty piece carries its line state there, as a segment would
-        last_seg = last_of_key(segs.prev)
+        last_seg = segs.last_of_key()
         mid_line = last_seg & (segs.final == 0) & (consumed_segs == seg_e) & (end_ls == 0)
         for k in np.flatnonzero(mid_line):
             p = last_piece[k]
