@@ -87,39 +87,25 @@ class _Traccar(CaptureFormat):
         import pyarrow as pa
 
         from ...decode._codes import R_BAD_HEX, R_BAD_LINE, R_LONG_LINE
-        from ...decode._lines_kernels import (
-            L_BAD,
-            L_CLOSE,
-            L_LONG,
-            P_END,
-            P_ODD_HEX,
-            P_TEXT,
-            split_escapes,
-        )
+        from ...decode._lines_kernels import L_BAD, L_LONG, P_ODD_HEX, P_TEXT, split_escapes
         from ...decode._text_kernels import INT64_NULL
 
         buf = np.frombuffer(data, np.uint8)
         if (ahead is not None and ahead[0] is data and not (final or last_line)
                 and not state["cont"]):
             lines = ahead[1]  # read ahead, and it holds (see prepare)
-            if lines[10] == INT64_NULL:  # no time stamp in the chunk
-                lines = (*lines[:10], state["last_utc"])
+            if lines[-1] == INT64_NULL:  # no time stamp in the chunk
+                lines = (*lines[:-1], state["last_utc"])
         else:
             lines = _lines_of(data, buf, final or last_line, state["cont"], state["tz"],
                               state["last_utc"], True)
-        (kind, recv, key, pay_s, pay_e, device, cls, decoded, consumed, state["cont"],
+        (kind, recv, pay_s, pay_e, reads, cls, decoded, consumed, state["cont"],
          state["last_utc"]) = lines
         extra = []
         for code, reason in ((L_BAD, R_BAD_LINE), (L_LONG, R_LONG_LINE)):
             at = np.flatnonzero(kind == code)
             extra.append(decoder.stretch_rejects(buf, pay_s[at], pay_e[at], recv[at], reason))
-        # device reads, and where a connection closed: an empty piece in its place that
-        # ends its session (the frame it left unfinished is cut off there, not held to the
-        # end of the log, and what was kept for the connection is dropped)
-        closes = kind[device] == L_CLOSE
-        pay_s, pay_e, recv, key = pay_s[device], pay_e[device], recv[device], key[device]
-        cls = cls.copy()  # (a copy: the pieces' classes are changed below)
-        cls[closes] = P_END  # (an empty piece, as before: what was decoded holds)
+        pay_s, pay_e, recv, key = reads
         told = _resolve_text(state["open_text"], buf, pay_s, pay_e, cls, key)
         if told is not cls and not np.array_equal(told, cls):
             decoded = None  # hex digits that go on with a text frame: decoded as hex
@@ -142,27 +128,34 @@ class _Traccar(CaptureFormat):
 
 
 def _lines_of(data, buf, final, cont, tz, last_utc, threaded):
-    """The lines of a chunk, read (:func:`_scan`), the device reads and closes among
-    them, and each one's payload told and decoded
-    (:func:`~bofan_analytics.decode._lines_kernels.read_pieces`; a close's says nothing
-    yet). ``threaded``: on two threads where that pays (not on a thread that works ahead).
-    Returns ``(kind, recv, key, pay_s, pay_e, device, cls, decoded, consumed, cont,
-    last_utc)``: ``device`` indexes the lines, ``cls`` and ``decoded`` follow it."""
+    """The lines of a chunk, read (:func:`_scan`), and the device reads among them, each
+    one's payload told and decoded
+    (:func:`~bofan_analytics.decode._lines_kernels.read_pieces`). Where a connection
+    closed, an empty piece of the class ``P_END`` stands among the reads: it ends the
+    session (the frame it left unfinished is cut off there, not held to the end of the
+    log, and what was kept for the connection is dropped). ``threaded``: on two threads
+    where that pays (not on a thread that works ahead).
+
+    Returns ``(kind, recv, pay_s, pay_e, reads, cls, decoded, consumed, cont,
+    last_utc)``: ``kind``, ``recv`` and the payload ranges of every line; ``reads`` the
+    payload ranges, receive times and session keys of the device reads and closes, which
+    ``cls`` and ``decoded`` follow."""
     import numpy as np
 
-    from ...decode._lines_kernels import L_CLOSE, L_DATA, read_pieces
+    from ...decode._lines_kernels import L_CLOSE, L_DATA, P_END, read_pieces
 
     kind, recv, key, pay_s, pay_e, consumed, cont, last_utc = _scan(
         data, buf, final, cont, tz, last_utc, threaded)
     device = np.flatnonzero((kind == L_DATA) | (kind == L_CLOSE))
-    pieces = (pay_s[device], pay_e[device])
+    reads = (pay_s[device], pay_e[device], recv[device], key[device])
     if threaded:
-        halves = by_halves(read_pieces, (buf,), pieces, buf.shape[0])
+        halves = by_halves(read_pieces, (buf,), reads[:2], buf.shape[0])
         cls, decoded = (np.concatenate(parts) if len(parts) > 1 else parts[0]
                         for parts in zip(*halves, strict=True))
     else:
-        cls, decoded = read_pieces(buf, *pieces)
-    return kind, recv, key, pay_s, pay_e, device, cls, decoded, consumed, cont, last_utc
+        cls, decoded = read_pieces(buf, *reads[:2])
+    cls[kind[device] == L_CLOSE] = P_END  # (an empty piece: what was decoded holds)
+    return kind, recv, pay_s, pay_e, reads, cls, decoded, consumed, cont, last_utc
 
 
 def _scan(data, buf, final, cont, tz, last_utc, threaded=True):
