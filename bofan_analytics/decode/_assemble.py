@@ -376,14 +376,16 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
                             tc) for _, _, (cv, _, _, _, sl, tc, *_) in halves), strict=True)
     )
     ok = status == 0
-    n_segs = segs.s.shape[0]
-    conn = segs.conn[f_seg]
-    orphans = inherit_device(dev_s, dev_e, conn, int(segs.conn.max()) + 1 if n_segs else 0, ok,
-                             tcode == _T_PHD)
-    if len(halves) > 1:  # the ids photo chunks took, back into each half's columns
-        for lo, hi, (_, _, _, _, sl, *_) in halves:
-            sl[2 * S_DEVICE] = dev_s[lo:hi]
-            sl[2 * S_DEVICE + 1] = dev_e[lo:hi]
+    photo = tcode == _T_PHD  # a photo chunk has no device id: it takes the one before it
+    if not photo.any():
+        orphans = _NO_FRAMES
+    else:
+        n_conns = int(segs.conn.max()) + 1 if segs.s.shape[0] else 0
+        orphans = inherit_device(dev_s, dev_e, segs.conn[f_seg], n_conns, ok, photo)
+        if len(halves) > 1:  # the ids photo chunks took, back into each half's columns
+            for lo, hi, (_, _, _, _, sl, *_) in halves:
+                sl[2 * S_DEVICE] = dev_s[lo:hi]
+                sl[2 * S_DEVICE + 1] = dev_e[lo:hi]
 
     def tabulate(half):
         lo, hi, parsed = half
@@ -426,6 +428,8 @@ def decode_segments(buf, segs, mapping, source, known_devices=None, references=N
 
 
 _TABLES_COMPILED = []
+#: no frames (the photo chunks left without a device where there are none)
+_NO_FRAMES = np.zeros(0, np.int64)
 #: where a chunk's frames are cut for parsing (and tabulating) on two threads
 _PARSE_SPLIT = Split()
 
