@@ -70,3 +70,18 @@ def test_validity_bitmap_marks_the_values_that_are_neither_null_nor_nan(dtype, d
     assert validity.shape[0] == (n + 7) // 8
     assert np.unpackbits(validity, bitorder="little")[:n].tolist() == [not m for m in missing]
     assert count == sum(missing)
+
+
+@given(st.lists(st.sampled_from([-1, 0, 1]), max_size=40))
+def test_a_flag_column_is_true_false_or_missing_as_its_codes_say(codes):
+    """``_flags``: the validity flag's column packed by numpy, equal to what ``pa.array``
+    makes of it with a mask (1 true, 0 false, -1 missing), at every length around a byte."""
+    import pyarrow as pa
+
+    from bofan_analytics.decode._assemble import _flags
+
+    values = np.array(codes, np.int8)
+    column = _flags(values)
+    column.validate(full=True)
+    assert column.equals(pa.array(values == 1, pa.bool_(), mask=values < 0))
+    assert column.to_pylist() == [None if c < 0 else c == 1 for c in codes]
