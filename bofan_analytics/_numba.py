@@ -23,6 +23,7 @@ __all__ = [
     "pjit",
     "helper",
     "read_only",
+    "byte_array",
     "compile_aside",
     "await_aside",
     "aside_allowed",
@@ -89,6 +90,17 @@ def read_only(value):
     view = value.view()
     view.flags.writeable = False
     return view
+
+
+def byte_array(data) -> np.ndarray:
+    """The bytes of ``data`` (``bytes``, ``bytearray``, ``memoryview``) as the array the
+    kernels that read them are compiled for: ``uint8``, read-only, not a copy.
+
+    A file read into a ``bytearray`` gives a writable array, bytes in memory a read-only
+    one: each kernel was compiled once per kind, a second time on the first file after
+    bytes (or the other way round), seconds on a fresh install.
+    """
+    return read_only(np.frombuffer(data, np.uint8))
 
 
 def pjit(fn):

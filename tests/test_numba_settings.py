@@ -404,3 +404,48 @@ def test_a_cached_kernel_is_compiled_again_when_a_helper_it_calls_changed(tmp_pa
                       "    _pt60_kernels,  # PT-60\n    _pt502_kernels,\n)\n")  # fmt: skip
     assert {package / "decode" / "_pt60_kernels.py", package / "decode" / "_pt502_kernels.py"
             } <= _numba_cache._imports(script, script.read_bytes())  # one step  # fmt: skip
+
+
+_READ_EVERY_WAY = """
+import importlib, pkgutil, sys
+from pathlib import Path
+from numba.core.registry import CPUDispatcher
+import bofan_analytics as ba
+import bofan_analytics.decode as D, bofan_analytics.io as I
+
+samples, pcap = Path(sys.argv[1]), Path(sys.argv[2])
+for name in ("fleet.log", "fleet.bin", "tracker-server.log", "fleet.log.gz",
+             "tracker-server.log.zst"):
+    ba.read_log(samples / name)  # read into a writable buffer
+ba.read_log(pcap)
+for name in ("fleet.log", "fleet.bin", "tracker-server.log"):
+    ba.read_log((samples / name).read_bytes())  # bytes: read-only
+ba.read_log(pcap.read_bytes())
+twice = []
+for info in [*pkgutil.walk_packages(D.__path__, "bofan_analytics.decode."),
+             *pkgutil.walk_packages(I.__path__, "bofan_analytics.io.")]:
+    for value in vars(importlib.import_module(info.name)).values():
+        if isinstance(value, CPUDispatcher):
+            kinds = [str(sig).replace("True", "").replace("False", "")
+                     for sig in value.signatures]
+            if len(set(kinds)) < len(kinds):
+                twice.append(value.py_func.__qualname__)
+print(sorted(set(twice)))
+"""
+
+
+def test_a_file_and_the_same_bytes_use_one_compilation_of_each_kernel():
+    """A file is read into a writable buffer, bytes in memory are read-only: the kernels see
+    the same read-only array either way, so reading both compiles (or loads) each kernel
+    once, not once per kind of array."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_EVERY_WAY, str(root / "data" / "samples"),
+         str(root / "tests" / "data" / "pcap" / "loopback.pcap")],
+        capture_output=True, text=True, check=True,
+    )
+    assert done.stdout.strip() == "[]"

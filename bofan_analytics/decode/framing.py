@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._numba import byte_array
 from ._codes import REASONS
 from ._framing_kernels import frame_segments
 
@@ -87,7 +88,7 @@ class StreamCutter:
     def _cut(self, data: bytes, final: bool) -> Cut:
         if not data:
             return Cut([], [], [])
-        buf = np.frombuffer(data, np.uint8)
+        buf = byte_array(data)
         ends = np.array([len(data)], np.int64)
         (f_off, _f_s, f_e, _f_seg, r_s, r_e, r_reason, _r_seg, consumed, _compressed,
          end_ls) = frame_segments(

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema as S
-from .._numba import read_only
+from .._numba import byte_array, read_only
 from ..errors import FormatError, InputError
 from ..io._pcap_kernels import TCP_FORGET_MS
 from ..io.files import source_name
@@ -368,12 +368,13 @@ class StreamDecoder:
         # the carried tails (as they are) and then the chunk's pieces
         shift = len(blob)
         if decoded is None:
-            buf = np.frombuffer(blob + data if blob else data, np.uint8)
+            buf = byte_array(blob + data if blob else data)
             g_s = after_carried(c_s, pay_s + shift if shift else pay_s)
             g_e = after_carried(c_e, pay_e + shift if shift else pay_e)
             g_cls = all_hex
         else:
-            buf = np.concatenate([np.frombuffer(blob, np.uint8), decoded]) if blob else decoded
+            buf = read_only(np.concatenate([np.frombuffer(blob, np.uint8), decoded])
+                            if blob else decoded)
             at = piece_starts(pay_s, pay_e, hexcls) + shift
             g_s, g_e = after_carried(c_s, at[:-1]), after_carried(c_e, at[1:])
             g_cls = np.full(g_s.shape[0], P_TEXT, np.int8)

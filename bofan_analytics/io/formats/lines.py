@@ -29,18 +29,19 @@ class _Lines(CaptureFormat):
         starts at a line end decodes alike whatever came before it, but for the source
         offsets, which :meth:`step` adds the chunk's place to. Not for a decoder's first
         chunks: those start the compiling of the parsers (see ``StreamDecoder.feed``)."""
-        import numpy as np
+        from ..._numba import byte_array
 
         if not decoder.accounting.input_bytes or len(chunk) < PARALLEL_MIN_BYTES:
             return None
-        buf = np.frombuffer(chunk, np.uint8)
+        buf = byte_array(chunk)
         source = decoder.source
         return chunk, source, [pool().submit(_part, buf, *part, 0, source)
                                for part in _parts(chunk, False)]
 
     def step(self, decoder, state, data, final, last_line, ahead=None):
-        import numpy as np
         import pyarrow as pa
+
+        from ..._numba import byte_array
 
         results = None
         if ahead is not None:
@@ -52,7 +53,7 @@ class _Lines(CaptureFormat):
                     future.cancel()
         ahead_used = results is not None
         if not ahead_used:
-            buf = np.frombuffer(data, np.uint8)
+            buf = byte_array(data)
             parts = _parts(data, final)
             if len(parts) == 1:
                 results = [_part(buf, *parts[0], decoder.base, decoder.source)]

@@ -32,6 +32,7 @@ class _Pcap(CaptureFormat):
     def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
 
+        from ..._numba import byte_array
         from ...decode._assemble import empty_messages, empty_rejects
         from ...decode._codes import R_BAD_CAPTURE, R_TRUNCATED
         from ...decode._text_kernels import INT64_NULL
@@ -46,7 +47,7 @@ class _Pcap(CaptureFormat):
             scan_records,
         )
 
-        buf = np.frombuffer(data, np.uint8)
+        buf = byte_array(data)
         extra = []
         st = state["capture"]
         start = 0
@@ -143,6 +144,7 @@ def _reject_all(decoder, data, final):
     ``MAX_BAD_STRETCH`` bytes from the start (whatever the chunks)."""
     import numpy as np
 
+    from ..._numba import byte_array
     from ...decode._assemble import empty_messages
     from ...decode._codes import R_BAD_CAPTURE
     from ...decode._text_kernels import INT64_NULL
@@ -151,7 +153,7 @@ def _reject_all(decoder, data, final):
     keep = len(data) if final else len(data) // MAX_BAD_STRETCH * MAX_BAD_STRETCH
     s = np.arange(0, keep, MAX_BAD_STRETCH, dtype=np.int64)
     e = np.minimum(s + MAX_BAD_STRETCH, keep)
-    rejects = decoder.stretch_rejects(np.frombuffer(data, np.uint8), s, e,
+    rejects = decoder.stretch_rejects(byte_array(data), s, e,
                                       np.full(s.shape[0], INT64_NULL), R_BAD_CAPTURE)
     return empty_messages(), rejects, keep
 

@@ -30,10 +30,11 @@ class _Stream(CaptureFormat):
         return {"line_start": bool(saved.get("line_start", True))}
 
     def step(self, decoder, state, data, final, last_line, ahead=None):
-        import numpy as np
         import pyarrow as pa
 
-        buf = np.frombuffer(data, np.uint8)
+        from ..._numba import byte_array
+
+        buf = byte_array(data)
         bounds = [0, len(data)]
         if len(data) >= PARALLEL_MIN_BYTES and threads() > 1:
             bounds = stream_bounds(data, threads())

@@ -72,25 +72,25 @@ class _Traccar(CaptureFormat):
         ahead: :func:`_lines_of` as a chunk that starts outside an overlong line and after
         a time stamp reads alike whatever came before it (a zone with one offset), for
         :meth:`step` to use if that holds."""
-        import numpy as np
-
+        from ..._numba import byte_array
         from ...decode._text_kernels import INT64_NULL
 
         tz_utc, _ = state["tz"]
         if tz_utc.shape[0] != 1 or threads() < 2:
             return None
-        buf = np.frombuffer(chunk, np.uint8)
+        buf = byte_array(chunk)
         return chunk, _lines_of(chunk, buf, False, False, state["tz"], INT64_NULL, False)
 
     def step(self, decoder, state, data, final, last_line, ahead=None):
         import numpy as np
         import pyarrow as pa
 
+        from ..._numba import byte_array
         from ...decode._codes import R_BAD_HEX, R_BAD_LINE, R_LONG_LINE
         from ...decode._lines_kernels import L_BAD, L_LONG, P_ODD_HEX, P_TEXT, split_escapes
         from ...decode._text_kernels import INT64_NULL
 
-        buf = np.frombuffer(data, np.uint8)
+        buf = byte_array(data)
         if (ahead is not None and ahead[0] is data and not (final or last_line)
                 and not state["cont"]):
             lines = ahead[1]  # read ahead, and it holds (see prepare)
