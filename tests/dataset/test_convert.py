@@ -466,3 +466,21 @@ def test_sorted_copy_of_a_chunk_is_pyarrows_take():
     assert taken.equals(expected)
     assert taken.column("cells").null_count == 5
     assert taken.column("adc").to_pylist() == [[3], [], [1, 2], None, None]
+
+
+def test_a_chunk_is_conformed_to_the_schema_in_order_type_and_metadata():
+    """Columns are put in the schema's order and cast where their type differs; a table
+    that already conforms is kept as it is; a missing column is a SchemaError."""
+    target = pa.schema([pa.field("a", pa.int32()), pa.field("b", pa.string())],
+                       metadata={b"k": b"v"})
+    other = pa.table({"b": ["x", None], "a": pa.array([1, 2], pa.int64()), "c": [0.5, 1.5]})
+    conformed = _parts._conform(other, target)
+    assert conformed.schema.equals(target, check_metadata=True)
+    assert conformed.to_pydict() == {"a": [1, 2], "b": ["x", None]}
+    already = pa.table({"a": pa.array([3], pa.int32()), "b": ["y"]})
+    kept = _parts._conform(already, target)
+    assert kept.schema.equals(target, check_metadata=True)
+    assert kept.column("a").chunk(0).buffers()[1].address == (
+        already.column("a").chunk(0).buffers()[1].address)  # not copied
+    with pytest.raises(SchemaError, match="lacks columns b"):
+        _parts._conform(pa.table({"a": [1]}), target)
