@@ -68,8 +68,21 @@ class _DeviceParallel:
         functools.update_wrapper(self, fn)
 
     def __call__(self, first, *args):
-        kernel = self.parallel if len(first) >= PARALLEL_FROM else self.serial
-        return kernel(read_only(first), *(read_only(a) for a in args))
+        if len(first) < PARALLEL_FROM:
+            return self.serial(read_only(first), *(read_only(a) for a in args))
+        _within_cores()
+        return self.parallel(read_only(first), *(read_only(a) for a in args))
+
+
+def _within_cores() -> None:
+    """Numba runs a parallel kernel on a thread per CPU of the machine; where this process
+    may use fewer (see :mod:`._cores`), the calling thread's kernels run on that many (a
+    setting numba keeps per calling thread). Nothing changes where it may use them all."""
+    from ._cores import usable_cores
+
+    n = usable_cores()
+    if not PLAIN and n < numba.config.NUMBA_NUM_THREADS and numba.get_num_threads() > n:
+        numba.set_num_threads(n)
 
 
 def read_only(value):
@@ -246,7 +259,9 @@ def aside_allowed() -> bool:
     """Whether this process may start compiling aside (see :func:`compile_aside`)."""
     import os
 
-    return not (numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2
+    from ._cores import usable_cores
+
+    return not (numba.config.DISABLE_JIT or usable_cores() < 2
                 or os.environ.get("BOFAN_COMPILE_ASIDE", "1") == "0")
 
 

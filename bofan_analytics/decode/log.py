@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from .. import _numba, _plain
 from .. import schema as S
+from .._cores import usable_cores
 from .._numba import PLAIN
 from ..errors import InputError, TruncatedInputError
 from ..io.files import check_format, iter_capture_files, rotation_order
@@ -110,7 +111,7 @@ def read_log(
         if not files:
             raise InputError("no capture files found in the given inputs")
         groups = rotation_order(files)
-        n = max(1, min(len(groups), workers or os.cpu_count() or 1))
+        n = max(1, min(len(groups), workers or usable_cores()))
 
         def decode(group):
             # the files of a rotated log are read in order, each opened when reached

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 
@@ -18,9 +17,11 @@ _PREFIX = "bofan-decode"
 
 @functools.cache
 def threads() -> int:
-    """Threads a chunk is cut for: one per core, at most 8 (counted once: asking the
-    system took 20 µs, and every step of a decoder asks)."""
-    return max(1, min(8, os.cpu_count() or 1))
+    """Threads a chunk is cut for: one per core this process may use, at most 8 (counted
+    once: asking the system took 20 µs, and every step of a decoder asks)."""
+    from ..._cores import usable_cores
+
+    return max(1, min(8, usable_cores()))
 
 
 def pool():
