@@ -453,6 +453,9 @@ def _compile_tables() -> None:
         return
     _TABLES_COMPILED.append(True)
     decode_segments(np.frombuffer(b"x\n", np.uint8), Segments([0], [2], 1, 1), OffsetMap(0), "")
+    # only a chunk with photo chunks calls it: with the types decode_segments passes
+    none = np.zeros(0, np.int32)
+    inherit_device(none, none.copy(), none.copy(), 0, np.zeros(0, bool), np.zeros(0, bool))
 
 
 _NO_REF = (b"", b"", False)
