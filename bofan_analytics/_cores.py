@@ -43,8 +43,8 @@ def cpu_quota(root: str | os.PathLike = "/sys/fs/cgroup",
     hierarchy."""
     root = Path(root)
     groups = _memberships(Path(membership))
-    v2 = groups.get("")
-    for folder in ([root / v2.lstrip("/")] if v2 else []) + [root]:
+    own = root / groups.get("", "/").lstrip("/")
+    for folder in (own, root) if own != root else (root,):
         text = _read(folder / "cpu.max")
         if text is not None:
             quota, _, period = text.partition(" ")

@@ -409,6 +409,7 @@ def test_a_cached_kernel_is_compiled_again_when_a_helper_it_calls_changed(tmp_pa
 _READ_EVERY_WAY = """
 import importlib, pkgutil, sys
 from pathlib import Path
+from numba.core import types
 from numba.core.registry import CPUDispatcher
 import bofan_analytics as ba
 import bofan_analytics.decode as D, bofan_analytics.io as I
@@ -426,8 +427,8 @@ for info in [*pkgutil.walk_packages(D.__path__, "bofan_analytics.decode."),
              *pkgutil.walk_packages(I.__path__, "bofan_analytics.io.")]:
     for value in vars(importlib.import_module(info.name)).values():
         if isinstance(value, CPUDispatcher):
-            kinds = [str(sig).replace("True", "").replace("False", "")
-                     for sig in value.signatures]
+            kinds = [tuple(t.copy(readonly=False) if isinstance(t, types.Array) else t
+                           for t in sig) for sig in value.signatures]  # read-only or not
             if len(set(kinds)) < len(kinds):
                 twice.append(value.py_func.__qualname__)
 print(sorted(set(twice)))

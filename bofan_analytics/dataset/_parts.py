@@ -292,8 +292,8 @@ def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
     """``table`` with exactly the columns, order, types and metadata of ``target``.
 
     Each chunk of every input passes here: a table the decoder made already has the types
-    and is not cast (``cast`` took 0.15 ms even then, a third of a small file's part), and
-    the names are looked up in a set (``column_names`` is a list made anew at each use)."""
+    and is not cast (``cast`` took 0.15 ms even then), and the names are looked up in a set
+    (``column_names`` is a list made anew at each use)."""
     have = set(table.column_names)
     missing = [name for name in target.names if name not in have]
     if missing:
