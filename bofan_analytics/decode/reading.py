@@ -20,6 +20,8 @@ happens at the edges is decided here once:
 from __future__ import annotations
 
 import functools
+import io
+import os
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -55,9 +57,12 @@ def _line_cut(data, start: int, end: int) -> int:
     return data.rfind(b"\n", max(start, end - ALIGN_BYTES), end) + 1 or end
 
 
-def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | bytearray]:
+def read_chunks(handle, size: int, pending=(), seen=None, *,
+                join: bool = False) -> Iterator[bytes | bytearray]:
     """The bytes of ``pending`` (bytes already read), then the rest of ``handle``, in
     chunks of about ``size`` bytes cut at line ends where one is near (:func:`_line_cut`).
+    With ``join`` the first chunk is ``pending`` and the bytes read after it together (for
+    a file whose rest fits in one chunk: one step of the decoder instead of two).
 
     While a chunk is decoded the next one is read, on a reading thread. ``seen`` is called
     with each piece read from ``handle``, in order, once per byte (a hash, a count); the
@@ -67,9 +72,9 @@ def read_chunks(handle, size: int, pending=(), seen=None) -> Iterator[bytes | by
     A chunk given earlier is read into again once nothing else holds it (see
     :class:`_Spare`): fresh memory for every chunk cost as much as the reading itself.
     """
-    held = b""
+    held = b"".join(pending) if join else b""
     ready = []
-    for data in pending:
+    for data in () if join else pending:
         if data:
             data = held + data
             cut = _line_cut(data, 0, len(data))
@@ -270,8 +275,19 @@ class CaptureReader:
         """The file's bytes, chunk by chunk (the head first; see :func:`read_chunks`), of
         ``chunk_bytes`` or else ``scale`` times :data:`CHUNK_BYTES`."""
         pending, self._pending = self._pending, []
-        return read_chunks(self._handle, chunk_size(self.chunk_bytes, scale), pending,
-                           self._seen)
+        size = chunk_size(self.chunk_bytes, scale)
+        return read_chunks(self._handle, size, pending, self._seen,
+                           join=self._rest_fits(size))
+
+    def _rest_fits(self, size: int) -> bool:
+        """Whether what is left of an uncompressed file (by its size now) fits in a chunk
+        of ``size`` bytes."""
+        if not isinstance(self._handle, io.BufferedReader):
+            return False
+        try:
+            return os.fstat(self._handle.fileno()).st_size - self._handle.tell() <= size
+        except (OSError, ValueError):
+            return False
 
     def _seen(self, data) -> None:
         if self.digest is not None:

@@ -50,6 +50,61 @@ def test_empty_and_tiny_inputs():
     assert _chunks(b"", 8, pending=[b"", b"x\ny"]) == ([b"x\n", b"y"], b"")
 
 
+def test_joined_pending_bytes_and_the_rest_make_one_chunk_when_it_fits():
+    rest = b"c,3\nd,4\ne"
+    out, seen = _chunks_joined(rest, 64, pending=[b"a,1\nb", b",2\n"])
+    assert out == [b"a,1\nb,2\nc,3\nd,4\ne"] and seen == rest
+    # a rest longer than a chunk (the file grew): the same bytes, the first chunk the
+    # pending ones and a chunk's worth read behind them, cut at a line end
+    out, seen = _chunks_joined(rest, 5, pending=[b"a,1\nb", b",2\n"])
+    assert out == [b"a,1\nb,2\nc,3\n", b"d,4\ne"] and seen == rest
+    assert _chunks_joined(b"", 8, pending=[b"x\ny"]) == ([b"x\ny"], b"")
+
+
+def _chunks_joined(data: bytes, size: int, pending):
+    seen = []
+    out = [bytes(c) for c in read_chunks(io.BytesIO(data), size, pending,
+                                         lambda v: seen.append(bytes(v)), join=True)]
+    return out, b"".join(seen)
+
+
+def test_a_file_whose_rest_fits_in_a_chunk_is_decoded_in_one_step(tmp_path, monkeypatch):
+    """The head and the rest of a small file are one chunk: a step of the decoder costs
+    about a millisecond whatever its size, as much as decoding a 100 kB file. A larger
+    file, and a compressed one (whose size is not known), give the head first."""
+    from bofan_analytics.decode.stream import StreamDecoder
+
+    line = (b"2026-11-02T07:10:27.948Z $POS,860000000000136,073335.000,A,4823.4451,N,"
+            b"01446.7173,E,11.75,313.77,261026,,,A/00000,00000/0,0,0,0/14//fa6//\n")
+    sizes = []
+    feed = StreamDecoder.feed
+
+    def recording(self, data, **options):
+        sizes.append(len(data))
+        return feed(self, data, **options)
+
+    monkeypatch.setattr(StreamDecoder, "feed", recording)
+    head = reading.HEAD_BYTES
+    small = line * (3 * head // len(line))  # the head and twice as much again
+    (tmp_path / "small.log").write_bytes(small)
+    (tmp_path / "small.log.gz").write_bytes(gzip.compress(small))
+    for name, chunk_bytes, expected in [
+        ("small.log", None, [len(small)]),
+        ("small.log", len(small) - head, [len(small)]),  # the rest just fits
+        ("small.log", len(small) - head - 1, None),  # one byte more than a chunk
+        ("small.log.gz", None, None),
+    ]:
+        sizes.clear()
+        log = read_log(tmp_path / name, chunk_bytes=chunk_bytes)
+        assert len(log.messages) == len(small) // len(line)
+        fed = [n for n in sizes if n]  # (the last feed may hold no bytes)
+        if expected is None:
+            assert len(fed) >= 2 and fed[0] == head - head % len(line), (name, fed)
+        else:
+            assert fed == expected, (name, fed)
+        assert sum(fed) == len(small)
+
+
 class _Breaks(io.RawIOBase):
     """A reader that gives ``data`` in pieces of ``step`` bytes, then raises."""
 
