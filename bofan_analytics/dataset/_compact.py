@@ -7,8 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from .. import schema
 from .._validate import positive
@@ -127,7 +126,9 @@ def compact_day(
 
     paths = [manifest.root / relative for relative in sorted(merged)]
     size = sum(path.stat().st_size for path in paths)
-    table = pa.concat_tables([pq.read_table(path) for path in paths])
+    # one scan of them all: reading each file on its own cost more in opening it than in
+    # its rows (2-3 ms a small part)
+    table = ds.dataset(paths, format="parquet").to_table()
     table = table.sort_by(_ORDERS[day.split("/", 1)[0]])
     per_file = max(1, table.num_rows * target_bytes // max(size, 1))
     generation = layout.new_generation()
