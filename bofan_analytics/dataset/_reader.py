@@ -91,7 +91,8 @@ class ManifestReader:
         ``chunk_scale``)."""
         pending, self._pending = self._pending, []
         size = max(1, int(reading.chunk_size(None, scale) * CHUNK_SHARE))
-        for chunk in reading.read_chunks(self._handle, size, pending, self._seen):
+        join = reading.rest_fits(self._handle, size)  # a small file: one chunk, one step
+        for chunk in reading.read_chunks(self._handle, size, pending, self._seen, join=join):
             self.fed += len(chunk)
             yield chunk
 

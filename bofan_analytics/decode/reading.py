@@ -175,6 +175,18 @@ def _reading_pool():
     return _READING
 
 
+def rest_fits(handle, size: int) -> bool:
+    """Whether what is left to read of ``handle``, an uncompressed file (by its size now),
+    fits in a chunk of ``size`` bytes: then :func:`read_chunks` may read it behind the
+    bytes read before (``join``). False for a compressed file, whose size is not known."""
+    if not isinstance(handle, io.BufferedReader):
+        return False
+    try:
+        return os.fstat(handle.fileno()).st_size - handle.tell() <= size
+    except (OSError, ValueError):
+        return False
+
+
 def _fill(handle, size, held, seen, reuse=None):
     """The next chunk: ``held`` and then up to ``size`` bytes of ``handle``, cut at a line
     end if the chunk is full; read into ``reuse`` (a bytearray nothing else holds) if
@@ -277,17 +289,7 @@ class CaptureReader:
         pending, self._pending = self._pending, []
         size = chunk_size(self.chunk_bytes, scale)
         return read_chunks(self._handle, size, pending, self._seen,
-                           join=self._rest_fits(size))
-
-    def _rest_fits(self, size: int) -> bool:
-        """Whether what is left of an uncompressed file (by its size now) fits in a chunk
-        of ``size`` bytes."""
-        if not isinstance(self._handle, io.BufferedReader):
-            return False
-        try:
-            return os.fstat(self._handle.fileno()).st_size - self._handle.tell() <= size
-        except (OSError, ValueError):
-            return False
+                           join=rest_fits(self._handle, size))
 
     def _seen(self, data) -> None:
         if self.digest is not None:

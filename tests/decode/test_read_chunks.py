@@ -319,3 +319,20 @@ def test_real_frames_read_from_a_file_into_earlier_chunks_decode_as_a_whole(tmp_
     assert log.messages.equals(whole.messages)
     assert log.rejects.equals(whole.rejects)
     assert len(whole.messages) >= 24 * 10 and sum(reused) > len(data) // 3000 // 4
+
+
+def test_convert_reads_a_small_file_in_one_chunk_too(tmp_path):
+    from bofan_analytics.dataset._reader import ManifestReader
+
+    data = b"".join(b"line %06d\n" % i for i in range(20_000))  # 240 kB: past the head
+    (tmp_path / "x.log").write_bytes(data)
+    (tmp_path / "x.log.gz").write_bytes(gzip.compress(data))
+    for name, chunks in [("x.log", [data]), ("x.log.gz", None)]:
+        reader = ManifestReader(str(tmp_path / name), None)
+        got = [bytes(c) for c in reader.chunks()]
+        reader.close()
+        assert b"".join(got) == data and reader.fed == len(data)
+        if chunks is None:  # compressed: the head first, as it was read
+            assert len(got[0]) <= reading.HEAD_BYTES < len(data)
+        else:
+            assert got == chunks
