@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_listen.py
 	$(PY) benchmarks/bench_first_run.py
 	$(PY) benchmarks/bench_convert.py
+	$(PY) benchmarks/bench_small_files.py
 
 clean:
 	rm -rf build reports .pytest_cache

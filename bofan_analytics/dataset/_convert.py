@@ -27,6 +27,7 @@ from ..errors import BofanError, FormatError, InputError
 from ..io.files import check_format, source_name
 from ..io.formats import check_port
 from . import _layout as layout
+from . import _parts
 from ._inputs import describe_error, find_captures, is_input_error, rotation_groups
 from ._manifest import DatasetLock, Manifest
 from ._parts import Parts
@@ -263,6 +264,9 @@ def convert(
                     {"log_tz": log_tz, "port": port})
             except BofanError as exc:
                 failure = exc  # keep what finished, then report
+            except BaseException:  # interrupted: nothing is committed, its files go
+                manifest.remove_files(_written(done) - manifest.live())
+                raise
             results = _commit(manifest, found, done)
             if failure is not None:
                 raise failure
@@ -271,6 +275,12 @@ def convert(
         if cluster is not None:
             cluster.close()
     return ConvertResult(os.fspath(out), results, compacted)
+
+
+def _written(done: dict) -> set[str]:
+    """The files the inputs in ``done`` list (those of earlier runs among them)."""
+    return {relative for _, entry in done.values() if entry is not None
+            for relative in (*entry["parts"], *entry["tail"])}  # fmt: skip
 
 
 def open_manifest(out: Path) -> Manifest:
@@ -343,6 +353,14 @@ def convert_input(
     all the same. ``options`` go to the decoder: ``log_tz``, the zone of tracker-server log
     time stamps, and ``port``, the devices' port in packet captures.
     """
+    return _start_input(path, output, format=format, source=source, entry=entry,
+                        generation=generation, full=full, options=options).result()[0]
+
+
+def _start_input(path: str, output: str, *, format: str, source: str | None,
+                 entry: dict | None, generation: str, full: bool,
+                 options: dict | None) -> _Writing:
+    """:func:`convert_input`, returned while the part files may still be being written."""
     source = path if source is None else source
     try:
         # the time is taken before reading: a change made while we read is "racy"
@@ -352,18 +370,19 @@ def convert_input(
             plan.status = "replaced"
         if plan.status == "unchanged":
             new_entry = {**entry, **seen}
-            return FileResult(path, entry.get("format"), content_hash=entry["content_hash"],
-                              status="unchanged"), new_entry  # fmt: skip
+            return _Writing([(FileResult(path, entry.get("format"),
+                                         content_hash=entry["content_hash"],
+                                         status="unchanged"), new_entry)])  # fmt: skip
     except Exception as exc:
         if not is_input_error(exc):
             raise
-        return FileResult(path, error=describe_error(exc), status="failed"), None
+        return _Writing([(FileResult(path, error=describe_error(exc), status="failed"), None)])
 
     if plan.status == "appended":
         source = entry["source"]
     member = _Member(path, source, plan, entry, seen)
     return _decode_members([member], output, format=format, generation=generation,
-                           options=options)[0]
+                           options=options)
 
 
 def convert_job(
@@ -385,11 +404,19 @@ def convert_job(
     grew, it goes on from its checkpoint, which carries what the files before it left
     open; when any other file changed or is new, the whole log is decoded again.
     """
+    return _start_job(job, output, format=format, sources=sources, generation=generation,
+                      full=full, options=options).result()
+
+
+def _start_job(job: list[tuple[str, dict | None]], output: str, *, format: str = "auto",
+               sources: list[str] | None = None, generation: str = "0", full: bool = False,
+               options: dict | None = None) -> _Writing:
+    """:func:`convert_job`, returned while the part files may still be being written."""
     sources = [path for path, _ in job] if sources is None else sources
     if len(job) == 1:
         [(path, entry)] = job
-        return [convert_input(path, output, format=format, source=sources[0], entry=entry,
-                              generation=generation, full=full, options=options)]  # fmt: skip
+        return _start_input(path, output, format=format, source=sources[0], entry=entry,
+                            generation=generation, full=full, options=options)
     members = []
     try:
         for (path, entry), source in zip(job, sources, strict=True):
@@ -402,22 +429,24 @@ def convert_job(
         if not is_input_error(exc):
             raise
         # one of them cannot be read: each on its own, the unreadable one says why
-        return [convert_input(path, output, format=format, source=source, entry=entry,
-                              generation=generation, full=full, options=options)
-                for (path, entry), source in zip(job, sources, strict=True)]  # fmt: skip
+        return _Writing([convert_input(path, output, format=format, source=source,
+                                       entry=entry, generation=generation, full=full,
+                                       options=options)
+                         for (path, entry), source in zip(job, sources, strict=True)])
     *before, last = members
     if all(m.plan.status == "unchanged" for m in before):
         done = [(FileResult(m.path, m.entry.get("format"), content_hash=m.entry["content_hash"],
                             status="unchanged"), {**m.entry, **m.seen}) for m in before]
         if last.plan.status == "unchanged":
-            return [*done, (FileResult(last.path, last.entry.get("format"),
-                                       content_hash=last.entry["content_hash"],
-                                       status="unchanged"), {**last.entry, **last.seen})]
+            return _Writing([*done, (FileResult(last.path, last.entry.get("format"),
+                                                content_hash=last.entry["content_hash"],
+                                                status="unchanged"),
+                                     {**last.entry, **last.seen})])  # fmt: skip
         if last.plan.status == "appended" and not _joins_back(last.entry["resume"]):
             # the live file grew: it goes on from its checkpoint, the others stay
             last.source = last.entry["source"]
-            return [*done, *_decode_members([last], output, format=format,
-                                            generation=generation, options=options)]
+            return _decode_members([last], output, format=format, generation=generation,
+                                   options=options).after(done)
     # decoded again from the first file: the state each file leaves the next changed
     for m in members:
         m.plan.close()
@@ -449,9 +478,11 @@ class _Member:
 
 
 def _decode_members(members: list[_Member], output: str, *, format: str, generation: str,
-                    options: dict | None) -> list[tuple[FileResult, dict | None]]:
+                    options: dict | None) -> _Writing:
     """Decode the files of one input in order through the decode loop, each file's rows
-    into its own part files; a single file that grew goes on from its checkpoint."""
+    into its own part files; a single file that grew goes on from its checkpoint.
+    Returns once the decoding is done: the writer threads may still be writing the last
+    part files, which :meth:`_Writing.result` waits for."""
     names = {source_name(m.source): m for m in members}
     parts = {m.path: Parts(Path(output), layout.input_key(m.path), generation) for m in members}
     resuming = members[0].plan.status == "appended"  # (then it is the only one)
@@ -492,29 +523,79 @@ def _decode_members(members: list[_Member], output: str, *, format: str, generat
             if not run.done:  # not started, or a forced format that did not fit: keep nothing
                 for part in parts.values():
                     part.discard()
-                return [(FileResult(m.path, formats.get(m.path, run.format),
-                                    error=describe_error(exc), status="failed"), None)
-                        for m in members]  # fmt: skip
+                return _Writing([(FileResult(m.path, formats.get(m.path, run.format),
+                                             error=describe_error(exc), status="failed"), None)
+                                 for m in members])  # fmt: skip
             error = describe_error(exc)  # reading broke off: what came before is kept
             broke = names[run.current].path
-        for part in parts.values():
-            part.close()
     except BaseException:
-        for m in members:
-            m.plan.close()
-        for part in parts.values():
-            part.abandon()
+        _abandon(members, parts)
         raise
-    out = []
+
+    def results():
+        try:
+            for part in parts.values():
+                part.close()
+        except BaseException:
+            _abandon(members, parts)
+            raise
+        out = []
+        for m in members:
+            if m.path not in formats:  # not reached: a file before it broke off
+                out.append((FileResult(m.path, error=f"not read: {broke} before it broke off",
+                                       status="failed"), None))  # fmt: skip
+                continue
+            out.append(_member_result(m, parts[m.path], formats[m.path],
+                                      error if m.path == broke else None,
+                                      state if m is members[-1] or m.path == broke else None))
+        return out
+
+    rows = sum(part.messages + part.rejects for part in parts.values())
+    return _Writing(results, abandon=lambda: _abandon(members, parts, drop=True),
+                    small=rows < _parts.CHUNK_ROWS)
+
+
+def _abandon(members: list[_Member], parts: dict[str, Parts], *, drop: bool = False) -> None:
+    """Close the files of a job that failed and stop its writers (after their chunks: the
+    files they wrote are no part of the dataset until a commit lists them); with ``drop``
+    delete those files too (a job given up because the conversion failed after it)."""
     for m in members:
-        if m.path not in formats:  # not reached: a file before it broke off
-            out.append((FileResult(m.path, error=f"not read: {broke} before it broke off",
-                                   status="failed"), None))  # fmt: skip
-            continue
-        out.append(_member_result(m, parts[m.path], formats[m.path],
-                                  error if m.path == broke else None,
-                                  state if m is members[-1] or m.path == broke else None))
-    return out
+        m.plan.close()
+    for part in parts.values():
+        if drop:
+            part.drop()
+        else:
+            part.abandon()
+
+
+class _Writing:
+    """The outcomes of a job, ``(FileResult, manifest entry)`` per file, once its part
+    files are written: :meth:`result` waits for the writer threads (and raises a writer's
+    error); :meth:`abandon` stops them when the conversion fails before it asks.
+    ``small``: the job's rows make less than a chunk (what its writers may still hold)."""
+
+    def __init__(self, outcomes, *, abandon=None, small: bool = True) -> None:
+        self._outcomes = outcomes  # a list, or what makes it once the writers are done
+        self._abandon = abandon
+        self.small = small
+        self._before: list = []
+
+    def after(self, outcomes: list) -> _Writing:
+        """The same, with ``outcomes`` (earlier files of the job) first."""
+        self._before = [*outcomes, *self._before]
+        return self
+
+    def result(self) -> list[tuple[FileResult, dict | None]]:
+        outcomes = self._outcomes
+        if callable(outcomes):
+            outcomes = self._outcomes = outcomes()
+            self._abandon = None
+        return [*self._before, *outcomes]
+
+    def abandon(self) -> None:
+        if self._abandon is not None:
+            self._abandon()
+            self._abandon = None
 
 
 def _member_result(m: _Member, parts: Parts, fmt: str, error: str | None, state: dict | None):
@@ -702,15 +783,42 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def _run_here(jobs, output, format, generation, progress, done, full, options=None) -> None:
+    """Convert the jobs in this process, one after the other, the part files of a small job
+    (less than a chunk of rows) written while the next is decoded: a file of a few hundred
+    rows waited as long for its writer as it took to decode. After a larger job the next
+    waits, so that memory holds the chunks of one job only. A job counts as done once its
+    files are written; when the conversion fails, the jobs done before are kept for the
+    commit."""
     bar = _progress_bar(sum(len(job) for job in jobs), progress)
+
+    def record(job, writing):
+        for (path, _), outcome in zip(job, writing.result(), strict=True):
+            done[path] = outcome
+            if bar is not None:
+                bar.update()
+
+    last = None  # (job, its _Writing) of the job decoded last
     try:
         for job in jobs:
-            for (path, _), outcome in zip(job, convert_job(job, output, format=format,
-                                                         generation=generation, full=full,
-                                                         options=options), strict=True):
-                done[path] = outcome
-                if bar is not None:
-                    bar.update()
+            if last is not None and not last[1].small:
+                record(*last)
+                last = None
+            try:
+                writing = _start_job(job, output, format=format, generation=generation,
+                                     full=full, options=options)
+            except BaseException:
+                if last is not None:
+                    record(*last)
+                raise
+            if last is not None:
+                try:
+                    record(*last)
+                except BaseException:
+                    writing.abandon()
+                    raise
+            last = (job, writing)
+        if last is not None:
+            record(*last)
     finally:
         if bar is not None:
             bar.close()

@@ -132,6 +132,18 @@ class Parts:
             self._writer.shutdown(wait=True)
             self._writer = None
 
+    def drop(self) -> None:
+        """Stop the writers after their chunks and delete every file they wrote, whatever
+        became of the others (a job given up: its rows are not to be seen)."""
+        try:
+            with contextlib.suppress(Exception):
+                self.wait()
+        finally:
+            self.abandon()
+            for relative in [*self.final, *self.tail]:
+                (self.output / relative).unlink(missing_ok=True)
+            self.final, self.tail = [], []
+
     def discard(self) -> None:
         self.close()
         for relative in [*self.final, *self.tail]:

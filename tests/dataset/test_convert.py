@@ -484,3 +484,68 @@ def test_a_chunk_is_conformed_to_the_schema_in_order_type_and_metadata():
         already.column("a").chunk(0).buffers()[1].address)  # not copied
     with pytest.raises(SchemaError, match="lacks columns b"):
         _parts._conform(pa.table({"a": [1]}), target)
+
+
+def test_the_next_input_is_decoded_while_the_last_one_is_written(two_inputs, tmp_path,
+                                                                 fake_decoder, monkeypatch):
+    """Each input's part files are written while the next input is decoded: a file of a
+    few hundred rows waited as long for its writer as it took to decode."""
+    from bofan_analytics.dataset import _layout
+
+    src, a, b = two_inputs
+    b_started = threading.Event()
+    seen = {}
+    decoder, write = _convert._decoder_for, _layout.write_part
+
+    def decoding(path, *args, **options):
+        if os.path.basename(path) == "b.log":
+            b_started.set()
+        return decoder(path, *args, **options)
+
+    def writing(table, target, **options):
+        sources = set(table.column("source").to_pylist())
+        if sources == {"a.log"} and "a" not in seen:  # a's first file: b decoded meanwhile?
+            seen["a"] = b_started.wait(timeout=20)
+        return write(table, target, **options)
+
+    monkeypatch.setattr(_convert, "_decoder_for", decoding)
+    monkeypatch.setattr(_layout, "write_part", writing)
+    result = convert(src, tmp_path / "ds", progress=False)
+    assert seen == {"a": True}
+    assert result.messages == 7 and read_dataset(tmp_path / "ds").num_rows == 7
+
+
+@pytest.mark.parametrize("when", ["decoding b", "writing b"])
+def test_an_interrupted_conversion_leaves_no_file_of_its_own(two_inputs, tmp_path, fake_decoder,
+                                                             monkeypatch, when):
+    """Nothing of an interrupted run is committed, and the files it wrote (a's, done before
+    the interrupt; b's, being written) are deleted: a reader of the bare files sees what the
+    manifest says, the rows of the run before."""
+    from bofan_analytics.dataset import _layout
+
+    src, a, b = two_inputs
+    old = tmp_path / "old.log"
+    fake_decoder.add(old, make_messages([{"device_id": "009", "time": "2026-11-02 08:00:00"}],
+                                        source="old.log"))
+    convert(old, tmp_path / "ds", progress=False)
+    decoder, write = _convert._decoder_for, _layout.write_part
+
+    def decoding(path, *args, **options):
+        if when == "decoding b" and os.path.basename(path) == "b.log":
+            raise KeyboardInterrupt
+        return decoder(path, *args, **options)
+
+    def writing(table, target, **options):
+        if when == "writing b" and "b.log" in table.column("source").to_pylist():
+            raise KeyboardInterrupt
+        return write(table, target, **options)
+
+    monkeypatch.setattr(_convert, "_decoder_for", decoding)
+    monkeypatch.setattr(_layout, "write_part", writing)
+    with pytest.raises(KeyboardInterrupt):
+        convert([old, src], tmp_path / "ds", progress=False)
+    root = tmp_path / "ds" / "messages"
+    assert ds.dataset(root, partitioning="hive").to_table().column("source").to_pylist() == [
+        "old.log"
+    ]
+    assert read_dataset(tmp_path / "ds").num_rows == 1

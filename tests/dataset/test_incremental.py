@@ -129,7 +129,7 @@ def test_unchanged_old_file_is_skipped_without_reading(tmp_path, captures, monke
     def no_reading(*args, **kwargs):
         raise AssertionError("an unchanged file was opened")
 
-    monkeypatch.setattr(_convert, "convert_input", no_reading)
+    monkeypatch.setattr(_convert, "_Reader", no_reading)  # what opens an input
     result = convert(src, tmp_path / "ds")
     assert [(f.status, f.decoded_bytes) for f in result.files] == [("unchanged", 0)]
 
