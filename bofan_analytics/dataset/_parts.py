@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +46,9 @@ class Parts:
     A full chunk is sorted and written on a writer thread while the decoder goes on with the
     next (Arrow and Parquet work outside the GIL); at most :data:`WRITERS` chunks are being
     written, so memory stays at about that many chunks and one more. A writer's error is
-    raised by the next :meth:`flush` or :meth:`close`.
+    raised by the next :meth:`flush` or :meth:`close`. The writer threads are the process's
+    (:func:`_writers`): starting and stopping two threads for each input cost a
+    millisecond, as much as decoding a file of a few hundred rows.
     """
 
     def __init__(self, output: Path, key: str, generation: str) -> None:
@@ -57,7 +61,6 @@ class Parts:
         self.messages = self.rejects = 0
         self._held: tuple[list[pa.Table], list[pa.Table]] = ([], [])
         self._rows = self._chunk = 0
-        self._writer: ThreadPoolExecutor | None = None
         self._writing: deque[tuple[Future, list[str]]] = deque()
 
     def add(self, piece) -> None:
@@ -81,9 +84,7 @@ class Parts:
         if not WRITE_BEHIND:
             into += self._write_chunk(jobs, chunk)
             return
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="bofan-write")
-        self._writing.append((self._writer.submit(self._write_chunk, jobs, chunk), into))
+        self._writing.append((_writers().submit(self._write_chunk, jobs, chunk), into))
 
     def _jobs(self) -> list[list]:
         """The rows held, as ``[table, root, order]`` per table to write; nothing else
@@ -118,19 +119,19 @@ class Parts:
                 raise
 
     def close(self) -> None:
-        """Wait for the last chunks and stop the writer threads."""
+        """Wait for the last chunks."""
         try:
             self.wait()
         finally:
             self.abandon()
 
     def abandon(self) -> None:
-        """Stop the writer threads after their chunks, whatever became of them (on an
-        error)."""
-        self._writing.clear()
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None
+        """Give up the chunks not yet being written and wait for the others, whatever
+        becomes of them (on an error): no writer works for these parts afterwards."""
+        writing, self._writing = self._writing, deque()
+        for future, _ in writing:
+            if not future.cancel():
+                wait_for([future])
 
     def drop(self) -> None:
         """Stop the writers after their chunks and delete every file they wrote, whatever
@@ -212,6 +213,19 @@ def _take(holder: list, rows: np.ndarray) -> pa.Table:
 
 
 _TAKING: ThreadPoolExecutor | None = None
+_WRITERS: ThreadPoolExecutor | None = None
+_MAKING = threading.Lock()
+
+
+def _writers() -> ThreadPoolExecutor:
+    """The :data:`WRITERS` threads that write the chunks of every :class:`Parts` of this
+    process (made on first use)."""
+    global _WRITERS
+    if _WRITERS is None:
+        with _MAKING:
+            if _WRITERS is None:
+                _WRITERS = ThreadPoolExecutor(WRITERS, thread_name_prefix="bofan-write")
+    return _WRITERS
 
 
 def _taking() -> ThreadPoolExecutor:

@@ -549,3 +549,24 @@ def test_an_interrupted_conversion_leaves_no_file_of_its_own(two_inputs, tmp_pat
         "old.log"
     ]
     assert read_dataset(tmp_path / "ds").num_rows == 1
+
+
+def test_the_writer_threads_serve_every_input(tmp_path, fake_decoder, monkeypatch):
+    """Two threads made for each input and stopped after it cost a millisecond an input;
+    the process's writer threads write every input's chunks."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        fake_decoder.add(src / f"c{i}.log", make_messages(
+            [{"device_id": f"00{i}", "time": "2026-11-02 10:00:00"}], source=f"c{i}.log"))
+    threads = []
+    write = _parts.Parts._write_chunk
+
+    def writing(self, jobs, chunk):
+        threads.append(threading.current_thread())
+        return write(self, jobs, chunk)
+
+    monkeypatch.setattr(_parts.Parts, "_write_chunk", writing)
+    assert convert(src, tmp_path / "ds", progress=False).messages == 6
+    assert len(threads) == 6 and len(set(threads)) <= _parts.WRITERS
+    assert all(t.is_alive() for t in set(threads))  # kept for the next input
