@@ -12,11 +12,27 @@ from bofan_analytics.decode.reading import ALIGN_BYTES, CaptureReader, read_chun
 from bofan_analytics.errors import TruncatedInputError
 
 
-def _chunks(data: bytes, size: int, pending=()):
+def _chunks(data: bytes, size: int, pending=(), *, join=False):
     seen = []
     out = [bytes(c) for c in read_chunks(io.BytesIO(data), size, pending,
-                                                 lambda v: seen.append(bytes(v)))]
+                                         lambda v: seen.append(bytes(v)), join=join)]
     return out, b"".join(seen)
+
+
+@pytest.fixture
+def fed(monkeypatch):
+    """The sizes of the chunks the decoders are fed, as they are fed."""
+    from bofan_analytics.decode.stream import StreamDecoder
+
+    sizes = []
+    feed = StreamDecoder.feed
+
+    def recording(self, data, **options):
+        sizes.append(len(data))
+        return feed(self, data, **options)
+
+    monkeypatch.setattr(StreamDecoder, "feed", recording)
+    return sizes
 
 
 def test_chunks_end_just_after_the_last_line_end_near_their_end():
@@ -52,38 +68,21 @@ def test_empty_and_tiny_inputs():
 
 def test_joined_pending_bytes_and_the_rest_make_one_chunk_when_it_fits():
     rest = b"c,3\nd,4\ne"
-    out, seen = _chunks_joined(rest, 64, pending=[b"a,1\nb", b",2\n"])
+    out, seen = _chunks(rest, 64, pending=[b"a,1\nb", b",2\n"], join=True)
     assert out == [b"a,1\nb,2\nc,3\nd,4\ne"] and seen == rest
     # a rest longer than a chunk (the file grew): the same bytes, the first chunk the
     # pending ones and a chunk's worth read behind them, cut at a line end
-    out, seen = _chunks_joined(rest, 5, pending=[b"a,1\nb", b",2\n"])
+    out, seen = _chunks(rest, 5, pending=[b"a,1\nb", b",2\n"], join=True)
     assert out == [b"a,1\nb,2\nc,3\n", b"d,4\ne"] and seen == rest
-    assert _chunks_joined(b"", 8, pending=[b"x\ny"]) == ([b"x\ny"], b"")
+    assert _chunks(b"", 8, pending=[b"x\ny"], join=True) == ([b"x\ny"], b"")
 
 
-def _chunks_joined(data: bytes, size: int, pending):
-    seen = []
-    out = [bytes(c) for c in read_chunks(io.BytesIO(data), size, pending,
-                                         lambda v: seen.append(bytes(v)), join=True)]
-    return out, b"".join(seen)
-
-
-def test_a_file_whose_rest_fits_in_a_chunk_is_decoded_in_one_step(tmp_path, monkeypatch):
+def test_a_file_whose_rest_fits_in_a_chunk_is_decoded_in_one_step(tmp_path, fed):
     """The head and the rest of a small file are one chunk: a step of the decoder costs
     about a millisecond whatever its size, as much as decoding a 100 kB file. A larger
     file, and a compressed one (whose size is not known), give the head first."""
-    from bofan_analytics.decode.stream import StreamDecoder
-
     line = (b"2026-11-02T07:10:27.948Z $POS,860000000000136,073335.000,A,4823.4451,N,"
             b"01446.7173,E,11.75,313.77,261026,,,A/00000,00000/0,0,0,0/14//fa6//\n")
-    sizes = []
-    feed = StreamDecoder.feed
-
-    def recording(self, data, **options):
-        sizes.append(len(data))
-        return feed(self, data, **options)
-
-    monkeypatch.setattr(StreamDecoder, "feed", recording)
     head = reading.HEAD_BYTES
     small = line * (3 * head // len(line))  # the head and twice as much again
     (tmp_path / "small.log").write_bytes(small)
@@ -94,15 +93,15 @@ def test_a_file_whose_rest_fits_in_a_chunk_is_decoded_in_one_step(tmp_path, monk
         ("small.log", len(small) - head - 1, None),  # one byte more than a chunk
         ("small.log.gz", None, None),
     ]:
-        sizes.clear()
+        fed.clear()
         log = read_log(tmp_path / name, chunk_bytes=chunk_bytes)
         assert len(log.messages) == len(small) // len(line)
-        fed = [n for n in sizes if n]  # (the last feed may hold no bytes)
+        sizes = [n for n in fed if n]  # (the last feed may hold no bytes)
         if expected is None:
-            assert len(fed) >= 2 and fed[0] == head - head % len(line), (name, fed)
+            assert len(sizes) >= 2 and sizes[0] == head - head % len(line), (name, sizes)
         else:
-            assert fed == expected, (name, fed)
-        assert sum(fed) == len(small)
+            assert sizes == expected, (name, sizes)
+        assert sum(sizes) == len(small)
 
 
 class _Breaks(io.RawIOBase):
@@ -176,11 +175,10 @@ def test_chunk_size_does_not_change_the_decoded_tables(tmp_path):
     assert reading.HEAD_BYTES < len(line) * 3000
 
 
-def test_a_tracker_server_log_is_read_in_chunks_twice_the_default(tmp_path, monkeypatch):
+def test_a_tracker_server_log_is_read_in_chunks_twice_the_default(tmp_path, monkeypatch,
+                                                                   fed):
     """Its reads are hex, two bytes for each byte of the frames: twice the bytes a chunk
     of a line log holds is about as many frames. A size given is kept as it is."""
-    from bofan_analytics.decode.stream import StreamDecoder
-
     sentence = (b"$POS,860000000000136,073335.000,A,4823.4451,N,01446.7173,E,11.75,313.77,"
                 b"261026,,,A/00000,00000/0,0,0,0/14//fa6//\r\n")
     tracker = (b"2026-10-26 07:33:35  INFO: [T5e000088: pt502 < 10.0.0.138] "
@@ -188,14 +186,7 @@ def test_a_tracker_server_log_is_read_in_chunks_twice_the_default(tmp_path, monk
     line = b"2026-10-26T07:33:35.000Z " + sentence[:-2] + b"\n"
     (tmp_path / "t.log").write_bytes(tracker * 1500)
     (tmp_path / "l.log").write_bytes(line * 3000)
-    sizes = []
-    feed = StreamDecoder.feed
-
-    def recording(self, data, **options):
-        sizes.append(len(data))
-        return feed(self, data, **options)
-
-    monkeypatch.setattr(StreamDecoder, "feed", recording)
+    sizes = fed
     monkeypatch.setattr(reading, "CHUNK_BYTES", 8192)
     for name, layout, size, given in [("t.log", tracker, 16384, None),
                                       ("l.log", line, 8192, None),
