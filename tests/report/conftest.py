@@ -1,18 +1,10 @@
 """A small two-device fleet whose strings try to inject markup, and its geofences."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-
-_TESTS = str(Path(__file__).resolve().parents[1])
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from _fleet import CAR, PAYLOAD, TRACKER  # noqa: E402
-from helpers import at, concat, drive, make_track, park  # noqa: E402
+from _fleet import CAR, PAYLOAD, TRACKER
+from helpers import at, concat, drive, make_track, park
 
 
 @pytest.fixture
