@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BOFAN) report build/demo_dataset -o reports/demo.html --geofences data/samples/geofences.geojson --speed-limit 90
 	@echo "report written to reports/demo.html"
 
-# The decoder, capture reader and analytics kernels once more as plain Python
+# The decoder, capture reader, part writer and analytics kernels once more as plain Python
 # (NUMBA_DISABLE_JIT=1): a kernel bug then shows a Python traceback, and coverage sees
 # kernel code. Left out (NOJIT_SKIP) are the three decoder tests that decode tens of
 # megabytes, together some 100 s as plain Python: the property tests over checkpoint
@@ -30,7 +30,7 @@ NOJIT_TESTS := tests/decode tests/io/test_formats.py tests/hostile/test_decode_h
 	tests/hostile/test_hostile_pcap.py \
 	tests/analytics/test_kernels.py tests/analytics/test_trips.py \
 	tests/analytics/test_overspeed.py tests/analytics/test_geofences.py \
-	tests/analytics/test_battery_alarms_clean.py
+	tests/analytics/test_battery_alarms_clean.py tests/dataset/test_parquet.py
 NOJIT_SKIP := \
 	--deselect tests/decode/test_checkpoint.py::test_resuming_from_a_checkpoint_gives_the_rows_of_one_run \
 	--deselect tests/decode/test_compressed.py::test_generated_compressed_stream_round_trips_and_any_chunking_agrees \
@@ -39,7 +39,7 @@ NOJIT_SKIP := \
 # The kernels' own tests once more compiled with numba's bounds checks (the package runs
 # without them): an index past an array then fails the test instead of reading or writing
 # another device's rows. These kernels are cached apart, under build/.
-BOUNDS_TESTS := tests/decode tests/io tests/analytics
+BOUNDS_TESTS := tests/decode tests/io tests/analytics tests/dataset/test_parquet.py
 
 test: $(STAMP)
 	$(PY) -m ruff check bofan_analytics tests benchmarks scripts

@@ -1,7 +1,8 @@
-"""Slow, obvious reference implementations the analytics kernels are tested against.
+"""Slow, obvious reference implementations the kernels are tested against.
 
-Plain Python over lists of one device's fixes (already sorted by time, no duplicates):
-each function states its rule as directly as possible, with no concern for speed.
+Plain Python over lists of one device's fixes (already sorted by time, no duplicates),
+and decoders of the Parquet encodings the part-file writer produces: each function states
+its rule as directly as possible, with no concern for speed.
 """
 
 from __future__ import annotations
@@ -186,3 +187,64 @@ def harsh(times, speeds, courses, *, accel, brake, turn, turn_min_kmh, max_gap_s
         if run is not None:
             events.append(tuple(run))
     return sorted(events, key=lambda e: (e[0], e[2]))
+
+
+def _uleb(data, p):
+    value = shift = 0
+    while True:
+        byte = data[p]
+        p += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, p
+
+
+def _bits_lsb_first(data, p, count, width):
+    """``count`` values of ``width`` bits packed least significant bit first from byte
+    ``p``, as a string of bits read one by one."""
+    bits = "".join(format(byte, "08b")[::-1] for byte in data[p:p + (count * width + 7) // 8])
+    return [int(bits[i * width:(i + 1) * width][::-1] or "0", 2) for i in range(count)]
+
+
+def parquet_hybrid(data, n, width):
+    """The ``n`` values of Parquet's RLE / bit-packed hybrid encoding in ``data``."""
+    values, p = [], 0
+    while len(values) < n:
+        header, p = _uleb(data, p)
+        if header & 1:  # bit-packed: groups of eight
+            count = (header >> 1) * 8
+            values += _bits_lsb_first(data, p, count, width)
+            p += count * width // 8
+        else:  # a run of one value, in whole bytes
+            size = (width + 7) // 8
+            values += [int.from_bytes(data[p:p + size], "little")] * (header >> 1)
+            p += size
+    return values[:n]
+
+
+def parquet_delta(data):
+    """The values of Parquet's DELTA_BINARY_PACKED encoding in ``data`` (64-bit)."""
+    def signed(u):
+        return (u >> 1) ^ -(u & 1)
+
+    block, p = _uleb(data, 0)
+    miniblocks, p = _uleb(data, p)
+    total, p = _uleb(data, p)
+    first, p = _uleb(data, p)
+    values = [signed(first)] if total else []
+    per_miniblock = block // miniblocks
+    while len(values) < total:
+        least, p = _uleb(data, p)
+        least = signed(least)
+        widths = list(data[p:p + miniblocks])
+        p += miniblocks
+        for width in widths:
+            if len(values) >= total:
+                break
+            for step in _bits_lsb_first(data, p, per_miniblock, width):
+                if len(values) < total:
+                    value = (values[-1] + least + step) % 2**64
+                    values.append(value - 2**64 if value >= 2**63 else value)
+            p += per_miniblock * width // 8
+    return values

@@ -21,13 +21,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
+from .._numba import compile_aside
 from ..decode._logtime import zone_table
 from ..decode.reading import DecodeRun
 from ..errors import BofanError, FormatError, InputError
 from ..io.files import check_format, source_name
 from ..io.formats import check_port
 from . import _layout as layout
-from . import _parts
+from . import _parquet_kernels, _parts
 from ._inputs import describe_error, find_captures, is_input_error, rotation_groups
 from ._manifest import DatasetLock, Manifest
 from ._parts import Parts
@@ -236,6 +237,9 @@ def convert(
     found = find_captures(inputs)
     if progress is None:
         progress = _stderr_is_terminal()
+    # a first run: the part writer's kernels compile in a second process while the
+    # decoder's compile here (its own first file's parts wait for them)
+    compile_aside(_parquet_kernels.__name__)
 
     # connect first: a cluster that cannot be reached leaves no empty dataset behind
     cluster = _Cluster(workers, scheduler) if scheduler is not None or (workers or 1) > 1 else None

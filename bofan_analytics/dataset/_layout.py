@@ -37,16 +37,20 @@ __all__ = [
     "compacted_name",
     "day_of",
     "table_files",
+    "STATISTICS",
+    "BYTE_STREAM_SPLIT",
+    "DELTA_INT32",
 ]
 
-#: the columns whose Parquet min/max statistics readers prune row groups with
-_PRUNING = (schema.DEVICE_ID, schema.TIME, schema.RECEIVED_AT)
+#: the columns whose Parquet min/max statistics readers prune row groups with (the only
+#: ones written: in the other columns every row group spans about the whole range)
+STATISTICS = (schema.DEVICE_ID, schema.TIME, schema.RECEIVED_AT)
 
 #: the float columns written byte-stream-split (each byte of the values in a stream of its
 #: own): in rows sorted by device and time their high bytes repeat, which the compressor
 #: finds faster and packs smaller (a 64 Ki-row part: 7 % less time, 4 % fewer bytes).
 #: Speeds and courses jump about more: split, they took more bytes.
-_SPLIT = (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT)
+BYTE_STREAM_SPLIT = (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT)
 
 #: the number columns written dictionary encoded: speeds come in steps of 0.01 knot or
 #: 1 km/h and a fleet stands still much of the time, so a row group holds few distinct
@@ -56,7 +60,7 @@ _DICTIONARY = (schema.SPEED_KMH,)
 
 #: the 32-bit integer columns written delta encoded: frame lengths differ by a few bytes
 #: from row to row (a 97 k-row part: 2.0 ms and 34 kB against 2.9 ms and 40 kB)
-_DELTA = (schema.LENGTH,)
+DELTA_INT32 = (schema.LENGTH,)
 
 MESSAGES_DIR = "messages"
 REJECTS_DIR = "rejects"
@@ -157,21 +161,21 @@ def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = No
     Min/max statistics are written for the columns rows are sorted and filtered by (device,
     time, receive time), where they let a reader skip row groups; in the other columns every
     row group spans about the whole range, and computing them was a tenth of the writing.
-    Times, 64-bit integers (offsets) and frame lengths (:data:`_DELTA`) are delta encoded:
+    Times, 64-bit integers (offsets) and frame lengths (:data:`DELTA_INT32`) are delta encoded:
     rows sorted by device and time make small steps, which take less time to compress than
     plain values and give smaller files. Positions and odometers are byte-stream-split
-    (:data:`_SPLIT`), for the same reason.
+    (:data:`BYTE_STREAM_SPLIT`), for the same reason.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     dictionary = [f.name for f in table.schema
                   if pa.types.is_string(f.type) or f.name in _DICTIONARY]  # fmt: skip
-    pruning = [name for name in _PRUNING if name in table.column_names]
+    pruning = [name for name in STATISTICS if name in table.column_names]
     encodings = {f.name: "DELTA_BINARY_PACKED" for f in table.schema
                  if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)
-                 or (f.name in _DELTA and pa.types.is_int32(f.type))}  # fmt: skip
+                 or (f.name in DELTA_INT32 and pa.types.is_int32(f.type))}  # fmt: skip
     encodings.update((f.name, "BYTE_STREAM_SPLIT") for f in table.schema
-                     if f.name in _SPLIT and pa.types.is_floating(f.type))  # fmt: skip
+                     if f.name in BYTE_STREAM_SPLIT and pa.types.is_floating(f.type))  # fmt: skip
     pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
                    use_dictionary=dictionary, write_statistics=pruning,
                    column_encoding=encodings or None)  # fmt: skip

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from .. import schema
 from ..errors import SchemaError
 from . import _layout as layout
+from . import _parquet
 
 __all__ = ["Parts", "sort_order", "CHUNK_ROWS", "WRITE_BEHIND", "WRITERS"]
 
@@ -153,66 +154,33 @@ class Parts:
 
     def _write_chunk(self, jobs: list, chunk: int) -> list[str]:
         written = []
-        while jobs:  # each table let go as soon as its sorted copy is made
+        while jobs:  # each table let go as soon as it is written
             written += self._write(jobs.pop(0), chunk)
         return written
 
     def _write(self, job: list, chunk: int) -> list[str]:
         """Write the table of ``job`` (``[table, root, order]``) as one part per day, each
-        sorted by ``order``. The table is taken out of ``job``: while it is sorted each
-        unsorted column is let go once its sorted copy is made, which only frees memory when
-        nothing else holds the table."""
+        sorted by ``order``. The table is taken out of ``job``, so that it is let go once
+        written: no sorted copy is made, the part files are written from it in sorted
+        order (:func:`._parquet.write_sorted`)."""
         table, root, order = job
         job.clear()
         if table.num_rows == 0:
             return []
+        table = table.combine_chunks()  # (the decoder's pieces) once, for every day's part
         days = layout.partition_dates(table).cast(pa.int32()).to_numpy(zero_copy_only=False)
         rows = sort_order([days, *(table.column(name) for name in order)])
-        holder = [table]
-        del table
-        table = _take(holder, rows)
         days = days[rows]
         bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
         written = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
             name = layout.part_name(self.key, self.generation, chunk)
-            layout.write_part(table.slice(int(lo), int(hi - lo)), folder / name)
+            _parquet.write_sorted(table, rows[lo:hi], folder / name)
             written.append((folder / name).relative_to(self.output).as_posix())
         return written
 
 
-def _take(holder: list, rows: np.ndarray) -> pa.Table:
-    """``table.take(rows)`` of the table in ``holder`` (a list of one, emptied: the caller
-    holds no other reference to the table), holding two columns twice at a time, not the
-    whole table: each unsorted column is let go once its sorted copy is made. A column of
-    nulls only (the fields of a tracker model that is not in the chunk) is made anew
-    instead of gathered.
-
-    Every other column is taken on a second thread (Arrow's take releases the GIL): once
-    decoding is fast, the writer is what a conversion waits for, and while it sorts a
-    chunk the decoding of the next may leave a core free."""
-    table = holder.pop()
-    schema_, columns = table.schema, table.columns
-    del table
-
-    def take(i):
-        column = columns[i]
-        if column.null_count == len(column) == len(rows):
-            columns[i] = pa.chunked_array([pa.nulls(len(rows), column.type)])
-        else:
-            columns[i] = column.take(rows)
-
-    odd = _taking().submit(lambda: [take(i) for i in range(1, len(columns), 2)])
-    try:
-        for i in range(0, len(columns), 2):
-            take(i)
-    finally:
-        odd.result()
-    return pa.Table.from_arrays(columns, schema=schema_)
-
-
-_TAKING: ThreadPoolExecutor | None = None
 _WRITERS: ThreadPoolExecutor | None = None
 _MAKING = threading.Lock()
 
@@ -226,14 +194,6 @@ def _writers() -> ThreadPoolExecutor:
             if _WRITERS is None:
                 _WRITERS = ThreadPoolExecutor(WRITERS, thread_name_prefix="bofan-write")
     return _WRITERS
-
-
-def _taking() -> ThreadPoolExecutor:
-    """The thread that takes half the columns of :func:`_take` (made on first use)."""
-    global _TAKING
-    if _TAKING is None:
-        _TAKING = ThreadPoolExecutor(1, thread_name_prefix="bofan-take")
-    return _TAKING
 
 
 def sort_order(keys: list) -> np.ndarray:

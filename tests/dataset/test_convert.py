@@ -369,20 +369,21 @@ def test_part_order_of_rows_mostly_in_order_is_numpys_lexsort(columns, lead, in_
 
 
 def test_the_writer_alone_holds_a_chunk_it_sorts(tmp_path, monkeypatch):
-    """Rows handed to the parts are held by the writer alone: by the time a chunk is
-    written, sorting it has let go of every unsorted column (a conversion holds one copy
-    of the chunk being written, not two)."""
+    """Rows handed to the parts are held by the writer alone, once: the part files are
+    written from the unsorted rows (no sorted copy is made), and each table is let go once
+    written (a conversion holds one copy of the chunk being written, not two)."""
     pool = pa.proxy_memory_pool(pa.default_memory_pool())  # counts the unsorted rows
     monkeypatch.setattr(_parts, "WRITE_BEHIND", False)
-    unsorted_bytes = []
+    held_while_writing = []
 
-    def write_part(table, target, **kwargs):
-        unsorted_bytes.append(pool.bytes_allocated())
-        write(table, target, **kwargs)
+    def write_sorted(table, rows, target):
+        held_while_writing.append(pool.bytes_allocated())
+        write(table, rows, target)
 
-    write = _parts.layout.write_part
-    monkeypatch.setattr(_parts.layout, "write_part", write_part)
+    write = _parts._parquet.write_sorted
+    monkeypatch.setattr(_parts._parquet, "write_sorted", write_sorted)
     parts = _parts.Parts(tmp_path, "k", "g")
+    handed = []
 
     def hand_over():  # keeps no reference to the tables it makes
         usual = pa.default_memory_pool()
@@ -394,13 +395,16 @@ def test_the_writer_alone_holds_a_chunk_it_sorts(tmp_path, monkeypatch):
             ])  # fmt: skip
         finally:
             pa.set_memory_pool(usual)
+        handed.append(pool.bytes_allocated())
         parts.add_tables(messages, make_rejects([{schema.RECEIVED_AT: "2026-11-02T07:00:00"}]))
 
     hand_over()
-    assert pool.bytes_allocated() > 100_000
+    assert handed[0] > 100_000
     parts.flush()
     parts.close()
-    assert unsorted_bytes == [0, 0]
+    # the messages written from the rows handed over, nothing more; the rejects after them
+    assert held_while_writing == [handed[0], 0]
+    assert pool.bytes_allocated() == 0
     assert read_dataset(tmp_path).num_rows == 2000
 
 
@@ -409,18 +413,18 @@ def _two_chunks_second_first(tmp_path, monkeypatch, first_fails):
     waits until the second's is done (then fails, if ``first_fails``)."""
     monkeypatch.setattr(_parts, "WRITERS", 2)
     second_written = threading.Event()
-    write = _parts.layout.write_part
+    write = _parts._parquet.write_sorted
 
-    def write_part(table, target, **kwargs):
+    def write_sorted(table, rows, target):
         if target.name.endswith("-00000.parquet"):
             assert second_written.wait(30)
             if first_fails:
                 raise OSError("disk full")
-        write(table, target, **kwargs)
+        write(table, rows, target)
         if target.name.endswith("-00001.parquet"):
             second_written.set()
 
-    monkeypatch.setattr(_parts.layout, "write_part", write_part)
+    monkeypatch.setattr(_parts._parquet, "write_sorted", write_sorted)
     parts = _parts.Parts(tmp_path, "k", "g")
     for day in ("2026-11-02", "2026-11-03"):
         parts.add_tables(make_messages([{schema.DEVICE_ID: "d", schema.TIME: ts(f"{day}T07:00:00")}]),
@@ -450,24 +454,6 @@ def test_a_writer_error_lists_the_other_writers_files_for_discard(tmp_path, monk
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
 
 
-def test_sorted_copy_of_a_chunk_is_pyarrows_take():
-    """A chunk is sorted column by column, and a column of nulls only (a
-    nested field no frame of the chunk has) is made anew: the result equals ``take``."""
-    cells = pa.list_(pa.struct([("cid", pa.int64()), ("rssi", pa.int32())]))
-    table = pa.table({
-        "device_id": pa.chunked_array([["b", None], ["a", "c", "a"]]),
-        "cells": pa.chunked_array([pa.nulls(2, cells), pa.nulls(3, cells)]),
-        "adc": pa.chunked_array([[[1, 2], None], [[], None, [3]]], pa.list_(pa.int32())),
-        "lat": pa.chunked_array([[1.5, None, 2.5, 3.5, None]]),
-    })  # fmt: skip
-    rows = np.array([4, 2, 0, 3, 1])
-    expected = table.take(rows)
-    taken = _parts._take([table], rows)
-    assert taken.equals(expected)
-    assert taken.column("cells").null_count == 5
-    assert taken.column("adc").to_pylist() == [[3], [], [1, 2], None, None]
-
-
 def test_a_chunk_is_conformed_to_the_schema_in_order_type_and_metadata():
     """Columns are put in the schema's order and cast where their type differs; a table
     that already conforms is kept as it is; a missing column is a SchemaError."""
@@ -490,26 +476,24 @@ def test_the_next_input_is_decoded_while_the_last_one_is_written(two_inputs, tmp
                                                                  fake_decoder, monkeypatch):
     """Each input's part files are written while the next input is decoded: a file of a
     few hundred rows waited as long for its writer as it took to decode."""
-    from bofan_analytics.dataset import _layout
-
     src, a, b = two_inputs
     b_started = threading.Event()
     seen = {}
-    decoder, write = _convert._decoder_for, _layout.write_part
+    decoder, write = _convert._decoder_for, _parts._parquet.write_sorted
 
     def decoding(path, *args, **options):
         if os.path.basename(path) == "b.log":
             b_started.set()
         return decoder(path, *args, **options)
 
-    def writing(table, target, **options):
-        sources = set(table.column("source").to_pylist())
+    def writing(table, rows, target):
+        sources = set(table.column("source").take(rows).to_pylist())
         if sources == {"a.log"} and "a" not in seen:  # a's first file: b decoded meanwhile?
             seen["a"] = b_started.wait(timeout=20)
-        return write(table, target, **options)
+        return write(table, rows, target)
 
     monkeypatch.setattr(_convert, "_decoder_for", decoding)
-    monkeypatch.setattr(_layout, "write_part", writing)
+    monkeypatch.setattr(_parts._parquet, "write_sorted", writing)
     result = convert(src, tmp_path / "ds", progress=False)
     assert seen == {"a": True}
     assert result.messages == 7 and read_dataset(tmp_path / "ds").num_rows == 7
@@ -521,27 +505,25 @@ def test_an_interrupted_conversion_leaves_no_file_of_its_own(two_inputs, tmp_pat
     """Nothing of an interrupted run is committed, and the files it wrote (a's, done before
     the interrupt; b's, being written) are deleted: a reader of the bare files sees what the
     manifest says, the rows of the run before."""
-    from bofan_analytics.dataset import _layout
-
     src, a, b = two_inputs
     old = tmp_path / "old.log"
     fake_decoder.add(old, make_messages([{"device_id": "009", "time": "2026-11-02 08:00:00"}],
                                         source="old.log"))
     convert(old, tmp_path / "ds", progress=False)
-    decoder, write = _convert._decoder_for, _layout.write_part
+    decoder, write = _convert._decoder_for, _parts._parquet.write_sorted
 
     def decoding(path, *args, **options):
         if when == "decoding b" and os.path.basename(path) == "b.log":
             raise KeyboardInterrupt
         return decoder(path, *args, **options)
 
-    def writing(table, target, **options):
-        if when == "writing b" and "b.log" in table.column("source").to_pylist():
+    def writing(table, rows, target):
+        if when == "writing b" and "b.log" in table.column("source").take(rows).to_pylist():
             raise KeyboardInterrupt
-        return write(table, target, **options)
+        return write(table, rows, target)
 
     monkeypatch.setattr(_convert, "_decoder_for", decoding)
-    monkeypatch.setattr(_layout, "write_part", writing)
+    monkeypatch.setattr(_parts._parquet, "write_sorted", writing)
     with pytest.raises(KeyboardInterrupt):
         convert([old, src], tmp_path / "ds", progress=False)
     root = tmp_path / "ds" / "messages"
