@@ -56,7 +56,7 @@ from ._parquet_kernels import (
     list_levels,
 )
 
-__all__ = ["write_sorted", "DICTIONARY_BYTES", "CREATED_BY"]
+__all__ = ["write_sorted", "Strings", "DICTIONARY_BYTES", "CREATED_BY"]
 
 #: the largest dictionary page (the bytes of a column's distinct strings) a column is
 #: dictionary encoded with, as Arrow's writer: beyond it, its values are written PLAIN
@@ -321,7 +321,8 @@ class _Encoded:
         self.minimum = self.maximum = None
 
 
-def _encode_flat(leaf: _Leaf, array: pa.Array, rows: np.ndarray) -> _Encoded:
+def _encode_flat(leaf: _Leaf, array: pa.Array, rows: np.ndarray,
+                 strings: Strings | None = None) -> _Encoded:
     n = rows.shape[0]
     enc = _Encoded()
     enc.levels = n
@@ -332,7 +333,9 @@ def _encode_flat(leaf: _Leaf, array: pa.Array, rows: np.ndarray) -> _Encoded:
         return enc
     defs = np.empty(n, np.int32)
     bitmap, bm_off = _bitmap(array)
-    encoded = _dictionary(array) if leaf.dictionary else None
+    if leaf.dictionary and strings is None:
+        strings = Strings(array)
+    encoded = (strings.codes, strings.offsets, strings.data) if leaf.dictionary else None
     if encoded is not None and encoded[2].shape[0] <= DICTIONARY_BYTES:
         all_codes, dict_offsets, dict_data = encoded
         out = np.empty(n, np.uint32)
@@ -400,28 +403,38 @@ def _plain(offsets: np.ndarray, data: np.ndarray) -> bytes:
     return out[:size].tobytes()
 
 
-_SLOTS = threading.local()
+class Strings:
+    """A string column dictionary encoded (:func:`encode_dictionary`): ``codes`` a code for
+    each row, -1 for null; the distinct strings in the order first met, as Arrow's
+    ``offsets`` and ``data``. Made once for a chunk's sort key (:meth:`ranks`) and its part
+    files (``write_sorted(encoded=…)``)."""
 
+    def __init__(self, array: pa.Array):
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        offsets = _offsets(array)
+        n = len(array)
+        codes = np.empty(n, np.int32)
+        dict_offsets = np.empty(n + 1, np.int32)
+        dict_data = np.empty(max(1, int(offsets[-1] - offsets[0])), np.uint8)
+        bitmap, bm_off = _bitmap(array)
+        entries, used = encode_dictionary(bitmap, bm_off, offsets, _data(array), codes,
+                                          np.empty(n, np.uint64), dict_offsets, dict_data)
+        self.codes = read_only(codes)
+        self.offsets = dict_offsets[:entries + 1]
+        self.data = dict_data[:used]
 
-def _dictionary(array: pa.Array) -> tuple:
-    """``array`` (strings) dictionary encoded (:func:`encode_dictionary`):
-    ``(codes, dictionary offsets, dictionary bytes)``, a code for each row, -1 for null."""
-    offsets = _offsets(array)
-    n = len(array)
-    capacity = 1 << max(4, (2 * n - 1).bit_length())
-    table = getattr(_SLOTS, "table", None)
-    if table is None or table.shape[0] < capacity:  # each writer thread keeps its own
-        table = _SLOTS.table = np.full(capacity, -1, np.int32)
-    slots = table[:capacity]
-    codes = np.empty(n, np.int32)
-    entry_slot = np.empty(n, np.int64)
-    dict_offsets = np.empty(n + 1, np.int32)
-    dict_data = np.empty(max(1, int(offsets[-1] - offsets[0])), np.uint8)
-    bitmap, bm_off = _bitmap(array)
-    entries, used = encode_dictionary(bitmap, bm_off, offsets, _data(array), codes, slots,
-                                      entry_slot, dict_offsets, dict_data)
-    slots[entry_slot[:entries]] = -1
-    return read_only(codes), dict_offsets[:entries + 1], dict_data[:used]
+    def ranks(self) -> np.ndarray:
+        """Each row's place among the distinct strings in byte order (Parquet's and
+        Arrow's order of strings), null after every string: a sort key."""
+        entries = self.offsets.shape[0] - 1
+        dictionary = pa.Array.from_buffers(pa.string(), entries, [
+            None, pa.py_buffer(self.offsets), pa.py_buffer(self.data)])
+        order = pc.sort_indices(dictionary).to_numpy()
+        rank = np.empty(entries + 1, np.int64)
+        rank[order] = np.arange(entries)
+        rank[entries] = entries  # what a code of -1 (null) picks
+        return rank[self.codes]
 
 
 def _encode_listed(leaf: _Leaf, array: pa.Array, rows: np.ndarray) -> _Encoded:
@@ -495,11 +508,14 @@ def _page(kind: int, body: bytes, header: list) -> tuple[bytes, int, int]:
     return head + packed, len(head) + len(body), len(head) + len(packed)
 
 
-def write_sorted(table: pa.Table, rows: np.ndarray, target: Path) -> None:
+def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
+                 encoded: dict[str, Strings] | None = None) -> None:
     """Write the rows ``rows`` of ``table``, in that order, as one Parquet file with one
     row group, under a hidden name, then rename it into place.
 
     Reading the file back gives ``table.take(rows)``, its schema and metadata included.
+    ``encoded``: string columns of ``table`` by name, dictionary encoded already (the
+    sort's keys, see :class:`Strings`).
     """
     await_aside(_parquet_kernels.__name__)  # a first run's kernels, compiling meanwhile
     layout = _layout(table.schema)
@@ -512,7 +528,10 @@ def write_sorted(table: pa.Table, rows: np.ndarray, target: Path) -> None:
     total_uncompressed = 0
     for leaf in layout.leaves:
         array = arrays[leaf.column]
-        enc = (_encode_listed if leaf.max_rep else _encode_flat)(leaf, array, rows)
+        if leaf.max_rep:
+            enc = _encode_listed(leaf, array, rows)
+        else:
+            enc = _encode_flat(leaf, array, rows, (encoded or {}).get(leaf.path[0]))
         start = at
         uncompressed = compressed = 0
         encodings = [_RLE, enc.encoding] if enc.encoding != _RLE_DICTIONARY else [_PLAIN, _RLE, _RLE_DICTIONARY]

@@ -249,16 +249,18 @@ def _hash(data, s, e):
 
 
 @jit
-def encode_dictionary(bitmap, bm_off, offsets, data, codes, slots, entry_slot, dict_offsets,
+def encode_dictionary(bitmap, bm_off, offsets, data, codes, entry_hash, dict_offsets,
                       dict_data):
     """Dictionary encoding of a string column (``offsets``, ``data``) in its own order:
     ``codes[k]`` the entry of row ``k`` (-1 null), the distinct strings in the order first
-    met in ``dict_offsets`` and ``dict_data``. ``slots`` is an open-addressing table (a
-    power of two, at least twice the rows, every slot -1), left with the slots of the
-    entries set, which are in ``entry_slot``. Returns (entries, dictionary bytes).
+    met in ``dict_offsets`` and ``dict_data`` (``entry_hash``: scratch, a row's worth).
+    Returns (entries, dictionary bytes).
 
     The column is read front to back (a gather in sorted order would jump about its
-    bytes); a string equal to the row before's (a source file, a protocol) is not hashed."""
+    bytes); a string equal to the row before's (a source file, a protocol) is not hashed.
+    The hash table starts small and grows fourfold when half full: sized for the rows, it
+    spread a few hundred device ids over a megabyte, a cache miss a row."""
+    slots = np.full(256, -1, np.int32)
     mask = slots.shape[0] - 1
     checked = bitmap.shape[0] > 0
     entries = 0
@@ -277,18 +279,27 @@ def encode_dictionary(bitmap, bm_off, offsets, data, codes, slots, entry_slot, d
             codes[k] = last_code
             last_s = s
             continue
-        slot = np.int64(_hash(data, s, s + size) & np.uint64(mask))
+        h = _hash(data, s, s + size)
+        slot = np.int64(h & np.uint64(mask))
         while True:
             code = slots[slot]
             if code < 0:
                 code = entries
                 slots[slot] = code
-                entry_slot[code] = slot
+                entry_hash[code] = h
                 for t in range(size):
                     dict_data[used + t] = data[s + t]
                 used += size
                 dict_offsets[code + 1] = used
                 entries += 1
+                if 2 * entries > slots.shape[0]:
+                    slots = np.full(4 * slots.shape[0], -1, np.int32)
+                    mask = slots.shape[0] - 1
+                    for e in range(entries):
+                        at = np.int64(entry_hash[e] & np.uint64(mask))
+                        while slots[at] >= 0:
+                            at = (at + 1) & mask
+                        slots[at] = e
                 break
             ds = dict_offsets[code]
             if dict_offsets[code + 1] - ds == size and _same(dict_data, ds, data, s, size):
@@ -390,6 +401,6 @@ def warm_up():
     list_levels(rows, bitmap, 0, offsets, bitmap, 0, bitmap, 0, True, levels, levels,
                 np.zeros(4, np.int64))
     encode_hybrid(levels, 1, 1, out)
-    encode_dictionary(bitmap, 0, offsets, data, levels[:1], np.full(16, -1, np.int32),
-                      np.zeros(1, np.int64), levels[:2], out)
+    encode_dictionary(bitmap, 0, offsets, data, levels[:1], np.zeros(1, np.uint64), levels[:2],
+                      out)
     encode_delta(np.zeros(1, np.int64), 1, np.zeros(2000, np.uint8))

@@ -169,14 +169,18 @@ class Parts:
             return []
         table = table.combine_chunks()  # (the decoder's pieces) once, for every day's part
         days = layout.partition_dates(table).cast(pa.int32()).to_numpy(zero_copy_only=False)
-        rows = sort_order([days, *(table.column(name) for name in order)])
+        # string keys (device, source) encoded once, for the sort and for the part files
+        encoded = {name: _parquet.Strings(table.column(name)) for name in order
+                   if pa.types.is_string(table.schema.field(name).type)}  # fmt: skip
+        rows = sort_order([days, *(encoded[name].ranks() if name in encoded
+                                   else table.column(name) for name in order)])  # fmt: skip
         days = days[rows]
         bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
         written = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             folder = layout.partition_dir(root, _epoch_day(int(days[lo])))
             name = layout.part_name(self.key, self.generation, chunk)
-            _parquet.write_sorted(table, rows[lo:hi], folder / name)
+            _parquet.write_sorted(table, rows[lo:hi], folder / name, encoded=encoded)
             written.append((folder / name).relative_to(self.output).as_posix())
         return written
 

@@ -376,9 +376,9 @@ def test_the_writer_alone_holds_a_chunk_it_sorts(tmp_path, monkeypatch):
     monkeypatch.setattr(_parts, "WRITE_BEHIND", False)
     held_while_writing = []
 
-    def write_sorted(table, rows, target):
+    def write_sorted(table, rows, target, **options):
         held_while_writing.append(pool.bytes_allocated())
-        write(table, rows, target)
+        write(table, rows, target, **options)
 
     write = _parts._parquet.write_sorted
     monkeypatch.setattr(_parts._parquet, "write_sorted", write_sorted)
@@ -415,12 +415,12 @@ def _two_chunks_second_first(tmp_path, monkeypatch, first_fails):
     second_written = threading.Event()
     write = _parts._parquet.write_sorted
 
-    def write_sorted(table, rows, target):
+    def write_sorted(table, rows, target, **options):
         if target.name.endswith("-00000.parquet"):
             assert second_written.wait(30)
             if first_fails:
                 raise OSError("disk full")
-        write(table, rows, target)
+        write(table, rows, target, **options)
         if target.name.endswith("-00001.parquet"):
             second_written.set()
 
@@ -486,11 +486,11 @@ def test_the_next_input_is_decoded_while_the_last_one_is_written(two_inputs, tmp
             b_started.set()
         return decoder(path, *args, **options)
 
-    def writing(table, rows, target):
+    def writing(table, rows, target, **options):
         sources = set(table.column("source").take(rows).to_pylist())
         if sources == {"a.log"} and "a" not in seen:  # a's first file: b decoded meanwhile?
             seen["a"] = b_started.wait(timeout=20)
-        return write(table, rows, target)
+        return write(table, rows, target, **options)
 
     monkeypatch.setattr(_convert, "_decoder_for", decoding)
     monkeypatch.setattr(_parts._parquet, "write_sorted", writing)
@@ -517,10 +517,10 @@ def test_an_interrupted_conversion_leaves_no_file_of_its_own(two_inputs, tmp_pat
             raise KeyboardInterrupt
         return decoder(path, *args, **options)
 
-    def writing(table, rows, target):
+    def writing(table, rows, target, **options):
         if when == "writing b" and "b.log" in table.column("source").take(rows).to_pylist():
             raise KeyboardInterrupt
-        return write(table, rows, target)
+        return write(table, rows, target, **options)
 
     monkeypatch.setattr(_convert, "_decoder_for", decoding)
     monkeypatch.setattr(_parts._parquet, "write_sorted", writing)
