@@ -72,14 +72,21 @@ _OPTIONAL, _REPEATED = 1, 2
 _UTF8, _LIST, _TIMESTAMP_MILLIS = 0, 3, 9
 _PLAIN, _RLE, _DELTA_BINARY_PACKED, _RLE_DICTIONARY, _SPLIT = 0, 3, 5, 8, 9
 _DATA_PAGE, _DICTIONARY_PAGE = 0, 2
-_ZSTD = 6
+_UNCOMPRESSED, _ZSTD = 0, 6
+#: pages smaller than this (bytes) are written uncompressed
+_SMALL_PAGE = 64
 _PAGE_MAX = 2**31 - 1  # page sizes are 32-bit
 
 # -- Thrift compact protocol ---------------------------------------------------------------
 _T_TRUE, _T_FALSE, _T_I16, _T_I32, _T_I64, _T_BINARY, _T_LIST, _T_STRUCT = 1, 2, 4, 5, 6, 8, 9, 12
 
 
+_SMALL = [bytes([value]) for value in range(0x80)]
+
+
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -498,14 +505,68 @@ def _compress(data: bytes) -> bytes:
     return codec.compress(data, asbytes=True)
 
 
-def _page(kind: int, body: bytes, header: list) -> tuple[bytes, int, int]:
-    """A page: its header and compressed body, its uncompressed and compressed sizes."""
+def _pack(body: bytes, codec: int) -> bytes:
     if len(body) > _PAGE_MAX:
         raise ValueError(f"a page of {len(body):,} bytes is beyond what Parquet can hold")
-    packed = _compress(body)
-    head = _struct([(1, "i32", kind), (2, "i32", len(body)), (3, "i32", len(packed)),
-                    *header])
-    return head + packed, len(head) + len(body), len(head) + len(packed)
+    return _compress(body) if codec == _ZSTD else body
+
+
+# The structs written for every column chunk, spelled out (a file has a few dozen column
+# chunks: the general encoder took 3 ms a file); each the bytes of :func:`_struct` on its
+# fields, which the tests check.
+def _statistics(leaf: _Leaf, enc: _Encoded) -> bytes | None:
+    """Statistics {1, 2 max, min (legacy: numbers only), 3 nulls, 5, 6 max, min value,
+    7, 8 exact} of a column of :data:`._layout.STATISTICS`."""
+    if not leaf.statistics:
+        return None
+    if enc.minimum is None:
+        return _struct([(3, "i64", enc.nulls)])
+    legacy = leaf.physical != _BYTE_ARRAY  # (strings: only the fields of their byte order)
+    return _struct([(1, "bin", enc.maximum if legacy else None),
+                    (2, "bin", enc.minimum if legacy else None),
+                    (3, "i64", enc.nulls), (5, "bin", enc.maximum), (6, "bin", enc.minimum),
+                    (7, "bool", True), (8, "bool", True)])
+
+
+def _data_page_header(size: int, packed: int, levels: int, encoding: int) -> bytes:
+    """PageHeader {1 type: DATA_PAGE, 2, 3 sizes, 5 DataPageHeader {1 values, 2 encoding,
+    3, 4 level encodings: RLE}}."""
+    return b"".join((b"\x15\x00\x15", _zigzag(size), b"\x15", _zigzag(packed), b"\x2c\x15",
+                     _zigzag(levels), b"\x15", _zigzag(encoding), b"\x15\x06\x15\x06\x00\x00"))
+
+
+def _dictionary_page_header(size: int, packed: int, values: int) -> bytes:
+    """PageHeader {1 type: DICTIONARY_PAGE, 2, 3 sizes, 7 DictionaryPageHeader {1 values,
+    2 encoding: PLAIN}}."""
+    return b"".join((b"\x15\x04\x15", _zigzag(size), b"\x15", _zigzag(packed), b"\x4c\x15",
+                     _zigzag(values), b"\x15\x00\x00\x00"))
+
+
+_CHUNK_HEADS: dict[tuple, bytes] = {}
+
+
+def _column_chunk(leaf: _Leaf, encodings: tuple, codec: int, start: int, levels: int,
+                  size: int, packed: int, data_offset: int, dictionary_offset: int | None,
+                  statistics: bytes | None) -> bytes:
+    """ColumnChunk {2 file offset, 3 ColumnMetaData {1 type, 2 encodings, 3 path, 4 codec,
+    5 values, 6, 7 sizes, 9 data page offset, 11 dictionary page offset, 12 statistics}}."""
+    key = (tuple(leaf.path), leaf.physical, encodings, codec)
+    head = _CHUNK_HEADS.get(key)
+    if head is None:
+        head = _CHUNK_HEADS[key] = _struct([(1, "i32", leaf.physical),
+                                            (2, "list_i32", list(encodings)),
+                                            (3, "list_bin", leaf.path),
+                                            (4, "i32", codec)])[:-1]  # (open: more follow)
+    parts = [b"\x26", _zigzag(start), b"\x1c", head, b"\x16", _zigzag(levels), b"\x16",
+             _zigzag(size), b"\x16", _zigzag(packed), b"\x26", _zigzag(data_offset)]
+    last = 9
+    if dictionary_offset is not None:
+        parts += [b"\x26", _zigzag(dictionary_offset)]
+        last = 11
+    if statistics is not None:
+        parts += [bytes([(12 - last) << 4 | _T_STRUCT]), statistics]
+    parts.append(b"\x00\x00")
+    return b"".join(parts)
 
 
 def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
@@ -533,41 +594,32 @@ def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
         else:
             enc = _encode_flat(leaf, array, rows, (encoded or {}).get(leaf.path[0]))
         start = at
-        uncompressed = compressed = 0
-        encodings = [_RLE, enc.encoding] if enc.encoding != _RLE_DICTIONARY else [_PLAIN, _RLE, _RLE_DICTIONARY]
         dictionary_offset = None
+        # a page of a few bytes (a column of nulls) is smaller as it is than compressed
+        small = len(enc.body) + len(enc.dictionary or b"") < _SMALL_PAGE
+        codec = _UNCOMPRESSED if small else _ZSTD
+        size = packed = 0
         if enc.dictionary is not None:
-            page, u, c = _page(_DICTIONARY_PAGE, enc.dictionary,
-                               [(7, "struct", [(1, "i32", enc.dict_values),
-                                               (2, "i32", _PLAIN)])])
-            pieces.append(page)
+            body = _pack(enc.dictionary, codec)
+            head = _dictionary_page_header(len(enc.dictionary), len(body), enc.dict_values)
+            pieces += [head, body]
             dictionary_offset = at
-            at += len(page)
-            uncompressed += u
-            compressed += c
+            at += len(head) + len(body)
+            size += len(head) + len(enc.dictionary)
+            packed += len(head) + len(body)
+            encodings = (_PLAIN, _RLE, _RLE_DICTIONARY)
+        else:
+            encodings = (_RLE, enc.encoding)
+        body = _pack(enc.body, codec)
+        head = _data_page_header(len(enc.body), len(body), enc.levels, enc.encoding)
+        pieces += [head, body]
         data_offset = at
-        page, u, c = _page(_DATA_PAGE, enc.body,
-                           [(5, "struct", [(1, "i32", enc.levels), (2, "i32", enc.encoding),
-                                           (3, "i32", _RLE), (4, "i32", _RLE)])])
-        pieces.append(page)
-        at += len(page)
-        uncompressed += u
-        compressed += c
-        total_uncompressed += uncompressed
-        stats = None
-        if leaf.statistics:
-            stats = [(3, "i64", enc.nulls)]
-            if enc.minimum is not None:
-                legacy = leaf.physical != _BYTE_ARRAY
-                stats = [(1, "bin", enc.maximum if legacy else None),
-                         (2, "bin", enc.minimum if legacy else None),
-                         (3, "i64", enc.nulls), (5, "bin", enc.maximum),
-                         (6, "bin", enc.minimum), (7, "bool", True), (8, "bool", True)]
-        meta = [(1, "i32", leaf.physical), (2, "list_i32", encodings),
-                (3, "list_bin", leaf.path), (4, "i32", _ZSTD), (5, "i64", enc.levels),
-                (6, "i64", uncompressed), (7, "i64", compressed), (9, "i64", data_offset),
-                (11, "i64", dictionary_offset), (12, "struct", stats)]
-        chunks.append(_struct([(2, "i64", start), (3, "struct", meta)]))
+        at += len(head) + len(body)
+        size += len(head) + len(enc.body)
+        packed += len(head) + len(body)
+        total_uncompressed += size
+        chunks.append(_column_chunk(leaf, encodings, codec, start, enc.levels, size, packed,
+                                    data_offset, dictionary_offset, _statistics(leaf, enc)))
     n = int(rows.shape[0])
     group = _struct([(1, "list_struct", chunks), (2, "i64", total_uncompressed), (3, "i64", n),
                      (5, "i64", 4), (6, "i64", at - 4), (7, "i16", 0)])

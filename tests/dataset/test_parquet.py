@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -287,3 +288,39 @@ def test_strings_rank_as_arrow_sorts_them_and_write_the_same_file(tmp_path_facto
     target = tmp_path_factory.mktemp("p") / "part.parquet"
     _parquet.write_sorted(table, rows, target, encoded={schema.DEVICE_ID: strings})
     assert pq.read_table(target).equals(table.take(rows))
+
+
+@pytest.mark.parametrize("number", [0, 5, 127, 128, 300, 2**31 - 1, 2**40])
+def test_the_structs_spelled_out_are_the_general_encoders(number):
+    """The page headers and column chunks written for every column (bytes put together by
+    hand, for speed) are what the general Thrift encoder makes of their fields."""
+    t = _parquet
+    assert t._data_page_header(number, 7, number + 1, 8) == t._struct(
+        [(1, "i32", 0), (2, "i32", number), (3, "i32", 7),
+         (5, "struct", [(1, "i32", number + 1), (2, "i32", 8), (3, "i32", 3), (4, "i32", 3)])])
+    assert t._dictionary_page_header(number, 9, 3) == t._struct(
+        [(1, "i32", 2), (2, "i32", number), (3, "i32", 9),
+         (7, "struct", [(1, "i32", 3), (2, "i32", 0)])])
+    leaf = t._layout(SCHEMA).leaves[0]
+    stats = t._struct([(3, "i64", 4)])
+    for dictionary, encodings in ((None, (3, 0)), (number + 9, (0, 3, 8))):
+        for statistics in (None, stats):
+            assert t._column_chunk(leaf, encodings, 6, 4, number, 11, 10, number + 5,
+                                   dictionary, statistics) == t._struct(
+                [(2, "i64", 4),
+                 (3, "struct", [(1, "i32", 6), (2, "list_i32", list(encodings)),
+                                (3, "list_bin", ["device_id"]), (4, "i32", 6),
+                                (5, "i64", number), (6, "i64", 11), (7, "i64", 10),
+                                (9, "i64", number + 5), (11, "i64", dictionary),
+                                (12, "struct", statistics)])])  # fmt: skip
+
+
+def test_pages_of_a_few_bytes_are_not_compressed(tmp_path):
+    """A column of nulls is a page of a few bytes: stored as it is (zstd would make it
+    larger), the others zstd-compressed; every reader takes both."""
+    table = _table({schema.DEVICE_ID: ["d"] * 200, schema.LAT: [float(i) for i in range(200)]})
+    meta = pq.ParquetFile(_write(tmp_path, table, range(200))).metadata.row_group(0)
+    codecs = {meta.column(i).path_in_schema: meta.column(i).compression
+              for i in range(meta.num_columns)}
+    assert codecs[schema.LAT] == "ZSTD" and codecs[schema.TIME] == "UNCOMPRESSED"
+    _readers_agree(_write(tmp_path, table, range(200), "b.parquet"), table)
