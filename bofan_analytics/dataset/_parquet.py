@@ -456,13 +456,9 @@ def _encode_listed(leaf: _Leaf, array: pa.Array, rows: np.ndarray) -> _Encoded:
         enc.body = _constant_levels(0, n, rep_width) + _constant_levels(0, n, def_width)
         return enc
     offsets = _offsets(array)
-    items = array.values
-    if leaf.nested:
-        leaf_array = items.field(leaf.child)
-        item_bitmap, item_off = _bitmap(items)
-    else:
-        leaf_array = items
-        item_bitmap, item_off = _bitmap(items)
+    items = array.values  # (the list's whole child: offsets index it)
+    item_bitmap, item_off = _bitmap(items)
+    leaf_array = items.field(leaf.child) if leaf.nested else items
     leaf_bitmap, leaf_off = _bitmap(leaf_array) if leaf.nested else (_EMPTY, 0)
     most = n + _bytes_of(offsets, rows)  # (items, here)
     reps = np.empty(most, np.int32)
