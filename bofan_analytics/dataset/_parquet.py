@@ -501,7 +501,7 @@ def _compress(data: bytes) -> bytes:
     return codec.compress(data, asbytes=True)
 
 
-def _pack(body: bytes, codec: int) -> bytes:
+def _page_body(body: bytes, codec: int) -> bytes:
     if len(body) > _PAGE_MAX:
         raise ValueError(f"a page of {len(body):,} bytes is beyond what Parquet can hold")
     return _compress(body) if codec == _ZSTD else body
@@ -596,7 +596,7 @@ def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
         codec = _UNCOMPRESSED if small else _ZSTD
         size = packed = 0
         if enc.dictionary is not None:
-            body = _pack(enc.dictionary, codec)
+            body = _page_body(enc.dictionary, codec)
             head = _dictionary_page_header(len(enc.dictionary), len(body), enc.dict_values)
             pieces += [head, body]
             dictionary_offset = at
@@ -606,7 +606,7 @@ def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
             encodings = (_PLAIN, _RLE, _RLE_DICTIONARY)
         else:
             encodings = (_RLE, enc.encoding)
-        body = _pack(enc.body, codec)
+        body = _page_body(enc.body, codec)
         head = _data_page_header(len(enc.body), len(body), enc.levels, enc.encoding)
         pieces += [head, body]
         data_offset = at

@@ -17,7 +17,7 @@ __all__ = ["gather_values", "gather_bits", "gather_bytes", "encode_dictionary", 
 
 
 @helper(inline=True)
-def _bit(bitmap, i):
+def _valid_bit(bitmap, i):
     return (bitmap[i >> 3] >> (i & 7)) & 1
 
 
@@ -45,14 +45,14 @@ def gather_values(rows, bitmap, bm_off, width, values, out_def, out):
     if width == 1:
         for k in range(m):
             v = rows[k]
-            present = _bit(bitmap, bm_off + v)
+            present = _valid_bit(bitmap, bm_off + v)
             out_def[k] = present
             out[n] = values[v]
             n += present
     else:
         for k in range(m):
             v = rows[k]
-            present = _bit(bitmap, bm_off + v)
+            present = _valid_bit(bitmap, bm_off + v)
             out_def[k] = present
             out[2 * n] = values[2 * v]
             out[2 * n + 1] = values[2 * v + 1]
@@ -68,11 +68,11 @@ def gather_bits(rows, bitmap, bm_off, bits, bits_off, out_def, out):
     checked = bitmap.shape[0] > 0
     for k in range(rows.shape[0]):
         v = rows[k]
-        if checked and _bit(bitmap, bm_off + v) == 0:
+        if checked and _valid_bit(bitmap, bm_off + v) == 0:
             out_def[k] = 0
             continue
         out_def[k] = 1
-        if _bit(bits, bits_off + v):
+        if _valid_bit(bits, bits_off + v):
             out[n >> 3] |= np.uint8(1 << (n & 7))
         n += 1
     return n
@@ -87,7 +87,7 @@ def gather_bytes(rows, bitmap, bm_off, offsets, data, out_def, out):
     checked = bitmap.shape[0] > 0
     for k in range(rows.shape[0]):
         v = rows[k]
-        if checked and _bit(bitmap, bm_off + v) == 0:
+        if checked and _valid_bit(bitmap, bm_off + v) == 0:
             out_def[k] = 0
             continue
         out_def[k] = 1
@@ -120,7 +120,7 @@ def list_levels(rows, list_bm, list_off, offsets, item_bm, item_off, leaf_bm, le
     top = 4 if nested else 3
     for k in range(rows.shape[0]):
         v = rows[k]
-        if list_bm.shape[0] > 0 and _bit(list_bm, list_off + v) == 0:
+        if list_bm.shape[0] > 0 and _valid_bit(list_bm, list_off + v) == 0:
             out_rep[n] = 0
             out_def[n] = 0
             n += 1
@@ -134,9 +134,9 @@ def list_levels(rows, list_bm, list_off, offsets, item_bm, item_off, leaf_bm, le
             continue
         for j in range(s, e):
             out_rep[n] = 0 if j == s else 1
-            if item_bm.shape[0] > 0 and _bit(item_bm, item_off + j) == 0:
+            if item_bm.shape[0] > 0 and _valid_bit(item_bm, item_off + j) == 0:
                 out_def[n] = 2
-            elif nested and leaf_bm.shape[0] > 0 and _bit(leaf_bm, leaf_off + j) == 0:
+            elif nested and leaf_bm.shape[0] > 0 and _valid_bit(leaf_bm, leaf_off + j) == 0:
                 out_def[n] = 3
             else:
                 out_def[n] = top
@@ -147,7 +147,7 @@ def list_levels(rows, list_bm, list_off, offsets, item_bm, item_off, leaf_bm, le
 
 
 @helper(inline=True)
-def _varint(out, p, value):
+def _put_varint(out, p, value):
     while value >= 0x80:
         out[p] = (value & 0x7F) | 0x80
         value >>= 7
@@ -172,7 +172,7 @@ def encode_hybrid(values, n, width, out):
         while i + run < n and values[i + run] == values[i]:
             run += 1
         if run >= 8:
-            p = _varint(out, p, run << 1)
+            p = _put_varint(out, p, run << 1)
             value = values[i]
             for b in range(value_bytes):
                 out[p] = (value >> (8 * b)) & 0xFF
@@ -189,7 +189,7 @@ def encode_hybrid(values, n, width, out):
                 break
             end += 8
         groups = (min(end, n) - i + 7) // 8
-        p = _varint(out, p, (groups << 1) | 1)
+        p = _put_varint(out, p, (groups << 1) | 1)
         acc = np.uint64(0)
         bits = 0
         for j in range(i, i + groups * 8):
@@ -206,7 +206,7 @@ def encode_hybrid(values, n, width, out):
 
 
 @helper(inline=True)
-def _same(a, i, b, j, size):
+def _same_bytes(a, i, b, j, size):
     """Whether ``a[i:i + size]`` and ``b[j:j + size]`` hold the same bytes."""
     t = 0
     while t + 8 <= size:
@@ -225,7 +225,7 @@ def _same(a, i, b, j, size):
 
 
 @helper(inline=True)
-def _hash(data, s, e):
+def _hash_bytes(data, s, e):
     """A 64-bit hash of ``data[s:e]``, eight bytes at a time."""
     h = np.uint64(14695981039346656037) ^ np.uint64(e - s)
     t = s
@@ -270,16 +270,16 @@ def encode_dictionary(bitmap, bm_off, offsets, data, codes, entry_hash, dict_off
     last_code = -1
     dict_offsets[0] = 0
     for k in range(codes.shape[0]):
-        if checked and _bit(bitmap, bm_off + k) == 0:
+        if checked and _valid_bit(bitmap, bm_off + k) == 0:
             codes[k] = -1
             continue
         s = offsets[k]
         size = offsets[k + 1] - s
-        if size == last_size and _same(data, s, data, last_s, size):
+        if size == last_size and _same_bytes(data, s, data, last_s, size):
             codes[k] = last_code
             last_s = s
             continue
-        h = _hash(data, s, s + size)
+        h = _hash_bytes(data, s, s + size)
         slot = np.int64(h & np.uint64(mask))
         while True:
             code = slots[slot]
@@ -302,7 +302,7 @@ def encode_dictionary(bitmap, bm_off, offsets, data, codes, entry_hash, dict_off
                         slots[at] = e
                 break
             ds = dict_offsets[code]
-            if dict_offsets[code + 1] - ds == size and _same(dict_data, ds, data, s, size):
+            if dict_offsets[code + 1] - ds == size and _same_bytes(dict_data, ds, data, s, size):
                 break
             slot = (slot + 1) & mask
         codes[k] = code
@@ -313,12 +313,12 @@ def encode_dictionary(bitmap, bm_off, offsets, data, codes, entry_hash, dict_off
 
 
 @helper(inline=True)
-def _zigzag(value):
+def _zigzag_u64(value):
     return np.uint64((value << 1) ^ (value >> 63))
 
 
 @helper(inline=True)
-def _uvarint(out, p, value):
+def _put_uvarint(out, p, value):
     while value >= np.uint64(0x80):
         out[p] = (value & np.uint64(0x7F)) | np.uint64(0x80)
         value >>= np.uint64(7)
@@ -333,17 +333,17 @@ def encode_delta(values, n, out):
     blocks of 128 values, four miniblocks of 32 each; returns the bytes written.
 
     Differences are taken with wrapping 64-bit arithmetic, as readers undo them."""
-    p = _uvarint(out, 0, np.uint64(128))
-    p = _uvarint(out, p, np.uint64(4))
-    p = _uvarint(out, p, np.uint64(n))
-    p = _uvarint(out, p, _zigzag(values[0]) if n else np.uint64(0))
+    p = _put_uvarint(out, 0, np.uint64(128))
+    p = _put_uvarint(out, p, np.uint64(4))
+    p = _put_uvarint(out, p, np.uint64(n))
+    p = _put_uvarint(out, p, _zigzag_u64(values[0]) if n else np.uint64(0))
     i = 1
     while i < n:
         end = min(i + 128, n)
         low = values[i] - values[i - 1]
         for j in range(i + 1, end):
             low = min(low, values[j] - values[j - 1])
-        p = _uvarint(out, p, _zigzag(low))
+        p = _put_uvarint(out, p, _zigzag_u64(low))
         widths = p
         p += 4
         for mb in range(4):
