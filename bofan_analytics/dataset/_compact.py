@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from .. import schema
 from .._validate import positive
 from ..errors import InputError
 from . import _layout as layout
+from . import _parquet, _parts
 from ._manifest import DatasetLock, Manifest
 
 __all__ = ["compact", "CompactResult", "compact_day", "crowded_days"]
@@ -21,11 +21,8 @@ __all__ = ["compact", "CompactResult", "compact_day", "crowded_days"]
 #: of a group let a reader of a few devices skip most of a file.
 ROW_GROUP_ROWS = 64 * 1024
 
-_ORDERS = {
-    layout.MESSAGES_DIR: [(c, "ascending") for c in
-                          (schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET)],
-    layout.REJECTS_DIR: [(schema.SOURCE, "ascending"), (schema.OFFSET, "ascending")],
-}  # fmt: skip
+#: the row order of each table's files, as a conversion's parts have it
+_ORDERS = {layout.MESSAGES_DIR: _parts.MESSAGE_ORDER, layout.REJECTS_DIR: _parts.REJECT_ORDER}
 
 
 @dataclass
@@ -128,8 +125,8 @@ def compact_day(
     size = sum(path.stat().st_size for path in paths)
     # one scan of them all: reading each file on its own cost more in opening it than in
     # its rows (2-3 ms a small part)
-    table = ds.dataset(paths, format="parquet").to_table()
-    table = table.sort_by(_ORDERS[day.split("/", 1)[0]])
+    table = ds.dataset(paths, format="parquet").to_table().combine_chunks()
+    rows, encoded = _parts.sorted_rows(table, _ORDERS[day.split("/", 1)[0]])
     per_file = max(1, table.num_rows * target_bytes // max(size, 1))
     generation = layout.new_generation()
     owners = sorted({owner for owners in merged.values() for owner in owners})
@@ -137,7 +134,8 @@ def compact_day(
 
     for number, start in enumerate(range(0, table.num_rows, per_file)):
         target = manifest.root / day / layout.compacted_name(generation, number)
-        layout.write_part(table.slice(start, per_file), target, row_group_rows=ROW_GROUP_ROWS)
+        _parquet.write_sorted(table, rows[start:start + per_file], target, encoded=encoded,
+                              row_group_rows=ROW_GROUP_ROWS)
         written.append(target.relative_to(manifest.root).as_posix())
 
     for entry in manifest.inputs.values():

@@ -17,6 +17,7 @@ from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -28,7 +29,7 @@ from ..errors import BofanError, FormatError, InputError
 from ..io.files import check_format, source_name
 from ..io.formats import check_port
 from . import _layout as layout
-from . import _parquet_kernels, _parts
+from . import _parquet, _parquet_kernels, _parts
 from ._inputs import describe_error, find_captures, is_input_error, rotation_groups
 from ._manifest import DatasetLock, Manifest
 from ._parts import Parts
@@ -749,11 +750,14 @@ def _drop_rows(manifest: Manifest, real: str, old: dict) -> None:
         del manifest.compacted[relative]
         path = manifest.root / relative
         table = pq.read_table(path)
-        kept = table.filter(pc.not_equal(table[schema.SOURCE], old["source"]))
+        others = pc.not_equal(table[schema.SOURCE], old["source"]).fill_null(False)
+        kept = np.flatnonzero(others.to_numpy(zero_copy_only=False))  # in their order
         rest = [o for o in owners if o != real]
-        if kept.num_rows and rest:
+        if kept.shape[0] and rest:
+            from ._compact import ROW_GROUP_ROWS
+
             target = path.with_name(layout.compacted_name(layout.new_generation(), 0))
-            layout.write_part(kept.replace_schema_metadata(table.schema.metadata), target)
+            _parquet.write_sorted(table, kept, target, row_group_rows=ROW_GROUP_ROWS)
             manifest.compacted[target.relative_to(manifest.root).as_posix()] = rest
 
 

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from .. import schema
 from ..errors import FormatError
 
 __all__ = [
     "dataset_path",
-    "write_part",
     "MESSAGES_DIR",
     "REJECTS_DIR",
     "PARTITION",
@@ -51,12 +49,6 @@ STATISTICS = (schema.DEVICE_ID, schema.TIME, schema.RECEIVED_AT)
 #: finds faster and packs smaller (a 64 Ki-row part: 7 % less time, 4 % fewer bytes).
 #: Speeds and courses jump about more: split, they took more bytes.
 BYTE_STREAM_SPLIT = (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT)
-
-#: the number columns written dictionary encoded: speeds come in steps of 0.01 knot or
-#: 1 km/h and a fleet stands still much of the time, so a row group holds few distinct
-#: ones (a 97 k-row part: the column in 3.8 ms and 144 kB against 5.6 ms and 283 kB).
-#: Courses hold many more, and took longer so.
-_DICTIONARY = (schema.SPEED_KMH,)
 
 #: the 32-bit integer columns written delta encoded: frame lengths differ by a few bytes
 #: from row to row (a 97 k-row part: 2.0 ms and 34 kB against 2.9 ms and 40 kB)
@@ -150,36 +142,6 @@ def day_of(relative: str) -> str:
 def partition_dir(root: Path, day: dt.date) -> Path:
     """The ``date=YYYY-MM-DD`` directory of ``day`` under a table directory."""
     return root / f"{PARTITION}={day.isoformat()}"
-
-
-def write_part(table: pa.Table, target: Path, *, row_group_rows: int | None = None) -> None:
-    """Write one Parquet file under a hidden name, then rename it into place.
-
-    String columns (device ids, protocols, types, sources: few distinct values) and speeds
-    (:data:`_DICTIONARY`) are dictionary encoded: trying it on other numbers and on payloads
-    costs time and gains nothing.
-    Min/max statistics are written for the columns rows are sorted and filtered by (device,
-    time, receive time), where they let a reader skip row groups; in the other columns every
-    row group spans about the whole range, and computing them was a tenth of the writing.
-    Times, 64-bit integers (offsets) and frame lengths (:data:`DELTA_INT32`) are delta encoded:
-    rows sorted by device and time make small steps, which take less time to compress than
-    plain values and give smaller files. Positions and odometers are byte-stream-split
-    (:data:`BYTE_STREAM_SPLIT`), for the same reason.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    dictionary = [f.name for f in table.schema
-                  if pa.types.is_string(f.type) or f.name in _DICTIONARY]  # fmt: skip
-    pruning = [name for name in STATISTICS if name in table.column_names]
-    encodings = {f.name: "DELTA_BINARY_PACKED" for f in table.schema
-                 if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)
-                 or (f.name in DELTA_INT32 and pa.types.is_int32(f.type))}  # fmt: skip
-    encodings.update((f.name, "BYTE_STREAM_SPLIT") for f in table.schema
-                     if f.name in BYTE_STREAM_SPLIT and pa.types.is_floating(f.type))  # fmt: skip
-    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows,
-                   use_dictionary=dictionary, write_statistics=pruning,
-                   column_encoding=encodings or None)  # fmt: skip
-    os.replace(tmp, target)
 
 
 def dataset_path(path) -> str:

@@ -1,5 +1,6 @@
-"""The Parquet writer of a conversion's part files: a chunk's rows written in sorted order
-straight from the unsorted table (:func:`write_sorted`).
+"""The Parquet writer of the dataset's files: a chunk's rows written in sorted order
+straight from the unsorted table (:func:`write_sorted`), for a conversion's part files and
+a compaction's merged ones.
 
 Why not Arrow's writer: writing a part took as much CPU as decoding its rows. Arrow first
 makes a sorted copy of the chunk (``take``: about 1 ms a column of 98 k rows through its
@@ -9,7 +10,7 @@ definition levels and encoded values directly (:mod:`._parquet_kernels`, 0.2 ms 
 column of numbers); only the page compression (zstd) is Arrow's. A 1,056 MB log converted
 in 5.4 s against 7.4–8.8 s, its part files 5 % larger.
 
-What a file holds (one row group, one data page per column chunk, format 1 data pages):
+What a file holds (one data page per column chunk, format 1 data pages):
 
 - every field OPTIONAL, as Arrow writes them; lists in the three-level layout
   (``<name> (LIST)`` / ``repeated group list`` / ``element``);
@@ -566,21 +567,49 @@ def _column_chunk(leaf: _Leaf, encodings: tuple, codec: int, start: int, levels:
 
 
 def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
-                 encoded: dict[str, Strings] | None = None) -> None:
-    """Write the rows ``rows`` of ``table``, in that order, as one Parquet file with one
-    row group, under a hidden name, then rename it into place.
+                 encoded: dict[str, Strings] | None = None,
+                 row_group_rows: int | None = None) -> None:
+    """Write the rows ``rows`` of ``table``, in that order, as one Parquet file, under a
+    hidden name, then rename it into place.
 
     Reading the file back gives ``table.take(rows)``, its schema and metadata included.
     ``encoded``: string columns of ``table`` by name, dictionary encoded already (the
-    sort's keys, see :class:`Strings`).
+    sort's keys, see :class:`Strings`). ``row_group_rows``: rows per row group (one row
+    group when not given).
     """
     await_aside(_parquet_kernels.__name__)  # a first run's kernels, compiling meanwhile
     layout = _layout(table.schema)
     rows = read_only(np.ascontiguousarray(rows, np.int64))
     arrays = [column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
               for column in table.columns]
+    n = int(rows.shape[0])
+    step = n if not row_group_rows else row_group_rows
     pieces = [b"PAR1"]
-    at = 4
+    groups = []
+    for ordinal, first in enumerate(range(0, max(n, 1), max(step, 1))):
+        groups.append(_row_group(layout, arrays, rows[first:first + step], encoded or {},
+                                 pieces, ordinal))
+    footer = (bytes([0x15]) + _zigzag(2)  # 1: version, i32
+              + bytes([0x19]) + layout.schema  # 2: schema, list
+              + bytes([0x16]) + _zigzag(n)  # 3: num_rows, i64
+              + bytes([0x19]) + _value("list_struct", groups)  # 4: row_groups
+              + bytes([0x19]) + layout.key_values  # 5: key_value_metadata
+              + bytes([0x18]) + _value("bin", CREATED_BY)  # 6: created_by
+              + bytes([0x19]) + layout.orders  # 7: column_orders
+              + b"\0")
+    pieces += [footer, struct.pack("<i", len(footer)), b"PAR1"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.writelines(pieces)
+    os.replace(tmp, target)
+
+
+def _row_group(layout: _Layout, arrays: list, rows: np.ndarray, encoded: dict,
+               pieces: list, ordinal: int) -> bytes:
+    """Encode the rows ``rows`` as one row group: its pages appended to ``pieces`` (the
+    file so far), its RowGroup struct returned."""
+    begin = at = sum(len(piece) for piece in pieces)
     chunks = []
     total_uncompressed = 0
     for leaf in layout.leaves:
@@ -588,7 +617,7 @@ def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
         if leaf.max_rep:
             enc = _encode_listed(leaf, array, rows)
         else:
-            enc = _encode_flat(leaf, array, rows, (encoded or {}).get(leaf.path[0]))
+            enc = _encode_flat(leaf, array, rows, encoded.get(leaf.path[0]))
         start = at
         dictionary_offset = None
         # a page of a few bytes (a column of nulls) is smaller as it is than compressed
@@ -616,20 +645,6 @@ def write_sorted(table: pa.Table, rows: np.ndarray, target: Path, *,
         total_uncompressed += size
         chunks.append(_column_chunk(leaf, encodings, codec, start, enc.levels, size, packed,
                                     data_offset, dictionary_offset, _statistics(leaf, enc)))
-    n = int(rows.shape[0])
-    group = _struct([(1, "list_struct", chunks), (2, "i64", total_uncompressed), (3, "i64", n),
-                     (5, "i64", 4), (6, "i64", at - 4), (7, "i16", 0)])
-    footer = (bytes([0x15]) + _zigzag(2)  # 1: version, i32
-              + bytes([0x19]) + layout.schema  # 2: schema, list
-              + bytes([0x16]) + _zigzag(n)  # 3: num_rows, i64
-              + bytes([0x19]) + _value("list_struct", [group])  # 4: row_groups
-              + bytes([0x19]) + layout.key_values  # 5: key_value_metadata
-              + bytes([0x18]) + _value("bin", CREATED_BY)  # 6: created_by
-              + bytes([0x19]) + layout.orders  # 7: column_orders
-              + b"\0")
-    pieces += [footer, struct.pack("<i", len(footer)), b"PAR1"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.writelines(pieces)
-    os.replace(tmp, target)
+    return _struct([(1, "list_struct", chunks), (2, "i64", total_uncompressed),
+                    (3, "i64", int(rows.shape[0])), (5, "i64", begin), (6, "i64", at - begin),
+                    (7, "i16", ordinal)])

@@ -20,7 +20,8 @@ from ..errors import SchemaError
 from . import _layout as layout
 from . import _parquet
 
-__all__ = ["Parts", "sort_order", "CHUNK_ROWS", "WRITE_BEHIND", "WRITERS"]
+__all__ = ["Parts", "sort_order", "sorted_rows", "MESSAGE_ORDER", "REJECT_ORDER", "CHUNK_ROWS",
+           "WRITE_BEHIND", "WRITERS"]
 
 #: Decoded rows held in memory before they are written out as one chunk of part files: the
 #: size of a part's row group, as ``bofan compact`` writes them.
@@ -37,8 +38,8 @@ WRITE_BEHIND = True
 WRITERS = 2
 
 #: Row order within a part file (after the day), ascending, nulls last.
-_MESSAGE_ORDER = [schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET]
-_REJECT_ORDER = [schema.SOURCE, schema.OFFSET]
+MESSAGE_ORDER = [schema.DEVICE_ID, schema.TIME, schema.SOURCE, schema.OFFSET]
+REJECT_ORDER = [schema.SOURCE, schema.OFFSET]
 
 
 class Parts:
@@ -96,11 +97,11 @@ class Parts:
         self._rows = 0
         if messages:
             table = _conform(pa.concat_tables(messages), schema.MESSAGES)
-            jobs.append([table, self.roots[0], _MESSAGE_ORDER])
+            jobs.append([table, self.roots[0], MESSAGE_ORDER])
             self.messages += table.num_rows
         if rejects:
             table = _conform(pa.concat_tables(rejects), schema.REJECTS)
-            jobs.append([table, self.roots[1], _REJECT_ORDER])
+            jobs.append([table, self.roots[1], REJECT_ORDER])
             self.rejects += table.num_rows
         return jobs
 
@@ -169,11 +170,7 @@ class Parts:
             return []
         table = table.combine_chunks()  # (the decoder's pieces) once, for every day's part
         days = layout.partition_dates(table).cast(pa.int32()).to_numpy(zero_copy_only=False)
-        # string keys (device, source) encoded once, for the sort and for the part files
-        encoded = {name: _parquet.Strings(table.column(name)) for name in order
-                   if pa.types.is_string(table.schema.field(name).type)}  # fmt: skip
-        rows = sort_order([days, *(encoded[name].ranks() if name in encoded
-                                   else table.column(name) for name in order)])  # fmt: skip
+        rows, encoded = sorted_rows(table, order, days)
         days = days[rows]
         bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]])
         written = []
@@ -198,6 +195,16 @@ def _writers() -> ThreadPoolExecutor:
             if _WRITERS is None:
                 _WRITERS = ThreadPoolExecutor(WRITERS, thread_name_prefix="bofan-write")
     return _WRITERS
+
+
+def sorted_rows(table: pa.Table, order: list[str], first=None) -> tuple[np.ndarray, dict]:
+    """The row order that sorts ``table`` by the columns ``order`` (after the integer key
+    ``first``, when given), and its string keys (device, source) dictionary encoded for
+    the part files (``_parquet.write_sorted(encoded=…)``): encoded once, for both."""
+    encoded = {name: _parquet.Strings(table.column(name)) for name in order
+               if pa.types.is_string(table.schema.field(name).type)}  # fmt: skip
+    keys = [encoded[name].ranks() if name in encoded else table.column(name) for name in order]
+    return sort_order(keys if first is None else [first, *keys]), encoded
 
 
 def sort_order(keys: list) -> np.ndarray:

@@ -269,7 +269,7 @@ def test_real_frames_read_back_as_the_decoded_rows_sorted(tmp_path):
     log.write_text("\n".join(lines) + "\n")
     table = _parts._conform(read_log(log).messages, schema.MESSAGES)
     assert table.column(schema.CELL_TOWERS).null_count < table.num_rows
-    rows = _parts.sort_order([table.column(name) for name in _parts._MESSAGE_ORDER])
+    rows = _parts.sort_order([table.column(name) for name in _parts.MESSAGE_ORDER])
     path = _write(tmp_path, table, rows)
     _readers_agree(path, table.take(rows))
 
@@ -324,3 +324,23 @@ def test_pages_of_a_few_bytes_are_not_compressed(tmp_path):
               for i in range(meta.num_columns)}
     assert codecs[schema.LAT] == "ZSTD" and codecs[schema.TIME] == "UNCOMPRESSED"
     _readers_agree(_write(tmp_path, table, range(200), "b.parquet"), table)
+
+
+def test_row_groups_of_a_given_size_each_with_its_statistics(tmp_path):
+    """A compacted file's rows in row groups of ``row_group_rows`` (the last one shorter),
+    each with the device and time range of its own rows, which a reader of a few devices
+    skips the others by."""
+    table = _table({
+        schema.DEVICE_ID: [f"d{i // 3}" for i in range(8)],
+        schema.TIME: [T0 + dt.timedelta(minutes=i) for i in range(8)],
+        schema.ADC: [[i] for i in range(8)],
+    })  # fmt: skip
+    rows = [7, 6, 5, 4, 3, 2, 1, 0]
+    target = tmp_path / "c.parquet"
+    _parquet.write_sorted(table, rows, target, row_group_rows=3)
+    meta = pq.ParquetFile(target).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3, 3, 2]
+    ranges = [(meta.row_group(i).column(0).statistics.min,
+               meta.row_group(i).column(0).statistics.max) for i in range(3)]
+    assert ranges == [("d1", "d2"), ("d0", "d1"), ("d0", "d0")]
+    _readers_agree(target, table.take(rows))

@@ -91,12 +91,12 @@ def test_parts_keep_statistics_for_the_columns_readers_prune_by(tmp_path):
     import pyarrow.parquet as pq
 
     from bofan_analytics import read_log, schema
-    from bofan_analytics.dataset import _layout
+    from bofan_analytics.dataset import _parquet
 
     messages = read_log(
         b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\r\n"
     ).messages
-    _layout.write_part(messages, tmp_path / "part.parquet")
+    _parquet.write_sorted(messages, range(messages.num_rows), tmp_path / "part.parquet")
     group = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0)
     with_stats = {group.column(i).path_in_schema for i in range(group.num_columns)
                   if group.column(i).is_stats_set}
@@ -107,13 +107,13 @@ def test_parts_keep_statistics_for_the_columns_readers_prune_by(tmp_path):
 
 def test_parts_delta_encode_times_and_offsets(tmp_path):
     """Times, byte offsets and frame lengths are written delta encoded (small steps once
-    rows are sorted), positions, odometers and battery levels byte-stream-split, speeds
-    dictionary encoded, the other columns as before; the file reads back as the table
+    rows are sorted), positions, odometers and battery levels byte-stream-split, strings
+    dictionary encoded, the other columns plain; the file reads back as the table
     written (a missing position and odometer too)."""
     import pyarrow.parquet as pq
 
     from bofan_analytics import read_log, schema
-    from bofan_analytics.dataset import _layout
+    from bofan_analytics.dataset import _parquet
 
     messages = read_log(
         b"$POS,216769295715,163237.000,A,3258.1738,S,02755.4350,E,0.00,215.88,100915,,,A/0000,0//232300//5b3/\r\n"
@@ -121,16 +121,19 @@ def test_parts_delta_encode_times_and_offsets(tmp_path):
         b"@B#@|01|033|864891030184954|9425010450971470|0|4|20181120151744|@E#@\r\n"
     ).messages
     assert messages.column(schema.LAT).null_count == 1
-    _layout.write_part(messages, tmp_path / "part.parquet")
+    _parquet.write_sorted(messages, range(messages.num_rows), tmp_path / "part.parquet")
     group = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0)
     encodings = {group.column(i).path_in_schema: group.column(i).encodings
                  for i in range(group.num_columns)}  # fmt: skip
-    for name in (schema.TIME, schema.RECEIVED_AT, schema.OFFSET, schema.LENGTH):
+    for name in (schema.TIME, schema.OFFSET, schema.LENGTH):
         assert "DELTA_BINARY_PACKED" in encodings[name], name
+    assert messages.column(schema.RECEIVED_AT).null_count == 3  # (no values: levels only)
+    assert encodings[schema.RECEIVED_AT] == ("RLE", "PLAIN")
     for name in (schema.LAT, schema.LON, schema.ODOMETER_M, schema.BATTERY_PCT):
         assert "BYTE_STREAM_SPLIT" in encodings[name], name
-    assert "RLE_DICTIONARY" in encodings[schema.SPEED_KMH]
-    for name in (schema.COURSE, schema.SATELLITES):
+    for name in (schema.DEVICE_ID, schema.MSG_TYPE, schema.SOURCE):
+        assert "RLE_DICTIONARY" in encodings[name], name
+    for name in (schema.SPEED_KMH, schema.COURSE, schema.SATELLITES):
         assert not {"DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT", "RLE_DICTIONARY"} & set(
             encodings[name]), name
     assert pq.read_table(tmp_path / "part.parquet").equals(messages)
