@@ -355,12 +355,8 @@ def _encode_flat(leaf: _Leaf, array: pa.Array, rows: np.ndarray,
         enc.encoding = _RLE_DICTIONARY
         enc.dictionary = _plain(dict_offsets, dict_data)
         enc.dict_values = entries
-        if leaf.statistics and count:  # the least and greatest string of these rows
-            seen = np.zeros(entries, bool)
-            seen[codes] = True
-            strings = [dict_data[dict_offsets[i]:dict_offsets[i + 1]].tobytes()
-                       for i in np.flatnonzero(seen).tolist()]
-            enc.minimum, enc.maximum = min(strings), max(strings)
+        if leaf.statistics and count:
+            enc.minimum, enc.maximum = strings.extremes(codes)
     elif leaf.physical == _BYTE_ARRAY:
         offsets = _offsets(array)
         out = np.empty(4 * n + _bytes_of(offsets, rows), np.uint8)
@@ -431,18 +427,37 @@ class Strings:
         self.codes = read_only(codes)
         self.offsets = dict_offsets[:entries + 1]
         self.data = dict_data[:used]
+        self._order = self._rank = None
+
+    def _sort(self) -> None:
+        """The distinct strings in byte order (Parquet's and Arrow's order of strings):
+        ``_order`` the entries in that order, ``_rank`` each entry's place (and one more
+        place, after every string, for a code of -1: null)."""
+        if self._rank is None:
+            entries = self.offsets.shape[0] - 1
+            dictionary = pa.Array.from_buffers(pa.string(), entries, [
+                None, pa.py_buffer(self.offsets), pa.py_buffer(self.data)])
+            self._order = pc.sort_indices(dictionary).to_numpy()
+            rank = np.empty(entries + 1, np.int64)
+            rank[self._order] = np.arange(entries)
+            rank[entries] = entries
+            self._rank = rank
 
     def ranks(self) -> np.ndarray:
-        """Each row's place among the distinct strings in byte order (Parquet's and
-        Arrow's order of strings), null after every string: a sort key."""
-        entries = self.offsets.shape[0] - 1
-        dictionary = pa.Array.from_buffers(pa.string(), entries, [
-            None, pa.py_buffer(self.offsets), pa.py_buffer(self.data)])
-        order = pc.sort_indices(dictionary).to_numpy()
-        rank = np.empty(entries + 1, np.int64)
-        rank[order] = np.arange(entries)
-        rank[entries] = entries  # what a code of -1 (null) picks
-        return rank[self.codes]
+        """Each row's place among the distinct strings, null after every string: a sort
+        key."""
+        self._sort()
+        return self._rank[self.codes]
+
+    def extremes(self, codes: np.ndarray) -> tuple[bytes, bytes]:
+        """The least and the greatest of the strings ``codes`` (not empty, no null) name."""
+        self._sort()
+        ranks = self._rank[codes]
+        return (self._entry(int(self._order[ranks.min()])),
+                self._entry(int(self._order[ranks.max()])))
+
+    def _entry(self, code: int) -> bytes:
+        return self.data[self.offsets[code]:self.offsets[code + 1]].tobytes()
 
 
 def _encode_listed(leaf: _Leaf, array: pa.Array, rows: np.ndarray) -> _Encoded:
