@@ -21,6 +21,15 @@ def _valid_bit(bitmap, i):
     return (bitmap[i >> 3] >> (i & 7)) & 1
 
 
+@helper(inline=True)
+def _level(bitmap, bm_off, v, out_def, k):
+    """Whether row ``v`` has a value (1) or is null (0, by ``bitmap``; an empty one: no
+    nulls), written as the definition level of row ``k`` of the output."""
+    present = 1 if bitmap.shape[0] == 0 else _valid_bit(bitmap, bm_off + v)
+    out_def[k] = present
+    return present
+
+
 @jit
 def gather_values(rows, bitmap, bm_off, width, values, out_def, out):
     """The values of ``rows`` (``width`` 32-bit words each, 1 or 2) that are present,
@@ -65,13 +74,10 @@ def gather_bits(rows, bitmap, bm_off, bits, bits_off, out_def, out):
     """:func:`gather_values` for a boolean column: the present values bit-packed in
     ``out`` (zeroed), least significant bit first, as Parquet's PLAIN booleans are."""
     n = 0
-    checked = bitmap.shape[0] > 0
     for k in range(rows.shape[0]):
         v = rows[k]
-        if checked and _valid_bit(bitmap, bm_off + v) == 0:
-            out_def[k] = 0
+        if _level(bitmap, bm_off, v, out_def, k) == 0:
             continue
-        out_def[k] = 1
         if _valid_bit(bits, bits_off + v):
             out[n >> 3] |= np.uint8(1 << (n & 7))
         n += 1
@@ -84,13 +90,10 @@ def gather_bytes(rows, bitmap, bm_off, offsets, data, out_def, out):
     than its rows): the present values as PLAIN byte arrays in ``out``, each its length in
     four bytes (little endian) and its bytes. Returns the bytes written."""
     p = 0
-    checked = bitmap.shape[0] > 0
     for k in range(rows.shape[0]):
         v = rows[k]
-        if checked and _valid_bit(bitmap, bm_off + v) == 0:
-            out_def[k] = 0
+        if _level(bitmap, bm_off, v, out_def, k) == 0:
             continue
-        out_def[k] = 1
         s = offsets[v]
         e = offsets[v + 1]
         size = e - s
@@ -156,6 +159,21 @@ def _put_varint(out, p, value):
     return p + 1
 
 
+@helper(inline=True)
+def _put_bits(out, p, acc, bits, value, width):
+    """Append the low ``width`` (at most 32) bits of ``value`` to a stream packed least
+    significant bit first: ``acc`` holds ``bits`` bits not yet written, whole bytes go to
+    ``out[p:]``. Returns the new (p, acc, bits)."""
+    acc |= (value & ((np.uint64(1) << np.uint64(width)) - np.uint64(1))) << np.uint64(bits)
+    bits += width
+    while bits >= 8:
+        out[p] = acc & np.uint64(0xFF)
+        acc >>= np.uint64(8)
+        bits -= 8
+        p += 1
+    return p, acc, bits
+
+
 @jit
 def encode_hybrid(values, n, width, out):
     """Parquet's RLE / bit-packed hybrid encoding of ``values[:n]`` (each below
@@ -194,13 +212,7 @@ def encode_hybrid(values, n, width, out):
         bits = 0
         for j in range(i, i + groups * 8):
             value = np.uint64(values[j]) if j < n else np.uint64(0)
-            acc |= value << np.uint64(bits)
-            bits += width
-            while bits >= 8:
-                out[p] = acc & np.uint64(0xFF)
-                acc >>= np.uint64(8)
-                bits -= 8
-                p += 1
+            p, acc, bits = _put_bits(out, p, acc, bits, value, width)
         i = min(end, n)
     return p
 
@@ -364,16 +376,9 @@ def encode_delta(values, n, out):
             for j in range(s, s + 32):
                 u = np.uint64(values[j] - values[j - 1] - low) if j < e else np.uint64(0)
                 left = width
-                while left > 0:
+                while left > 0:  # (a step of up to 64 bits in two parts)
                     take = min(left, 32)
-                    part = u & ((np.uint64(1) << np.uint64(take)) - np.uint64(1))
-                    acc |= part << np.uint64(bits)
-                    bits += take
-                    while bits >= 8:
-                        out[p] = acc & np.uint64(0xFF)
-                        acc >>= np.uint64(8)
-                        bits -= 8
-                        p += 1
+                    p, acc, bits = _put_bits(out, p, acc, bits, u, take)
                     u >>= np.uint64(take)
                     left -= take
         i = end
