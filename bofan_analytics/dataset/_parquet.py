@@ -72,7 +72,6 @@ _BOOLEAN, _INT32, _INT64, _DOUBLE, _BYTE_ARRAY = 0, 1, 2, 5, 6
 _OPTIONAL, _REPEATED = 1, 2
 _UTF8, _LIST, _TIMESTAMP_MILLIS = 0, 3, 9
 _PLAIN, _RLE, _DELTA_BINARY_PACKED, _RLE_DICTIONARY, _SPLIT = 0, 3, 5, 8, 9
-_DATA_PAGE, _DICTIONARY_PAGE = 0, 2
 _UNCOMPRESSED, _ZSTD = 0, 6
 #: pages smaller than this (bytes) are written uncompressed
 _SMALL_PAGE = 64
@@ -202,10 +201,12 @@ def _element(name: str, typ: pa.DataType) -> list:
     return fields
 
 
-def _list_group(name: str, children: int) -> list[list]:
+def _list_group(name: str) -> list[list]:
+    """The SchemaElements of a list column down to its items: ``<name> (LIST)``, then
+    ``repeated group list`` of one child, ``element``."""
     return [[(3, "i32", _OPTIONAL), (4, "bin", name), (5, "i32", 1), (6, "i32", _LIST),
              (10, "struct", [(3, "struct", [])])],
-            [(3, "i32", _REPEATED), (4, "bin", "list"), (5, "i32", children)]]
+            [(3, "i32", _REPEATED), (4, "bin", "list"), (5, "i32", 1)]]
 
 
 class _Layout:
@@ -223,7 +224,7 @@ class _Layout:
                 _nullable(typ.value_field)
                 item = typ.value_type
                 if pa.types.is_struct(item):
-                    elements += _list_group(field.name, 1)
+                    elements += _list_group(field.name)
                     elements.append([(3, "i32", _OPTIONAL), (4, "bin", "element"),
                                      (5, "i32", item.num_fields)])
                     for j in range(item.num_fields):
@@ -233,7 +234,7 @@ class _Layout:
                         self.leaves.append(_Leaf(i, [field.name, "list", "element", sub.name],
                                                  sub.type, child=j, nested=True, listed=True))
                 else:
-                    elements += _list_group(field.name, 1)
+                    elements += _list_group(field.name)
                     elements.append(_element("element", item))
                     self.leaves.append(_Leaf(i, [field.name, "list", "element"], item,
                                              listed=True))
