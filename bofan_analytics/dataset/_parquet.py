@@ -409,7 +409,7 @@ def _plain(offsets: np.ndarray, data: np.ndarray) -> bytes:
 
 
 class Strings:
-    """A string column dictionary encoded (:func:`encode_dictionary`): ``codes`` a code for
+    """A string (or binary) column dictionary encoded (:func:`encode_dictionary`): ``codes`` a code for
     each row, -1 for null; the distinct strings in the order first met, as Arrow's
     ``offsets`` and ``data``. Made once for a chunk's sort key (:meth:`ranks`) and its part
     files (``write_sorted(encoded=…)``)."""
@@ -425,6 +425,7 @@ class Strings:
         bitmap, bm_off = _bitmap(array)
         entries, used = encode_dictionary(bitmap, bm_off, offsets, _data(array), codes,
                                           np.empty(n, np.uint64), dict_offsets, dict_data)
+        self.type = array.type  # (string or binary: ordered by their bytes alike)
         self.codes = read_only(codes)
         self.offsets = dict_offsets[:entries + 1]
         self.data = dict_data[:used]
@@ -436,7 +437,7 @@ class Strings:
         place, after every string, for a code of -1: null)."""
         if self._rank is None:
             entries = self.offsets.shape[0] - 1
-            dictionary = pa.Array.from_buffers(pa.string(), entries, [
+            dictionary = pa.Array.from_buffers(self.type, entries, [
                 None, pa.py_buffer(self.offsets), pa.py_buffer(self.data)])
             self._order = pc.sort_indices(dictionary).to_numpy()
             rank = np.empty(entries + 1, np.int64)

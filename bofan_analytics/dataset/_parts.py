@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import SchemaError
@@ -226,13 +225,7 @@ def sort_order(keys: list) -> np.ndarray:
         if isinstance(key, pa.ChunkedArray):
             key = key.combine_chunks()
         if pa.types.is_string(key.type) or pa.types.is_binary(key.type):
-            encoded = key.dictionary_encode()
-            ranked = pc.sort_indices(encoded.dictionary).to_numpy()
-            rank = np.empty(len(ranked) + 1, np.int64)
-            rank[ranked] = np.arange(len(ranked))
-            rank[-1] = len(ranked)  # null: after every string
-            index = encoded.indices.fill_null(len(ranked)).to_numpy(zero_copy_only=False)
-            codes.append(rank[index])
+            codes.append(_parquet.Strings(key).ranks())  # (nulls after every string)
         else:
             last = pa.scalar(np.iinfo(np.int64).max, pa.int64())
             codes.append(key.cast(pa.int64()).fill_null(last).to_numpy(zero_copy_only=False))
